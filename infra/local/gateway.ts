@@ -1,0 +1,237 @@
+/**
+ * The local gateway: a Node HTTP server on 127.0.0.1 that does what API Gateway's HTTP API does
+ * in the cloud. It routes with the same route table, turns each request into a payload-format
+ * 2.0 event, calls the route's Lambda handler in-process, and writes the handler's result, so
+ * what runs locally is what runs in Lambda. It also enforces the limits a caller would meet on
+ * AWS, with the responses AWS gives.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { serviceDefaults } from '../../shared/config';
+import { matchRoute, type RouteDefinition } from '../../shared/http/routes';
+import type { LambdaHttpHandler } from '../../shared/http/handler';
+
+/** API Gateway HTTP API's request body quota. */
+export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
+
+const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+
+/** Content types API Gateway hands to Lambda as text; any other body arrives base64-encoded. */
+export function isTextContentType(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return (
+    type.startsWith('text/') ||
+    type === 'application/json' ||
+    type === 'application/javascript' ||
+    type === 'application/xml' ||
+    type.endsWith('+json') ||
+    type.endsWith('+xml') ||
+    type === 'application/x-www-form-urlencoded'
+  );
+}
+
+export interface GatewayRequest {
+  method: string;
+  /** Path and query string as sent, e.g. `/v1/topics/a/records?offset=3`. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  sourceIp?: string;
+}
+
+/** Builds the payload-format 2.0 event API Gateway would send for this request and route. */
+export function toLambdaEvent(
+  request: GatewayRequest,
+  route: RouteDefinition,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEventV2 {
+  const url = new URL(request.url, 'http://localhost');
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') {
+      cookies.push(...[value].flat().flatMap((v) => v.split(';').map((c) => c.trim())));
+      continue;
+    }
+    // API Gateway joins repeated headers with commas.
+    headers[lower] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const queryStringParameters: Record<string, string> = {};
+  for (const name of new Set(url.searchParams.keys())) {
+    queryStringParameters[name] = url.searchParams.getAll(name).join(',');
+  }
+  const isText = isTextContentType(headers['content-type']);
+  const hasBody = request.body.length > 0;
+  const now = new Date();
+  const routeKey = `${route.method} ${route.path}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    ...(cookies.length ? { cookies } : {}),
+    headers,
+    ...(Object.keys(queryStringParameters).length ? { queryStringParameters } : {}),
+    ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method: request.method.toUpperCase(),
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(hasBody ? { body: isText ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
+    isBase64Encoded: hasBody && !isText,
+  };
+}
+
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+const awsError = (status: number, message: string): GatewayResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: Buffer.from(JSON.stringify({ message })),
+});
+
+/** Maps a Lambda result to HTTP the way API Gateway does for payload format 2.0. */
+export function fromLambdaResult(result: APIGatewayProxyResultV2): GatewayResponse {
+  if (typeof result === 'string' || typeof result !== 'object' || result === null || !('statusCode' in result)) {
+    // A bare value is taken as a 200 JSON body.
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(result)) };
+  }
+  const structured = result as APIGatewayProxyStructuredResultV2;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  const body = structured.body
+    ? Buffer.from(structured.body, structured.isBase64Encoded ? 'base64' : 'utf8')
+    : Buffer.alloc(0);
+  return { status: structured.statusCode ?? 200, headers, body };
+}
+
+export type HandlerLoader = (route: RouteDefinition) => Promise<LambdaHttpHandler>;
+
+/** Imports `functions/<name>.ts`, as the Lambda runtime loads one bundle per function. */
+export const importHandler: HandlerLoader = async (route) => {
+  const module = (await import(pathToFileURL(join(repoRoot, 'functions', `${route.name}.ts`)).href)) as {
+    handler: LambdaHttpHandler;
+  };
+  return module.handler;
+};
+
+/** Handles one request exactly as API Gateway + Lambda would. */
+export async function invoke(request: GatewayRequest, loadHandler: HandlerLoader = importHandler): Promise<GatewayResponse> {
+  const path = new URL(request.url, 'http://localhost').pathname;
+  const match = matchRoute(request.method, path);
+  if (!match || 'methodNotAllowed' in match) return awsError(404, 'Not Found');
+  if (request.body.length > httpApiBodyLimitBytes) return awsError(413, 'Request Entity Too Large');
+  const event = toLambdaEvent(request, match.route, match.pathParameters);
+  const eventBytes = Buffer.byteLength(JSON.stringify(event));
+  if (eventBytes > serviceDefaults.lambdaPayloadLimitBytes) {
+    // Lambda refuses the invocation (RequestEntityTooLargeException); API Gateway answers 413.
+    return awsError(413, 'Request Entity Too Large');
+  }
+  let result: APIGatewayProxyResultV2;
+  try {
+    const handler = await loadHandler(match.route);
+    result = await handler(event, { awsRequestId: event.requestContext.requestId, functionName: match.route.name });
+  } catch (error) {
+    // An exception that escapes a handler is a failed invocation: API Gateway hides it as a 500.
+    console.error(`[logway] handler ${match.route.name} threw:`, error);
+    return awsError(500, 'Internal Server Error');
+  }
+  if (Buffer.byteLength(JSON.stringify(result)) > serviceDefaults.lambdaPayloadLimitBytes) {
+    console.error(`[logway] handler ${match.route.name} returned more than Lambda's 6 MB response limit`);
+    return awsError(500, 'Internal Server Error');
+  }
+  return fromLambdaResult(result);
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function write(response: ServerResponse, result: GatewayResponse): void {
+  response.writeHead(result.status, { ...result.headers, 'content-length': String(result.body.length) });
+  response.end(result.body);
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(options: { port?: number; loadHandler?: HandlerLoader } = {}): Promise<RunningGateway> {
+  const server = createServer(async (request, response) => {
+    try {
+      const body = await readBody(request, httpApiBodyLimitBytes);
+      if (body === 'too-large') return write(response, awsError(413, 'Request Entity Too Large'));
+      const result = await invoke(
+        {
+          method: request.method ?? 'GET',
+          url: request.url ?? '/',
+          headers: request.headers,
+          body,
+          sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        },
+        options.loadHandler,
+      );
+      write(response, result);
+    } catch (error) {
+      console.error('[logway] gateway failure:', error);
+      if (!response.headersSent) write(response, awsError(500, 'Internal Server Error'));
+    }
+  });
+  // Long polls hold a request for up to 20 s; the default timeouts would cut them.
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

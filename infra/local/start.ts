@@ -1,0 +1,35 @@
+/**
+ * `npm start`: Logway on this machine. PORT (default 8080) and LOGWAY_DATA_DIR (default .logway/)
+ * choose where it listens and keeps its data; SIGINT or SIGTERM stops everything it started.
+ */
+import { startLocalRuntime } from './runtime';
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 8080);
+  const dataDir = process.env.LOGWAY_DATA_DIR ?? '.logway';
+  const startedAt = Date.now();
+  const runtime = await startLocalRuntime({ port, dataDir });
+  const emulated = runtime.emulators.started.length
+    ? `embedded ${runtime.emulators.started.join(' and ')} emulator(s)`
+    : 'endpoints from AWS_ENDPOINT_URL';
+  console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
+  console.log(`  data folder: ${runtime.dataDir}`);
+  console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  console.log(`  try:         curl ${runtime.url}/v1/health`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping Logway...`);
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+/**
+ * Config defaults: the one place both the CDK stack and the local runtime read them from.
+ * Each can be overridden per deployment through the environment variable named beside it.
+ */
+
+export const topicConfigDefaults = {
+  'retention.ms': 7 * 24 * 60 * 60 * 1000,
+  'retention.bytes': -1,
+  'max.message.bytes': 1_048_576,
+  'cleanup.policy': 'delete',
+  'compression.type': 'producer',
+  'message.timestamp.type': 'CreateTime',
+} as const;
+
+export const serviceDefaults = {
+  /** Batches up to this many encoded bytes live inline in DynamoDB; larger go to S3 (docs/storage.md). */
+  inlineBatchMaxBytes: 16 * 1024,
+  /** How long a produce response is kept for Idempotency-Key replay. */
+  idempotencyTtlHours: 24,
+  /** Upper bound of a fetch long poll (DESIGN.md: capped at 20 s). */
+  maxWaitMs: 20_000,
+  /** How often a waiting fetch re-reads the high watermark. */
+  longPollIntervalMs: 25,
+  defaultMaxRecords: 500,
+  defaultMaxBytes: 1_048_576,
+  maxMaxBytes: 5 * 1_048_576,
+  maxPartitionsPerTopic: 1000,
+  sessionTimeoutMs: 45_000,
+  minSessionTimeoutMs: 1_000,
+  maxSessionTimeoutMs: 300_000,
+  heartbeatIntervalMs: 5_000,
+  /** AWS Lambda's synchronous invocation payload limit, request and response. */
+  lambdaPayloadLimitBytes: 6 * 1024 * 1024,
+} as const;
+
+export type ServiceConfig = { -readonly [K in keyof typeof serviceDefaults]: number };
+
+/** Environment variable that overrides each service setting, e.g. LOGWAY_INLINE_BATCH_MAX_BYTES. */
+export function envVarFor(setting: keyof ServiceConfig): string {
+  return `LOGWAY_${setting.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const config = { ...serviceDefaults } as ServiceConfig;
+  for (const setting of Object.keys(serviceDefaults) as (keyof ServiceConfig)[]) {
+    const raw = env[envVarFor(setting)];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new Error(`${envVarFor(setting)}=${raw} is not a non-negative number`);
+    }
+    config[setting] = value;
+  }
+  return config;
+}

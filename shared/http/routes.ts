@@ -1,0 +1,76 @@
+/**
+ * The route table: every HTTP operation of Logway, its handler and what it may touch.
+ *
+ * CDK makes one Lambda function and one API Gateway route per entry, and grants each function
+ * exactly the access listed; the local gateway routes requests with the same table and calls
+ * the same handler module in-process. A route's handler lives in `functions/<name>.ts` and is
+ * exported as `handler`.
+ */
+import type { TableId } from '../storage/tables';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Access = 'read' | 'readwrite';
+
+export interface RouteDefinition {
+  /** Handler module name (functions/<name>.ts) and the Lambda function's logical name. */
+  readonly name: string;
+  readonly method: HttpMethod;
+  /** API Gateway path syntax: `{param}` for one path segment. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tables: Partial<Record<TableId, Access>>;
+  readonly bucket?: Access;
+  /** A long-polling route needs a timeout beyond its longest wait. */
+  readonly timeoutSeconds?: number;
+}
+
+export const routes = [
+  {
+    name: 'health',
+    method: 'GET',
+    path: '/v1/health',
+    summary: 'Liveness of the API',
+    tables: {},
+  },
+] as const satisfies readonly RouteDefinition[];
+
+export type RouteName = (typeof routes)[number]['name'];
+
+export interface RouteMatch {
+  readonly route: RouteDefinition;
+  readonly pathParameters: Record<string, string>;
+}
+
+const compiled = routes.map((route: RouteDefinition) => {
+  const paramNames: string[] = [];
+  const pattern = route.path
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\{(\w+)\}/g, (_match, name: string) => {
+      paramNames.push(name);
+      return '([^/]+)';
+    });
+  return { route, regex: new RegExp(`^${pattern}$`), paramNames };
+});
+
+/**
+ * Finds the route for a request path the way API Gateway does: exact segments, `{param}` matching
+ * one non-empty segment. Returns `methodNotAllowed` when the path exists under another method.
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+): RouteMatch | { methodNotAllowed: true } | undefined {
+  let pathMatched = false;
+  for (const { route, regex, paramNames } of compiled) {
+    const match = regex.exec(path);
+    if (!match) continue;
+    pathMatched = true;
+    if (route.method !== method.toUpperCase()) continue;
+    const pathParameters: Record<string, string> = {};
+    paramNames.forEach((name, i) => {
+      pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
+    });
+    return { route, pathParameters };
+  }
+  return pathMatched ? { methodNotAllowed: true } : undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * The one definition of Logway's DynamoDB tables and S3 bucket.
+ *
+ * The CDK stack builds its tables from this, and the local bootstrap creates the same tables
+ * in DynamoDB Local, so keys, indexes and TTL cannot drift between the cloud and a laptop.
+ * Handlers find each physical name in the environment variable named here.
+ */
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attributes copied into the index besides the keys (INCLUDE projection). */
+  readonly projectedAttributes: readonly string[];
+}
+
+export interface TableDefinition {
+  /** Logical id: the CDK construct id and the suffix of the local table name. */
+  readonly id: string;
+  /** Environment variable that carries the physical table name into handlers. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalIndexes?: readonly GlobalIndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry that DynamoDB TTL deletes by. */
+  readonly ttlAttribute?: string;
+  readonly description: string;
+}
+
+export const tables = {
+  topics: {
+    id: 'Topics',
+    envVar: 'LOGWAY_TOPICS_TABLE',
+    partitionKey: { name: 'name', type: 'S' },
+    description:
+      'One item per live topic name: its topic id, partition count and config. ' +
+      'Deleted topics leave a tombstone item keyed by their id until their data is swept.',
+  },
+  partitions: {
+    id: 'Partitions',
+    envVar: 'LOGWAY_PARTITIONS_TABLE',
+    partitionKey: { name: 'topicId', type: 'S' },
+    sortKey: { name: 'partition', type: 'N' },
+    description:
+      'One item per partition: high watermark, log start offset and running max timestamp. ' +
+      'Every append is a transaction conditioned on the high watermark stored here.',
+  },
+  batches: {
+    id: 'Batches',
+    envVar: 'LOGWAY_BATCHES_TABLE',
+    partitionKey: { name: 'partitionKey', type: 'S' },
+    sortKey: { name: 'lastOffset', type: 'N' },
+    globalIndexes: [
+      {
+        indexName: 'byTimestamp',
+        partitionKey: { name: 'partitionKey', type: 'S' },
+        sortKey: { name: 'maxTimestampSoFar', type: 'N' },
+        projectedAttributes: ['baseOffset'],
+      },
+    ],
+    description:
+      'The log index: one item per appended record batch, keyed by its last offset so that ' +
+      'one Query (lastOffset >= wanted) finds the batch holding an offset and those after it. ' +
+      'Small batches carry their bytes inline; large ones point at a byte range of an S3 segment.',
+  },
+  idempotency: {
+    id: 'Idempotency',
+    envVar: 'LOGWAY_IDEMPOTENCY_TABLE',
+    partitionKey: { name: 'key', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    description:
+      'Produce responses by Idempotency-Key, written in the same transaction as the append; ' +
+      'DynamoDB TTL removes them after the configured retention.',
+  },
+  groups: {
+    id: 'Groups',
+    envVar: 'LOGWAY_GROUPS_TABLE',
+    partitionKey: { name: 'groupId', type: 'S' },
+    description:
+      'One item per consumer group: members, epochs, target and current assignment, and a ' +
+      'version every state change is conditioned on.',
+  },
+  offsets: {
+    id: 'Offsets',
+    envVar: 'LOGWAY_OFFSETS_TABLE',
+    partitionKey: { name: 'groupId', type: 'S' },
+    sortKey: { name: 'topicPartition', type: 'S' },
+    description: 'Committed offsets: one item per group, topic and partition.',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableId = keyof typeof tables;
+
+export const tableIds = Object.keys(tables) as TableId[];
+
+export const segmentBucket = {
+  id: 'Segments',
+  envVar: 'LOGWAY_BUCKET',
+  /** Every segment object lives under this prefix, followed by the topic id. */
+  segmentPrefix: 'segments/',
+  description: 'Segment objects holding the bytes of record batches too large to keep inline.',
+} as const;

@@ -1,0 +1,40 @@
+/**
+ * Gives a test file its own Logway: tables and bucket under a unique prefix in the shared
+ * emulators, and a local gateway on a free port calling the real handlers in-process.
+ */
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { bootstrapLocalResources } from '../../infra/local/bootstrap';
+import { startGateway, type HandlerLoader, type RunningGateway } from '../../infra/local/gateway';
+import { resetAwsClients } from '../../shared/runtime/aws';
+
+export interface TestService {
+  readonly url: string;
+  readonly prefix: string;
+  readonly gateway: RunningGateway;
+  stop(): Promise<void>;
+}
+
+/** Creates this file's tables and bucket and points the handlers' environment at them. */
+export async function useTestResources(): Promise<{ prefix: string; environment: Record<string, string> }> {
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const { environment } = await bootstrapLocalResources(
+    { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') },
+    prefix,
+    { embedded: inject('embeddedEmulators') },
+  );
+  Object.assign(process.env, environment);
+  resetAwsClients();
+  return { prefix, environment };
+}
+
+export async function startTestService(options: { loadHandler?: HandlerLoader } = {}): Promise<TestService> {
+  const { prefix } = await useTestResources();
+  const gateway = await startGateway({ port: 0, ...(options.loadHandler ? { loadHandler: options.loadHandler } : {}) });
+  return {
+    url: gateway.url,
+    prefix,
+    gateway,
+    stop: () => gateway.stop(),
+  };
+}
