@@ -14,13 +14,13 @@ export const topicConfigDefaults = {
 
 export const serviceDefaults = {
   /** Batches up to this many encoded bytes live inline in DynamoDB; larger go to S3 (docs/storage.md). */
-  inlineBatchMaxBytes: 16 * 1024,
+  inlineBatchMaxBytes: 4 * 1024,
   /** How long a produce response is kept for Idempotency-Key replay. */
   idempotencyTtlHours: 24,
   /** Upper bound of a fetch long poll (DESIGN.md: capped at 20 s). */
   maxWaitMs: 20_000,
   /** How often a waiting fetch re-reads the high watermark. */
-  longPollIntervalMs: 25,
+  longPollIntervalMs: 50,
   defaultMaxRecords: 500,
   defaultMaxBytes: 1_048_576,
   maxMaxBytes: 5 * 1_048_576,

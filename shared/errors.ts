@@ -16,7 +16,7 @@ export class LogwayError extends Error {
     this.name = 'LogwayError';
   }
 
-  toJSON(): { error: Record<string, unknown> } {
+  toJSON(): { error: { code: string; message: string; [detail: string]: unknown } } {
     return { error: { code: this.code, message: this.message, ...this.details } };
   }
 }

@@ -7,6 +7,7 @@ import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type RunningGateway } from './gateway';
+import { startScheduler } from './scheduler';
 
 export interface LocalRuntimeOptions {
   port?: number;
@@ -44,12 +45,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw error;
   }
   const runningGateway = gateway;
+  const scheduler = startScheduler();
   return {
     url: runningGateway.url,
     dataDir,
     emulators,
     gateway: runningGateway,
     async stop() {
+      scheduler.stop();
       await runningGateway.stop();
       resetAwsClients();
       await emulators.stop();

@@ -10,6 +10,7 @@ import type {
 } from 'aws-lambda';
 import { isLogwayError, LogwayError, invalidRequest } from '../errors';
 import { logger } from '../runtime/logger';
+import { flushMetrics } from '../runtime/metrics';
 
 export interface HttpRequest {
   readonly method: string;
@@ -108,6 +109,8 @@ export function httpHandler(operation: Operation): LambdaHttpHandler {
       return toLambdaResult(await operation(request));
     } catch (error) {
       return toLambdaResult(errorResponse(error, request.requestId));
+    } finally {
+      flushMetrics();
     }
   };
 }

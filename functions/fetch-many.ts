@@ -1,0 +1,4 @@
+import { httpHandler } from '../shared/http/handler';
+import { fetchMany } from '../shared/log/fetch';
+
+export const handler = httpHandler(async (request) => ({ status: 200, body: await fetchMany(request.json()) }));

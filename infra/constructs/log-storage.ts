@@ -1,0 +1,178 @@
+/**
+ * Where Logway keeps its data: one DynamoDB table per entry of shared/storage/tables.ts and the
+ * S3 bucket of segment objects, plus the bucket that receives the segment bucket's access logs.
+ * `grantAccess` turns a route's (or schedule's) access map into IAM grants, and nothing more.
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { Access } from '../../shared/http/routes';
+import {
+  segmentBucket as segmentBucketDefinition,
+  tableIds,
+  tables as tableDefinitions,
+  type AttributeType,
+  type KeyAttribute,
+  type TableDefinition,
+  type TableId,
+} from '../../shared/storage/tables';
+
+/** What one function may touch; route and schedule definitions both have this shape. */
+export interface DataAccess {
+  readonly tables: Partial<Record<TableId, Access>>;
+  readonly bucket?: Access;
+}
+
+export interface LogStorageProps {
+  /**
+   * What happens to tables and buckets when they leave the stack: RETAIN for anything holding
+   * data someone cares about, DESTROY for throwaway stages.
+   */
+  readonly removalPolicy: RemovalPolicy;
+  /** DynamoDB deletion protection: a table cannot be deleted, by CloudFormation or anyone, while on. */
+  readonly deletionProtection: boolean;
+  /** Empty the buckets on stack deletion so DESTROY can succeed (throwaway stages only). */
+  readonly autoDeleteObjects: boolean;
+  /** How long the segment bucket's server access logs are kept. @default 90 days */
+  readonly accessLogExpiration?: Duration;
+}
+
+const attributeTypes: Record<AttributeType, dynamodb.AttributeType> = {
+  S: dynamodb.AttributeType.STRING,
+  N: dynamodb.AttributeType.NUMBER,
+  B: dynamodb.AttributeType.BINARY,
+};
+
+const toAttribute = (key: KeyAttribute): dynamodb.Attribute => ({
+  name: key.name,
+  type: attributeTypes[key.type],
+});
+
+export class LogStorage extends Construct {
+  readonly tables: Readonly<Record<TableId, dynamodb.Table>>;
+  readonly segmentBucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: LogStorageProps) {
+    super(scope, id);
+
+    const tables = {} as Record<TableId, dynamodb.Table>;
+    for (const tableId of tableIds) {
+      const definition: TableDefinition = tableDefinitions[tableId];
+      const table = new dynamodb.Table(this, `${definition.id}Table`, {
+        partitionKey: toAttribute(definition.partitionKey),
+        sortKey: definition.sortKey ? toAttribute(definition.sortKey) : undefined,
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: definition.ttlAttribute,
+        deletionProtection: props.deletionProtection,
+        removalPolicy: props.removalPolicy,
+      });
+      for (const index of definition.globalIndexes ?? []) {
+        table.addGlobalSecondaryIndex({
+          indexName: index.indexName,
+          partitionKey: toAttribute(index.partitionKey),
+          sortKey: index.sortKey ? toAttribute(index.sortKey) : undefined,
+          ...(index.projectedAttributes.length > 0
+            ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projectedAttributes] }
+            : { projectionType: dynamodb.ProjectionType.KEYS_ONLY }),
+        });
+      }
+      tables[tableId] = table;
+    }
+    this.tables = tables;
+
+    // Receives the segment bucket's server access logs (cdk-nag's S1 knows a log bucket as such).
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // S3 server access logging can only deliver into SSE-S3 encrypted buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: props.accessLogExpiration ?? Duration.days(90) },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
+    });
+
+    this.segmentBucket = new s3.Bucket(this, `${segmentBucketDefinition.id}Bucket`, {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Segment objects are written once and never overwritten: versions would only add cost.
+      versioned: false,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: `${segmentBucketDefinition.id.toLowerCase()}/`,
+      lifecycleRules: [
+        // Produce uploads are single PUTs today; this only reclaims parts of an upload that died.
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // No expiration rule: which objects are garbage is the log's knowledge, not S3's. A
+        // segment whose DynamoDB commit failed is never referenced, and the retention sweep
+        // deletes it along with the topic's expired segments (docs/storage.md).
+      ],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.autoDeleteObjects,
+    });
+  }
+
+  /** Environment variables that tell handlers the physical name of every table and the bucket. */
+  get environment(): Record<string, string> {
+    const environment: Record<string, string> = {};
+    for (const tableId of tableIds) environment[tableDefinitions[tableId].envVar] = this.tables[tableId].tableName;
+    environment[segmentBucketDefinition.envVar] = this.segmentBucket.bucketName;
+    return environment;
+  }
+
+  /**
+   * Grants `role` exactly `access`: 'read' is DynamoDB's read actions on the table and its
+   * indexes (and s3:GetObject on segments), 'readwrite' adds the write actions. Tables and the
+   * bucket that are not listed get nothing.
+   */
+  grantAccess(role: iam.Role, access: DataAccess): void {
+    for (const [tableId, level] of Object.entries(access.tables) as [TableId, Access][]) {
+      const table = this.tables[tableId];
+      if (!table) throw new Error(`Unknown table '${tableId}' in an access map`);
+      if (level === 'readwrite') table.grants.readWriteData(role);
+      else table.grants.readData(role);
+      const definition: TableDefinition = tableDefinitions[tableId];
+      if (definition.globalIndexes?.length) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(table)}.Arn>/index/*]`,
+          reason:
+            `Queries the global secondary indexes of the ${tableId} table; DynamoDB authorizes an ` +
+            'index as <table ARN>/index/<name>, and the wildcard covers only this table\'s indexes.',
+        });
+      }
+    }
+
+    if (access.bucket) {
+      const bucket = this.segmentBucket;
+      const segments = bucket.arnForObjects(`${segmentBucketDefinition.segmentPrefix}*`);
+      const objectActions =
+        access.bucket === 'readwrite'
+          ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload']
+          : ['s3:GetObject'];
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [segments] }));
+      // ListBucket makes a missing key a 404 rather than a 403, and lets the sweep list a topic.
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(bucket)}.Arn>/${segmentBucketDefinition.segmentPrefix}*]`,
+        reason:
+          'Segment object keys are created at run time (segments/<topic id>/...), so object ARNs need a ' +
+          'wildcard; it is confined to the segments/ prefix of this one bucket.',
+      });
+    }
+  }
+
+  private logicalIdOf(resource: dynamodb.Table | s3.Bucket): string {
+    return Stack.of(this).getLogicalId(resource.node.defaultChild as dynamodb.CfnTable | s3.CfnBucket);
+  }
+}

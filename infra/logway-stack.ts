@@ -1,0 +1,270 @@
+/**
+ * The Logway service as one CloudFormation stack, derived from the project's single definitions:
+ * the tables and bucket of shared/storage/tables.ts, one Lambda function and one HTTP route per
+ * entry of the route table (shared/http/routes.ts), one function and EventBridge rule per
+ * scheduled function (infra/schedules.ts), each granted exactly the access its entry lists.
+ *
+ * Secure by default: IAM (SigV4) on every route, TLS-only buckets with public access blocked,
+ * encrypted tables with point-in-time recovery, one role per function, cdk-nag clean.
+ */
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { routes as routeTable, type RouteDefinition } from '../shared/http/routes';
+import { segmentBucket, tableIds, tables as tableDefinitions } from '../shared/storage/tables';
+import { logwayBundling, type NativeModuleMode } from './bundling';
+import { LogwayHttpApi, type AuthMode } from './constructs/http-api';
+import { LogStorage } from './constructs/log-storage';
+import { LogwayFunction, type LogwayFunctionDefaults } from './constructs/logway-function';
+import { LogwayObservability, metricsNamespace } from './constructs/observability';
+import { handlersDir as defaultHandlersDir, packageVersion } from './project';
+import { scheduledFunctions as scheduleTable, type ScheduledFunctionDefinition } from './schedules';
+
+export interface RetentionDefaults {
+  /**
+   * Default `retention.ms` of topics created without one, passed to every function as
+   * LOGWAY_DEFAULT_RETENTION_MS. -1 keeps records forever.
+   * @default the library's default (7 days, shared/config.ts)
+   */
+  readonly retentionMs?: number;
+}
+
+export interface LogwayStackProps extends StackProps {
+  /**
+   * Deployment stage. `dev` is throwaway: tables, buckets and logs are destroyed with the stack.
+   * Every other stage (`prod`, `staging`, ...) retains them and turns on table deletion protection.
+   */
+  readonly stage: string;
+  /**
+   * How API callers authenticate. 'iam' (default): SigV4-signed requests, authorized by IAM
+   * policies on route ARNs. 'none': an open API, refused for any stage but `dev`.
+   */
+  readonly authMode?: AuthMode;
+  readonly retentionDefaults?: RetentionDefaults;
+  /** Default route throttling of the API stage. @default 500 requests/s, burst 1000 */
+  readonly throttle?: apigwv2.ThrottleSettings;
+  /** Email address notified of every alarm (through an encrypted SNS topic). @default none */
+  readonly alarmEmail?: string;
+  /** Memory of every function, in MB (CPU scales with it). @default 512 */
+  readonly functionMemoryMB?: number;
+  /** Timeout of route functions whose entry sets no `timeoutSeconds`. @default 10 seconds */
+  readonly functionTimeout?: Duration;
+  /** Retention of function and access logs. @default one month for dev, six months otherwise */
+  readonly logRetention?: logs.RetentionDays;
+  /** Ship native modules to Lambda ('install') or rely on pure-JS fallbacks. @default 'fallback' */
+  readonly nativeModules?: NativeModuleMode;
+  /** @default the route table of shared/http/routes.ts */
+  readonly routes?: readonly RouteDefinition[];
+  /** @default the scheduled functions of infra/schedules.ts */
+  readonly scheduledFunctions?: readonly ScheduledFunctionDefinition[];
+  /** Where `<name>.ts` handler modules live. @default functions/ */
+  readonly handlersDir?: string;
+}
+
+/** API Gateway HTTP APIs give up on an integration after 30 s, whatever the function's timeout. */
+const httpIntegrationTimeoutLimit = Duration.seconds(30);
+const defaultRouteTimeout = Duration.seconds(10);
+const defaultScheduleTimeout = Duration.seconds(300);
+const lambdaTimeoutLimit = Duration.seconds(900);
+const defaultThrottle = { rateLimit: 500, burstLimit: 1000 };
+const defaultMemoryMB = 512;
+
+export class LogwayStack extends Stack {
+  readonly stage: string;
+  readonly storage: LogStorage;
+  readonly httpApi: LogwayHttpApi;
+  /** Route functions by route name. */
+  readonly routeFunctions = new Map<string, LogwayFunction>();
+  /** Scheduled functions by name. */
+  readonly scheduledFunctions = new Map<string, LogwayFunction>();
+  readonly observability: LogwayObservability;
+
+  constructor(scope: Construct, id: string, props: LogwayStackProps) {
+    super(scope, id, { description: `Logway (${props.stage}): Kafka's model on Lambda, DynamoDB and S3`, ...props });
+    const stage = validateStage(props.stage);
+    const authMode = props.authMode ?? 'iam';
+    this.stage = stage;
+    const ephemeral = stage === 'dev';
+
+    if (authMode === 'none') {
+      if (!ephemeral) {
+        throw new Error(
+          `authMode 'none' is allowed only for the dev stage, not '${stage}': an open API would let anyone ` +
+            'produce to, read and delete every topic. Deploy with authMode iam.',
+        );
+      }
+      Annotations.of(this).addWarningV2(
+        '@logway/infra:authModeNone',
+        'authMode none: every API route is open to anyone who knows its URL (no IAM authorization). ' +
+          'Use this for throwaway dev stacks only.',
+      );
+    }
+
+    const removalPolicy = ephemeral ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? (ephemeral ? logs.RetentionDays.ONE_MONTH : logs.RetentionDays.SIX_MONTHS);
+
+    this.storage = new LogStorage(this, 'Storage', {
+      removalPolicy,
+      deletionProtection: !ephemeral,
+      autoDeleteObjects: ephemeral,
+    });
+
+    this.httpApi = new LogwayHttpApi(this, 'HttpApi', {
+      apiName: this.stackName,
+      authMode,
+      throttle: { ...defaultThrottle, ...definedOnly(props.throttle ?? {}) },
+      accessLogRetention: logRetention,
+      removalPolicy,
+    });
+
+    const defaults: LogwayFunctionDefaults = {
+      handlersDir: props.handlersDir ?? defaultHandlersDir,
+      storage: this.storage,
+      environment: {
+        ...this.storage.environment,
+        POWERTOOLS_SERVICE_NAME: this.stackName,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace,
+        NODE_OPTIONS: '--enable-source-maps',
+        LOGWAY_STAGE: stage,
+        LOGWAY_VERSION: packageVersion,
+        ...retentionEnvironment(props.retentionDefaults),
+      },
+      memorySize: props.functionMemoryMB ?? defaultMemoryMB,
+      logRetention,
+      removalPolicy,
+      bundling: logwayBundling(props.nativeModules),
+    };
+
+    const routeScope = new Construct(this, 'Routes');
+    for (const route of uniqueByName(props.routes ?? routeTable, 'route')) {
+      const fn = new LogwayFunction(routeScope, constructId(route.name), {
+        name: route.name,
+        description: truncate(`Logway ${route.method} ${route.path}: ${route.summary}`),
+        tables: route.tables,
+        bucket: route.bucket,
+        timeout: routeTimeout(route, props.functionTimeout ?? defaultRouteTimeout),
+        defaults,
+      });
+      this.httpApi.addRoute(route, fn.function);
+      this.routeFunctions.set(route.name, fn);
+    }
+
+    const scheduleScope = new Construct(this, 'Schedules');
+    for (const schedule of uniqueByName(props.scheduledFunctions ?? scheduleTable, 'scheduled function')) {
+      const fn = new LogwayFunction(scheduleScope, constructId(schedule.name), {
+        name: schedule.name,
+        description: truncate(`Logway ${schedule.schedule}: ${schedule.description}`),
+        tables: schedule.tables,
+        bucket: schedule.bucket,
+        timeout: scheduleTimeout(schedule),
+        defaults,
+      });
+      new events.Rule(fn, 'Schedule', {
+        description: truncate(`Invokes Logway ${schedule.name}: ${schedule.description}`, 512),
+        schedule: events.Schedule.expression(schedule.schedule),
+        targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2 })],
+      });
+      this.scheduledFunctions.set(schedule.name, fn);
+    }
+
+    this.observability = new LogwayObservability(this, 'Observability', {
+      dashboardName: this.stackName,
+      serviceName: this.stackName,
+      api: this.httpApi.api,
+      functions: [...this.routeFunctions.values(), ...this.scheduledFunctions.values()],
+      tables: this.storage.tables,
+      alarmEmail: props.alarmEmail,
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Invoke URL of the HTTP API (requests must be SigV4-signed unless authMode is none)',
+      value: this.httpApi.url,
+    });
+    for (const tableId of tableIds) {
+      const definition = tableDefinitions[tableId];
+      new CfnOutput(this, `${definition.id}TableName`, {
+        description: `DynamoDB ${tableId} table (handlers read it from ${definition.envVar})`,
+        value: this.storage.tables[tableId].tableName,
+      });
+    }
+    new CfnOutput(this, 'SegmentBucketName', {
+      description: `S3 bucket of segment objects (handlers read it from ${segmentBucket.envVar})`,
+      value: this.storage.segmentBucket.bucketName,
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    if (this.observability.alarmTopic) {
+      new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    }
+  }
+}
+
+function validateStage(stage: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(stage)) {
+    throw new Error(`Stage '${stage}' must be lower-case letters, digits and hyphens, starting with a letter`);
+  }
+  return stage;
+}
+
+function retentionEnvironment(defaults: RetentionDefaults | undefined): Record<string, string> {
+  const retentionMs = defaults?.retentionMs;
+  if (retentionMs === undefined) return {};
+  if (!Number.isSafeInteger(retentionMs) || (retentionMs < 1 && retentionMs !== -1)) {
+    throw new Error(`retentionDefaults.retentionMs must be a positive integer or -1, not ${retentionMs}`);
+  }
+  return { LOGWAY_DEFAULT_RETENTION_MS: String(retentionMs) };
+}
+
+/** A long-polling route sets its own timeout; none may exceed what API Gateway waits for. */
+function routeTimeout(route: RouteDefinition, fallback: Duration): Duration {
+  if (route.timeoutSeconds === undefined) return fallback;
+  const timeout = Duration.seconds(route.timeoutSeconds);
+  if (route.timeoutSeconds <= 0 || timeout.toSeconds() > httpIntegrationTimeoutLimit.toSeconds()) {
+    throw new Error(
+      `Route ${route.name}: timeoutSeconds ${route.timeoutSeconds} is outside 1..30; API Gateway HTTP API ` +
+        'integrations time out after 30 s, so a longer function would answer nobody.',
+    );
+  }
+  return timeout;
+}
+
+function scheduleTimeout(schedule: ScheduledFunctionDefinition): Duration {
+  const seconds = schedule.timeoutSeconds ?? defaultScheduleTimeout.toSeconds();
+  if (seconds <= 0 || seconds > lambdaTimeoutLimit.toSeconds()) {
+    throw new Error(`Scheduled function ${schedule.name}: timeoutSeconds ${seconds} is outside 1..900`);
+  }
+  return Duration.seconds(seconds);
+}
+
+function uniqueByName<T extends { readonly name: string }>(entries: readonly T[], kind: string): readonly T[] {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(entry.name)) {
+      throw new Error(`The ${kind} name '${entry.name}' is not a valid handler module name`);
+    }
+    const id = constructId(entry.name);
+    if (seen.has(id)) throw new Error(`Two ${kind}s are named '${entry.name}' (or differ only in case or separators)`);
+    seen.add(id);
+  }
+  return entries;
+}
+
+/** `fetch-multi` -> `FetchMulti`: the construct id of a handler's function. */
+function constructId(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function truncate(text: string, max = 256): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,258 @@
+/**
+ * Fetch, for one partition or many, with long polling. A waiting fetch re-reads the partition
+ * heads every `longPollIntervalMs` (one strongly consistent read per partition, batched) and
+ * returns as soon as a record exists at the wanted offset, or empty at the deadline.
+ */
+import { z } from 'zod';
+import { loadServiceConfig } from '../config';
+import { isLogwayError, LogwayError, unknownPartition, unknownTopic } from '../errors';
+import { parseRequest } from '../api/validation';
+import { getTopic, requireTopic, type TopicMetadata } from '../topics/store';
+import { validateTopicName } from '../topics/model';
+import { appendMetrics } from './metrics';
+import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
+import { offsetOutOfRange, readRecords, type ReadResult } from './read';
+import type { BatchRecord } from '../records/types';
+import { toFetchedRecord, type FetchedRecord } from './wire';
+
+const config = () => loadServiceConfig();
+
+/**
+ * JSON bytes a fetch response may spend on records, below Lambda's 6 MB response limit. Text
+ * can grow when serialised (a control character becomes a 6-byte escape), so the limit is
+ * applied to the serialised records, not to record bytes.
+ */
+export const responseRecordBudgetBytes = 5_800_000;
+
+interface ResponseBudget {
+  remaining: number;
+}
+
+/**
+ * Turns decoded records into wire records within the response budget. A record that would not
+ * fit as text travels as base64 when that fits (only ever the first record of a response); the
+ * page ends before the first record that does not fit at all.
+ */
+function toResponseRecords(
+  partition: number,
+  records: BatchRecord[],
+  base64: boolean,
+  budget: ResponseBudget,
+  first: boolean,
+): { records: FetchedRecord[]; consumed: number } {
+  const out: FetchedRecord[] = [];
+  for (const record of records) {
+    let wire = toFetchedRecord(partition, record, base64);
+    let size = Buffer.byteLength(JSON.stringify(wire)) + 1;
+    if (size > budget.remaining && first && out.length === 0 && !base64) {
+      wire = toFetchedRecord(partition, record, true);
+      size = Buffer.byteLength(JSON.stringify(wire)) + 1;
+    }
+    if (size > budget.remaining && !(first && out.length === 0)) break;
+    out.push(wire);
+    budget.remaining -= size;
+  }
+  return { records: out, consumed: out.length };
+}
+
+/** Query strings arrive as text; numbers are parsed strictly so "1e3" or "12abc" are 400s. */
+const integerParam = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, `${name} must be an integer`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+export function fetchQuerySchema() {
+  const limits = config();
+  return z.object({
+    offset: integerParam('offset', 0, Number.MAX_SAFE_INTEGER),
+    maxRecords: integerParam('maxRecords', 1, 100_000).optional(),
+    maxBytes: integerParam('maxBytes', 1, limits.maxMaxBytes).optional(),
+    waitMs: integerParam('waitMs', 0, 3_600_000).optional(),
+    encoding: z.enum(['base64', 'auto']).optional(),
+  });
+}
+
+export function multiFetchSchema() {
+  const limits = config();
+  return z.object({
+    partitions: z
+      .array(
+        z.object({
+          topic: z.string(),
+          partition: z.number().int().min(0),
+          offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        }),
+      )
+      .min(1, 'name at least one partition')
+      .max(1000),
+    maxBytes: z.number().int().min(1).max(limits.maxMaxBytes).optional(),
+    maxRecords: z.number().int().min(1).max(100_000).optional(),
+    waitMs: z.number().int().min(0).max(3_600_000).optional(),
+    encoding: z.enum(['base64', 'auto']).optional(),
+  });
+}
+
+export interface PartitionFetchResult {
+  records: FetchedRecord[];
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `hasData(heads)` or the deadline, re-reading heads each interval. */
+async function waitForData<T>(read: () => Promise<T>, hasData: (value: T) => boolean, waitMs: number, initial: T): Promise<T> {
+  const { longPollIntervalMs, maxWaitMs } = config();
+  const deadline = Date.now() + Math.min(waitMs, maxWaitMs);
+  let value = initial;
+  if (hasData(value) || waitMs <= 0) return value;
+  appendMetrics.longPollWaited();
+  while (Date.now() < deadline) {
+    await sleep(Math.min(longPollIntervalMs, Math.max(0, deadline - Date.now())));
+    value = await read();
+    if (hasData(value)) break;
+  }
+  return value;
+}
+
+function checkOffset(topic: TopicMetadata, partition: number, offset: number, head: PartitionHead): void {
+  if (offset < head.logStartOffset || offset > head.highWatermark) throw offsetOutOfRange(topic.name, partition, offset, head);
+}
+
+export async function fetchPartition(
+  topicName: string,
+  partitionParam: string,
+  query: Record<string, string>,
+): Promise<PartitionFetchResult> {
+  validateTopicName(topicName);
+  const partition = parsePartition(partitionParam);
+  const params = parseRequest(fetchQuerySchema(), query, 'query');
+  const limits = config();
+  const topic = await requireTopic(topicName);
+  if (partition >= topic.partitions) throw unknownPartition(topicName, partition, topic.partitions);
+
+  const initial = await readHead(topic.topicId, partition);
+  checkOffset(topic, partition, params.offset, initial);
+  const head = await waitForData(
+    () => readHead(topic.topicId, partition),
+    (h) => h.highWatermark > params.offset,
+    params.waitMs ?? 0,
+    initial,
+  );
+  const result = await readRecords(topic.topicId, partition, params.offset, head.highWatermark, {
+    maxRecords: params.maxRecords ?? limits.defaultMaxRecords,
+    maxBytes: params.maxBytes ?? limits.defaultMaxBytes,
+  });
+  const page = toResponseRecords(partition, result.records, params.encoding === 'base64', { remaining: responseRecordBudgetBytes }, true);
+  appendMetrics.fetched(page.consumed, result.bytes);
+  return {
+    records: page.records,
+    nextOffset: nextOffsetAfter(result, page.consumed),
+    highWatermark: head.highWatermark,
+    logStartOffset: head.logStartOffset,
+  };
+}
+
+/** Where the next fetch starts when the response kept only the first `kept` records read. */
+function nextOffsetAfter(read: ReadResult, kept: number): number {
+  return kept < read.records.length ? read.records[kept]!.offset : read.nextOffset;
+}
+
+export function parsePartition(partitionParam: string): number {
+  if (!/^\d+$/.test(partitionParam) || Number(partitionParam) > 1_000_000) {
+    throw new LogwayError(400, 'INVALID_REQUEST', `partition must be a non-negative integer; got '${partitionParam}'.`, {
+      field: 'partition',
+    });
+  }
+  return Number(partitionParam);
+}
+
+export type MultiFetchResult =
+  | ({ topic: string; partition: number } & PartitionFetchResult)
+  | { topic: string; partition: number; error: { code: string; message: string; [detail: string]: unknown } };
+
+/**
+ * Fetches several partitions (of one or more topics) in one call, returning as soon as any of
+ * them has data. Problems with one partition (unknown, offset out of range) are reported in
+ * that partition's result, as Kafka's Fetch does, so one bad entry does not fail the rest.
+ */
+export async function fetchMany(body: unknown): Promise<{ results: MultiFetchResult[] }> {
+  const request = parseRequest(multiFetchSchema(), body, 'body');
+  const limits = config();
+  const topics = new Map<string, TopicMetadata | undefined>();
+  await Promise.all(
+    [...new Set(request.partitions.map((p) => p.topic))].map(async (name) => {
+      try {
+        validateTopicName(name);
+        topics.set(name, await getTopic(name));
+      } catch (error) {
+        if (!isLogwayError(error)) throw error;
+        topics.set(name, undefined);
+      }
+    }),
+  );
+
+  type Entry = { topic: string; partition: number; offset: number; metadata?: TopicMetadata; error?: LogwayError };
+  const entries: Entry[] = request.partitions.map((p) => {
+    const metadata = topics.get(p.topic);
+    if (!metadata) return { ...p, error: unknownTopic(p.topic) };
+    if (p.partition >= metadata.partitions) return { ...p, error: unknownPartition(p.topic, p.partition, metadata.partitions) };
+    return { ...p, metadata };
+  });
+  const live = entries.filter((e) => e.metadata);
+  const keyOf = (e: Entry) => `${e.metadata!.topicId}:${e.partition}`;
+  const readAll = () => readHeadsAcrossTopics(live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })));
+
+  let heads = await readAll();
+  for (const entry of live) {
+    const head = heads.get(keyOf(entry))!;
+    if (entry.offset < head.logStartOffset || entry.offset > head.highWatermark) {
+      entry.error = offsetOutOfRange(entry.topic, entry.partition, entry.offset, head);
+    }
+  }
+  const waiting = live.filter((e) => !e.error);
+  heads = await waitForData(
+    readAll,
+    (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset),
+    request.waitMs ?? 0,
+    heads,
+  );
+
+  const base64 = request.encoding === 'base64';
+  const responseBudget: ResponseBudget = { remaining: responseRecordBudgetBytes };
+  let budgetBytes = request.maxBytes ?? limits.defaultMaxBytes;
+  let budgetRecords = request.maxRecords ?? limits.defaultMaxRecords;
+  const results: MultiFetchResult[] = [];
+  let anyRecords = false;
+  for (const entry of entries) {
+    if (entry.error) {
+      results.push({ topic: entry.topic, partition: entry.partition, ...entry.error.toJSON() });
+      continue;
+    }
+    const head = heads.get(keyOf(entry))!;
+    const read =
+      budgetBytes > 0 && budgetRecords > 0
+        ? await readRecords(entry.metadata!.topicId, entry.partition, entry.offset, head.highWatermark, {
+            maxRecords: budgetRecords,
+            maxBytes: budgetBytes,
+          })
+        : { records: [], nextOffset: entry.offset, bytes: 0 };
+    const page = toResponseRecords(entry.partition, read.records, base64, responseBudget, !anyRecords);
+    anyRecords ||= page.consumed > 0;
+    budgetBytes -= read.bytes;
+    budgetRecords -= page.consumed;
+    appendMetrics.fetched(page.consumed, read.bytes);
+    results.push({
+      topic: entry.topic,
+      partition: entry.partition,
+      records: page.records,
+      nextOffset: nextOffsetAfter(read, page.consumed),
+      highWatermark: head.highWatermark,
+      logStartOffset: head.logStartOffset,
+    });
+  }
+  return { results };
+}

@@ -1,0 +1,67 @@
+/**
+ * The head of each partition: high watermark, log start offset and the running maximum record
+ * timestamp. Read with strong consistency from the partitions table; a partition no record was
+ * ever appended to has no item and reads as empty.
+ */
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, tableName } from '../runtime/aws';
+
+export interface PartitionHead {
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  /** Largest record timestamp ever appended (Kafka's time index is built on this running max). */
+  readonly maxTimestamp: number;
+  /** Bytes held by the partition's live batches, for retention.bytes. */
+  readonly sizeBytes: number;
+}
+
+export const emptyHead: PartitionHead = { highWatermark: 0, logStartOffset: 0, maxTimestamp: -1, sizeBytes: 0 };
+
+export function headFromItem(item: Record<string, unknown> | undefined): PartitionHead {
+  if (!item || item.highWatermark === undefined) return emptyHead;
+  return {
+    highWatermark: Number(item.highWatermark),
+    logStartOffset: Number(item.logStartOffset ?? 0),
+    maxTimestamp: Number(item.maxTimestamp ?? -1),
+    sizeBytes: Number(item.sizeBytes ?? 0),
+  };
+}
+
+export async function readHead(topicId: string, partition: number): Promise<PartitionHead> {
+  const { Item } = await dynamo().send(
+    new GetCommand({ TableName: tableName('partitions'), Key: { topicId, partition }, ConsistentRead: true }),
+  );
+  return headFromItem(Item);
+}
+
+/** Reads several partitions' heads of one topic in as few strongly consistent BatchGets as possible. */
+export async function readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
+  const byKey = await readHeadsAcrossTopics(partitions.map((partition) => ({ topicId, partition })));
+  return new Map(partitions.map((partition) => [partition, byKey.get(`${topicId}:${partition}`) ?? emptyHead]));
+}
+
+export async function readHeadsAcrossTopics(
+  keys: readonly { topicId: string; partition: number }[],
+): Promise<Map<string, PartitionHead>> {
+  const heads = new Map<string, PartitionHead>();
+  const table = tableName('partitions');
+  const unique = [...new Map(keys.map((k) => [`${k.topicId}:${k.partition}`, k])).values()];
+  for (let i = 0; i < unique.length; i += 100) {
+    let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((k) => ({ topicId: k.topicId, partition: k.partition }));
+    for (let round = 0; pending.length > 0; round++) {
+      const result = await dynamo().send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[table] ?? []) {
+        heads.set(`${item.topicId as string}:${item.partition as number}`, headFromItem(item));
+      }
+      pending = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
+    }
+  }
+  for (const k of unique) {
+    const id = `${k.topicId}:${k.partition}`;
+    if (!heads.has(id)) heads.set(id, emptyHead);
+  }
+  return heads;
+}

@@ -1,0 +1,213 @@
+/**
+ * Produce: validate a request's records, partition them as Kafka's Java client does, encode one
+ * RecordBatch v2 per partition, put large batches in one S3 segment object, then append every
+ * partition in one transaction (DESIGN.md guarantees 1-3).
+ */
+import { z } from 'zod';
+import { loadServiceConfig } from '../config';
+import { LogwayError, unknownPartition } from '../errors';
+import { parseRequest } from '../api/validation';
+import { createRequestPartitioner, encodeRecordBatch } from '../records';
+import type { CompressionType, RecordInput } from '../records/types';
+import { cachedTopic, forgetTopic } from '../topics/cache';
+import { effectiveTopicConfig, validateTopicName } from '../topics/model';
+import type { TopicMetadata } from '../topics/store';
+import { appendBatches, type PreparedBatch } from './append';
+import {
+  encodeStoredResponse,
+  readStoredProduce,
+  replayOrReject,
+  requestHash,
+  validateIdempotencyKey,
+} from './idempotency';
+import { appendMetrics } from './metrics';
+import { writeSegment } from './segments';
+import { producedRecordSchema, toRecordBytes, type RecordBytes } from './wire';
+
+export const produceRequestSchema = z.object({
+  records: z.array(producedRecordSchema).min(1, 'a produce request needs at least one record'),
+});
+
+export type ProduceRequest = z.output<typeof produceRequestSchema>;
+
+export interface ProducedOffset {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+export interface ProduceResponse {
+  offsets: ProducedOffset[];
+}
+
+export interface ProduceOutcome {
+  readonly response: ProduceResponse;
+  /** True when an Idempotency-Key retry got the first attempt's response. */
+  readonly replayed: boolean;
+}
+
+/**
+ * DynamoDB transactions take at most 100 items: one topic check, one idempotency record, and two
+ * items (partition head, batch index) per partition leave room for 49 partitions per request.
+ */
+export const maxPartitionsPerRequest = 49;
+
+/** Bytes Kafka counts for a record against max.message.bytes: key, value and headers. */
+export function recordSize(record: RecordBytes): number {
+  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const header of record.headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+  return size;
+}
+
+function compressionOf(configured: string): CompressionType {
+  // 'producer' keeps what the producer sent; HTTP producers send records uncompressed.
+  if (configured === 'producer' || configured === 'uncompressed') return 'none';
+  return configured as CompressionType;
+}
+
+interface PlannedPartition {
+  partition: number;
+  records: RecordInput[];
+  /** Index of each record in the request, in partition order. */
+  requestIndexes: number[];
+}
+
+function plan(topic: TopicMetadata, records: RecordBytes[], explicit: (number | undefined)[], now: number, timestamps: (number | undefined)[]): PlannedPartition[] {
+  const partitionFor = createRequestPartitioner(topic.partitions);
+  const byPartition = new Map<number, PlannedPartition>();
+  records.forEach((record, index) => {
+    const requested = explicit[index];
+    if (requested !== undefined && requested >= topic.partitions) {
+      throw unknownPartition(topic.name, requested, topic.partitions);
+    }
+    const partition = requested ?? partitionFor(record.key);
+    let planned = byPartition.get(partition);
+    if (!planned) {
+      planned = { partition, records: [], requestIndexes: [] };
+      byPartition.set(partition, planned);
+    }
+    planned.records.push({ key: record.key, value: record.value, headers: record.headers, timestamp: timestamps[index] ?? now });
+    planned.requestIndexes.push(index);
+  });
+  return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
+}
+
+export async function produce(
+  topicName: string,
+  body: unknown,
+  idempotencyKey: string | undefined,
+): Promise<ProduceOutcome> {
+  validateTopicName(topicName);
+  const request = parseRequest(produceRequestSchema, body, 'body');
+  const config = loadServiceConfig();
+  let hash: string | undefined;
+  if (idempotencyKey !== undefined) {
+    validateIdempotencyKey(idempotencyKey);
+    hash = requestHash(topicName, body);
+    const stored = await readStoredProduce(idempotencyKey);
+    if (stored) return { response: replayOrReject(stored, hash, idempotencyKey) as ProduceResponse, replayed: true };
+  }
+
+  const recordBytes = request.records.map(toRecordBytes);
+  let totalBytes = 0;
+  for (;;) {
+    const topic = await cachedTopic(topicName);
+    const topicConfig = effectiveTopicConfig(topic.config);
+    const maxMessageBytes = topicConfig['max.message.bytes'];
+    recordBytes.forEach((record, index) => {
+      const size = recordSize(record);
+      if (size > maxMessageBytes) {
+        throw new LogwayError(
+          413,
+          'RECORD_TOO_LARGE',
+          `records[${index}] is ${size} bytes, more than topic '${topicName}' allows (max.message.bytes=${maxMessageBytes}).`,
+          { field: `records[${index}]`, size, maxMessageBytes },
+        );
+      }
+    });
+
+    const now = Date.now();
+    const logAppendTime = topicConfig['message.timestamp.type'] === 'LogAppendTime';
+    const planned = plan(
+      topic,
+      recordBytes,
+      request.records.map((r) => r.partition),
+      now,
+      request.records.map((r) => (logAppendTime ? now : r.timestamp)),
+    );
+    if (planned.length > maxPartitionsPerRequest) {
+      throw new LogwayError(
+        413,
+        'RECORD_LIST_TOO_LARGE',
+        `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
+        { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
+      );
+    }
+
+    const compression = compressionOf(topicConfig['compression.type']);
+    const encoded = await Promise.all(
+      planned.map(async (p) => ({
+        planned: p,
+        bytes: await encodeRecordBatch({
+          records: p.records,
+          compression,
+          timestampType: logAppendTime ? 'LogAppendTime' : 'CreateTime',
+        }),
+      })),
+    );
+    totalBytes = encoded.reduce((sum, e) => sum + e.bytes.length, 0);
+    const large = encoded.filter((e) => e.bytes.length > config.inlineBatchMaxBytes);
+    const segment = large.length > 0 ? await writeSegment(topic.topicId, large.map((e) => e.bytes)) : undefined;
+    const batches: PreparedBatch[] = encoded.map((e) => {
+      const largeIndex = large.indexOf(e);
+      const timestamps = e.planned.records.map((r) => r.timestamp!);
+      return {
+        partition: e.planned.partition,
+        bytes: e.bytes,
+        recordCount: e.planned.records.length,
+        firstTimestamp: Math.min(...timestamps),
+        maxTimestamp: Math.max(...timestamps),
+        location:
+          segment && largeIndex >= 0
+            ? { kind: 'segment', key: segment.key, position: segment.positions[largeIndex]!, batchesInSegment: large.length }
+            : { kind: 'inline' },
+      };
+    });
+
+    const responseFor = (baseOffsets: ReadonlyMap<number, number>): ProduceResponse => {
+      const offsets: ProducedOffset[] = new Array(request.records.length);
+      for (const p of planned) {
+        const base = baseOffsets.get(p.partition)!;
+        p.requestIndexes.forEach((requestIndex, i) => {
+          offsets[requestIndex] = { partition: p.partition, offset: base + i, timestamp: p.records[i]!.timestamp! };
+        });
+      }
+      return { offsets };
+    };
+
+    const outcome = await appendBatches(
+      topic,
+      batches,
+      idempotencyKey !== undefined && hash !== undefined
+        ? {
+            key: idempotencyKey,
+            requestHash: hash,
+            expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
+            response: (baseOffsets) => encodeStoredResponse(responseFor(baseOffsets)),
+          }
+        : undefined,
+    );
+    if (outcome.kind === 'appended') {
+      appendMetrics.produced(request.records.length, totalBytes);
+      return { response: responseFor(outcome.baseOffsets), replayed: false };
+    }
+    if (outcome.kind === 'duplicate') {
+      const stored = await readStoredProduce(idempotencyKey!);
+      if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!) as ProduceResponse, replayed: true };
+      // The other request's record expired between its commit and our read: append as new.
+      continue;
+    }
+    // The topic was deleted, recreated or altered: plan again against what it is now.
+    forgetTopic(topicName);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The topic admin operations of the HTTP API: validation, then the store.
+ */
+import { z } from 'zod';
+import { loadServiceConfig } from '../config';
+import { LogwayError } from '../errors';
+import { parseRequest } from '../api/validation';
+import { readHeads } from '../log/partition-heads';
+import {
+  effectiveTopicConfig,
+  validatePartitionCount,
+  validateTopicConfig,
+  validateTopicName,
+  type TopicConfig,
+} from './model';
+import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
+
+export const createTopicSchema = z.object({
+  name: z.string({ error: 'name is required' }),
+  partitions: z.unknown().optional(),
+  config: z.unknown().optional(),
+});
+
+export const alterTopicSchema = z.object({
+  partitions: z.unknown().optional(),
+  config: z.unknown().optional(),
+});
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  config: TopicConfig;
+  partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
+}
+
+export async function createTopicOperation(body: unknown): Promise<TopicDescription> {
+  const request = parseRequest(createTopicSchema, body ?? {}, 'body');
+  validateTopicName(request.name);
+  const partitions = validatePartitionCount(request.partitions ?? 1, loadServiceConfig().maxPartitionsPerTopic);
+  const config = validateTopicConfig(request.config);
+  const topic = await createTopic(request.name, partitions, config);
+  return describe(topic);
+}
+
+export async function listTopicsOperation(): Promise<{ topics: { name: string; partitions: number }[] }> {
+  return { topics: await listTopics() };
+}
+
+export async function describeTopicOperation(name: string): Promise<TopicDescription> {
+  validateTopicName(name);
+  return describe(await requireTopic(name));
+}
+
+export async function alterTopicOperation(name: string, body: unknown): Promise<TopicDescription> {
+  validateTopicName(name);
+  const request = parseRequest(alterTopicSchema, body ?? {}, 'body');
+  const topic = await requireTopic(name);
+  let partitions: number | undefined;
+  if (request.partitions !== undefined) {
+    partitions = validatePartitionCount(request.partitions, loadServiceConfig().maxPartitionsPerTopic);
+    if (partitions <= topic.partitions) {
+      throw new LogwayError(
+        400,
+        'INVALID_PARTITIONS',
+        `Topic '${name}' has ${topic.partitions} partitions; partitions can only grow, so ask for more than ${topic.partitions}.`,
+        { field: 'partitions', currentPartitions: topic.partitions },
+      );
+    }
+  }
+  const config = validateTopicConfig(request.config);
+  const altered = await alterTopic(topic, { ...(partitions ? { partitions } : {}), config });
+  return describe(altered);
+}
+
+export async function deleteTopicOperation(name: string): Promise<void> {
+  validateTopicName(name);
+  await deleteTopic(await requireTopic(name));
+}
+
+async function describe(topic: TopicMetadata): Promise<TopicDescription> {
+  const partitionNumbers = Array.from({ length: topic.partitions }, (_, i) => i);
+  const heads = await readHeads(topic.topicId, partitionNumbers);
+  return {
+    name: topic.name,
+    topicId: topic.topicId,
+    config: effectiveTopicConfig(topic.config),
+    partitions: partitionNumbers.map((partition) => {
+      const head = heads.get(partition)!;
+      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+    }),
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Topic metadata in DynamoDB. A live topic is one item keyed by name carrying a fresh topic id;
+ * everything stored for the topic (partition state, batches, segments) is keyed by that id, so a
+ * deleted topic's data can never appear under a new topic of the same name. Deleting swaps the
+ * live item for a tombstone keyed by the id, which the retention sweeper uses to remove the data.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { LogwayError, unknownTopic } from '../errors';
+import { dynamo, tableName } from '../runtime/aws';
+import type { TopicConfigOverrides } from './model';
+
+export interface TopicMetadata {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly config: TopicConfigOverrides;
+  readonly createdAt: number;
+  /** Bumped by every change; appends are conditioned on it so cached metadata is never acted on stale. */
+  readonly version: number;
+}
+
+/** Tombstones share the topics table under names no topic can have ('#' is not a legal character). */
+export const tombstonePrefix = '#deleted#';
+
+export function partitionKeyOf(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
+}
+
+export async function createTopic(name: string, partitions: number, config: TopicConfigOverrides): Promise<TopicMetadata> {
+  const topic: TopicMetadata = {
+    name,
+    topicId: randomUUID(),
+    partitions,
+    config,
+    createdAt: Date.now(),
+    version: 1,
+  };
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: tableName('topics'),
+        Item: topic,
+        ConditionExpression: 'attribute_not_exists(#name)',
+        ExpressionAttributeNames: { '#name': 'name' },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new LogwayError(409, 'TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`, { topic: name });
+    }
+    throw error;
+  }
+  return topic;
+}
+
+export async function getTopic(name: string): Promise<TopicMetadata | undefined> {
+  const { Item } = await dynamo().send(
+    new GetCommand({ TableName: tableName('topics'), Key: { name }, ConsistentRead: true }),
+  );
+  return Item as TopicMetadata | undefined;
+}
+
+export async function requireTopic(name: string): Promise<TopicMetadata> {
+  const topic = await getTopic(name);
+  if (!topic) throw unknownTopic(name);
+  return topic;
+}
+
+export async function listTopics(): Promise<{ name: string; partitions: number }[]> {
+  const topics: { name: string; partitions: number }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new ScanCommand({
+        TableName: tableName('topics'),
+        ProjectionExpression: '#name, #partitions',
+        ExpressionAttributeNames: { '#name': 'name', '#partitions': 'partitions' },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const name = item.name as string;
+      if (!name.startsWith(tombstonePrefix)) topics.push({ name, partitions: item.partitions as number });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export interface TopicChange {
+  partitions?: number;
+  config?: TopicConfigOverrides;
+}
+
+/** Grows partitions and/or merges config overrides, conditioned on the version read. */
+export async function alterTopic(current: TopicMetadata, change: TopicChange): Promise<TopicMetadata> {
+  const next: TopicMetadata = {
+    ...current,
+    partitions: change.partitions ?? current.partitions,
+    config: { ...current.config, ...change.config },
+    version: current.version + 1,
+  };
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('topics'),
+        Key: { name: current.name },
+        // Partitions, config and version are all DynamoDB reserved words.
+        UpdateExpression: 'SET #partitions = :partitions, #config = :config, #version = :next',
+        ConditionExpression: 'topicId = :topicId AND #version = :version',
+        ExpressionAttributeNames: { '#partitions': 'partitions', '#config': 'config', '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':partitions': next.partitions,
+          ':config': next.config,
+          ':next': next.version,
+          ':topicId': current.topicId,
+          ':version': current.version,
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) {
+      throw new LogwayError(
+        409,
+        'CONCURRENT_TRANSACTIONS',
+        `Topic '${current.name}' changed while this request was altering it; read it again and retry.`,
+        { topic: current.name },
+      );
+    }
+    throw error;
+  }
+  return next;
+}
+
+/** Replaces the live topic with a tombstone in one transaction: the name is free at once. */
+export async function deleteTopic(topic: TopicMetadata): Promise<void> {
+  try {
+    await dynamo().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName('topics'),
+              Key: { name: topic.name },
+              ConditionExpression: 'topicId = :topicId',
+              ExpressionAttributeValues: { ':topicId': topic.topicId },
+            },
+          },
+          {
+            Put: {
+              TableName: tableName('topics'),
+              Item: {
+                name: `${tombstonePrefix}${topic.topicId}`,
+                topicId: topic.topicId,
+                deletedName: topic.name,
+                partitions: topic.partitions,
+                deletedAt: Date.now(),
+              },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (error instanceof TransactionCanceledException) throw unknownTopic(topic.name);
+    throw error;
+  }
+}
+
+export interface TopicTombstone {
+  readonly topicId: string;
+  readonly deletedName: string;
+  readonly partitions: number;
+  readonly deletedAt: number;
+}
+
+export async function listTombstones(): Promise<TopicTombstone[]> {
+  const tombstones: TopicTombstone[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo().send(
+      new ScanCommand({
+        TableName: tableName('topics'),
+        FilterExpression: 'begins_with(#name, :prefix)',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':prefix': tombstonePrefix },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    tombstones.push(...((page.Items ?? []) as TopicTombstone[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return tombstones;
+}
+
+export async function removeTombstone(topicId: string): Promise<void> {
+  await dynamo().send(new DeleteCommand({ TableName: tableName('topics'), Key: { name: `${tombstonePrefix}${topicId}` } }));
+}

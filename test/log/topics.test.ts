@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, type Api } from '../support/http';
+import { startTestService, type TestService } from '../support/local-service';
+
+let service: TestService;
+let http: Api;
+
+beforeAll(async () => {
+  service = await startTestService();
+  http = api(service.url);
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('topics', () => {
+  it('creates a topic with defaults and describes it', async () => {
+    const created = await http.post('/v1/topics', { name: 'orders', partitions: 3 });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('orders');
+    expect(created.body.partitions).toHaveLength(3);
+    expect(created.body.config['max.message.bytes']).toBe(1048576);
+    expect(created.body.config['cleanup.policy']).toBe('delete');
+
+    const described = await http.get('/v1/topics/orders');
+    expect(described.status).toBe(200);
+    expect(described.body.partitions).toEqual([
+      { partition: 0, logStartOffset: 0, highWatermark: 0 },
+      { partition: 1, logStartOffset: 0, highWatermark: 0 },
+      { partition: 2, logStartOffset: 0, highWatermark: 0 },
+    ]);
+  });
+
+  it('answers 409 TOPIC_ALREADY_EXISTS for a second create', async () => {
+    await http.post('/v1/topics', { name: 'twice', partitions: 1 });
+    const again = await http.post('/v1/topics', { name: 'twice', partitions: 1 });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('TOPIC_ALREADY_EXISTS');
+  });
+
+  it.each([['.'], ['..'], ['a'.repeat(250)], ['has space'], ['slash/no'], ['']])(
+    'rejects the illegal name %j with 400 INVALID_TOPIC_EXCEPTION',
+    async (name) => {
+      const response = await http.post('/v1/topics', { name, partitions: 1 });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('INVALID_TOPIC_EXCEPTION');
+    },
+  );
+
+  it('accepts a 249-character name of every legal character class', async () => {
+    const name = `aZ09._-${'x'.repeat(242)}`;
+    expect((await http.post('/v1/topics', { name, partitions: 1 })).status).toBe(201);
+  });
+
+  it.each([[0], [-1], [1.5], ['3'], [100_000]])('rejects partitions=%j with 400 INVALID_PARTITIONS', async (partitions) => {
+    const response = await http.post('/v1/topics', { name: 'bad-partitions', partitions });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('INVALID_PARTITIONS');
+  });
+
+  it('rejects unknown configs and bad values with 400 INVALID_CONFIG', async () => {
+    const unknown = await http.post('/v1/topics', { name: 'cfg', partitions: 1, config: { 'segment.bytes': 1 } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe('INVALID_CONFIG');
+    const bad = await http.post('/v1/topics', { name: 'cfg', partitions: 1, config: { 'cleanup.policy': 'shred' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('INVALID_CONFIG');
+    const negative = await http.post('/v1/topics', { name: 'cfg', partitions: 1, config: { 'retention.ms': -5 } });
+    expect(negative.body.error.code).toBe('INVALID_CONFIG');
+  });
+
+  it('accepts Kafka-style string config values', async () => {
+    const created = await http.post('/v1/topics', {
+      name: 'cfg-strings',
+      partitions: 1,
+      config: { 'retention.ms': '60000', 'message.timestamp.type': 'LogAppendTime', 'compression.type': 'gzip' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.config['retention.ms']).toBe(60000);
+    expect(created.body.config['message.timestamp.type']).toBe('LogAppendTime');
+  });
+
+  it('answers 400 INVALID_REQUEST for malformed JSON and wrong types', async () => {
+    const malformed = await http.post('/v1/topics', '{"name": ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('INVALID_REQUEST');
+    const wrongType = await http.post('/v1/topics', { name: 42, partitions: 1 });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body.error.code).toBe('INVALID_REQUEST');
+    expect(wrongType.body.error.field).toBe('name');
+  });
+
+  it('lists topics sorted by name', async () => {
+    await http.post('/v1/topics', { name: 'zeta', partitions: 2 });
+    await http.post('/v1/topics', { name: 'alpha', partitions: 1 });
+    const listed = await http.get('/v1/topics');
+    expect(listed.status).toBe(200);
+    const names = listed.body.topics.map((t: { name: string }) => t.name);
+    expect(names).toEqual([...names].sort());
+    expect(listed.body.topics).toContainEqual({ name: 'zeta', partitions: 2 });
+  });
+
+  it('answers 404 UNKNOWN_TOPIC_OR_PARTITION for an unknown topic', async () => {
+    for (const response of [
+      await http.get('/v1/topics/missing'),
+      await http.patch('/v1/topics/missing', { partitions: 5 }),
+      await http.delete('/v1/topics/missing'),
+      await http.post('/v1/topics/missing/records', { records: [{ value: 'x' }] }),
+      await http.get('/v1/topics/missing/partitions/0/records?offset=0'),
+    ]) {
+      expect(response.status).toBe(404);
+      expect(response.body.error.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    }
+  });
+
+  it('grows partitions, refuses to shrink, and alters config', async () => {
+    await http.post('/v1/topics', { name: 'grow', partitions: 2 });
+    const grown = await http.patch('/v1/topics/grow', { partitions: 4 });
+    expect(grown.status).toBe(200);
+    expect(grown.body.partitions).toHaveLength(4);
+    for (const partitions of [4, 3]) {
+      const shrink = await http.patch('/v1/topics/grow', { partitions });
+      expect(shrink.status).toBe(400);
+      expect(shrink.body.error.code).toBe('INVALID_PARTITIONS');
+    }
+    const altered = await http.patch('/v1/topics/grow', { config: { 'retention.ms': 1000 } });
+    expect(altered.body.config['retention.ms']).toBe(1000);
+    expect((await http.get('/v1/topics/grow')).body.config['retention.ms']).toBe(1000);
+    const produced = await http.post('/v1/topics/grow/records', { records: [{ value: 'new partition', partition: 3 }] });
+    expect(produced.status).toBe(200);
+  });
+
+  it('deletes a topic and lets the name be reused at once, without the old data', async () => {
+    await http.post('/v1/topics', { name: 'reborn', partitions: 1 });
+    await http.post('/v1/topics/reborn/records', { records: [{ value: 'old life' }] });
+    expect((await http.delete('/v1/topics/reborn')).status).toBe(204);
+    expect((await http.get('/v1/topics/reborn')).status).toBe(404);
+    expect((await http.get('/v1/topics')).body.topics.map((t: { name: string }) => t.name)).not.toContain('reborn');
+
+    expect((await http.post('/v1/topics', { name: 'reborn', partitions: 1 })).status).toBe(201);
+    const fetched = await http.get('/v1/topics/reborn/partitions/0/records?offset=0');
+    expect(fetched.status).toBe(200);
+    expect(fetched.body.records).toEqual([]);
+    expect(fetched.body.highWatermark).toBe(0);
+    const produced = await http.post('/v1/topics/reborn/records', { records: [{ value: 'new life' }] });
+    expect(produced.body.offsets[0].offset).toBe(0);
+  });
+});
