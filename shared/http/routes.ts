@@ -90,6 +90,52 @@ export const routes = [
     tables: { topics: 'read', partitions: 'read', batches: 'read' },
     bucket: 'read',
   },
+  {
+    name: 'group-heartbeat',
+    method: 'POST',
+    path: '/v1/groups/{group}/heartbeat',
+    summary: 'Join, heartbeat or leave a consumer group; returns the member epoch and assignment',
+    tables: { groups: 'readwrite', topics: 'read' },
+  },
+  {
+    name: 'commit-offsets',
+    method: 'POST',
+    path: '/v1/groups/{group}/offsets',
+    summary: "Commit offsets, as the partitions' owning member or (group empty) without a member",
+    // groups readwrite: a commit without a member creates the group and drops expired members.
+    tables: { groups: 'readwrite', offsets: 'readwrite', topics: 'read' },
+  },
+  {
+    name: 'fetch-committed-offsets',
+    method: 'GET',
+    path: '/v1/groups/{group}/offsets',
+    summary: "A group's committed offsets",
+    tables: { groups: 'read', offsets: 'read' },
+  },
+  { name: 'list-groups', method: 'GET', path: '/v1/groups', summary: 'List consumer groups', tables: { groups: 'read' } },
+  {
+    name: 'describe-group',
+    method: 'GET',
+    path: '/v1/groups/{group}',
+    summary: 'Describe a group: state, epochs, members, and per partition the committed offset, high watermark and lag',
+    tables: { groups: 'read', offsets: 'read', topics: 'read', partitions: 'read' },
+  },
+  {
+    name: 'reset-offsets',
+    method: 'POST',
+    path: '/v1/groups/{group}/reset-offsets',
+    summary: "Reset an empty group's offsets of a topic to earliest, latest, a timestamp or an offset",
+    // groups readwrite: creates the group if needed and drops expired members; batches and bucket: timestamp lookup.
+    tables: { groups: 'readwrite', offsets: 'readwrite', topics: 'read', partitions: 'read', batches: 'read' },
+    bucket: 'read',
+  },
+  {
+    name: 'delete-group',
+    method: 'DELETE',
+    path: '/v1/groups/{group}',
+    summary: 'Delete an empty group and its committed offsets',
+    tables: { groups: 'readwrite', offsets: 'readwrite' },
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type RouteName = (typeof routes)[number]['name'];

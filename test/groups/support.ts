@@ -1,0 +1,42 @@
+/** HTTP helpers for the consumer-group integration tests. */
+import { expect } from 'vitest';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+}
+
+export function client(url: string) {
+  const call = async <T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  return {
+    call,
+    async createTopic(name: string, partitions: number) {
+      const r = await call('POST', '/v1/topics', { name, partitions });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    },
+    async produce(topic: string, partition: number, count: number) {
+      const records = Array.from({ length: count }, (_, i) => ({ value: `x${i}`, partition }));
+      const r = await call('POST', `/v1/topics/${topic}/records`, { records });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    },
+    heartbeat: (group: string, body: unknown) => call('POST', `/v1/groups/${group}/heartbeat`, body),
+    commit: (group: string, body: unknown) => call('POST', `/v1/groups/${group}/offsets`, body),
+    offsets: (group: string, query = '') => call('GET', `/v1/groups/${group}/offsets${query}`),
+    describe: (group: string) => call('GET', `/v1/groups/${group}`),
+    list: () => call('GET', '/v1/groups'),
+    reset: (group: string, body: unknown) => call('POST', `/v1/groups/${group}/reset-offsets`, body),
+    remove: (group: string) => call('DELETE', `/v1/groups/${group}`),
+  };
+}
+
+export type Client = ReturnType<typeof client>;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
