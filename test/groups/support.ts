@@ -1,21 +1,11 @@
 /** HTTP helpers for the consumer-group integration tests. */
 import { expect } from 'vitest';
+import { api, type ApiResponse } from '../support/http';
 
-export interface Reply<T = any> {
-  status: number;
-  body: T;
-}
+export type Reply<T = any> = ApiResponse<T>;
 
 export function client(url: string) {
-  const call = async <T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
-  };
+  const { call } = api(url);
   return {
     call,
     async createTopic(name: string, partitions: number) {

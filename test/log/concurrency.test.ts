@@ -1,19 +1,9 @@
 import type { MiddlewareStack } from '@smithy/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/runtime/aws';
-import { api, type Api } from '../support/http';
-import { startTestService, type TestService } from '../support/local-service';
+import { useTestService } from '../support/local-service';
 
-let service: TestService;
-let http: Api;
-
-beforeAll(async () => {
-  service = await startTestService();
-  http = api(service.url);
-});
-afterAll(async () => {
-  await service.stop();
-});
+const { http } = useTestService();
 
 async function readAll(topic: string, partition: number): Promise<{ offset: number; value: string }[]> {
   const out: { offset: number; value: string }[] = [];

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type Api } from '../support/http';
-import { startTestService, type TestService } from '../support/local-service';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../support/local-service';
 
-let service: TestService;
-let http: Api;
-
-beforeAll(async () => {
-  service = await startTestService();
-  http = api(service.url);
-  await http.post('/v1/topics', { name: 'events', partitions: 4 });
-  await http.post('/v1/topics', { name: 'single', partitions: 1 });
-});
-afterAll(async () => {
-  await service.stop();
+const { http } = useTestService(async (client) => {
+  await client.post('/v1/topics', { name: 'events', partitions: 4 });
+  await client.post('/v1/topics', { name: 'single', partitions: 1 });
 });
 
 const fetchAll = async (topic: string, partition: number, offset = 0, extra = '') =>

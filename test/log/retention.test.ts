@@ -1,20 +1,10 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchesToDelete, sweepRetention } from '../../shared/log/retention';
 import { bucketName, s3Client } from '../../shared/runtime/aws';
-import { api, type Api } from '../support/http';
-import { startTestService, type TestService } from '../support/local-service';
+import { useTestService } from '../support/local-service';
 
-let service: TestService;
-let http: Api;
-
-beforeAll(async () => {
-  service = await startTestService();
-  http = api(service.url);
-});
-afterAll(async () => {
-  await service.stop();
-});
+const { http } = useTestService();
 
 const segmentCount = async () =>
   (await s3Client().send(new ListObjectsV2Command({ Bucket: bucketName(), Prefix: 'segments/' }))).KeyCount ?? 0;

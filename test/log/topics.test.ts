@@ -1,17 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type Api } from '../support/http';
-import { startTestService, type TestService } from '../support/local-service';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../support/local-service';
 
-let service: TestService;
-let http: Api;
-
-beforeAll(async () => {
-  service = await startTestService();
-  http = api(service.url);
-});
-afterAll(async () => {
-  await service.stop();
-});
+const { http } = useTestService();
 
 describe('topics', () => {
   it('creates a topic with defaults and describes it', async () => {

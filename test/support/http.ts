@@ -5,14 +5,16 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
-export function api(baseUrl: string) {
+/** `baseUrl` may be a function, for a service that starts after the client is made. */
+export function api(baseUrl: string | (() => string)) {
   const call = async <T = any>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse<T>> => {
-    const response = await fetch(`${baseUrl}${path}`, {
+    const base = typeof baseUrl === 'function' ? baseUrl() : baseUrl;
+    const response = await fetch(`${base}${path}`, {
       method,
       headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -29,6 +31,7 @@ export function api(baseUrl: string) {
     return { status: response.status, body: parsed as T, headers: response.headers };
   };
   return {
+    call,
     get: <T = any>(path: string, headers?: Record<string, string>) => call<T>('GET', path, undefined, headers),
     post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>('POST', path, body, headers),
     patch: <T = any>(path: string, body?: unknown) => call<T>('PATCH', path, body),

@@ -3,7 +3,8 @@
  * emulators, and a local gateway on a free port calling the real handlers in-process.
  */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { api, type Api } from './http';
 import { bootstrapLocalResources } from '../../infra/local/bootstrap';
 import { startGateway, type HandlerLoader, type RunningGateway } from '../../infra/local/gateway';
 import { resetAwsClients } from '../../shared/runtime/aws';
@@ -37,4 +38,24 @@ export async function startTestService(options: { loadHandler?: HandlerLoader } 
     gateway,
     stop: () => gateway.stop(),
   };
+}
+
+/**
+ * Registers this file's service: started before its tests, stopped after them. `http` can be
+ * used in any test (it resolves the URL at call time); `setup` runs once the service is up.
+ */
+export function useTestService(setup?: (http: Api) => Promise<void>): { readonly http: Api; readonly service: () => TestService } {
+  let service: TestService | undefined;
+  const http = api(() => {
+    if (!service) throw new Error('the test service is not started yet (use it inside a test or hook)');
+    return service.url;
+  });
+  beforeAll(async () => {
+    service = await startTestService();
+    await setup?.(http);
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+  return { http, service: () => service! };
 }
