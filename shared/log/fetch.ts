@@ -5,10 +5,9 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { isLogwayError, LogwayError, unknownPartition, unknownTopic } from '../errors';
+import { LogwayError, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
 import { getTopic, requireTopic, type TopicMetadata } from '../topics/store';
-import { validateTopicName } from '../topics/model';
 import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
 import { offsetOutOfRange, readRecords, type ReadResult } from './read';
@@ -127,7 +126,6 @@ export async function fetchPartition(
   partitionParam: string,
   query: Record<string, string>,
 ): Promise<PartitionFetchResult> {
-  validateTopicName(topicName);
   const partition = parsePartition(partitionParam);
   const params = parseRequest(fetchQuerySchema(), query, 'query');
   const limits = config();
@@ -185,13 +183,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
   const topics = new Map<string, TopicMetadata | undefined>();
   await Promise.all(
     [...new Set(request.partitions.map((p) => p.topic))].map(async (name) => {
-      try {
-        validateTopicName(name);
-        topics.set(name, await getTopic(name));
-      } catch (error) {
-        if (!isLogwayError(error)) throw error;
-        topics.set(name, undefined);
-      }
+      topics.set(name, await getTopic(name));
     }),
   );
 

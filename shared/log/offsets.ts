@@ -9,7 +9,6 @@ import { invalidRequest, unknownPartition } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { tables } from '../storage/tables';
 import { requireTopic, partitionKeyOf } from '../topics/store';
-import { validateTopicName } from '../topics/model';
 import { parsePartition } from './fetch';
 import { readHead, type PartitionHead } from './partition-heads';
 import { decodeBatch, getBatch, type BatchIndexItem } from './read';
@@ -17,9 +16,11 @@ import { decodeBatch, getBatch, type BatchIndexItem } from './read';
 const timeIndex = tables.batches.globalIndexes[0].indexName;
 
 export async function lookupOffset(topicName: string, partitionParam: string, at: string | undefined): Promise<{ offset: number | null }> {
-  validateTopicName(topicName);
   const partition = parsePartition(partitionParam);
   if (at === undefined) throw invalidRequest("at is required: 'earliest', 'latest' or a timestamp in ms.", { field: 'at' });
+  // Kafka's ListOffsets spells latest -1 and earliest -2.
+  if (at === '-1') at = 'latest';
+  if (at === '-2') at = 'earliest';
   let timestamp: number | undefined;
   if (at !== 'earliest' && at !== 'latest') {
     if (!/^\d+$/.test(at) || !Number.isSafeInteger(Number(at))) {

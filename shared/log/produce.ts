@@ -10,7 +10,7 @@ import { parseRequest } from '../api/validation';
 import { createRequestPartitioner, encodeRecordBatch } from '../records';
 import type { CompressionType, RecordInput } from '../records/types';
 import { cachedTopic, forgetTopic } from '../topics/cache';
-import { effectiveTopicConfig, validateTopicName } from '../topics/model';
+import { effectiveTopicConfig } from '../topics/model';
 import type { TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
 import {
@@ -97,7 +97,6 @@ export async function produce(
   body: unknown,
   idempotencyKey: string | undefined,
 ): Promise<ProduceOutcome> {
-  validateTopicName(topicName);
   const request = parseRequest(produceRequestSchema, body, 'body');
   const config = loadServiceConfig();
   let hash: string | undefined;

@@ -9,8 +9,12 @@ import { LogwayError } from '../errors';
 export const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 export const groupIdPattern = /^[a-zA-Z0-9._-]{1,255}$/;
 
+export function isLegalTopicName(name: string): boolean {
+  return topicNamePattern.test(name) && name !== '.' && name !== '..';
+}
+
 export function validateTopicName(name: string): void {
-  if (!topicNamePattern.test(name) || name === '.' || name === '..') {
+  if (!isLegalTopicName(name)) {
     throw new LogwayError(
       400,
       'INVALID_TOPIC_EXCEPTION',

@@ -47,12 +47,10 @@ export async function listTopicsOperation(): Promise<{ topics: { name: string; p
 }
 
 export async function describeTopicOperation(name: string): Promise<TopicDescription> {
-  validateTopicName(name);
   return describe(await requireTopic(name));
 }
 
 export async function alterTopicOperation(name: string, body: unknown): Promise<TopicDescription> {
-  validateTopicName(name);
   const request = parseRequest(alterTopicSchema, body ?? {}, 'body');
   const topic = await requireTopic(name);
   let partitions: number | undefined;
@@ -73,7 +71,6 @@ export async function alterTopicOperation(name: string, body: unknown): Promise<
 }
 
 export async function deleteTopicOperation(name: string): Promise<void> {
-  validateTopicName(name);
   await deleteTopic(await requireTopic(name));
 }
 

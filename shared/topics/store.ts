@@ -16,7 +16,7 @@ import {
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { LogwayError, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
-import type { TopicConfigOverrides } from './model';
+import { isLegalTopicName, type TopicConfigOverrides } from './model';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -62,7 +62,9 @@ export async function createTopic(name: string, partitions: number, config: Topi
   return topic;
 }
 
+/** The live topic of that name; an illegal name cannot exist, so it is simply not found. */
 export async function getTopic(name: string): Promise<TopicMetadata | undefined> {
+  if (!isLegalTopicName(name)) return undefined;
   const { Item } = await dynamo().send(
     new GetCommand({ TableName: tableName('topics'), Key: { name }, ConsistentRead: true }),
   );

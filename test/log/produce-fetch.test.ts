@@ -185,6 +185,8 @@ describe('produce and fetch', () => {
     const at = async (q: string) => (await http.get(`/v1/topics/times/partitions/0/offsets?at=${q}`)).body.offset;
     expect(await at('earliest')).toBe(0);
     expect(await at('latest')).toBe(7);
+    expect(await at('-2')).toBe(0);
+    expect(await at('-1')).toBe(7);
     expect(await at('0')).toBe(0);
     expect(await at('100')).toBe(0);
     expect(await at('101')).toBe(1);

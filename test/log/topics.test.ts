@@ -37,6 +37,14 @@ describe('topics', () => {
     },
   );
 
+  it('answers 404 for lookups of names no topic can have', async () => {
+    for (const path of ['/v1/topics/has%20space', '/v1/topics/a%2Fb', `/v1/topics/${'a'.repeat(250)}`]) {
+      const response = await http.get(path);
+      expect(response.status, path).toBe(404);
+      expect(response.body.error.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    }
+  });
+
   it('accepts a 249-character name of every legal character class', async () => {
     const name = `aZ09._-${'x'.repeat(242)}`;
     expect((await http.post('/v1/topics', { name, partitions: 1 })).status).toBe(201);
