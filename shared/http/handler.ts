@@ -9,6 +9,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { isLogwayError, LogwayError, invalidRequest } from '../errors';
+import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
 import { flushMetrics } from '../runtime/metrics';
 
@@ -91,6 +92,11 @@ export function errorResponse(error: unknown, requestId?: string): HttpResponse 
     const headers: Record<string, string> = {};
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
     return { status: error.status, body: error.toJSON(), headers };
+  }
+  if (error instanceof RecordsError) {
+    // Stored bytes failed their checksum or could not be decoded: a fault of the service's storage.
+    logger.error('Stored record batch unreadable', { error, requestId });
+    return { status: 500, body: new LogwayError(500, error.code, error.message).toJSON() };
   }
   logger.error('Unhandled error', { error: error as Error, requestId });
   const internal = new LogwayError(
