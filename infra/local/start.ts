@@ -27,6 +27,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+  // A wrapper (npm, a shell) that is killed may not pass the signal on; when this process is
+  // orphaned, stop too, so DynamoDB Local's Java process is never left behind.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('parent exited');
+  }, 500).unref();
 }
 
 main().catch((error: unknown) => {
