@@ -7,7 +7,6 @@ import { routes, type RouteDefinition } from '../http/routes';
 import { produceRequestSchema } from '../log/produce';
 import { fetchQuerySchema, multiFetchSchema } from '../log/fetch';
 import { alterTopicSchema, createTopicSchema } from '../topics/operations';
-import { topicConfigSchemas } from '../topics/model';
 import { requestSchemas as groupRequestSchemas } from '../groups/schemas';
 
 interface RouteContract {
@@ -16,12 +15,10 @@ interface RouteContract {
   headers?: Record<string, string>;
 }
 
-const topicConfigSchema = z.object(topicConfigSchemas).partial();
-
 function contracts(): Record<string, RouteContract> {
   return {
-    'create-topic': { body: createTopicSchema.extend({ partitions: z.number().int().min(1).optional(), config: topicConfigSchema.optional() }) },
-    'alter-topic': { body: alterTopicSchema.extend({ partitions: z.number().int().min(1).optional(), config: topicConfigSchema.optional() }) },
+    'create-topic': { body: createTopicSchema() },
+    'alter-topic': { body: alterTopicSchema() },
     produce: {
       body: produceRequestSchema,
       headers: { 'Idempotency-Key': 'Makes a retry return the first response instead of appending again (kept 24 h).' },

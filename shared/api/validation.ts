@@ -15,17 +15,30 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 }
 
 /**
+ * Kafka error codes for fields whose bad values Kafka names, by top-level field, e.g.
+ * `{ partitions: 'INVALID_PARTITIONS' }`. A value of the wrong type stays INVALID_REQUEST.
+ */
+export type FieldErrorCodes = Readonly<Record<string, string>>;
+
+/**
  * Parses `value` with `schema`. `where` names the part of the request ("body", "query") for
  * messages about the whole of it.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+  fieldCodes: FieldErrorCodes = {},
+): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  // A schema may say which Kafka error a field's failure is (e.g. INVALID_PARTITIONS).
   const field = fieldPath(issue.path) || where;
   const message = `${field}: ${issue.message}`;
-  const code = (issue as { params?: { code?: string } }).params?.code;
+  const topField = issue.path[0];
+  // zod reports a non-integer number as invalid_type "expected int": a bad value, not a bad type.
+  const wrongType = issue.code === 'invalid_type' && (issue as { expected?: string }).expected !== 'int';
+  const code = wrongType || typeof topField !== 'string' ? undefined : fieldCodes[topField];
   if (code) throw new LogwayError(400, code, message, { field });
   throw invalidRequest(message, { field });
 }

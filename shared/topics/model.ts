@@ -13,17 +13,6 @@ export function isLegalTopicName(name: string): boolean {
   return topicNamePattern.test(name) && name !== '.' && name !== '..';
 }
 
-export function validateTopicName(name: string): void {
-  if (!isLegalTopicName(name)) {
-    throw new LogwayError(
-      400,
-      'INVALID_TOPIC_EXCEPTION',
-      `Topic name '${name.slice(0, 300)}' is illegal: use 1 to 249 of [a-zA-Z0-9._-], and not '.' or '..'.`,
-      { topic: name.slice(0, 300) },
-    );
-  }
-}
-
 export function validateGroupId(groupId: string): void {
   if (!groupIdPattern.test(groupId)) {
     throw new LogwayError(400, 'INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
@@ -56,36 +45,22 @@ export type TopicConfigOverrides = Partial<TopicConfig>;
 
 export const topicConfigNames = Object.keys(topicConfigSchemas) as TopicConfigName[];
 
-/** Validates config overrides; unknown names and bad values are 400 INVALID_CONFIG. */
-export function validateTopicConfig(input: unknown): TopicConfigOverrides {
-  if (input === undefined || input === null) return {};
-  if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new LogwayError(400, 'INVALID_CONFIG', 'config must be an object of Kafka topic configs.', { field: 'config' });
-  }
-  const overrides: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(input)) {
-    const schema = topicConfigSchemas[name as TopicConfigName];
-    if (!schema) {
-      throw new LogwayError(
-        400,
-        'INVALID_CONFIG',
-        `Unknown topic config '${name}'. Supported: ${topicConfigNames.join(', ')}.`,
-        { field: `config.${name}` },
-      );
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new LogwayError(
-        400,
-        'INVALID_CONFIG',
-        `Invalid value ${JSON.stringify(value)} for topic config '${name}': ${parsed.error.issues[0]?.message ?? 'invalid'}.`,
-        { field: `config.${name}` },
-      );
-    }
-    overrides[name] = parsed.data;
-  }
-  return overrides as TopicConfigOverrides;
-}
+/** Config overrides in a request: only Kafka configs Logway honours, each validated. */
+export const topicConfigOverridesSchema = z
+  .strictObject(topicConfigSchemas, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown topic config ${issue.keys.map((k) => `'${k}'`).join(', ')}; supported: ${topicConfigNames.join(', ')}`
+        : undefined,
+  })
+  .partial();
+
+export const topicNameSchema = z
+  .string()
+  .refine(isLegalTopicName, "use 1 to 249 of [a-zA-Z0-9._-], and not '.' or '..'");
+
+export const partitionCountSchema = (maxPartitions: number) =>
+  z.number().int('partitions must be an integer').min(1, 'a topic needs at least 1 partition').max(maxPartitions);
 
 /** The effective config: defaults (optionally overridden per deployment) under the topic's overrides. */
 export function effectiveTopicConfig(overrides: TopicConfigOverrides, env: NodeJS.ProcessEnv = process.env): TopicConfig {
@@ -94,14 +69,3 @@ export function effectiveTopicConfig(overrides: TopicConfigOverrides, env: NodeJ
   return { ...defaults, ...overrides };
 }
 
-export function validatePartitionCount(partitions: unknown, maxPartitions: number): number {
-  if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1 || partitions > maxPartitions) {
-    throw new LogwayError(
-      400,
-      'INVALID_PARTITIONS',
-      `partitions must be an integer from 1 to ${maxPartitions}; got ${JSON.stringify(partitions)}.`,
-      { field: 'partitions' },
-    );
-  }
-  return partitions;
-}

@@ -8,23 +8,28 @@ import { parseRequest } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
 import {
   effectiveTopicConfig,
-  validatePartitionCount,
-  validateTopicConfig,
-  validateTopicName,
+  partitionCountSchema,
+  topicConfigOverridesSchema,
+  topicNameSchema,
   type TopicConfig,
 } from './model';
 import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
 
-export const createTopicSchema = z.object({
-  name: z.string({ error: 'name is required' }),
-  partitions: z.unknown().optional(),
-  config: z.unknown().optional(),
-});
+export const createTopicSchema = () =>
+  z.object({
+    name: topicNameSchema,
+    partitions: partitionCountSchema(loadServiceConfig().maxPartitionsPerTopic).optional(),
+    config: topicConfigOverridesSchema.optional(),
+  });
 
-export const alterTopicSchema = z.object({
-  partitions: z.unknown().optional(),
-  config: z.unknown().optional(),
-});
+export const alterTopicSchema = () =>
+  z.object({
+    partitions: partitionCountSchema(loadServiceConfig().maxPartitionsPerTopic).optional(),
+    config: topicConfigOverridesSchema.optional(),
+  });
+
+/** Kafka's names for a bad value of each field (a wrong type is INVALID_REQUEST). */
+const topicFieldCodes = { name: 'INVALID_TOPIC_EXCEPTION', partitions: 'INVALID_PARTITIONS', config: 'INVALID_CONFIG' };
 
 export interface TopicDescription {
   name: string;
@@ -34,11 +39,8 @@ export interface TopicDescription {
 }
 
 export async function createTopicOperation(body: unknown): Promise<TopicDescription> {
-  const request = parseRequest(createTopicSchema, body ?? {}, 'body');
-  validateTopicName(request.name);
-  const partitions = validatePartitionCount(request.partitions ?? 1, loadServiceConfig().maxPartitionsPerTopic);
-  const config = validateTopicConfig(request.config);
-  const topic = await createTopic(request.name, partitions, config);
+  const request = parseRequest(createTopicSchema(), body ?? {}, 'body', topicFieldCodes);
+  const topic = await createTopic(request.name, request.partitions ?? 1, request.config ?? {});
   return describe(topic);
 }
 
@@ -51,11 +53,10 @@ export async function describeTopicOperation(name: string): Promise<TopicDescrip
 }
 
 export async function alterTopicOperation(name: string, body: unknown): Promise<TopicDescription> {
-  const request = parseRequest(alterTopicSchema, body ?? {}, 'body');
+  const request = parseRequest(alterTopicSchema(), body ?? {}, 'body', topicFieldCodes);
   const topic = await requireTopic(name);
-  let partitions: number | undefined;
-  if (request.partitions !== undefined) {
-    partitions = validatePartitionCount(request.partitions, loadServiceConfig().maxPartitionsPerTopic);
+  const { partitions } = request;
+  if (partitions !== undefined) {
     if (partitions <= topic.partitions) {
       throw new LogwayError(
         400,
@@ -65,8 +66,7 @@ export async function alterTopicOperation(name: string, body: unknown): Promise<
       );
     }
   }
-  const config = validateTopicConfig(request.config);
-  const altered = await alterTopic(topic, { ...(partitions ? { partitions } : {}), config });
+  const altered = await alterTopic(topic, { ...(partitions ? { partitions } : {}), config: request.config ?? {} });
   return describe(altered);
 }
 

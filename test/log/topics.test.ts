@@ -50,10 +50,17 @@ describe('topics', () => {
     expect((await http.post('/v1/topics', { name, partitions: 1 })).status).toBe(201);
   });
 
-  it.each([[0], [-1], [1.5], ['3'], [100_000]])('rejects partitions=%j with 400 INVALID_PARTITIONS', async (partitions) => {
+  it.each([[0], [-1], [1.5], [100_000]])('rejects partitions=%j with 400 INVALID_PARTITIONS', async (partitions) => {
     const response = await http.post('/v1/topics', { name: 'bad-partitions', partitions });
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('INVALID_PARTITIONS');
+    expect(response.body.error.field).toBe('partitions');
+  });
+
+  it('rejects a partitions value of the wrong type with 400 INVALID_REQUEST', async () => {
+    const response = await http.post('/v1/topics', { name: 'bad-partitions', partitions: '3' });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'INVALID_REQUEST', field: 'partitions' });
   });
 
   it('rejects unknown configs and bad values with 400 INVALID_CONFIG', async () => {
