@@ -58,9 +58,18 @@ export interface CodecBenchRow {
   ratio: number | null;
 }
 
-const WARMUP_MS = 150;
-const ROUND_MS = 200;
-const ROUNDS = 3;
+export interface CodecTiming {
+  /** Untimed warm-up before each case. */
+  warmupMs: number;
+  /** Length of each timed round. */
+  roundMs: number;
+  /** Timed rounds; the best is kept. */
+  rounds: number;
+}
+
+/** The default timing (about 35 s for the whole benchmark on 2 cores). */
+export const defaultCodecTiming: Readonly<CodecTiming> = { warmupMs: 150, roundMs: 200, rounds: 3 };
+let timing: CodecTiming = { ...defaultCodecTiming };
 const FIRST_TIMESTAMP = 1_700_000_000_000;
 
 /** Best-of-rounds calls per second of `fn`, after a warm-up. */
@@ -79,9 +88,9 @@ async function opsPerSecond(fn: () => unknown): Promise<number> {
     } while (elapsed < ms);
     return (calls * 1000) / elapsed;
   };
-  await runFor(WARMUP_MS);
+  await runFor(timing.warmupMs);
   let best = 0;
-  for (let round = 0; round < ROUNDS; round++) best = Math.max(best, await runFor(ROUND_MS));
+  for (let round = 0; round < timing.rounds; round++) best = Math.max(best, await runFor(timing.roundMs));
   return best;
 }
 
@@ -180,13 +189,16 @@ async function benchCase(codec: CompressionType, count: number, valueBytes: numb
 }
 
 /** CRC32C throughput in GB/s over 1 MiB, native (null if the binding is missing) and pure JS. */
-export async function runCrc32cBench(): Promise<{ native: number | null; js: number }> {
+export async function runCrc32cBench(options: Partial<CodecTiming> = {}): Promise<{ native: number | null; js: number }> {
+  timing = { ...defaultCodecTiming, ...options };
   const data = Buffer.alloc(1 << 20, 0x5a);
   const gbps = async (fn: (d: Uint8Array) => number) => ((await opsPerSecond(() => fn(data))) * data.length) / 1e9;
   return { native: crc32cImplementation === 'native' ? await gbps(crc32c) : null, js: await gbps(crc32cJs) };
 }
 
-export async function runCodecBench(): Promise<CodecBenchRow[]> {
+/** `options` shortens the timing (bench/run.ts `quick`); the default is `defaultCodecTiming`. */
+export async function runCodecBench(options: Partial<CodecTiming> = {}): Promise<CodecBenchRow[]> {
+  timing = { ...defaultCodecTiming, ...options };
   // One throw-away pass so the first timed case does not pay for JIT tiering of the shared code.
   await benchCase('none', 10, 100);
   const rows: CodecBenchRow[] = [];

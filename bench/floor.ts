@@ -1,0 +1,251 @@
+/**
+ * The floor of this stack: what the emulated primitives do on their own, with no HTTP, gateway or
+ * Lambda handler in the way, from this (the load generator's) process with the same SDK settings
+ * as the handlers (shared/runtime/aws.ts).
+ *
+ * - DynamoDB Local: TransactWriteItems of exactly an append's shape (shared/log/append.ts):
+ *   ConditionCheck of a topic item + conditional Update of a partition item + conditional Put of a
+ *   batch item carrying a 1-record batch inline. Sequentially, then with 4 and 16 workers all on
+ *   one partition item (a worker that loses retries at once with the head the failed condition
+ *   returned) and on distinct partition items (still sharing the topic item, as Logway's appends
+ *   to one topic do), and on fully distinct items (each worker its own topic item too).
+ * - s3rver: PutObject of the segment sizes a 100- and a 1000-record produce request writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { bootstrapLocalResources, emulatorCredentials, localResourceNames } from '../infra/local/bootstrap';
+import { encodeRecordBatch } from '../shared/records';
+import { closedLoop, type LatencySummary } from './harness';
+import { RECORD_VALUE_BYTES } from './workloads';
+
+export type DynamoFloorMode = 'sequential' | 'one partition item' | 'distinct partition items' | 'all items distinct';
+
+export interface DynamoFloorCell {
+  readonly mode: DynamoFloorMode;
+  readonly clients: number;
+  readonly committed: number;
+  readonly cancelled: Record<string, number>;
+  readonly elapsedMs: number;
+  readonly committedPerSecond: number;
+  /** Committed plus cancelled transactions per second. */
+  readonly attemptsPerSecond: number;
+  readonly latency: LatencySummary;
+}
+
+export interface S3FloorCell {
+  readonly recordsPerBatch: number;
+  readonly payloadBytes: number;
+  readonly clients: number;
+  readonly puts: number;
+  readonly failed: number;
+  readonly elapsedMs: number;
+  readonly putsPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly latency: LatencySummary;
+}
+
+export interface FloorResults {
+  readonly dynamodb: DynamoFloorCell[];
+  readonly s3: S3FloorCell[];
+}
+
+export interface FloorOptions {
+  readonly cellMs: number;
+  readonly clients: readonly number[];
+  readonly s3RecordsPerBatch: readonly number[];
+}
+
+/** The stored batch of `count` 1 KiB records, as produce encodes it. */
+export function sampleBatch(count: number): Buffer {
+  const value = Buffer.alloc(RECORD_VALUE_BYTES, 0x61);
+  const now = Date.now();
+  return encodeRecordBatch({
+    records: Array.from({ length: count }, () => ({ key: null, value, headers: [], timestamp: now })),
+    compression: 'none',
+  });
+}
+
+interface Tables {
+  topics: string;
+  partitions: string;
+  batches: string;
+}
+
+async function dynamoCell(
+  client: DynamoDBDocumentClient,
+  tables: Tables,
+  mode: DynamoFloorMode,
+  clients: number,
+  durationMs: number,
+  batch: Buffer,
+): Promise<DynamoFloorCell> {
+  const topicId = randomUUID();
+  const topicNames = Array.from({ length: clients }, (_, i) => (mode === 'all items distinct' ? `floor-${topicId}-${i}` : `floor-${topicId}`));
+  for (const name of new Set(topicNames)) {
+    await client.send(new PutCommand({ TableName: tables.topics, Item: { name, topicId, partitions: 16, config: {}, createdAt: Date.now(), version: 1 } }));
+  }
+  const partitionOf = (worker: number) => (mode === 'one partition item' || mode === 'sequential' ? 0 : worker);
+  const expected = Array.from({ length: clients }, () => 0);
+
+  const loop = await closedLoop(clients, durationMs, async (worker) => {
+    const partition = partitionOf(worker);
+    const head = expected[worker]!;
+    const now = Date.now();
+    try {
+      await client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: tables.topics,
+                Key: { name: topicNames[worker]! },
+                ConditionExpression: 'topicId = :topicId AND #version = :version',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':topicId': topicId, ':version': 1 },
+              },
+            },
+            {
+              Update: {
+                TableName: tables.partitions,
+                Key: { topicId, partition },
+                UpdateExpression:
+                  'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
+                ConditionExpression: head === 0 ? 'attribute_not_exists(highWatermark) OR highWatermark = :expected' : 'highWatermark = :expected',
+                ExpressionAttributeValues: { ':next': head + 1, ':expected': head, ':maxTimestamp': now, ':size': batch.length, ':zero': 0 },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              Put: {
+                TableName: tables.batches,
+                Item: {
+                  partitionKey: `${topicId}:${partition}`,
+                  lastOffset: head,
+                  baseOffset: head,
+                  recordCount: 1,
+                  firstTimestamp: now,
+                  maxTimestamp: now,
+                  maxTimestampSoFar: now,
+                  sizeBytes: batch.length,
+                  appendedAt: now,
+                  bytes: batch,
+                },
+                ConditionExpression: 'attribute_not_exists(partitionKey)',
+              },
+            },
+          ],
+        }),
+      );
+      expected[worker] = head + 1;
+      return 1;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const update = reasons[1];
+      if (update?.Code === 'ConditionalCheckFailed') {
+        expected[worker] = Number(update.Item ? unmarshall(update.Item).highWatermark ?? 0 : 0);
+        return 'condition failed (head moved)';
+      }
+      if (reasons.some((r) => r.Code === 'TransactionConflict')) return 'TransactionConflict';
+      return `cancelled: ${reasons.map((r) => r.Code).join(',')}`;
+    }
+  });
+  const seconds = loop.elapsedMs / 1000;
+  return {
+    mode,
+    clients,
+    committed: loop.ok,
+    cancelled: loop.failures,
+    elapsedMs: loop.elapsedMs,
+    committedPerSecond: loop.ok / seconds,
+    attemptsPerSecond: (loop.ok + loop.failed) / seconds,
+    latency: loop.latency,
+  };
+}
+
+async function s3Cell(client: S3Client, bucket: string, recordsPerBatch: number, payload: Buffer, clients: number, durationMs: number): Promise<S3FloorCell> {
+  const loop = await closedLoop(clients, durationMs, async () => {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `segments/floor/${Date.now()}-${randomUUID()}`,
+        Body: payload,
+        ContentType: 'application/vnd.kafka.record-batch',
+        Metadata: { 'topic-id': 'floor' },
+      }),
+    );
+    return payload.length;
+  });
+  const seconds = loop.elapsedMs / 1000;
+  return {
+    recordsPerBatch,
+    payloadBytes: payload.length,
+    clients,
+    puts: loop.ok,
+    failed: loop.failed,
+    elapsedMs: loop.elapsedMs,
+    putsPerSecond: loop.ok / seconds,
+    megabytesPerSecond: loop.units / 1e6 / seconds,
+    latency: loop.latency,
+  };
+}
+
+export async function runFloor(
+  endpoints: { dynamodb: string; s3: string },
+  embedded: boolean,
+  options: FloorOptions,
+  progress: (line: string) => void = () => undefined,
+): Promise<FloorResults> {
+  const prefix = 'bench-floor';
+  await bootstrapLocalResources(endpoints, prefix, { embedded });
+  const names = localResourceNames(prefix);
+  const tables: Tables = { topics: names.tables.topics, partitions: names.tables.partitions, batches: names.tables.batches };
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const credentials = embedded ? emulatorCredentials : undefined;
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: endpoints.dynamodb, region, maxAttempts: 4, ...(credentials ? { credentials } : {}) }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  const s3 = new S3Client({
+    endpoint: endpoints.s3,
+    region,
+    forcePathStyle: true,
+    maxAttempts: 4,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(credentials ? { credentials } : {}),
+  });
+  try {
+    const inlineBatch = sampleBatch(1);
+    const dynamodb: DynamoFloorCell[] = [];
+    const cells: [DynamoFloorMode, number][] = [['sequential', 1]];
+    for (const clients of options.clients.filter((c) => c > 1)) cells.push(['one partition item', clients]);
+    for (const clients of options.clients.filter((c) => c > 1)) cells.push(['distinct partition items', clients]);
+    const most = Math.max(...options.clients);
+    if (most > 1) cells.push(['all items distinct', most]);
+    // A short untimed run first: the JVM and the SDK connection pool warm up.
+    await dynamoCell(dynamo, tables, 'distinct partition items', 4, Math.min(1000, options.cellMs), inlineBatch);
+    for (const [mode, clients] of cells) {
+      const cell = await dynamoCell(dynamo, tables, mode, clients, options.cellMs, inlineBatch);
+      progress(`floor DynamoDB ${mode} x ${clients}: ${cell.committedPerSecond.toFixed(0)} tx/s committed`);
+      dynamodb.push(cell);
+    }
+    const s3Cells: S3FloorCell[] = [];
+    for (const recordsPerBatch of options.s3RecordsPerBatch) {
+      const payload = sampleBatch(recordsPerBatch);
+      await s3Cell(s3, names.bucket, recordsPerBatch, payload, 4, Math.min(500, options.cellMs));
+      for (const clients of options.clients) {
+        const cell = await s3Cell(s3, names.bucket, recordsPerBatch, payload, clients, options.cellMs);
+        progress(`floor s3rver PUT ${payload.length} B x ${clients}: ${cell.putsPerSecond.toFixed(0)} PUT/s`);
+        s3Cells.push(cell);
+      }
+    }
+    return { dynamodb, s3: s3Cells };
+  } finally {
+    dynamo.destroy();
+    s3.destroy();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `npm run bench`: Logway's benchmarks against the local runtime, side by side with their
+ * baselines, in one command. Prints Markdown tables and writes bench/results/<timestamp>.json.
+ *
+ *   npm run bench               everything (about 4 minutes on 2 cores)
+ *   npm run bench -- quick      the same, shortened (about 1.5 minutes): for checking, not quoting
+ *   npm run bench -- codec      only the record-batch codec benchmark
+ *   npm run bench -- no-codec   everything but the codec (also: no-coldstart, no-floor)
+ *
+ * Order: the system under test starts in a child process (bench/server.ts); the HTTP workloads
+ * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then cold start
+ * and the codec, which need a quiet machine. On a shared machine run it under the test lock:
+ * `flock /tmp/logway-vitest.lock npm run bench`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32cImplementation, zstdImplementation } from '../shared/records/index';
+import { runCodecBench, runCrc32cBench } from './codec';
+import { runColdStart } from './coldstart';
+import { runFloor, type FloorOptions } from './floor';
+import { startBenchServer, type BenchServer } from './harness';
+import { formatReport, type BenchResults, type Environment } from './report';
+import { runWorkloads, type WorkloadOptions } from './workloads';
+
+const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
+const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor']);
+for (const arg of args) {
+  if (!known.has(arg)) {
+    console.error(`unknown argument '${arg}'; use any of: ${[...known].join(', ')}`);
+    process.exit(2);
+  }
+}
+const quick = args.has('quick');
+const codecOnly = args.has('codec');
+const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
+
+const workloadOptions: WorkloadOptions = quick
+  ? { cellMs: 1000, fetchMs: 1500, warmupMs: 500, latencySamples: { get: 30, post: 20 }, idleWaitMs: 1000, recordsPerRequest: [1, 100, 1000], clients: [1, 4, 16] }
+  : { cellMs: 3000, fetchMs: 4000, warmupMs: 1500, latencySamples: { get: 150, post: 100 }, idleWaitMs: 3000, recordsPerRequest: [1, 100, 1000], clients: [1, 4, 16] };
+const floorOptions: FloorOptions = quick
+  ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
+  : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+function commit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const log = (line: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+const started = performance.now();
+// The floor's own SDK clients live in this process; Node 20 is supported here (see shared/runtime).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+async function main(): Promise<void> {
+  const environment: Environment = {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageBefore: loadavg(),
+    commit: commit(),
+    mode,
+  };
+  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = { environment };
+
+  if (!codecOnly) {
+    log('starting the local runtime (DynamoDB Local, s3rver, gateway) in a child process');
+    let server: BenchServer | undefined;
+    const interrupt = () => {
+      log('interrupted: stopping the local runtime');
+      void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    try {
+      server = await startBenchServer();
+      log(`local runtime at ${server.url}`);
+      results.workloads = await runWorkloads(server, workloadOptions, log);
+      if (!args.has('no-floor')) results.floor = await runFloor(server.endpoints, server.embedded, floorOptions, log);
+    } finally {
+      await server?.stop();
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+    if (!args.has('no-coldstart')) {
+      results.coldStart = await runColdStart({ runs: quick ? 3 : 5 }, log);
+      log('cold start measured');
+    }
+  }
+  if (!args.has('no-codec')) {
+    log('codec benchmark');
+    const timing = quick ? { warmupMs: 50, roundMs: 60, rounds: 2 } : {};
+    const rows = await runCodecBench(timing);
+    results.codec = { rows, crc32c: await runCrc32cBench(timing), crc32cImplementation, zstdImplementation };
+  }
+  results.environment = { ...environment, loadAverageAfter: loadavg() };
+  results.durationSeconds = (performance.now() - started) / 1000;
+
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${environment.startedAt.replace(/[:.]/g, '-')}${mode === 'full' ? '' : `-${mode}`}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(formatReport(results));
+  console.log(`\nresults: ${file}`);
+}
+
+main().then(
+  // The keep-alive HTTP agent and SDK sockets would hold the process open.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

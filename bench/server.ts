@@ -1,0 +1,307 @@
+/**
+ * The system under test, in its own Node process (forked by bench/run.ts): the embedded emulators
+ * (DynamoDB Local in memory, s3rver in a temp folder), Logway's tables and bucket, and the local
+ * gateway calling the real handlers, exactly as `npm start` composes them (infra/local/runtime.ts),
+ * plus instrumentation:
+ *
+ * - SDK middleware on the handlers' DynamoDB and S3 clients (shared/runtime/aws.ts singletons)
+ *   counts every request and attempt, prices each DynamoDB call with bench/cost.ts from its own
+ *   input and output, and asks DynamoDB Local for its ConsumedCapacity to report beside ours;
+ * - a `loadHandler` wrapper times every handler invocation (Lambda duration) and records the
+ *   request and response sizes (API Gateway metering).
+ *
+ * The load generator runs in the parent process, so client work does not share this event loop.
+ * The parent talks to it over the fork IPC channel: 'reset' and 'snapshot' return the usage
+ * since the last reset, 'stop' shuts everything down.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { bootstrapLocalResources } from '../infra/local/bootstrap';
+import { startEmulators } from '../infra/local/emulators';
+import { importHandler, startGateway, type HandlerLoader } from '../infra/local/gateway';
+import type { LambdaHttpHandler } from '../shared/http/handler';
+import { dynamo, resetAwsClients, s3Client } from '../shared/runtime/aws';
+import { tables } from '../shared/storage/tables';
+import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, type Usage } from './cost';
+
+export interface ServerReady {
+  readonly type: 'ready';
+  readonly url: string;
+  readonly endpoints: { dynamodb: string; s3: string };
+  /** Whether this process started the emulators (false when AWS_ENDPOINT_URL named others). */
+  readonly embedded: boolean;
+  readonly resourcePrefix: string;
+}
+
+export type ServerRequest = { readonly id: number; readonly command: 'reset' | 'snapshot' | 'stop' };
+
+/** CPU time used since the last reset: this process (gateway, handlers, s3rver) and DynamoDB Local's JVM. */
+export interface CpuUsage {
+  readonly wallMs: number;
+  readonly serverMs: number;
+  /** null where /proc is not readable (not Linux) or the emulator is not this process's child. */
+  readonly dynamoDbLocalMs: number | null;
+}
+
+export type ServerReply = { readonly type: 'reply'; readonly id: number; readonly usage: Usage; readonly cpu: CpuUsage };
+
+/** Same capacity-returning operations as DynamoDB's API. */
+const capacityOperations = new Set([
+  'GetItemCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'BatchWriteItemCommand',
+  'TransactGetItemsCommand',
+  'TransactWriteItemsCommand',
+]);
+
+const s3PutClass = new Set(['PutObjectCommand', 'CopyObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand', 'ListObjectsV2Command', 'ListObjectsCommand']);
+const s3Free = new Set(['DeleteObjectCommand', 'DeleteObjectsCommand']);
+
+let usage: Usage = emptyUsage();
+let durations = new Map<string, number[]>();
+
+/** CPU milliseconds (user + system) of this process's child processes (DynamoDB Local's java), from /proc. */
+function childrenCpuMs(): number | null {
+  try {
+    const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+    let ticks = 0;
+    let found = false;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid) continue;
+      found = true;
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return found ? (ticks * 1000) / ticksPerSecond : null;
+  } catch {
+    return null;
+  }
+}
+
+let cpuSince = { wall: performance.now(), server: process.cpuUsage(), children: childrenCpuMs() };
+
+function cpuUsed(): CpuUsage {
+  const server = process.cpuUsage(cpuSince.server);
+  const children = childrenCpuMs();
+  return {
+    wallMs: performance.now() - cpuSince.wall,
+    serverMs: (server.user + server.system) / 1000,
+    dynamoDbLocalMs: children === null || cpuSince.children === null ? null : children - cpuSince.children,
+  };
+}
+
+function tableShapes(): (name: string) => TableShape | undefined {
+  const byName = new Map<string, TableShape>();
+  for (const definition of Object.values(tables)) {
+    const name = process.env[definition.envVar];
+    if (!name) continue;
+    const keys = [definition.partitionKey.name, ...('sortKey' in definition && definition.sortKey ? [definition.sortKey.name] : [])];
+    const indexes = ('globalIndexes' in definition ? definition.globalIndexes : []).map((index) => ({
+      partitionKey: index.partitionKey.name,
+      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
+      projected: index.projectedAttributes,
+    }));
+    byName.set(name, { keys, indexes });
+  }
+  return (name) => byName.get(name);
+}
+
+function reportedCapacity(output: unknown): number {
+  const consumed = (output as { ConsumedCapacity?: unknown } | undefined)?.ConsumedCapacity;
+  const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+  return list.reduce((sum: number, c: { CapacityUnits?: number }) => sum + (c.CapacityUnits ?? 0), 0);
+}
+
+function instrumentClients(): void {
+  const shapes = tableShapes();
+  const dynamoStack = dynamo().middlewareStack as any;
+  dynamoStack.add(
+    (next: any, context: any) => async (args: any) => {
+      const command = String(context.commandName);
+      const input = capacityOperations.has(command) ? { ...args.input, ReturnConsumedCapacity: 'INDEXES' } : args.input;
+      const record = (output: unknown, outcome: 'ok' | 'condition-failed' | 'error') => {
+        const d = usage.dynamodb;
+        const bill = billDynamoCall(command, input, output, outcome, shapes);
+        const op = command.replace(/Command$/, '');
+        const perOp = (d.byOperation[op] ??= { requests: 0, wru: 0, rru: 0 });
+        d.requests++;
+        perOp.requests++;
+        perOp.wru += bill.wru + bill.gsiWru;
+        perOp.rru += bill.rru;
+        d.wru += bill.wru;
+        d.gsiWru += bill.gsiWru;
+        d.rru += bill.rru;
+        d.storedBytes += bill.storedBytes;
+        d.reportedCapacityUnits += reportedCapacity(output);
+        if (outcome === 'error') d.errors++;
+      };
+      try {
+        const result = await next({ ...args, input });
+        record(result.output, 'ok');
+        return result;
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name === 'TransactionCanceledException') usage.dynamodb.cancelledTransactions++;
+        record(undefined, name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error');
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'logwayBenchDynamoUsage' },
+  );
+  dynamoStack.add(
+    (next: any) => async (args: any) => {
+      (usage.dynamodb.byOperation['(HTTP attempts)'] ??= { requests: 0, wru: 0, rru: 0 }).requests++;
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'logwayBenchDynamoAttempts' },
+  );
+
+  const s3Stack = s3Client().middlewareStack as any;
+  s3Stack.add(
+    (next: any, context: any) => async (args: any) => {
+      const command = String(context.commandName);
+      const s = usage.s3;
+      if (command === 'PutObjectCommand') {
+        s.putRequests++;
+        const body = args.input.Body;
+        s.putBytes += body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? Buffer.byteLength(body) : 0;
+      } else if (command === 'GetObjectCommand') s.getRequests++;
+      else if (s3PutClass.has(command)) s.putRequests++;
+      else if (!s3Free.has(command)) s.otherRequests++;
+      const result = await next(args);
+      if (command === 'GetObjectCommand') s.getBytes += Number(result.output?.ContentLength ?? 0);
+      return result;
+    },
+    { step: 'initialize', name: 'logwayBenchS3Usage' },
+  );
+}
+
+function bodyBytes(body: string | undefined, base64: boolean | undefined): number {
+  if (!body) return 0;
+  return base64 ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
+}
+
+/** Wraps each handler to time it as Lambda would bill it, and to meter it as API Gateway would. */
+const timedLoader: HandlerLoader = async (route) => {
+  const handler = await importHandler(route);
+  const timed: LambdaHttpHandler = async (event, context) => {
+    const started = performance.now();
+    let result: APIGatewayProxyStructuredResultV2 | undefined;
+    try {
+      result = await handler(event, context);
+      return result;
+    } finally {
+      const ms = performance.now() - started;
+      const l = usage.lambda;
+      l.invocations++;
+      l.durationMs += ms;
+      l.billedMs += lambdaBilledMs(ms);
+      let list = durations.get(route.name);
+      if (!list) durations.set(route.name, (list = []));
+      list.push(ms);
+      const requestBytes = bodyBytes(event.body, event.isBase64Encoded);
+      const responseBytes = bodyBytes(result?.body, result?.isBase64Encoded);
+      const a = usage.apiGateway;
+      a.requests++;
+      a.meteredRequests += meteredApiRequests(requestBytes, responseBytes);
+      a.requestBytes += requestBytes;
+      a.responseBytes += responseBytes;
+    }
+  };
+  return timed;
+};
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function snapshot(): Usage {
+  const result: Usage = structuredClone(usage);
+  for (const [name, list] of durations) {
+    const sorted = [...list].sort((a, b) => a - b);
+    result.lambda.byFunction[name] = {
+      invocations: list.length,
+      billedMs: list.reduce((sum, ms) => sum + lambdaBilledMs(ms), 0),
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+    };
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const s3Directory = mkdtempSync(join(tmpdir(), 'logway-bench-s3-'));
+  // No dataDir: DynamoDB Local runs in memory (as in the test suite) and nothing is left behind.
+  const emulators = await startEmulators({ s3Directory });
+  const resourcePrefix = 'logway-bench';
+  const cleanup = async () => {
+    await emulators.stop();
+    rmSync(s3Directory, { recursive: true, force: true });
+  };
+  try {
+    const { environment } = await bootstrapLocalResources(emulators.endpoints, resourcePrefix, { embedded: emulators.started.length > 0 });
+    Object.assign(process.env, environment);
+    resetAwsClients();
+    instrumentClients();
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  const gateway = await startGateway({ port: 0, loadHandler: timedLoader });
+  const stop = async () => {
+    await gateway.stop();
+    resetAwsClients();
+    await cleanup();
+  };
+  process.on('message', async (message: ServerRequest) => {
+    const cpu = cpuUsed();
+    if (message.command === 'stop') {
+      const result = snapshot();
+      await stop();
+      process.send?.({ type: 'reply', id: message.id, usage: result, cpu } satisfies ServerReply, () => process.exit(0));
+      return;
+    }
+    const result = snapshot();
+    if (message.command === 'reset') {
+      usage = emptyUsage();
+      durations = new Map();
+      cpuSince = { wall: performance.now(), server: process.cpuUsage(), children: childrenCpuMs() };
+    }
+    process.send?.({ type: 'reply', id: message.id, usage: result, cpu } satisfies ServerReply);
+  });
+  // The parent going away (crash, Ctrl-C) must not leave Java behind.
+  process.on('disconnect', () => void stop().finally(() => process.exit(0)));
+  process.on('SIGINT', () => void 0);
+  const ready: ServerReady = {
+    type: 'ready',
+    url: gateway.url,
+    endpoints: emulators.endpoints,
+    embedded: emulators.started.length > 0,
+    resourcePrefix,
+  };
+  process.send?.(ready);
+}
+
+main().catch((error: unknown) => {
+  console.error('[bench server]', error);
+  process.exit(1);
+});

@@ -1,0 +1,177 @@
+/**
+ * The benchmark's cost arithmetic (bench/cost.ts): item sizes to DynamoDB capacity units as AWS
+ * bills them, and units to dollars. Pure functions; no emulator.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  billDynamoCall,
+  emptyUsage,
+  GiB,
+  itemSize,
+  kinesisOnDemandCost,
+  lambdaBilledMs,
+  meteredApiRequests,
+  mskServerlessCost,
+  numberSize,
+  priceUsage,
+  queryReadUnits,
+  readUnits,
+  updatedAttributes,
+  writeUnits,
+  type TableShape,
+} from '../../bench/cost';
+
+describe('item size', () => {
+  it('counts attribute names and values the way DynamoDB does', () => {
+    expect(itemSize({ a: 'abc' })).toBe(1 + 3);
+    expect(itemSize({ name: 'é' })).toBe(4 + 2); // UTF-8 bytes
+    expect(itemSize({ bytes: new Uint8Array(1000) })).toBe(5 + 1000);
+    expect(itemSize({ ok: true, gone: null })).toBe(2 + 1 + 4 + 1);
+    // Lists and maps: 3 bytes plus 1 per element; map keys count.
+    expect(itemSize({ l: ['ab', 'c'] })).toBe(1 + 3 + (1 + 2) + (1 + 1));
+    expect(itemSize({ m: { k: 'v' } })).toBe(1 + 3 + (1 + 1 + 1));
+    expect(itemSize({ skipped: undefined })).toBe(0);
+  });
+
+  it('sizes numbers by significant digits', () => {
+    expect(numberSize(0)).toBe(2);
+    expect(numberSize(7)).toBe(2);
+    expect(numberSize(123)).toBe(3);
+    expect(numberSize(1_700_000_000_123)).toBe(8); // 13 digits
+    expect(numberSize(1000)).toBe(2); // trailing zeros are trimmed
+    expect(numberSize(-12.5)).toBe(3);
+  });
+});
+
+describe('capacity units', () => {
+  it('writes: 1 WRU per started KB, doubled in a transaction', () => {
+    expect(writeUnits(0)).toBe(1);
+    expect(writeUnits(1024)).toBe(1);
+    expect(writeUnits(1025)).toBe(2);
+    expect(writeUnits(1025, true)).toBe(4);
+    expect(writeUnits(10 * 1024, true)).toBe(20);
+  });
+
+  it('reads: 1 RRU per started 4 KB strongly consistent, half eventually, double transactional', () => {
+    expect(readUnits(0, 'strong')).toBe(1); // a missing item still costs a unit
+    expect(readUnits(4096, 'strong')).toBe(1);
+    expect(readUnits(4097, 'strong')).toBe(2);
+    expect(readUnits(4097, 'eventual')).toBe(1);
+    expect(readUnits(100, 'eventual')).toBe(0.5);
+    expect(readUnits(100, 'transactional')).toBe(2);
+  });
+
+  it('Query rounds the sum of the items, not each item', () => {
+    expect(queryReadUnits([1500, 1500, 1500], 'strong')).toBe(2);
+    expect(queryReadUnits([], 'strong')).toBe(1);
+    expect(queryReadUnits(Array.from({ length: 25 }, () => 1200), 'eventual')).toBe(4);
+  });
+});
+
+describe('one call to units', () => {
+  const batches: TableShape = { keys: ['partitionKey', 'lastOffset'], indexes: [{ partitionKey: 'partitionKey', sortKey: 'maxTimestampSoFar', projected: ['baseOffset'] }] };
+  const shapes = (name: string) => (name === 'batches' ? batches : { keys: ['k'], indexes: [] });
+  const now = 1_700_000_000_000;
+  const append = {
+    TransactItems: [
+      { ConditionCheck: { TableName: 'topics', Key: { name: 'orders' }, ConditionExpression: 'topicId = :id' } },
+      {
+        Update: {
+          TableName: 'partitions',
+          Key: { topicId: 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11', partition: 3 },
+          UpdateExpression: 'SET highWatermark = :next, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
+          ExpressionAttributeValues: { ':next': 42, ':zero': 0, ':size': 1100 },
+        },
+      },
+      {
+        Put: {
+          TableName: 'batches',
+          Item: { partitionKey: 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11:3', lastOffset: 41, baseOffset: 41, maxTimestampSoFar: now, bytes: new Uint8Array(1100) },
+        },
+      },
+    ],
+  };
+
+  it("bills an append transaction: 2 WRU per KB per item, ConditionCheck included, plus the time index", () => {
+    const bill = billDynamoCall('TransactWriteItemsCommand', append, {}, 'ok', shapes);
+    // topic check 2 + partition update 2 + batch item (1.2 KB -> 2 KB) 4; GSI entry 1.
+    expect(bill.wru).toBe(8);
+    expect(bill.gsiWru).toBe(1);
+    expect(bill.rru).toBe(0);
+    const batchItemSize = itemSize(append.TransactItems[2]!.Put!.Item);
+    expect(bill.storedBytes).toBeGreaterThan(batchItemSize + 100);
+  });
+
+  it('bills a cancelled transaction as attempted but stores nothing', () => {
+    const bill = billDynamoCall('TransactWriteItemsCommand', append, undefined, 'condition-failed', shapes);
+    expect(bill.wru + bill.gsiWru).toBe(9);
+    expect(bill.storedBytes).toBe(0);
+    expect(billDynamoCall('TransactWriteItemsCommand', append, undefined, 'error', shapes).wru).toBe(0);
+  });
+
+  it('sizes an update by its key and the attributes it sets', () => {
+    expect(updatedAttributes('SET #v = :next, a = if_not_exists(a, :zero) ADD s :size REMOVE old', { '#v': 'version' }, { ':next': 2, ':zero': 0, ':size': 10 })).toEqual({
+      version: 2,
+      a: 0,
+      s: 10,
+    });
+  });
+
+  it('bills reads by consistency, BatchGetItem per item and missing keys at one unit', () => {
+    const big = { k: 'x', data: 'y'.repeat(5000) };
+    expect(billDynamoCall('GetItemCommand', { ConsistentRead: true }, { Item: big }, 'ok').rru).toBe(2);
+    expect(billDynamoCall('GetItemCommand', {}, { Item: big }, 'ok').rru).toBe(1);
+    expect(billDynamoCall('GetItemCommand', { ConsistentRead: true }, {}, 'ok').rru).toBe(1);
+    const batchGet = billDynamoCall(
+      'BatchGetItemCommand',
+      { RequestItems: { partitions: { Keys: [{ k: 1 }, { k: 2 }, { k: 3 }], ConsistentRead: true } } },
+      { Responses: { partitions: [{ k: 1 }] }, UnprocessedKeys: {} },
+      'ok',
+    );
+    expect(batchGet.rru).toBe(3);
+    const query = billDynamoCall('QueryCommand', { ConsistentRead: true }, { Items: [big, big] }, 'ok');
+    expect(query.rru).toBe(Math.ceil((2 * itemSize(big)) / 4096));
+  });
+});
+
+describe('dollars', () => {
+  it('meters API Gateway in 512 KB steps and Lambda in 1 ms steps', () => {
+    expect(meteredApiRequests(100, 100)).toBe(1);
+    expect(meteredApiRequests(512 * 1024, 0)).toBe(1);
+    expect(meteredApiRequests(512 * 1024 + 1, 0)).toBe(2);
+    expect(meteredApiRequests(200, 1_100_000)).toBe(3);
+    expect(lambdaBilledMs(10.2)).toBe(11);
+    expect(lambdaBilledMs(0.1)).toBe(1);
+  });
+
+  it('prices units with the dated table', () => {
+    const usage = emptyUsage();
+    usage.dynamodb.wru = 1_000_000;
+    usage.dynamodb.rru = 1_000_000;
+    usage.s3.putRequests = 1000;
+    usage.s3.getRequests = 1000;
+    usage.lambda.invocations = 1_000_000;
+    usage.lambda.billedMs = 2_000_000; // 2000 s at 0.5 GB = 1000 GB-s
+    usage.apiGateway.meteredRequests = 1_000_000;
+    const cost = priceUsage(usage);
+    expect(cost.dynamodbWrites).toBeCloseTo(0.625, 10);
+    expect(cost.dynamodbReads).toBeCloseTo(0.125, 10);
+    expect(cost.s3Requests).toBeCloseTo(0.005 + 0.0004, 10);
+    expect(cost.lambdaRequests).toBeCloseTo(0.2, 10);
+    expect(cost.lambdaCompute).toBeCloseTo(0.0133334, 7);
+    expect(cost.apiGateway).toBeCloseTo(1, 10);
+    expect(cost.total).toBeCloseTo(0.625 + 0.125 + 0.0054 + 0.2 + 0.0133334 + 1, 6);
+  });
+
+  it('prices the comparison services', () => {
+    const gib = { records: GiB / 1024, recordBytes: 1024, hours: 1, partitions: 16, reads: 1 };
+    const kinesis = kinesisOnDemandCost(gib);
+    expect(kinesis.ingest).toBeCloseTo(0.08, 10);
+    expect(kinesis.retrieval).toBeCloseTo(0.04, 10);
+    expect(kinesis.hourly).toBeCloseTo(0.04, 10);
+    // A 1025-byte record is billed as 2 KB.
+    expect(kinesisOnDemandCost({ ...gib, recordBytes: 1025 }).ingest).toBeCloseTo((2 * 0.08 * (GiB / 1024) * 1024) / GiB, 10);
+    const msk = mskServerlessCost(gib);
+    expect(msk.total).toBeCloseTo(0.1 + 0.05 + 0.75 + 16 * 0.0015, 10);
+  });
+});
