@@ -3,25 +3,26 @@
  * Lambda handler in the way, from this (the load generator's) process with the same SDK settings
  * as the handlers (shared/runtime/aws.ts).
  *
- * - DynamoDB Local: TransactWriteItems of exactly an append's shape (shared/log/append.ts):
- *   ConditionCheck of a topic item + conditional Update of a partition item + conditional Put of a
- *   batch item carrying a 1-record batch inline. Sequentially, then with 4 and 16 workers all on
- *   one partition item (a worker that loses retries at once with the head the failed condition
- *   returned) and on distinct partition items (still sharing the topic item, as Logway's appends
- *   to one topic do), and on fully distinct items (each worker its own topic item too).
+ * - DynamoDB Local: TransactWriteItems of exactly an append's shape (appendTransactItems from
+ *   shared/log/append.ts): conditional Update of a partition item + conditional Put of a batch
+ *   item carrying a 1-record batch inline. Sequentially, then with 4 and 16 workers all on one
+ *   partition item (a worker that loses retries at once with the head the failed condition
+ *   returned) and on distinct partition items.
  * - s3rver: PutObject of the segment sizes a 100- and a 1000-record produce request writes.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { bootstrapLocalResources, emulatorCredentials, localResourceNames } from '../infra/local/bootstrap';
+import { appendTransactItems, type PreparedBatch } from '../shared/log/append';
+import { emptyHead } from '../shared/log/partition-heads';
 import { encodeRecordBatch } from '../shared/records';
 import { closedLoop, type LatencySummary } from './harness';
 import { RECORD_VALUE_BYTES } from './workloads';
 
-export type DynamoFloorMode = 'sequential' | 'one partition item' | 'distinct partition items' | 'all items distinct';
+export type DynamoFloorMode = 'sequential' | 'one partition item' | 'distinct partition items';
 
 export interface DynamoFloorCell {
   readonly mode: DynamoFloorMode;
@@ -69,9 +70,9 @@ export function sampleBatch(count: number): Buffer {
 }
 
 interface Tables {
-  topics: string;
   partitions: string;
   batches: string;
+  idempotency: string;
 }
 
 async function dynamoCell(
@@ -83,10 +84,6 @@ async function dynamoCell(
   batch: Buffer,
 ): Promise<DynamoFloorCell> {
   const topicId = randomUUID();
-  const topicNames = Array.from({ length: clients }, (_, i) => (mode === 'all items distinct' ? `floor-${topicId}-${i}` : `floor-${topicId}`));
-  for (const name of new Set(topicNames)) {
-    await client.send(new PutCommand({ TableName: tables.topics, Item: { name, topicId, partitions: 16, config: {}, createdAt: Date.now(), version: 1 } }));
-  }
   const partitionOf = (worker: number) => (mode === 'one partition item' || mode === 'sequential' ? 0 : worker);
   const expected = Array.from({ length: clients }, () => 0);
 
@@ -94,49 +91,25 @@ async function dynamoCell(
     const partition = partitionOf(worker);
     const head = expected[worker]!;
     const now = Date.now();
+    const prepared: PreparedBatch = {
+      partition,
+      bytes: batch,
+      recordCount: 1,
+      firstTimestamp: now,
+      maxTimestamp: now,
+      location: { kind: 'inline' },
+    };
     try {
       await client.send(
         new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: tables.topics,
-                Key: { name: topicNames[worker]! },
-                ConditionExpression: 'topicId = :topicId AND #version = :version',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':topicId': topicId, ':version': 1 },
-              },
-            },
-            {
-              Update: {
-                TableName: tables.partitions,
-                Key: { topicId, partition },
-                UpdateExpression:
-                  'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
-                ConditionExpression: head === 0 ? 'attribute_not_exists(highWatermark) OR highWatermark = :expected' : 'highWatermark = :expected',
-                ExpressionAttributeValues: { ':next': head + 1, ':expected': head, ':maxTimestamp': now, ':size': batch.length, ':zero': 0 },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Put: {
-                TableName: tables.batches,
-                Item: {
-                  partitionKey: `${topicId}:${partition}`,
-                  lastOffset: head,
-                  baseOffset: head,
-                  recordCount: 1,
-                  firstTimestamp: now,
-                  maxTimestamp: now,
-                  maxTimestampSoFar: now,
-                  sizeBytes: batch.length,
-                  appendedAt: now,
-                  bytes: batch,
-                },
-                ConditionExpression: 'attribute_not_exists(partitionKey)',
-              },
-            },
-          ],
+          TransactItems: appendTransactItems(
+            { partitions: tables.partitions, batches: tables.batches, idempotency: tables.idempotency },
+            topicId,
+            [prepared],
+            new Map([[partition, { ...emptyHead, highWatermark: head }]]),
+            new Map([[partition, head]]),
+            undefined,
+          ),
         }),
       );
       expected[worker] = head + 1;
@@ -144,7 +117,7 @@ async function dynamoCell(
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const reasons = error.CancellationReasons ?? [];
-      const update = reasons[1];
+      const update = reasons[0];
       if (update?.Code === 'ConditionalCheckFailed') {
         expected[worker] = Number(update.Item ? unmarshall(update.Item).highWatermark ?? 0 : 0);
         return 'condition failed (head moved)';
@@ -202,7 +175,7 @@ export async function runFloor(
   const prefix = 'bench-floor';
   await bootstrapLocalResources(endpoints, prefix, { embedded });
   const names = localResourceNames(prefix);
-  const tables: Tables = { topics: names.tables.topics, partitions: names.tables.partitions, batches: names.tables.batches };
+  const tables: Tables = { partitions: names.tables.partitions, batches: names.tables.batches, idempotency: names.tables.idempotency };
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const credentials = embedded ? emulatorCredentials : undefined;
   const dynamo = DynamoDBDocumentClient.from(
@@ -224,8 +197,6 @@ export async function runFloor(
     const cells: [DynamoFloorMode, number][] = [['sequential', 1]];
     for (const clients of options.clients.filter((c) => c > 1)) cells.push(['one partition item', clients]);
     for (const clients of options.clients.filter((c) => c > 1)) cells.push(['distinct partition items', clients]);
-    const most = Math.max(...options.clients);
-    if (most > 1) cells.push(['all items distinct', most]);
     // A short untimed run first: the JVM and the SDK connection pool warm up.
     await dynamoCell(dynamo, tables, 'distinct partition items', 4, Math.min(1000, options.cellMs), inlineBatch);
     for (const [mode, clients] of cells) {

@@ -295,7 +295,7 @@ export function formatReport(results: BenchResults): string {
     );
   }
   if (floor) {
-    out.push('## Floor: DynamoDB Local TransactWriteItems of an append\'s shape (ConditionCheck + Update + Put), no HTTP', '');
+    out.push('## Floor: DynamoDB Local TransactWriteItems of an append\'s shape (conditional Update + Put), no HTTP', '');
     out.push(
       table(
         ['items', 'clients', 'committed tx/s', 'attempts/s', 'p50 ms', 'p99 ms', 'cancelled'],

@@ -1,8 +1,12 @@
 /**
  * The append: one DynamoDB transaction per produce request that, for every partition it
  * touches, moves the high watermark from the value it expects to expected + records and puts
- * the batch's index item; it also checks the topic is the one (id and version) the records were
- * planned against, and records the Idempotency-Key's response when there is one.
+ * the batch's index item, and records the Idempotency-Key's response when there is one.
+ *
+ * The topic item is deliberately not in the transaction: every producer of a topic would then
+ * touch that one item, capping the whole topic at one item's write rate. Instead deleting a
+ * topic marks its partition items deleted first, and every append is conditioned on its
+ * partition item not being marked, so no append lands in a topic after its deletion.
  *
  * Many Lambda instances append to one partition at once. The conditional transaction keeps
  * their offsets gapless and never overlapping; a loser learns the current head from the
@@ -44,7 +48,7 @@ export interface IdempotencyRecord {
 
 export type AppendOutcome =
   | { readonly kind: 'appended'; readonly baseOffsets: ReadonlyMap<number, number> }
-  /** The topic was deleted, recreated or altered since the batches were planned: plan again. */
+  /** The topic was deleted (and perhaps recreated) since the batches were planned: plan again. */
   | { readonly kind: 'topic-changed' }
   /** Another request with the same Idempotency-Key committed first. */
   | { readonly kind: 'duplicate' };
@@ -95,7 +99,7 @@ export async function appendBatches(
 
   for (let attempt = 0; ; attempt++) {
     const baseOffsets = new Map(batches.map((b) => [b.partition, heads.get(b.partition)!.highWatermark]));
-    const transactItems = buildTransaction(topic, batches, heads, baseOffsets, idempotency);
+    const transactItems = appendTransactItems(appendTables(), topic.topicId, batches, heads, baseOffsets, idempotency);
     try {
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
       for (const batch of batches) {
@@ -146,7 +150,7 @@ type Verdict = 'head-moved' | 'transaction-conflict' | 'topic-changed' | 'duplic
 
 /**
  * Reads why DynamoDB cancelled the transaction. Reasons come in TransactItems order:
- * [topic check, (partition update, batch put) per batch, idempotency put?].
+ * [(partition update, batch put) per batch, idempotency put?].
  */
 function readCancellation(
   reasons: CancellationReason[],
@@ -154,16 +158,19 @@ function readCancellation(
   heads: Map<number, PartitionHead>,
   hasIdempotency: boolean,
 ): Verdict {
-  if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'topic-changed';
-  if (hasIdempotency && reasons[1 + batches.length * 2]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+  if (hasIdempotency && reasons[batches.length * 2]?.Code === 'ConditionalCheckFailed') return 'duplicate';
   let moved = false;
+  let deleted = false;
   batches.forEach((batch, i) => {
-    const reason = reasons[1 + i * 2];
+    const reason = reasons[i * 2];
     if (reason?.Code === 'ConditionalCheckFailed') {
+      const item = reason.Item ? unmarshall(reason.Item) : undefined;
+      if (item?.deletedAt !== undefined) deleted = true;
       moved = true;
-      heads.set(batch.partition, headFromItem(reason.Item ? unmarshall(reason.Item) : undefined));
+      heads.set(batch.partition, headFromItem(item));
     }
   });
+  if (deleted) return 'topic-changed';
   if (moved) return 'head-moved';
   if (reasons.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ConditionalCheckFailed')) {
     return 'transaction-conflict';
@@ -172,26 +179,35 @@ function readCancellation(
   throw new Error(`append transaction cancelled for an unexpected reason: ${codes}`);
 }
 
-function buildTransaction(
-  topic: TopicMetadata,
+export interface AppendTables {
+  readonly partitions: string;
+  readonly batches: string;
+  readonly idempotency: string;
+}
+
+const appendTables = (): AppendTables => ({
+  partitions: tableName('partitions'),
+  batches: tableName('batches'),
+  idempotency: tableName('idempotency'),
+});
+
+export type AppendTransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/**
+ * The items of one append transaction. Exported so the benchmark's DynamoDB floor measures
+ * exactly this shape.
+ */
+export function appendTransactItems(
+  tables: AppendTables,
+  topicId: string,
   batches: readonly PreparedBatch[],
-  heads: Map<number, PartitionHead>,
-  baseOffsets: Map<number, number>,
+  heads: ReadonlyMap<number, PartitionHead>,
+  baseOffsets: ReadonlyMap<number, number>,
   idempotency: IdempotencyRecord | undefined,
-): NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> {
-  const partitionsTable = tableName('partitions');
-  const batchesTable = tableName('batches');
-  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-    {
-      ConditionCheck: {
-        TableName: tableName('topics'),
-        Key: { name: topic.name },
-        ConditionExpression: 'topicId = :topicId AND #version = :version',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':topicId': topic.topicId, ':version': topic.version },
-      },
-    },
-  ];
+): AppendTransactItems {
+  const partitionsTable = tables.partitions;
+  const batchesTable = tables.batches;
+  const items: AppendTransactItems = [];
   const appendedAt = Date.now();
   for (const batch of batches) {
     const head = heads.get(batch.partition)!;
@@ -200,14 +216,14 @@ function buildTransaction(
     items.push({
       Update: {
         TableName: partitionsTable,
-        Key: { topicId: topic.topicId, partition: batch.partition },
+        Key: { topicId, partition: batch.partition },
         UpdateExpression:
           // sizeBytes is added, not set: the retention sweep subtracts from it concurrently.
           'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
         ConditionExpression:
           head.highWatermark === 0
-            ? 'attribute_not_exists(highWatermark) OR highWatermark = :expected'
-            : 'highWatermark = :expected',
+            ? 'attribute_not_exists(deletedAt) AND (attribute_not_exists(highWatermark) OR highWatermark = :expected)'
+            : 'attribute_not_exists(deletedAt) AND highWatermark = :expected',
         ExpressionAttributeValues: {
           ':next': next.highWatermark,
           ':expected': head.highWatermark,
@@ -222,7 +238,7 @@ function buildTransaction(
       Put: {
         TableName: batchesTable,
         Item: {
-          partitionKey: partitionKeyOf(topic.topicId, batch.partition),
+          partitionKey: partitionKeyOf(topicId, batch.partition),
           lastOffset: baseOffset + batch.recordCount - 1,
           baseOffset,
           recordCount: batch.recordCount,
@@ -246,7 +262,7 @@ function buildTransaction(
   if (idempotency) {
     items.push({
       Put: {
-        TableName: tableName('idempotency'),
+        TableName: tables.idempotency,
         Item: {
           key: idempotency.key,
           requestHash: idempotency.requestHash,

@@ -47,8 +47,8 @@ export interface ProduceOutcome {
 }
 
 /**
- * DynamoDB transactions take at most 100 items: one topic check, one idempotency record, and two
- * items (partition head, batch index) per partition leave room for 49 partitions per request.
+ * DynamoDB transactions take at most 100 items: one idempotency record and two items (partition
+ * head, batch index) per partition leave room for 49 partitions per request.
  */
 export const maxPartitionsPerRequest = 49;
 
@@ -108,9 +108,11 @@ export async function produce(
   }
 
   const recordBytes = request.records.map(toRecordBytes);
+  const highestExplicitPartition = request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
   let totalBytes = 0;
-  for (;;) {
-    const topic = await cachedTopic(topicName);
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
+    const topic = await cachedTopic(topicName, highestExplicitPartition + 1);
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
     recordBytes.forEach((record, index) => {
@@ -159,13 +161,19 @@ export async function produce(
     const segment = large.length > 0 ? await writeSegment(topic.topicId, large.map((e) => e.bytes)) : undefined;
     const batches: PreparedBatch[] = encoded.map((e) => {
       const largeIndex = large.indexOf(e);
-      const timestamps = e.planned.records.map((r) => r.timestamp!);
+      // A loop, not Math.min(...spread): a request may hold more records than a call has arguments.
+      let firstTimestamp = Infinity;
+      let maxTimestamp = -Infinity;
+      for (const record of e.planned.records) {
+        firstTimestamp = Math.min(firstTimestamp, record.timestamp!);
+        maxTimestamp = Math.max(maxTimestamp, record.timestamp!);
+      }
       return {
         partition: e.planned.partition,
         bytes: e.bytes,
         recordCount: e.planned.records.length,
-        firstTimestamp: Math.min(...timestamps),
-        maxTimestamp: Math.max(...timestamps),
+        firstTimestamp,
+        maxTimestamp,
         location:
           segment && largeIndex >= 0
             ? { kind: 'segment', key: segment.key, position: segment.positions[largeIndex]!, batchesInSegment: large.length }
@@ -206,7 +214,7 @@ export async function produce(
       // The other request's record expired between its commit and our read: append as new.
       continue;
     }
-    // The topic was deleted, recreated or altered: plan again against what it is now.
+    // The topic was deleted (and perhaps recreated): plan again against what it is now.
     forgetTopic(topicName);
   }
 }

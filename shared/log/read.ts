@@ -46,14 +46,19 @@ export function offsetOutOfRange(topic: string, partition: number, offset: numbe
   );
 }
 
-/** The batch index items from the one holding `offset` onwards, a page at a time. */
+/**
+ * The batch index items from the one holding `offset` onwards. The first page is small (most
+ * fetches need few batches: consumers keep up); each further page is four times larger, so a
+ * reader catching up over many small batches needs few round trips.
+ */
 export async function* batchesFrom(
   topicId: string,
   partition: number,
   offset: number,
-  pageSize: number,
+  firstPageSize: number,
 ): AsyncGenerator<BatchIndexItem> {
   let startKey: Record<string, unknown> | undefined;
+  let pageSize = firstPageSize;
   do {
     const page = await dynamo().send(
       new QueryCommand({
@@ -67,6 +72,7 @@ export async function* batchesFrom(
     );
     for (const item of page.Items ?? []) yield item as BatchIndexItem;
     startKey = page.LastEvaluatedKey;
+    pageSize = Math.min(1000, pageSize * 4);
   } while (startKey);
 }
 
@@ -116,16 +122,19 @@ export async function readRecords(
   let nextOffset = offset;
   if (offset >= highWatermark || limits.maxRecords <= 0) return { records, nextOffset, bytes };
 
-  // Choose which batches to read from the index alone, then fetch their bytes in parallel.
+  // Choose which batches to read from the index alone, then fetch their bytes in parallel. A
+  // batch is read whole (its CRC covers all of it), so after the first one only batches that
+  // fit in what is left of maxBytes are read, as a Kafka broker fills a fetch.
   const chosen: BatchIndexItem[] = [];
   let plannedRecords = 0;
   let plannedBytes = 0;
-  for await (const item of batchesFrom(topicId, partition, offset, 25)) {
+  for await (const item of batchesFrom(topicId, partition, offset, 16)) {
     if (item.baseOffset >= highWatermark) break;
+    if (chosen.length > 0 && plannedBytes + item.sizeBytes > limits.maxBytes) break;
     chosen.push(item);
     plannedRecords += item.lastOffset - Math.max(item.baseOffset, offset) + 1;
     plannedBytes += item.sizeBytes;
-    if (plannedRecords >= limits.maxRecords || plannedBytes >= limits.maxBytes || item.lastOffset >= highWatermark - 1) break;
+    if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
   }
   const decoded = await Promise.all(chosen.map(decodeBatch));
 

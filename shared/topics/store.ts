@@ -144,8 +144,44 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
   return next;
 }
 
-/** Replaces the live topic with a tombstone in one transaction: the name is free at once. */
+/**
+ * Fences appends out of a topic being deleted: every partition item gets `deletedAt` (created if
+ * the partition was never written), and appends are conditioned on its absence.
+ */
+async function markPartitionsDeleted(topic: TopicMetadata): Promise<void> {
+  const deletedAt = Date.now();
+  const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
+  for (let i = 0; i < partitions.length; i += 25) {
+    await Promise.all(
+      partitions.slice(i, i + 25).map((partition) =>
+        dynamo().send(
+          new UpdateCommand({
+            TableName: tableName('partitions'),
+            Key: { topicId: topic.topicId, partition },
+            UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :deletedAt)',
+            ExpressionAttributeValues: { ':deletedAt': deletedAt },
+          }),
+        ),
+      ),
+    );
+  }
+}
+
+/**
+ * Replaces the live topic with a tombstone in one transaction, so the name is free at once,
+ * after fencing appends out of its partitions. Conditioned on the version whose partitions were
+ * fenced: a topic that grew meanwhile is fenced again.
+ */
 export async function deleteTopic(topic: TopicMetadata): Promise<void> {
+  for (let current: TopicMetadata | undefined = topic; current; current = await getTopic(topic.name)) {
+    if (current.topicId !== topic.topicId) break;
+    await markPartitionsDeleted(current);
+    if (await replaceWithTombstone(current)) return;
+  }
+  throw unknownTopic(topic.name);
+}
+
+async function replaceWithTombstone(topic: TopicMetadata): Promise<boolean> {
   try {
     await dynamo().send(
       new TransactWriteCommand({
@@ -154,8 +190,9 @@ export async function deleteTopic(topic: TopicMetadata): Promise<void> {
             Delete: {
               TableName: tableName('topics'),
               Key: { name: topic.name },
-              ConditionExpression: 'topicId = :topicId',
-              ExpressionAttributeValues: { ':topicId': topic.topicId },
+              ConditionExpression: 'topicId = :topicId AND #version = :version',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':topicId': topic.topicId, ':version': topic.version },
             },
           },
           {
@@ -173,8 +210,9 @@ export async function deleteTopic(topic: TopicMetadata): Promise<void> {
         ],
       }),
     );
+    return true;
   } catch (error) {
-    if (error instanceof TransactionCanceledException) throw unknownTopic(topic.name);
+    if (error instanceof TransactionCanceledException) return false;
     throw error;
   }
 }
