@@ -195,8 +195,16 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** How long stop() waits for handlers still running (a long poll may have minutes left). */
+const drainMs = 2_000;
+
 export async function startGateway(options: { port?: number; loadHandler?: HandlerLoader } = {}): Promise<RunningGateway> {
-  const server = createServer(async (request, response) => {
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((request, response) => {
+    const handled = handle(request, response).finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
+  });
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       const body = await readBody(request, httpApiBodyLimitBytes);
       if (body === 'too-large') return write(response, awsError(413, 'Request Entity Too Large'));
@@ -215,7 +223,7 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
       console.error('[logway] gateway failure:', error);
       if (!response.headersSent) write(response, awsError(500, 'Internal Server Error'));
     }
-  });
+  };
   // Long polls hold a request for up to 20 s; the default timeouts would cut them.
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
@@ -228,10 +236,12 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
     url: `http://127.0.0.1:${port}`,
     port,
     server,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      // Let running handlers finish before the caller stops the storage under them.
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, drainMs).unref())]);
+      await closed;
+    },
   };
 }

@@ -258,7 +258,8 @@ export function heartbeat(
       response = {
         memberId: member.memberId,
         memberEpoch: member.memberEpoch,
-        heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+        // At most a third of the member's session, so two lost heartbeats do not expire it.
+        heartbeatIntervalMs: Math.min(ctx.heartbeatIntervalMs, Math.floor(member.sessionTimeoutMs / 3)),
         assignment: member.assigned,
       };
     }

@@ -258,7 +258,8 @@ describe('consumer', () => {
       body: JSON.stringify({ memberId: consumer.memberId, memberEpoch: -1 }),
     });
     expect(response.status).toBe(200);
-    await waitFor('the member to notice and rejoin', () => lost.length === 1 && joins.length === 1);
+    // The member learns at its next heartbeat (5 s apart); allow for a loaded 2-core machine.
+    await waitFor('the member to notice and rejoin', () => lost.length === 1 && joins.length === 1, 25_000);
     expect(lost).toEqual(['UNKNOWN_MEMBER_ID']);
     await waitFor('its partitions back', () => consumer.assignment().length === 2);
     await produce('fenced', ['after-rejoin']);
