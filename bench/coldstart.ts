@@ -1,13 +1,13 @@
 /**
  * Cold start, as far as it can be measured off AWS: each function's bundle (infra/build.ts
  * `bundleHandler`, the same esbuild options CDK uses), its size, and how long a fresh Node process
- * takes to import it. Each bundle is copied (with its source map) to a temporary folder outside
- * the repository before it is imported, so that, as on Lambda, no node_modules is reachable and
- * the native CRC32C binding falls back to JS (`nativeModules` mode `fallback`). Each import is
- * timed with and without --enable-source-maps: the stack sets NODE_OPTIONS=--enable-source-maps.
+ * takes to import it. Each bundle is written (with its source map) to a temporary folder outside
+ * the repository, so that, as on Lambda, no node_modules is reachable and the native CRC32C
+ * binding falls back to JS (`nativeModules` mode `fallback`). Each import is timed with and
+ * without --enable-source-maps: the stack sets NODE_OPTIONS=--enable-source-maps.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -64,18 +64,11 @@ export async function runColdStart(options: { runs: number }, progress: (line: s
   try {
     const bundles: { name: string; file: string; bytes: number; mapBytes: number }[] = [];
     for (const name of handlerNames()) {
-      const built = await bundleHandler(name);
-      const dir = join(scratch, name);
-      mkdirSync(dir);
-      const file = join(dir, 'index.mjs');
-      copyFileSync(built.file, file);
+      // Straight into the scratch folder: dist/ (npm run build's output) is left alone.
+      const built = await bundleHandler(name, scratch);
       const map = `${built.file}.map`;
-      let mapBytes = 0;
-      if (existsSync(map)) {
-        copyFileSync(map, `${file}.map`);
-        mapBytes = statSync(map).size;
-      }
-      bundles.push({ name, file, bytes: built.bytes, mapBytes });
+      const mapBytes = existsSync(map) ? statSync(map).size : 0;
+      bundles.push({ name, file: built.file, bytes: built.bytes, mapBytes });
     }
     progress(`cold start: bundled ${bundles.length} handlers`);
     const empty: number[] = [];

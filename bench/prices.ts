@@ -4,6 +4,7 @@
  *
  * Units are dollars. "GB" in AWS price lists is 2^30 bytes for the per-GB charges used here.
  */
+import { defaultFunctionMemoryMB } from '../infra/function-defaults';
 
 export interface PriceSource {
   readonly service: string;
@@ -46,8 +47,8 @@ export const prices = {
     /** arm64 (Graviton), first 7.5 billion GB-s per month. */
     perGbSecondArm64: 0.0000133334,
     perMillionRequests: 0.2,
-    /** Logway's functions (infra/logway-stack.ts `defaultMemoryMB`). */
-    memoryMb: 512,
+    /** Logway's functions: the stack's default (infra/function-defaults.ts). */
+    memoryMb: defaultFunctionMemoryMB,
     /** Billed duration is rounded up to this. */
     billingGranularityMs: 1,
   },
@@ -94,7 +95,7 @@ export const prices = {
    */
   uncertain: [
     'DynamoDB: whether a cancelled TransactWriteItems (failed condition or TransactionConflict) is billed. The model bills it like a committed one (an upper bound), and reports the cancelled count separately.',
-    'DynamoDB: a ConditionCheck in a transaction is billed as a transactional write (2 WRU per KB of the checked item), as the brief states and docs/storage.md assumes; the model sizes the checked item by its key (Logway topic items are < 1 KB, so 2 WRU either way).',
+    'DynamoDB: a ConditionCheck in a transaction is billed as a transactional write (2 WRU per KB of the checked item), as the brief states and docs/storage.md assumes; the model sizes the checked item by its key. Appends have none since the topic check was removed; offset commits check the group item, which with many members may exceed 1 KB and is then under-billed.',
     'DynamoDB: global secondary index writes caused by a transactional Put are billed as standard writes (1 WRU per KB of the index entry), not doubled.',
     'DynamoDB: an UpdateItem is sized as its key plus the attributes it sets (the after-image of a Logway partition item); AWS bills the larger of the before and after images.',
     'API Gateway: the 512 KB metering increment is applied to the larger of the request and the response; AWS does not say whether responses count.',

@@ -335,7 +335,7 @@ export function formatReport(results: BenchResults): string {
         ]),
       ),
       '',
-      'Lambda ms/req is the handler duration measured here at 512 MB, rounded up per invocation to 1 ms; under concurrency it includes',
+      `Lambda ms/req is the handler duration measured here, billed at ${prices.lambda.memoryMb} MB, rounded up per invocation to 1 ms; under concurrency it includes`,
       'waiting for the one shared event loop of the local gateway, which Lambda instances do not share. "DDB Local/ours": the',
       "capacity DynamoDB Local reports over the units computed here from AWS's rules (bench/cost.ts), which are what is billed.",
       '',

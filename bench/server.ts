@@ -1,8 +1,8 @@
 /**
  * The system under test, in its own Node process (forked by bench/run.ts): the embedded emulators
  * (DynamoDB Local in memory, s3rver in a temp folder), Logway's tables and bucket, and the local
- * gateway calling the real handlers, exactly as `npm start` composes them (infra/local/runtime.ts),
- * plus instrumentation:
+ * gateway calling the real handlers, composed by the same infra/local/runtime.ts `npm start` uses
+ * (without the scheduler), plus instrumentation:
  *
  * - SDK middleware on the handlers' DynamoDB and S3 clients (shared/runtime/aws.ts singletons)
  *   counts every request and attempt, prices each DynamoDB call with bench/cost.ts from its own
@@ -14,15 +14,12 @@
  * The parent talks to it over the fork IPC channel: 'reset' and 'snapshot' return the usage
  * since the last reset, 'stop' shuts everything down.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { bootstrapLocalResources } from '../infra/local/bootstrap';
-import { startEmulators } from '../infra/local/emulators';
-import { importHandler, startGateway, type HandlerLoader } from '../infra/local/gateway';
+import { importHandler, type HandlerLoader } from '../infra/local/gateway';
+import { startLocalRuntime } from '../infra/local/runtime';
 import type { LambdaHttpHandler } from '../shared/http/handler';
-import { dynamo, resetAwsClients, s3Client } from '../shared/runtime/aws';
+import { dynamo, s3Client } from '../shared/runtime/aws';
 import { tables } from '../shared/storage/tables';
 import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, type Usage } from './cost';
 
@@ -248,30 +245,20 @@ function snapshot(): Usage {
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const s3Directory = mkdtempSync(join(tmpdir(), 'logway-bench-s3-'));
-  // No dataDir: DynamoDB Local runs in memory (as in the test suite) and nothing is left behind.
-  const emulators = await startEmulators({ s3Directory });
   const resourcePrefix = 'logway-bench';
-  const cleanup = async () => {
-    await emulators.stop();
-    rmSync(s3Directory, { recursive: true, force: true });
-  };
+  // No dataDir: DynamoDB Local runs in memory (as in the test suite), s3rver in a temp folder,
+  // and nothing is left behind. No scheduler: a retention sweep would be unmeasured load.
+  const runtime = await startLocalRuntime({ port: 0, resourcePrefix, loadHandler: timedLoader, scheduler: false });
+  // The runtime has just reset the SDK clients and no handler has run yet: instrument the
+  // singletons every handler will use.
   try {
-    const { environment } = await bootstrapLocalResources(emulators.endpoints, resourcePrefix, { embedded: emulators.started.length > 0 });
-    Object.assign(process.env, environment);
-    resetAwsClients();
     instrumentClients();
   } catch (error) {
-    await cleanup();
+    await runtime.stop();
     throw error;
   }
-  const gateway = await startGateway({ port: 0, loadHandler: timedLoader });
-  const stop = async () => {
-    await gateway.stop();
-    resetAwsClients();
-    await cleanup();
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= runtime.stop());
   process.on('message', async (message: ServerRequest) => {
     const cpu = cpuUsed();
     if (message.command === 'stop') {
@@ -293,9 +280,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void 0);
   const ready: ServerReady = {
     type: 'ready',
-    url: gateway.url,
-    endpoints: emulators.endpoints,
-    embedded: emulators.started.length > 0,
+    url: runtime.url,
+    endpoints: runtime.emulators.endpoints,
+    embedded: runtime.emulators.started.length > 0,
     resourcePrefix,
   };
   process.send?.(ready);

@@ -18,9 +18,10 @@ export function handlerNames(): string[] {
   return [...new Set([...routes.map((r) => r.name), ...scheduledFunctions.map((s) => s.name)])];
 }
 
-export async function bundleHandler(name: string): Promise<{ name: string; file: string; bytes: number }> {
+/** Bundles `functions/<name>.ts` into `<outDir>/<name>/index.mjs` (and its source map). */
+export async function bundleHandler(name: string, outDir: string = distDir): Promise<{ name: string; file: string; bytes: number }> {
   const options = logwayBundling();
-  const outfile = join(distDir, name, 'index.mjs');
+  const outfile = join(outDir, name, 'index.mjs');
   await build({
     entryPoints: [join(handlersDir, `${name}.ts`)],
     outfile,

@@ -20,6 +20,7 @@ import { LogwayHttpApi, type AuthMode } from './constructs/http-api';
 import { LogStorage } from './constructs/log-storage';
 import { LogwayFunction, type LogwayFunctionDefaults } from './constructs/logway-function';
 import { LogwayObservability, metricsNamespace } from './constructs/observability';
+import { defaultFunctionMemoryMB } from './function-defaults';
 import { handlersDir as defaultHandlersDir, packageVersion } from './project';
 import { scheduledFunctions as scheduleTable, type ScheduledFunctionDefinition } from './schedules';
 
@@ -48,7 +49,7 @@ export interface LogwayStackProps extends StackProps {
   readonly throttle?: apigwv2.ThrottleSettings;
   /** Email address notified of every alarm (through an encrypted SNS topic). @default none */
   readonly alarmEmail?: string;
-  /** Memory of every function, in MB (CPU scales with it). @default 512 */
+  /** Memory of every function, in MB (CPU scales with it). @default 512 (`defaultFunctionMemoryMB`) */
   readonly functionMemoryMB?: number;
   /** Timeout of route functions whose entry sets no `timeoutSeconds`. @default 10 seconds */
   readonly functionTimeout?: Duration;
@@ -70,7 +71,6 @@ const defaultRouteTimeout = Duration.seconds(10);
 const defaultScheduleTimeout = Duration.seconds(300);
 const lambdaTimeoutLimit = Duration.seconds(900);
 const defaultThrottle = { rateLimit: 500, burstLimit: 1000 };
-const defaultMemoryMB = 512;
 
 export class LogwayStack extends Stack {
   readonly stage: string;
@@ -132,7 +132,7 @@ export class LogwayStack extends Stack {
         LOGWAY_VERSION: packageVersion,
         ...retentionEnvironment(props.retentionDefaults),
       },
-      memorySize: props.functionMemoryMB ?? defaultMemoryMB,
+      memorySize: props.functionMemoryMB ?? defaultFunctionMemoryMB,
       logRetention,
       removalPolicy,
       bundling: logwayBundling(props.nativeModules),

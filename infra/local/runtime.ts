@@ -2,36 +2,53 @@
  * The whole local service in one process: emulators (unless AWS_ENDPOINT_URL names others),
  * tables and bucket, and the gateway calling the Lambda handlers in-process.
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
-import { startGateway, type RunningGateway } from './gateway';
-import { startScheduler } from './scheduler';
+import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
+import { startScheduler, type RunningScheduler } from './scheduler';
 
 export interface LocalRuntimeOptions {
   port?: number;
-  /** Data folder; data persists there across restarts. */
-  dataDir: string;
+  /**
+   * Data folder; data persists there across restarts. Absent: nothing persists (DynamoDB Local
+   * runs in memory, s3rver writes to a temporary folder that stop() removes).
+   */
+  dataDir?: string;
   /** Prefix of table and bucket names. */
   resourcePrefix?: string;
+  /** How the gateway loads a route's handler (e.g. to wrap it). @default importHandler */
+  loadHandler?: HandlerLoader;
+  /** Run the scheduled functions at their rates. @default true */
+  scheduler?: boolean;
 }
 
 export interface LocalRuntime {
   readonly url: string;
-  readonly dataDir: string;
+  /** The data folder, or undefined when nothing persists. */
+  readonly dataDir: string | undefined;
   readonly emulators: RunningEmulators;
   readonly gateway: RunningGateway;
   stop(): Promise<void>;
 }
 
-export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
-  const dataDir = resolve(options.dataDir);
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const emulators = await startEmulators({ dataDir });
+  const s3Directory = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'logway-s3-')) : undefined;
+  const removeScratch = () => {
+    if (s3Directory) rmSync(s3Directory, { recursive: true, force: true });
+  };
+  const emulators = await startEmulators(dataDir === undefined ? { s3Directory } : { dataDir }).catch((error: unknown) => {
+    removeScratch();
+    throw error;
+  });
   let gateway: RunningGateway | undefined;
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
@@ -39,23 +56,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
     Object.assign(process.env, environment);
     resetAwsClients();
-    gateway = await startGateway({ port: options.port ?? 8080 });
+    gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
   } catch (error) {
     await emulators.stop();
+    removeScratch();
     throw error;
   }
   const runningGateway = gateway;
-  const scheduler = startScheduler();
+  const scheduler: RunningScheduler | undefined = options.scheduler === false ? undefined : startScheduler();
   return {
     url: runningGateway.url,
     dataDir,
     emulators,
     gateway: runningGateway,
     async stop() {
-      scheduler.stop();
+      scheduler?.stop();
       await runningGateway.stop();
       resetAwsClients();
       await emulators.stop();
+      removeScratch();
     },
   };
 }

@@ -20,6 +20,8 @@ import {
   writeUnits,
   type TableShape,
 } from '../../bench/cost';
+import { appendTransactItems, type PreparedBatch } from '../../shared/log/append';
+import { emptyHead } from '../../shared/log/partition-heads';
 
 describe('item size', () => {
   it('counts attribute names and values the way DynamoDB does', () => {
@@ -100,6 +102,28 @@ describe('one call to units', () => {
     expect(bill.rru).toBe(0);
     const batchItemSize = itemSize(append.TransactItems[2]!.Put!.Item);
     expect(bill.storedBytes).toBeGreaterThan(batchItemSize + 100);
+  });
+
+  it("bills the append's own transaction (appendTransactItems): 5 WRU with an S3 segment, 7 for a 1 KiB inline batch", () => {
+    const appendShapes = (name: string) => (name === 'batches' ? batches : undefined);
+    const topicId = 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11';
+    const bill = (location: PreparedBatch['location'], bytes: number) => {
+      const batch: PreparedBatch = { partition: 3, bytes: Buffer.alloc(bytes), recordCount: 100, firstTimestamp: now, maxTimestamp: now, location };
+      const items = appendTransactItems(
+        { partitions: 'partitions', batches: 'batches', idempotency: 'idempotency' },
+        topicId,
+        [batch],
+        new Map([[3, { ...emptyHead, highWatermark: 4200 }]]),
+        new Map([[3, 4200]]),
+        undefined,
+      );
+      const billed = billDynamoCall('TransactWriteItemsCommand', { TransactItems: items }, {}, 'ok', appendShapes);
+      return billed.wru + billed.gsiWru;
+    };
+    // partition update 2 + batch index item 2 (both < 1 KB, transactional) + time-index entry 1.
+    expect(bill({ kind: 'segment', key: `segments/${topicId}/2026-11-25/x`, position: 0, batchesInSegment: 1 }, 103_397)).toBe(5);
+    // The batch item carries ~1.1 KB of bytes inline: 2 KB, transactional, 4 WRU.
+    expect(bill({ kind: 'inline' }, 1_100)).toBe(7);
   });
 
   it('bills a cancelled transaction as attempted but stores nothing', () => {
