@@ -70,6 +70,15 @@ async function ensureTable(client: DynamoDBClient, definition: TableDefinition, 
   }
   for (let attempt = 0; attempt < 100; attempt++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const keys = (Table?.KeySchema ?? []).map((k) => k.AttributeName).join(',');
+    const expected = [definition.partitionKey.name, definition.sortKey?.name].filter(Boolean).join(',');
+    if (keys !== expected) {
+      // Kept data from a Logway whose table layout differed: say so rather than fail obscurely later.
+      throw new Error(
+        `Table ${tableName} has keys (${keys}) but this Logway expects (${expected}). ` +
+          'The data folder was made by another version: move it aside (or set LOGWAY_DATA_DIR to a new folder) and start again.',
+      );
+    }
     if (Table?.TableStatus === 'ACTIVE') break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

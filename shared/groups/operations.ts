@@ -8,7 +8,7 @@ import { parseRequest } from '../api/validation';
 import { offsetForTimestamp } from '../log/offsets';
 import { readHeads, readHeadsAcrossTopics } from '../log/partition-heads';
 import { validateGroupId } from '../topics/model';
-import { getTopic, requireTopic, type TopicMetadata } from '../topics/store';
+import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { parsePartitionKey, partitionKey, type Assignment } from './assignor';
 import { groupNotFound, offsetMetadataTooLarge } from './errors';
 import {
@@ -194,7 +194,7 @@ export async function describeGroupOperation(groupId: string): Promise<GroupDesc
   const partitions: PartitionDescription[] = [...listed.entries()]
     .map(([key, { topic, partition }]) => {
       const metadata = topics.get(topic);
-      const head = metadata && partition < metadata.partitions ? heads.get(`${metadata.topicId}:${partition}`) : undefined;
+      const head = metadata && partition < metadata.partitions ? heads.get(partitionKeyOf(metadata.topicId, partition)) : undefined;
       const commit = committedBy.get(key);
       return {
         topic,

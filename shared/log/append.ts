@@ -216,7 +216,7 @@ export function appendTransactItems(
     items.push({
       Update: {
         TableName: partitionsTable,
-        Key: { topicId, partition: batch.partition },
+        Key: { partitionKey: partitionKeyOf(topicId, batch.partition) },
         UpdateExpression:
           // sizeBytes is added, not set: the retention sweep subtracts from it concurrently.
           'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { loadServiceConfig } from '../config';
 import { LogwayError, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
-import { getTopic, requireTopic, type TopicMetadata } from '../topics/store';
+import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
 import { offsetOutOfRange, readRecords, type ReadResult } from './read';
@@ -195,7 +195,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     return { ...p, metadata };
   });
   const live = entries.filter((e) => e.metadata);
-  const keyOf = (e: Entry) => `${e.metadata!.topicId}:${e.partition}`;
+  const keyOf = (e: Entry) => partitionKeyOf(e.metadata!.topicId, e.partition);
   const readAll = () => readHeadsAcrossTopics(live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })));
 
   let heads = await readAll();

@@ -5,6 +5,7 @@
  */
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { partitionKeyOf } from '../topics/store';
 
 export interface PartitionHead {
   readonly highWatermark: number;
@@ -29,7 +30,7 @@ export function headFromItem(item: Record<string, unknown> | undefined): Partiti
 
 export async function readHead(topicId: string, partition: number): Promise<PartitionHead> {
   const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName('partitions'), Key: { topicId, partition }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey: partitionKeyOf(topicId, partition) }, ConsistentRead: true }),
   );
   return headFromItem(Item);
 }
@@ -37,7 +38,7 @@ export async function readHead(topicId: string, partition: number): Promise<Part
 /** Reads several partitions' heads of one topic in as few strongly consistent BatchGets as possible. */
 export async function readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
   const byKey = await readHeadsAcrossTopics(partitions.map((partition) => ({ topicId, partition })));
-  return new Map(partitions.map((partition) => [partition, byKey.get(`${topicId}:${partition}`) ?? emptyHead]));
+  return new Map(partitions.map((partition) => [partition, byKey.get(partitionKeyOf(topicId, partition)) ?? emptyHead]));
 }
 
 export async function readHeadsAcrossTopics(
@@ -45,23 +46,18 @@ export async function readHeadsAcrossTopics(
 ): Promise<Map<string, PartitionHead>> {
   const heads = new Map<string, PartitionHead>();
   const table = tableName('partitions');
-  const unique = [...new Map(keys.map((k) => [`${k.topicId}:${k.partition}`, k])).values()];
+  const unique = [...new Set(keys.map((k) => partitionKeyOf(k.topicId, k.partition)))];
   for (let i = 0; i < unique.length; i += 100) {
-    let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((k) => ({ topicId: k.topicId, partition: k.partition }));
+    let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((partitionKey) => ({ partitionKey }));
     for (let round = 0; pending.length > 0; round++) {
       const result = await dynamo().send(
         new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
       );
-      for (const item of result.Responses?.[table] ?? []) {
-        heads.set(`${item.topicId as string}:${item.partition as number}`, headFromItem(item));
-      }
+      for (const item of result.Responses?.[table] ?? []) heads.set(item.partitionKey as string, headFromItem(item));
       pending = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
     }
   }
-  for (const k of unique) {
-    const id = `${k.topicId}:${k.partition}`;
-    if (!heads.has(id)) heads.set(id, emptyHead);
-  }
+  for (const partitionKey of unique) if (!heads.has(partitionKey)) heads.set(partitionKey, emptyHead);
   return heads;
 }

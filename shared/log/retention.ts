@@ -125,7 +125,7 @@ async function sweepPartition(topic: TopicMetadata, partition: number, head: Par
       await dynamo().send(
         new UpdateCommand({
           TableName: tableName('partitions'),
-          Key: { topicId: topic.topicId, partition },
+          Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
           UpdateExpression: 'SET logStartOffset = :newStart ADD sizeBytes :minusFreed',
           ConditionExpression: 'logStartOffset = :oldStart',
           ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': logStartOffset, ':minusFreed': -freed },
@@ -186,7 +186,9 @@ async function deleteSegmentObjects(topicId: string): Promise<number> {
 export async function purgeDeletedTopic(tombstone: TopicTombstone, report: SweepReport): Promise<void> {
   for (let partition = 0; partition < tombstone.partitions; partition++) {
     await deleteAllBatches(tombstone.topicId, partition);
-    await dynamo().send(new DeleteCommand({ TableName: tableName('partitions'), Key: { topicId: tombstone.topicId, partition } }));
+    await dynamo().send(
+      new DeleteCommand({ TableName: tableName('partitions'), Key: { partitionKey: partitionKeyOf(tombstone.topicId, partition) } }),
+    );
   }
   report.segmentsDeleted += await deleteSegmentObjects(tombstone.topicId);
   await removeTombstone(tombstone.topicId);

@@ -46,8 +46,9 @@ export const tables = {
   partitions: {
     id: 'Partitions',
     envVar: 'LOGWAY_PARTITIONS_TABLE',
-    partitionKey: { name: 'topicId', type: 'S' },
-    sortKey: { name: 'partition', type: 'N' },
+    // Keyed by `<topicId>:<partition>` alone, not (topicId, partition): each partition's head
+    // is then its own DynamoDB partition key, so the partitions of a hot topic never share one.
+    partitionKey: { name: 'partitionKey', type: 'S' },
     description:
       'One item per partition: high watermark, log start offset and running max timestamp. ' +
       'Every append is a transaction conditioned on the high watermark stored here.',

@@ -31,6 +31,7 @@ export interface TopicMetadata {
 /** Tombstones share the topics table under names no topic can have ('#' is not a legal character). */
 export const tombstonePrefix = '#deleted#';
 
+/** The key of a partition's items: its head in the partitions table, its batches in the batch index. */
 export function partitionKeyOf(topicId: string, partition: number): string {
   return `${topicId}:${partition}`;
 }
@@ -157,7 +158,7 @@ async function markPartitionsDeleted(topic: TopicMetadata): Promise<void> {
         dynamo().send(
           new UpdateCommand({
             TableName: tableName('partitions'),
-            Key: { topicId: topic.topicId, partition },
+            Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
             UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :deletedAt)',
             ExpressionAttributeValues: { ':deletedAt': deletedAt },
           }),
