@@ -49,17 +49,20 @@ export function offsetOutOfRange(topic: string, partition: number, offset: numbe
 /**
  * The batch index items from the one holding `offset` onwards. The first page is small (most
  * fetches need few batches: consumers keep up); each further page is four times larger, so a
- * reader catching up over many small batches needs few round trips.
+ * reader catching up over many small batches needs few round trips, but never larger than
+ * `mostNeeded()` says the reader can still use (each item read is billed).
  */
 export async function* batchesFrom(
   topicId: string,
   partition: number,
   offset: number,
   firstPageSize: number,
+  mostNeeded: () => number = () => 1000,
 ): AsyncGenerator<BatchIndexItem> {
   let startKey: Record<string, unknown> | undefined;
-  let pageSize = firstPageSize;
+  let growth = firstPageSize;
   do {
+    const pageSize = Math.max(1, Math.min(growth, mostNeeded()));
     const page = await dynamo().send(
       new QueryCommand({
         TableName: tableName('batches'),
@@ -72,7 +75,7 @@ export async function* batchesFrom(
     );
     for (const item of page.Items ?? []) yield item as BatchIndexItem;
     startKey = page.LastEvaluatedKey;
-    pageSize = Math.min(1000, pageSize * 4);
+    growth = Math.min(1000, growth * 4);
   } while (startKey);
 }
 
@@ -128,7 +131,9 @@ export async function readRecords(
   const chosen: BatchIndexItem[] = [];
   let plannedRecords = 0;
   let plannedBytes = 0;
-  for await (const item of batchesFrom(topicId, partition, offset, 16)) {
+  // Every batch holds at least one record: never read more batches than records still wanted.
+  const mostNeeded = () => Math.min(limits.maxRecords, highWatermark - offset) - plannedRecords;
+  for await (const item of batchesFrom(topicId, partition, offset, 16, mostNeeded)) {
     if (item.baseOffset >= highWatermark) break;
     if (chosen.length > 0 && plannedBytes + item.sizeBytes > limits.maxBytes) break;
     chosen.push(item);
