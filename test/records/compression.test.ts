@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UnsupportedCompressionError } from '../../shared/records/errors';
 import { compress, compressionTypeOf, decompress } from '../../shared/records/compression';
 import { lz4CompressFrame, lz4DecompressFrames } from '../../shared/records/lz4';
-import { snappyCompressXerial, snappyDecompress } from '../../shared/records/snappy';
+import { snappyCompressXerial, snappyDecompress, uncompressBlock } from '../../shared/records/snappy';
 import { xxhash32 } from '../../shared/records/xxhash32';
 import { zstdDecompress, zstdImplementation, zstdStoredFrame } from '../../shared/records/zstd';
 import { ALL_CODECS } from './arbitraries';
@@ -228,5 +228,40 @@ describe('zstd', () => {
       expect(Buffer.compare(Buffer.from(zstdDecompress(frame, MiB)), largeText)).toBe(0);
       expect(() => zstdDecompress(frame, 1000)).toThrow();
     });
+  });
+});
+
+describe('raw Snappy block decoder', () => {
+  it('decodes what snappyjs encodes, for any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), (data) => {
+        expect([...uncompressBlock(snappyjsCompress(data), 1 << 20)]).toEqual([...data]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects corrupt blocks quickly, including literal lengths that do not fit 31 bits', () => {
+    // snappyjs turned this 4-byte literal length negative and walked backwards through the input.
+    const negativeLiteral = Uint8Array.from([10, 0xfc, 0xfe, 0xff, 0xff, 0xff, 1, 2, 3]);
+    expect(() => uncompressBlock(negativeLiteral, 1 << 20)).toThrow(/literal runs past/);
+    expect(() => uncompressBlock(Uint8Array.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), 1 << 20)).toThrow(/preamble/);
+    expect(() => uncompressBlock(Uint8Array.from([0xff, 0xff, 0x03, 0x00, 0x61]), 1 << 30)).toThrow(/cannot hold/);
+  });
+
+  it('always finishes on random input, in time linear in its size', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 2000 }), (data) => {
+        const started = performance.now();
+        try {
+          uncompressBlock(data, 64 << 20);
+        } catch (error) {
+          expect((error as Error).message).toMatch(/^invalid snappy data/);
+        }
+        // A guard against hangs, not a speed claim: real inputs take microseconds.
+        expect(performance.now() - started).toBeLessThan(1000);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
