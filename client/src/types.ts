@@ -66,62 +66,17 @@ export type WireFetchResult =
   | { topic: string; partition: number; records: WireFetchedRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }
   | { topic: string; partition: number; error: WireErrorBody };
 
-export type Assignment = Record<string, number[]>;
-
-export interface HeartbeatResponse {
-  memberId: string;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: Assignment;
-}
-
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string;
-  commitTimestamp: number;
-}
-
-export type GroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
-
-export interface GroupListing {
-  groupId: string;
-  state: GroupState;
-  memberCount: number;
-}
-
-export interface GroupMemberDescription {
-  memberId: string;
-  memberEpoch: number;
-  subscribedTopics: string[];
-  assignment: Assignment;
-  pendingRevocation: Assignment;
-  targetAssignment: Assignment;
-  sessionTimeoutMs: number;
-  lastHeartbeat: number;
-  joinedAt: number;
-}
-
-export interface GroupPartitionDescription {
-  topic: string;
-  partition: number;
-  memberId: string | null;
-  committedOffset: number | null;
-  metadata: string | null;
-  highWatermark: number | null;
-  logStartOffset: number | null;
-  lag: number | null;
-}
-
-export interface GroupDescription {
-  groupId: string;
-  state: GroupState;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  members: GroupMemberDescription[];
-  partitions: GroupPartitionDescription[];
-}
+// The group API's shapes are the server's own (types only: nothing of the server is bundled).
+export type {
+  Assignment,
+  CommittedOffset,
+  GroupDescription,
+  GroupListing,
+  GroupStateName as GroupState,
+  HeartbeatResponse,
+  MemberDescription as GroupMemberDescription,
+  PartitionDescription as GroupPartitionDescription,
+} from '../../shared/groups/wire';
 
 export type ResetTarget = 'earliest' | 'latest' | { timestamp: number } | { offset: number };
 

@@ -22,7 +22,8 @@
  */
 
 /** Partitions by topic name, e.g. `{ "orders": [0, 3] }`. */
-export type Assignment = Record<string, number[]>;
+import type { Assignment } from './wire';
+export type { Assignment };
 
 export interface AssignorInput {
   /** Members by id, with the topics each subscribes to. */

@@ -9,7 +9,7 @@ import { offsetForTimestamp } from '../log/offsets';
 import { readHeads, readHeadsAcrossTopics } from '../log/partition-heads';
 import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
-import { parsePartitionKey, partitionKey, type Assignment } from './assignor';
+import { parsePartitionKey, partitionKey } from './assignor';
 import { groupNotFound, offsetMetadataTooLarge } from './errors';
 import {
   commitOffsetsSchema,
@@ -18,7 +18,8 @@ import {
   maxOffsetMetadataBytes,
   resetOffsetsSchema,
 } from './schemas';
-import { groupStateName, liveMembers, ownedKeys, requireEmpty, type GroupStateName, type HeartbeatResponse } from './state';
+import type { GroupDescription, GroupListing, PartitionDescription } from './wire';
+import { groupStateName, liveMembers, ownedKeys, requireEmpty, type HeartbeatResponse } from './state';
 import {
   commitMemberOffsets,
   commitOffsetsWithoutMember,
@@ -103,12 +104,6 @@ export async function fetchCommittedOffsetsOperation(
   return { groupId, offsets: await readCommittedOffsets(group, topic) };
 }
 
-export interface GroupListing {
-  groupId: string;
-  state: GroupStateName;
-  memberCount: number;
-}
-
 export async function listGroupsOperation(): Promise<{ groups: GroupListing[] }> {
   const now = Date.now();
   const groups = (await scanGroups()).map((group) => ({
@@ -118,41 +113,6 @@ export async function listGroupsOperation(): Promise<{ groups: GroupListing[] }>
   }));
   groups.sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   return { groups };
-}
-
-export interface MemberDescription {
-  memberId: string;
-  memberEpoch: number;
-  subscribedTopics: string[];
-  /** What the member was last told it owns. */
-  assignment: Assignment;
-  /** Partitions the member was told to release and still holds. */
-  pendingRevocation: Assignment;
-  targetAssignment: Assignment;
-  sessionTimeoutMs: number;
-  lastHeartbeat: number;
-  joinedAt: number;
-}
-
-export interface PartitionDescription {
-  topic: string;
-  partition: number;
-  /** The member owning the partition, if any. */
-  memberId: string | null;
-  committedOffset: number | null;
-  metadata: string | null;
-  highWatermark: number | null;
-  logStartOffset: number | null;
-  lag: number | null;
-}
-
-export interface GroupDescription {
-  groupId: string;
-  state: GroupStateName;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  members: MemberDescription[];
-  partitions: PartitionDescription[];
 }
 
 export async function describeGroupOperation(groupId: string): Promise<GroupDescription> {

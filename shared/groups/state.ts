@@ -24,8 +24,8 @@ import { fencedMemberEpoch, nonEmptyGroup, staleMemberEpoch, unknownMember } fro
 
 export type { Assignment } from './assignor';
 
-/** Kafka's consumer-group states (ConsumerGroup.ConsumerGroupState). */
-export type GroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
+export type { GroupStateName, HeartbeatResponse } from './wire';
+import type { GroupStateName, HeartbeatResponse } from './wire';
 
 export interface MemberState {
   memberId: string;
@@ -79,13 +79,6 @@ export interface HeartbeatContext {
   readonly defaultSessionTimeoutMs: number;
   readonly newMemberId: () => string;
   readonly newIncarnation: () => string;
-}
-
-export interface HeartbeatResponse {
-  memberId: string;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: Assignment;
 }
 
 /**

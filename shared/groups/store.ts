@@ -50,13 +50,8 @@ export interface OffsetToCommit {
   readonly metadata: string;
 }
 
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  metadata: string;
-  commitTimestamp: number;
-}
+import type { CommittedOffset } from './wire';
+export type { CommittedOffset };
 
 interface OffsetItem extends CommittedOffset {
   groupId: string;

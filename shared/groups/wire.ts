@@ -1,0 +1,67 @@
+/**
+ * The JSON shapes of the consumer-group API: what the handlers answer and what the client reads.
+ * Types only, importing nothing, so the published client can share them without pulling in the
+ * server.
+ */
+
+/** Partitions by topic name. */
+export type Assignment = Record<string, number[]>;
+
+/** Kafka's consumer-group states (ConsumerGroup.ConsumerGroupState). */
+export type GroupStateName = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
+
+export interface HeartbeatResponse {
+  memberId: string;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: Assignment;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string;
+  commitTimestamp: number;
+}
+
+export interface GroupListing {
+  groupId: string;
+  state: GroupStateName;
+  memberCount: number;
+}
+
+export interface MemberDescription {
+  memberId: string;
+  memberEpoch: number;
+  subscribedTopics: string[];
+  /** What the member was last told it owns. */
+  assignment: Assignment;
+  /** Partitions the member was told to release and still holds. */
+  pendingRevocation: Assignment;
+  targetAssignment: Assignment;
+  sessionTimeoutMs: number;
+  lastHeartbeat: number;
+  joinedAt: number;
+}
+
+export interface PartitionDescription {
+  topic: string;
+  partition: number;
+  /** The member owning the partition, if any. */
+  memberId: string | null;
+  committedOffset: number | null;
+  metadata: string | null;
+  highWatermark: number | null;
+  logStartOffset: number | null;
+  lag: number | null;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: GroupStateName;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  members: MemberDescription[];
+  partitions: PartitionDescription[];
+}
