@@ -14,6 +14,7 @@ import type { PartitionHead } from './partition-heads';
 import { readSegmentRange } from './segments';
 
 export interface BatchIndexItem {
+  readonly partitionKey: string;
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly recordCount: number;
@@ -23,6 +24,7 @@ export interface BatchIndexItem {
   readonly bytes?: Uint8Array;
   readonly segmentKey?: string;
   readonly segmentPosition?: number;
+  readonly segmentBatches?: number;
 }
 
 export interface ReadLimits {
@@ -90,11 +92,31 @@ export async function getBatch(topicId: string, partition: number, lastOffset: n
   return Item as BatchIndexItem | undefined;
 }
 
-/** The batch's bytes with its real base offset patched in (stored bytes carry 0). */
-export async function batchBytes(item: BatchIndexItem): Promise<Buffer> {
-  const stored = item.bytes
+async function storedBytes(item: BatchIndexItem): Promise<Buffer> {
+  return item.bytes
     ? Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength)
     : await readSegmentRange(item.segmentKey!, { position: item.segmentPosition!, length: item.sizeBytes });
+}
+
+/** The batch's bytes with its real base offset patched in (stored bytes carry 0). */
+export async function batchBytes(item: BatchIndexItem): Promise<Buffer> {
+  let stored: Buffer;
+  try {
+    stored = await storedBytes(item);
+  } catch (error) {
+    // Compaction may have rewritten the batch (and removed its old object) since the index was
+    // read: read the batch's current item once more.
+    if ((error as Error).name !== 'NoSuchKey') throw error;
+    const { Item } = await dynamo().send(
+      new GetCommand({
+        TableName: tableName('batches'),
+        Key: { partitionKey: item.partitionKey, lastOffset: item.lastOffset },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) throw error;
+    stored = await storedBytes(Item as BatchIndexItem);
+  }
   return withBaseOffset(stored, item.baseOffset);
 }
 
@@ -143,8 +165,8 @@ export async function readRecords(
   }
   const decoded = await Promise.all(chosen.map(decodeBatch));
 
-  outer: for (const batchRecords of decoded) {
-    for (const record of batchRecords) {
+  outer: for (let i = 0; i < decoded.length; i++) {
+    for (const record of decoded[i]!) {
       if (record.offset < nextOffset) continue;
       if (record.offset >= highWatermark || records.length >= limits.maxRecords) break outer;
       const size = recordBytes(record);
@@ -153,6 +175,9 @@ export async function readRecords(
       bytes += size;
       nextOffset = record.offset + 1;
     }
+    // Compaction leaves offset gaps (even whole batches without records): a batch read to its end
+    // moves the position past its last offset, so a consumer never fetches the same gap again.
+    nextOffset = Math.max(nextOffset, Math.min(chosen[i]!.lastOffset + 1, highWatermark));
   }
   return { records, nextOffset, bytes };
 }

@@ -17,6 +17,7 @@ import { bucketName, dynamo, s3Client, tableName } from '../runtime/aws';
 import { segmentBucket } from '../storage/tables';
 import { effectiveTopicConfig } from '../topics/model';
 import { listTombstones, listTopics, partitionKeyOf, removeTombstone, getTopic, type TopicMetadata, type TopicTombstone } from '../topics/store';
+import { compactPartition } from './compaction';
 import { readHeads, type PartitionHead } from './partition-heads';
 
 interface SweptBatch {
@@ -33,6 +34,8 @@ export interface SweepReport {
   batchesDeleted: number;
   segmentsDeleted: number;
   deletedTopicsPurged: number;
+  batchesCompacted: number;
+  recordsCompactedAway: number;
 }
 
 /** Days a segment's deletion counter outlives it, in case its object was already removed. */
@@ -148,11 +151,24 @@ async function sweepPartition(topic: TopicMetadata, partition: number, head: Par
 }
 
 export async function sweepTopic(topic: TopicMetadata, now: number, report: SweepReport): Promise<void> {
+  const policy = effectiveTopicConfig(topic.config)['cleanup.policy'].split(',');
   const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
   const heads = await readHeads(topic.topicId, partitions);
   for (const partition of partitions) {
     const head = heads.get(partition)!;
-    if (head.highWatermark > head.logStartOffset) await sweepPartition(topic, partition, head, now, report);
+    if (head.highWatermark <= head.logStartOffset) continue;
+    // As in Kafka, time and size retention apply only to topics whose policy includes delete.
+    if (policy.includes('delete')) await sweepPartition(topic, partition, head, now, report);
+    if (policy.includes('compact')) {
+      const current = (await readHeads(topic.topicId, [partition])).get(partition)!;
+      const compacted = await compactPartition(topic.topicId, partition, current.logStartOffset, current.highWatermark, now, async (key, batches) => {
+        const deleted = await releaseSegment(key, batches);
+        if (deleted) report.segmentsDeleted++;
+        return deleted;
+      });
+      report.batchesCompacted += compacted.batchesRewritten;
+      report.recordsCompactedAway += compacted.recordsRemoved;
+    }
   }
   report.topicsSwept++;
 }
@@ -196,7 +212,14 @@ export async function purgeDeletedTopic(tombstone: TopicTombstone, report: Sweep
 }
 
 export async function sweepRetention(now: number = Date.now()): Promise<SweepReport> {
-  const report: SweepReport = { topicsSwept: 0, batchesDeleted: 0, segmentsDeleted: 0, deletedTopicsPurged: 0 };
+  const report: SweepReport = {
+    topicsSwept: 0,
+    batchesDeleted: 0,
+    segmentsDeleted: 0,
+    deletedTopicsPurged: 0,
+    batchesCompacted: 0,
+    recordsCompactedAway: 0,
+  };
   for (const tombstone of await listTombstones()) await purgeDeletedTopic(tombstone, report);
   for (const { name } of await listTopics()) {
     const topic = await getTopic(name);
