@@ -138,8 +138,12 @@ export function uncompressBlock(block: Uint8Array, maxOutputBytes: number): Uint
         pos += 4;
     }
     if (offset === 0 || offset > outPos || outPos + len > length) throw new SnappyFormatError('copy outside the output');
-    // Byte by byte: a copy may overlap what it writes (offset < len repeats a pattern).
-    for (let i = 0; i < len; i++) out[outPos + i] = out[outPos - offset + i]!;
+    if (offset >= len) {
+      out.copyWithin(outPos, outPos - offset, outPos - offset + len);
+    } else {
+      // Overlapping (offset < len repeats a pattern): byte by byte, as the format defines it.
+      for (let i = 0; i < len; i++) out[outPos + i] = out[outPos - offset + i]!;
+    }
     outPos += len;
   }
   if (outPos !== length) throw new SnappyFormatError(`decoded ${outPos} bytes, the block declared ${length}`);
