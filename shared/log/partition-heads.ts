@@ -14,6 +14,9 @@ export interface PartitionHead {
   readonly maxTimestamp: number;
   /** Bytes held by the partition's live batches, for retention.bytes. */
   readonly sizeBytes: number;
+  /** High watermark and time of the last compaction. */
+  readonly compactedUpTo?: number;
+  readonly compactedAt?: number;
 }
 
 export const emptyHead: PartitionHead = { highWatermark: 0, logStartOffset: 0, maxTimestamp: -1, sizeBytes: 0 };
@@ -25,6 +28,7 @@ export function headFromItem(item: Record<string, unknown> | undefined): Partiti
     logStartOffset: Number(item.logStartOffset ?? 0),
     maxTimestamp: Number(item.maxTimestamp ?? -1),
     sizeBytes: Number(item.sizeBytes ?? 0),
+    ...(item.compactedUpTo !== undefined ? { compactedUpTo: Number(item.compactedUpTo), compactedAt: Number(item.compactedAt) } : {}),
   };
 }
 

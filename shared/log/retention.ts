@@ -161,6 +161,10 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
     if (policy.includes('delete')) await sweepPartition(topic, partition, head, now, report);
     if (policy.includes('compact')) {
       const current = (await readHeads(topic.topicId, [partition])).get(partition)!;
+      // Nothing appended since the last compaction: nothing new to supersede. Still compact
+      // hourly, so tombstones past their retention go even from a quiet partition.
+      const quiet = current.compactedUpTo === current.highWatermark && now - (current.compactedAt ?? 0) < 3_600_000;
+      if (quiet) continue;
       const compacted = await compactPartition(topic.topicId, partition, current.logStartOffset, current.highWatermark, now, async (key, batches) => {
         const deleted = await releaseSegment(key, batches);
         if (deleted) report.segmentsDeleted++;
@@ -168,6 +172,14 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
       });
       report.batchesCompacted += compacted.batchesRewritten;
       report.recordsCompactedAway += compacted.recordsRemoved;
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: tableName('partitions'),
+          Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
+          UpdateExpression: 'SET compactedUpTo = :hw, compactedAt = :now',
+          ExpressionAttributeValues: { ':hw': current.highWatermark, ':now': now },
+        }),
+      );
     }
   }
   report.topicsSwept++;
