@@ -1,0 +1,87 @@
+/**
+ * `npm start` as a user runs it: the service answers, keeps its data across a restart, and
+ * SIGTERM stops every process it started, DynamoDB Local's Java included.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local/processes';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'logway-start-'));
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Every descendant of a process, from ps. */
+function descendants(pid: number): number[] {
+  const table = spawnSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' }).stdout.trim().split('\n');
+  const children = new Map<number, number[]>();
+  for (const line of table) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number) as [number, number];
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => (children.get(p) ?? []).forEach((c) => (out.push(c), walk(c)));
+  walk(pid);
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function start(port: number): Promise<ChildProcess> {
+  // The embedded emulators, whatever endpoints this test process was given.
+  const env = { ...process.env, PORT: String(port), LOGWAY_DATA_DIR: dataDir };
+  delete env.AWS_ENDPOINT_URL;
+  delete env.AWS_ENDPOINT_URL_DYNAMODB;
+  delete env.AWS_ENDPOINT_URL_S3;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const health = await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => undefined);
+    if (health?.ok) return child;
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('npm start did not answer /v1/health within 30 s');
+}
+
+async function stop(child: ChildProcess): Promise<number[]> {
+  const started = descendants(child.pid!);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  // Give the OS a moment to reap what the runtime stopped.
+  for (let i = 0; i < 50 && started.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  return started;
+}
+
+describe('npm start', () => {
+  it('answers within 30 s, keeps data across a restart, and leaves no process after SIGTERM', async () => {
+    const port = await freePort();
+    const first = await start(port);
+    const created = await fetch(`http://127.0.0.1:${port}/v1/topics`, { method: 'POST', body: JSON.stringify({ name: 'kept', partitions: 2 }) });
+    expect(created.status).toBe(201);
+    const firstProcesses = await stop(first);
+    expect(firstProcesses.length).toBeGreaterThan(0); // DynamoDB Local's Java, at least
+    expect(firstProcesses.filter(alive)).toEqual([]);
+
+    const second = await start(port);
+    const topics = (await (await fetch(`http://127.0.0.1:${port}/v1/topics`)).json()) as { topics: { name: string }[] };
+    expect(topics.topics.map((t) => t.name)).toContain('kept');
+    expect((await stop(second)).filter(alive)).toEqual([]);
+  }, 90_000);
+});
