@@ -39,7 +39,7 @@ const alive = (pid: number) => {
 
 async function start(port: number): Promise<ChildProcess> {
   // The embedded emulators, whatever endpoints this test process was given.
-  const env = { ...process.env, PORT: String(port), LOGWAY_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOGWAY_DATA_DIR: dataDir };
   delete env.AWS_ENDPOINT_URL;
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
   delete env.AWS_ENDPOINT_URL_S3;
@@ -48,15 +48,18 @@ async function start(port: number): Promise<ChildProcess> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const health = await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => undefined);
     if (health?.ok) return child;
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
-  throw new Error('npm start did not answer /v1/health within 30 s');
+  throw new Error(`npm start did not answer /v1/health within 30 s:\n${output}`);
 }
 
 async function stop(child: ChildProcess): Promise<number[]> {
