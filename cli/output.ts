@@ -1,6 +1,7 @@
 /** Output helpers of the CLI: tables, kcat-style format strings, JSON lines. */
 import { InvalidArgumentError } from 'commander';
 import type { Message } from '../client/src/records';
+import { asUtf8 } from '../shared/utf8';
 
 /** A table like kafka-consumer-groups prints: upper-case headers, left-aligned, columns two spaces apart. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
@@ -14,22 +15,12 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(headers), ...cells.map(line)].join('\n') + '\n';
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Text if the bytes are UTF-8, else undefined. */
-export function asText(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
 
 /** One JSON line per record: text fields when UTF-8, `keyBase64`/`valueBase64` otherwise (never lossy). */
 export function jsonLine(topic: string, message: Message): Buffer {
   const bytesField = (name: string, bytes: Buffer | null): Record<string, string | null> => {
     if (bytes === null) return { [name]: null };
-    const text = asText(bytes);
+    const text = asUtf8(bytes);
     return text === undefined ? { [`${name}Base64`]: bytes.toString('base64') } : { [name]: text };
   };
   const record = {

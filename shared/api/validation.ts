@@ -42,3 +42,12 @@ export function parseRequest<S extends z.ZodType>(
   if (code) throw new LogwayError(400, code, message, { field });
   throw invalidRequest(message, { field });
 }
+
+/**
+ * Builds a request schema on first use and keeps it. Schemas depend only on the process's
+ * configuration, and building one per request is needless work on hot paths (fetch, heartbeat).
+ */
+export function schemaOnce<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}

@@ -3,6 +3,7 @@
  * naming the field) and generate the OpenAPI document, keyed by route name.
  */
 import { z } from 'zod';
+import { schemaOnce } from '../api/validation';
 import { loadServiceConfig } from '../config';
 import { topicNamePattern } from '../topics/model';
 
@@ -24,7 +25,7 @@ const memberId = () =>
 const partitionsByTopic = () =>
   z.record(topicName(), z.array(partitionNumber()).max(10_000)).describe('Partitions by topic, e.g. {"orders": [0, 2]}');
 
-export function heartbeatSchema() {
+function buildHeartbeatSchema() {
   const config = loadServiceConfig();
   return z.object({
     memberId: memberId().optional(),
@@ -51,7 +52,7 @@ export function heartbeatSchema() {
   });
 }
 
-export function commitOffsetsSchema() {
+function buildCommitOffsetsSchema() {
   return z.object({
     memberId: memberId().optional().describe('Omit (with memberEpoch) to commit as an admin while the group has no members'),
     memberEpoch: z.number().int().min(-1).optional().describe("The member's current epoch; required with memberId"),
@@ -69,11 +70,11 @@ export function commitOffsetsSchema() {
   });
 }
 
-export function fetchOffsetsQuerySchema() {
+function buildFetchOffsetsQuerySchema() {
   return z.object({ topic: topicName().optional().describe('Only this topic') });
 }
 
-export function resetOffsetsSchema() {
+function buildResetOffsetsSchema() {
   return z.object({
     topic: topicName(),
     to: z
@@ -96,3 +97,11 @@ export function requestSchemas(): Record<string, { body?: z.ZodType; query?: z.Z
     'reset-offsets': { body: resetOffsetsSchema() },
   };
 }
+
+export const heartbeatSchema = schemaOnce(buildHeartbeatSchema);
+
+export const commitOffsetsSchema = schemaOnce(buildCommitOffsetsSchema);
+
+export const fetchOffsetsQuerySchema = schemaOnce(buildFetchOffsetsQuerySchema);
+
+export const resetOffsetsSchema = schemaOnce(buildResetOffsetsSchema);

@@ -14,13 +14,12 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { queryItems, scanItems } from '../runtime/paging';
 import { getTopic } from '../topics/store';
 import { tooManyConflicts } from './errors';
 import { maxOffsetsPerCommit } from './schemas';
@@ -71,12 +70,7 @@ export async function readGroup(groupId: string): Promise<GroupState | undefined
 /** Every group, read with strong consistency (a Scan: for admin listing, not a hot path). */
 export async function scanGroups(): Promise<GroupState[]> {
   const groups: GroupState[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(new ScanCommand({ TableName: tableName('groups'), ConsistentRead: true, ExclusiveStartKey: startKey }));
-    groups.push(...((page.Items ?? []) as GroupState[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of scanItems({ TableName: tableName('groups'), ConsistentRead: true })) groups.push(item as unknown as GroupState);
   return groups;
 }
 
@@ -328,29 +322,22 @@ export async function tryCommitOffsetsWithoutMember(
 /** The committed offsets of this incarnation of the group, by topic then partition. */
 export async function readCommittedOffsets(group: GroupState, topic?: string): Promise<CommittedOffset[]> {
   const offsets: CommittedOffset[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName('offsets'),
-        KeyConditionExpression: topic ? 'groupId = :group AND begins_with(topicPartition, :prefix)' : 'groupId = :group',
-        ExpressionAttributeValues: { ':group': group.groupId, ...(topic ? { ':prefix': `${topic}:` } : {}) },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of (page.Items ?? []) as OffsetItem[]) {
-      if (item.incarnation !== group.incarnation) continue;
-      offsets.push({
-        topic: item.topic,
-        partition: item.partition,
-        offset: item.offset,
-        metadata: item.metadata ?? '',
-        commitTimestamp: item.commitTimestamp,
-      });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const raw of queryItems({
+    TableName: tableName('offsets'),
+    KeyConditionExpression: topic ? 'groupId = :group AND begins_with(topicPartition, :prefix)' : 'groupId = :group',
+    ExpressionAttributeValues: { ':group': group.groupId, ...(topic ? { ':prefix': `${topic}:` } : {}) },
+    ConsistentRead: true,
+  })) {
+    const item = raw as unknown as OffsetItem;
+    if (item.incarnation !== group.incarnation) continue;
+    offsets.push({
+      topic: item.topic,
+      partition: item.partition,
+      offset: item.offset,
+      metadata: item.metadata ?? '',
+      commitTimestamp: item.commitTimestamp,
+    });
+  }
   return offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
 }
 
@@ -387,20 +374,14 @@ export async function deleteGroupItem(
  */
 async function deleteOffsetsOf(groupId: string, incarnation: string): Promise<void> {
   const keys: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName('offsets'),
-        KeyConditionExpression: 'groupId = :group',
-        ExpressionAttributeValues: { ':group': groupId },
-        ProjectionExpression: 'topicPartition',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) keys.push(item.topicPartition as string);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of queryItems({
+    TableName: tableName('offsets'),
+    KeyConditionExpression: 'groupId = :group',
+    ExpressionAttributeValues: { ':group': groupId },
+    ProjectionExpression: 'topicPartition',
+  })) {
+    keys.push(item.topicPartition as string);
+  }
   const queue = [...keys];
   const worker = async () => {
     for (let key = queue.pop(); key !== undefined; key = queue.pop()) {

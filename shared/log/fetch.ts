@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
 import { LogwayError, unknownPartition, unknownTopic } from '../errors';
-import { parseRequest } from '../api/validation';
+import { parseRequest, schemaOnce } from '../api/validation';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
@@ -62,7 +62,7 @@ const integerParam = (name: string, min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
 
-export function fetchQuerySchema() {
+function buildFetchQuerySchema() {
   const limits = config();
   return z.object({
     offset: integerParam('offset', 0, Number.MAX_SAFE_INTEGER),
@@ -73,7 +73,7 @@ export function fetchQuerySchema() {
   });
 }
 
-export function multiFetchSchema() {
+function buildMultiFetchSchema() {
   const limits = config();
   return z.object({
     partitions: z
@@ -248,3 +248,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
   }
   return { results };
 }
+
+export const fetchQuerySchema = schemaOnce(buildFetchQuerySchema);
+
+export const multiFetchSchema = schemaOnce(buildMultiFetchSchema);

@@ -7,6 +7,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { invalidRequest, unknownPartition } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
+import { queryItems } from '../runtime/paging';
 import { tables } from '../storage/tables';
 import { requireTopic, partitionKeyOf } from '../topics/store';
 import { parsePartition } from './fetch';
@@ -81,27 +82,19 @@ async function earliestBatchReaching(
   candidate: BatchIndexItem | undefined,
 ): Promise<BatchIndexItem | undefined> {
   let found = candidate;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new QueryCommand({
-        TableName: tableName('batches'),
-        KeyConditionExpression: candidate ? 'partitionKey = :pk AND lastOffset < :below' : 'partitionKey = :pk',
-        ExpressionAttributeValues: {
-          ':pk': partitionKeyOf(topicId, partition),
-          ...(candidate ? { ':below': candidate.baseOffset } : {}),
-        },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-        Limit: 8,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of (page.Items ?? []) as BatchIndexItem[]) {
-      if (item.maxTimestampSoFar < timestamp) return found;
-      found = item;
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of queryItems({
+    TableName: tableName('batches'),
+    KeyConditionExpression: candidate ? 'partitionKey = :pk AND lastOffset < :below' : 'partitionKey = :pk',
+    ExpressionAttributeValues: {
+      ':pk': partitionKeyOf(topicId, partition),
+      ...(candidate ? { ':below': candidate.baseOffset } : {}),
+    },
+    ScanIndexForward: false,
+    ConsistentRead: true,
+    Limit: 8,
+  })) {
+    if ((item as unknown as BatchIndexItem).maxTimestampSoFar < timestamp) return found;
+    found = item as unknown as BatchIndexItem;
+  }
   return found;
 }

@@ -9,6 +9,7 @@ import { LogwayError } from '../errors';
 import { decodeRecordBatch, withBaseOffset } from '../records';
 import type { BatchRecord } from '../records/types';
 import { dynamo, tableName } from '../runtime/aws';
+import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';
 import type { PartitionHead } from './partition-heads';
 import { readSegmentRange } from './segments';
@@ -61,11 +62,11 @@ export async function* batchesFrom(
   firstPageSize: number,
   mostNeeded: () => number = () => 1000,
 ): AsyncGenerator<BatchIndexItem> {
-  let startKey: Record<string, unknown> | undefined;
   let growth = firstPageSize;
-  do {
+  const pages = paged((startKey) => {
     const pageSize = Math.max(1, Math.min(growth, mostNeeded()));
-    const page = await dynamo().send(
+    growth = Math.min(1000, growth * 4);
+    return dynamo().send(
       new QueryCommand({
         TableName: tableName('batches'),
         KeyConditionExpression: 'partitionKey = :pk AND lastOffset >= :offset',
@@ -75,10 +76,8 @@ export async function* batchesFrom(
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of page.Items ?? []) yield item as BatchIndexItem;
-    startKey = page.LastEvaluatedKey;
-    growth = Math.min(1000, growth * 4);
-  } while (startKey);
+  });
+  for await (const item of pages) yield item as unknown as BatchIndexItem;
 }
 
 export async function getBatch(topicId: string, partition: number, lastOffset: number): Promise<BatchIndexItem | undefined> {

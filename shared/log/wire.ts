@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { BatchRecord, RecordHeader } from '../records/types';
+import { asUtf8 } from '../utf8';
 
 const base64 = z.base64();
 
@@ -68,16 +69,6 @@ export function toRecordBytes(record: ProducedRecord): RecordBytes {
   return { key, value, headers };
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** The bytes as text when they are valid UTF-8, else undefined (so the caller sends base64). */
-export function asUtf8(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8Decoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
 
 function bytesField(name: 'key' | 'value', bytes: Uint8Array | null, forceBase64: boolean): Record<string, string | null> {
   if (bytes === null) return { [name]: null };

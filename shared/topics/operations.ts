@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
 import { LogwayError } from '../errors';
-import { parseRequest } from '../api/validation';
+import { parseRequest, schemaOnce } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
 import {
   effectiveTopicConfig,
@@ -15,18 +15,20 @@ import {
 } from './model';
 import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
 
-export const createTopicSchema = () =>
+export const createTopicSchema = schemaOnce(() =>
   z.object({
     name: topicNameSchema,
     partitions: partitionCountSchema(loadServiceConfig().maxPartitionsPerTopic).optional(),
     config: topicConfigOverridesSchema.optional(),
-  });
+  }),
+);
 
-export const alterTopicSchema = () =>
+export const alterTopicSchema = schemaOnce(() =>
   z.object({
     partitions: partitionCountSchema(loadServiceConfig().maxPartitionsPerTopic).optional(),
     config: topicConfigOverridesSchema.optional(),
-  });
+  }),
+);
 
 /** Kafka's names for a bad value of each field (a wrong type is INVALID_REQUEST). */
 const topicFieldCodes = { name: 'INVALID_TOPIC_EXCEPTION', partitions: 'INVALID_PARTITIONS', config: 'INVALID_CONFIG' };

@@ -9,13 +9,13 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { LogwayError, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
+import { scanItems } from '../runtime/paging';
 import { isLegalTopicName, type TopicConfigOverrides } from './model';
 
 export interface TopicMetadata {
@@ -80,23 +80,15 @@ export async function requireTopic(name: string): Promise<TopicMetadata> {
 
 export async function listTopics(): Promise<{ name: string; partitions: number }[]> {
   const topics: { name: string; partitions: number }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new ScanCommand({
-        TableName: tableName('topics'),
-        ProjectionExpression: '#name, #partitions',
-        ExpressionAttributeNames: { '#name': 'name', '#partitions': 'partitions' },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const name = item.name as string;
-      if (!name.startsWith(tombstonePrefix)) topics.push({ name, partitions: item.partitions as number });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of scanItems({
+    TableName: tableName('topics'),
+    ProjectionExpression: '#name, #partitions',
+    ExpressionAttributeNames: { '#name': 'name', '#partitions': 'partitions' },
+    ConsistentRead: true,
+  })) {
+    const name = item.name as string;
+    if (!name.startsWith(tombstonePrefix)) topics.push({ name, partitions: item.partitions as number });
+  }
   return topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -227,20 +219,14 @@ export interface TopicTombstone {
 
 export async function listTombstones(): Promise<TopicTombstone[]> {
   const tombstones: TopicTombstone[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo().send(
-      new ScanCommand({
-        TableName: tableName('topics'),
-        FilterExpression: 'begins_with(#name, :prefix)',
-        ExpressionAttributeNames: { '#name': 'name' },
-        ExpressionAttributeValues: { ':prefix': tombstonePrefix },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    tombstones.push(...((page.Items ?? []) as TopicTombstone[]));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of scanItems({
+    TableName: tableName('topics'),
+    FilterExpression: 'begins_with(#name, :prefix)',
+    ExpressionAttributeNames: { '#name': 'name' },
+    ExpressionAttributeValues: { ':prefix': tombstonePrefix },
+  })) {
+    tombstones.push(item as unknown as TopicTombstone);
+  }
   return tombstones;
 }
 
