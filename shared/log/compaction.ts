@@ -12,11 +12,11 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { loadServiceConfig } from '../config';
-import { decodeRecordBatch, encodeRecordBatch } from '../records';
+import { encodeRecordBatch } from '../records';
 import type { BatchRecord, RecordInput } from '../records/types';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf } from '../topics/store';
-import { batchBytes, batchesFrom, type BatchIndexItem } from './read';
+import { batchesFrom, decodeBatch, type BatchIndexItem } from './read';
 import { writeSegment } from './segments';
 
 /** Kafka's default delete.retention.ms: how long a tombstone outlives what it deleted. */
@@ -66,7 +66,7 @@ export async function compactPartition(
 
   // Decoding every batch is the price of compaction; it runs in the background sweep only.
   const decoded = [];
-  for (const item of items) decoded.push(await decodeRecordBatch(await batchBytes(item)));
+  for (const item of items) decoded.push(await decodeBatch(item));
   const latest = new Map<string, number>();
   for (const batch of decoded) {
     for (const record of batch.records) {

@@ -48,7 +48,7 @@ export async function offsetForTimestamp(
   // GSI updates may land out of order: confirm no earlier batch reached the timestamp too.
   const candidate = await earliestBatchReaching(topicId, partition, timestamp, indexed);
   if (!candidate) return null;
-  for (const record of await decodeBatch(candidate)) {
+  for (const record of (await decodeBatch(candidate)).records) {
     if (record.offset >= head.logStartOffset && record.timestamp >= timestamp) return record.offset;
   }
   return null;

@@ -22,7 +22,7 @@ import {
 } from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordSize, toRecordBytes, type RecordBytes } from './wire';
 
 export const produceRequestSchema = z.object({
   records: z.array(producedRecordSchema).min(1, 'a produce request needs at least one record'),
@@ -51,13 +51,6 @@ export interface ProduceOutcome {
  * head, batch index) per partition leave room for 49 partitions per request.
  */
 export const maxPartitionsPerRequest = 49;
-
-/** Bytes Kafka counts for a record against max.message.bytes: key, value and headers. */
-export function recordSize(record: RecordBytes): number {
-  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
-  return size;
-}
 
 function compressionOf(configured: string): CompressionType {
   // 'producer' keeps what the producer sent; HTTP producers send records uncompressed.

@@ -7,7 +7,8 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LogwayError } from '../errors';
 import { decodeRecordBatch, withBaseOffset } from '../records';
-import type { BatchRecord } from '../records/types';
+import type { BatchRecord, RecordBatch } from '../records/types';
+import { recordSize } from './wire';
 import { dynamo, tableName } from '../runtime/aws';
 import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';
@@ -119,15 +120,9 @@ export async function batchBytes(item: BatchIndexItem): Promise<Buffer> {
   return withBaseOffset(stored, item.baseOffset);
 }
 
-export async function decodeBatch(item: BatchIndexItem): Promise<BatchRecord[]> {
-  const batch = await decodeRecordBatch(await batchBytes(item));
-  return batch.records;
-}
-
-function recordBytes(record: BatchRecord): number {
-  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers) size += header.key.length + (header.value?.length ?? 0);
-  return size;
+/** The batch an index item points at, decoded (CRC checked) with its real offsets. */
+export async function decodeBatch(item: BatchIndexItem): Promise<RecordBatch> {
+  return decodeRecordBatch(await batchBytes(item));
 }
 
 /**
@@ -162,13 +157,13 @@ export async function readRecords(
     plannedBytes += item.sizeBytes;
     if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
   }
-  const decoded = await Promise.all(chosen.map(decodeBatch));
+  const decoded = (await Promise.all(chosen.map(decodeBatch))).map((batch) => batch.records);
 
   outer: for (let i = 0; i < decoded.length; i++) {
     for (const record of decoded[i]!) {
       if (record.offset < nextOffset) continue;
       if (record.offset >= highWatermark || records.length >= limits.maxRecords) break outer;
-      const size = recordBytes(record);
+      const size = recordSize(record);
       if (records.length > 0 && bytes + size > limits.maxBytes) break outer;
       records.push(record);
       bytes += size;

@@ -36,6 +36,20 @@ export const producedRecordSchema = z
 
 export type ProducedRecord = z.output<typeof producedRecordSchema>;
 
+/**
+ * A record's size as fetch's maxBytes and produce's max.message.bytes count it: key, value,
+ * header keys (UTF-8) and header values, in bytes.
+ */
+export function recordSize(record: {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly RecordHeader[];
+}): number {
+  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const header of record.headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+  return size;
+}
+
 export interface RecordBytes {
   key: Buffer | null;
   value: Buffer | null;
