@@ -142,7 +142,13 @@ async function benchCase(codec: CompressionType, count: number, valueBytes: numb
         maxTimestamp,
         lastOffsetDelta: count - 1,
         records: records.map((r, i) =>
-          kafkajsRecord({ offsetDelta: i, timestampDelta: r.timestamp! - FIRST_TIMESTAMP, key: r.key, value: r.value, headers: headersObject(r) }),
+          kafkajsRecord({
+            offsetDelta: i,
+            timestampDelta: r.timestamp! - FIRST_TIMESTAMP,
+            key: r.key,
+            value: r.value,
+            headers: headersObject(r),
+          }),
         ),
       });
     const theirs = (await encodeKafkajs()) as { buffer: Buffer };
@@ -210,8 +216,20 @@ export async function runCodecBench(options: Partial<CodecTiming> = {}): Promise
 }
 
 export function formatCodecBench(rows: readonly CodecBenchRow[]): string {
-  const number = (n: number | null, digits = 0) => (n === null ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-  const header = ['codec', 'records', 'value', 'batch B', 'operation', 'Logway MB/s', 'KafkaJS MB/s', 'Logway rec/s', 'KafkaJS rec/s', 'ratio'];
+  const number = (n: number | null, digits = 0) =>
+    n === null ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const header = [
+    'codec',
+    'records',
+    'value',
+    'batch B',
+    'operation',
+    'Logway MB/s',
+    'KafkaJS MB/s',
+    'Logway rec/s',
+    'KafkaJS rec/s',
+    'ratio',
+  ];
   const lines = rows.map((r) => [
     r.codec,
     String(r.records),
@@ -226,7 +244,11 @@ export function formatCodecBench(rows: readonly CodecBenchRow[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [row(header), `|${widths.map((w, i) => (i < 5 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`, ...lines.map(row)].join('\n');
+  return [
+    row(header),
+    `|${widths.map((w, i) => (i < 5 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`,
+    ...lines.map(row),
+  ].join('\n');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

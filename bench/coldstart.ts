@@ -59,7 +59,10 @@ function timeImport(file: string | undefined, sourceMaps: boolean, cwd: string):
   return { importMs: file ? (JSON.parse(result.stdout) as { importMs: number }).importMs : 0, processMs };
 }
 
-export async function runColdStart(options: { runs: number }, progress: (line: string) => void = () => undefined): Promise<ColdStartResults> {
+export async function runColdStart(
+  options: { runs: number },
+  progress: (line: string) => void = () => undefined,
+): Promise<ColdStartResults> {
   const scratch = mkdtempSync(join(tmpdir(), 'logway-coldstart-'));
   try {
     const bundles: { name: string; file: string; bytes: number; mapBytes: number }[] = [];

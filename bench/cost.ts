@@ -148,7 +148,7 @@ export function updatedAttributes(
       if (!match) continue;
       const path = match[1]!.replace(/#\w+/g, (placeholder) => names[placeholder] ?? placeholder);
       const placeholders = match[2]!.match(/:\w+/g) ?? [];
-      let chosen: unknown = undefined;
+      let chosen: unknown;
       for (const placeholder of placeholders) {
         const candidate = values[placeholder];
         if (chosen === undefined || valueSize(candidate) > valueSize(chosen)) chosen = candidate;
@@ -202,7 +202,13 @@ interface WriteRequest {
   readonly indexed: boolean;
 }
 
-function billWrite(bill: DynamoBill, request: WriteRequest, transactional: boolean, tables: (name: string) => TableShape | undefined, committed: boolean): void {
+function billWrite(
+  bill: DynamoBill,
+  request: WriteRequest,
+  transactional: boolean,
+  tables: (name: string) => TableShape | undefined,
+  committed: boolean,
+): void {
   const size = itemSize(request.item);
   bill.wru += writeUnits(size, transactional);
   if (!request.indexed) return;
@@ -214,9 +220,16 @@ function billWrite(bill: DynamoBill, request: WriteRequest, transactional: boole
   if (committed && request.stores) bill.storedBytes += size + defaultPrices.dynamodb.storageOverheadBytesPerItem;
 }
 
-function updateItem(update: { Key?: Item; UpdateExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item }): Item {
+function updateItem(update: {
+  Key?: Item;
+  UpdateExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Item;
+}): Item {
   return {
-    ...(update.UpdateExpression ? updatedAttributes(update.UpdateExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues) : {}),
+    ...(update.UpdateExpression
+      ? updatedAttributes(update.UpdateExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues)
+      : {}),
     ...update.Key,
   };
 }
@@ -246,7 +259,9 @@ export function billDynamoCall(
       bill.rru += queryReadUnits(((output?.Items ?? []) as Item[]).map(itemSize), consistency(input.ConsistentRead));
       break;
     case 'BatchGetItem':
-      for (const [table, request] of Object.entries((input.RequestItems ?? {}) as Record<string, { Keys?: Item[]; ConsistentRead?: boolean }>)) {
+      for (const [table, request] of Object.entries(
+        (input.RequestItems ?? {}) as Record<string, { Keys?: Item[]; ConsistentRead?: boolean }>,
+      )) {
         const returned = ((output?.Responses?.[table] ?? []) as Item[]).map(itemSize);
         const unprocessed = (output?.UnprocessedKeys?.[table]?.Keys ?? []).length as number;
         const missing = Math.max(0, (request.Keys ?? []).length - returned.length - unprocessed);
@@ -255,7 +270,8 @@ export function billDynamoCall(
       }
       break;
     case 'TransactGetItems':
-      for (const response of (output?.Responses ?? []) as { Item?: Item }[]) bill.rru += readUnits(itemSize(response.Item), 'transactional');
+      for (const response of (output?.Responses ?? []) as { Item?: Item }[])
+        bill.rru += readUnits(itemSize(response.Item), 'transactional');
       break;
     case 'PutItem':
       billWrite(bill, { table: input.TableName, item: input.Item ?? {}, stores: true, indexed: true }, false, tables, committed);
@@ -267,19 +283,51 @@ export function billDynamoCall(
       billWrite(bill, { table: input.TableName, item: input.Key ?? {}, stores: false, indexed: false }, false, tables, committed);
       break;
     case 'BatchWriteItem':
-      for (const [table, requests] of Object.entries((input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>)) {
+      for (const [table, requests] of Object.entries(
+        (input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>,
+      )) {
         for (const request of requests) {
-          if (request.PutRequest) billWrite(bill, { table, item: request.PutRequest.Item, stores: true, indexed: true }, false, tables, committed);
-          else if (request.DeleteRequest) billWrite(bill, { table, item: request.DeleteRequest.Key, stores: false, indexed: false }, false, tables, committed);
+          if (request.PutRequest)
+            billWrite(bill, { table, item: request.PutRequest.Item, stores: true, indexed: true }, false, tables, committed);
+          else if (request.DeleteRequest)
+            billWrite(bill, { table, item: request.DeleteRequest.Key, stores: false, indexed: false }, false, tables, committed);
         }
       }
       break;
     case 'TransactWriteItems':
       for (const action of (input.TransactItems ?? []) as any[]) {
-        if (action.Put) billWrite(bill, { table: action.Put.TableName, item: action.Put.Item ?? {}, stores: true, indexed: true }, true, tables, committed);
-        else if (action.Update) billWrite(bill, { table: action.Update.TableName, item: updateItem(action.Update), stores: false, indexed: true }, true, tables, committed);
-        else if (action.Delete) billWrite(bill, { table: action.Delete.TableName, item: action.Delete.Key ?? {}, stores: false, indexed: false }, true, tables, committed);
-        else if (action.ConditionCheck) billWrite(bill, { table: action.ConditionCheck.TableName, item: action.ConditionCheck.Key ?? {}, stores: false, indexed: false }, true, tables, committed);
+        if (action.Put)
+          billWrite(
+            bill,
+            { table: action.Put.TableName, item: action.Put.Item ?? {}, stores: true, indexed: true },
+            true,
+            tables,
+            committed,
+          );
+        else if (action.Update)
+          billWrite(
+            bill,
+            { table: action.Update.TableName, item: updateItem(action.Update), stores: false, indexed: true },
+            true,
+            tables,
+            committed,
+          );
+        else if (action.Delete)
+          billWrite(
+            bill,
+            { table: action.Delete.TableName, item: action.Delete.Key ?? {}, stores: false, indexed: false },
+            true,
+            tables,
+            committed,
+          );
+        else if (action.ConditionCheck)
+          billWrite(
+            bill,
+            { table: action.ConditionCheck.TableName, item: action.ConditionCheck.Key ?? {}, stores: false, indexed: false },
+            true,
+            tables,
+            committed,
+          );
       }
       break;
     default:
@@ -352,7 +400,17 @@ export interface Usage {
 
 export function emptyUsage(): Usage {
   return {
-    dynamodb: { requests: 0, errors: 0, cancelledTransactions: 0, wru: 0, gsiWru: 0, rru: 0, reportedCapacityUnits: 0, storedBytes: 0, byOperation: {} },
+    dynamodb: {
+      requests: 0,
+      errors: 0,
+      cancelledTransactions: 0,
+      wru: 0,
+      gsiWru: 0,
+      rru: 0,
+      reportedCapacityUnits: 0,
+      storedBytes: 0,
+      byOperation: {},
+    },
     s3: { putRequests: 0, getRequests: 0, otherRequests: 0, putBytes: 0, getBytes: 0 },
     lambda: { invocations: 0, durationMs: 0, billedMs: 0, byFunction: {} },
     apiGateway: { requests: 0, meteredRequests: 0, requestBytes: 0, responseBytes: 0 },
@@ -389,7 +447,8 @@ export function priceUsage(usage: Usage, p: Prices = defaultPrices): CostBreakdo
     lambdaCompute: gbSeconds * p.lambda.perGbSecondArm64,
     dynamodbWrites: ((usage.dynamodb.wru + usage.dynamodb.gsiWru) / 1e6) * p.dynamodb.perMillionWriteUnits,
     dynamodbReads: (usage.dynamodb.rru / 1e6) * p.dynamodb.perMillionReadUnits,
-    s3Requests: (usage.s3.putRequests / 1000) * p.s3.perThousandPut + ((usage.s3.getRequests + usage.s3.otherRequests) / 1000) * p.s3.perThousandGet,
+    s3Requests:
+      (usage.s3.putRequests / 1000) * p.s3.perThousandPut + ((usage.s3.getRequests + usage.s3.otherRequests) / 1000) * p.s3.perThousandGet,
   };
   return { ...cost, total: Object.values(cost).reduce((a, b) => a + b, 0) };
 }
@@ -443,7 +502,12 @@ export function kinesisProvisionedCost(w: StreamWorkload, p: Prices = defaultPri
   const k = p.kinesisProvisioned;
   const seconds = w.hours * 3600;
   const inMBps = (w.records * w.recordBytes) / 1e6 / seconds;
-  const shards = Math.max(1, Math.ceil(inMBps / k.shardWriteMBps), Math.ceil(w.records / seconds / k.shardWriteRecordsPerSecond), Math.ceil((inMBps * w.reads) / k.shardReadMBps));
+  const shards = Math.max(
+    1,
+    Math.ceil(inMBps / k.shardWriteMBps),
+    Math.ceil(w.records / seconds / k.shardWriteRecordsPerSecond),
+    Math.ceil((inMBps * w.reads) / k.shardReadMBps),
+  );
   const units = w.records * Math.ceil(w.recordBytes / k.putPayloadUnitBytes);
   const ingest = (units / 1e6) * k.perMillionPutPayloadUnits;
   const hourly = shards * w.hours * k.perShardHour;

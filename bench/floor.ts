@@ -119,7 +119,7 @@ async function dynamoCell(
       const reasons = error.CancellationReasons ?? [];
       const update = reasons[0];
       if (update?.Code === 'ConditionalCheckFailed') {
-        expected[worker] = Number(update.Item ? unmarshall(update.Item).highWatermark ?? 0 : 0);
+        expected[worker] = Number(update.Item ? (unmarshall(update.Item).highWatermark ?? 0) : 0);
         return 'condition failed (head moved)';
       }
       if (reasons.some((r) => r.Code === 'TransactionConflict')) return 'TransactionConflict';
@@ -139,7 +139,14 @@ async function dynamoCell(
   };
 }
 
-async function s3Cell(client: S3Client, bucket: string, recordsPerBatch: number, payload: Buffer, clients: number, durationMs: number): Promise<S3FloorCell> {
+async function s3Cell(
+  client: S3Client,
+  bucket: string,
+  recordsPerBatch: number,
+  payload: Buffer,
+  clients: number,
+  durationMs: number,
+): Promise<S3FloorCell> {
   const loop = await closedLoop(clients, durationMs, async () => {
     await client.send(
       new PutObjectCommand({

@@ -81,7 +81,13 @@ export interface HttpResult {
   readonly body: Buffer;
 }
 
-export function send(baseUrl: string, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpResult> {
+export function send(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   const url = new URL(path, baseUrl);
   const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
   return new Promise((resolve, reject) => {

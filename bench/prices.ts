@@ -17,7 +17,10 @@ export const prices = {
   region: 'us-east-1',
   sources: [
     { service: 'DynamoDB on-demand', url: 'https://aws.amazon.com/dynamodb/pricing/on-demand/' },
-    { service: 'DynamoDB capacity rules', url: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html' },
+    {
+      service: 'DynamoDB capacity rules',
+      url: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html',
+    },
     { service: 'DynamoDB transactions', url: 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html' },
     { service: 'S3', url: 'https://aws.amazon.com/s3/pricing/' },
     { service: 'Lambda', url: 'https://aws.amazon.com/lambda/pricing/' },

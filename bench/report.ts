@@ -38,7 +38,12 @@ export interface BenchResults {
   readonly workloads?: WorkloadResults;
   readonly floor?: FloorResults;
   readonly coldStart?: ColdStartResults;
-  readonly codec?: { rows: CodecBenchRow[]; crc32c: { native: number | null; js: number }; crc32cImplementation: string; zstdImplementation: string };
+  readonly codec?: {
+    rows: CodecBenchRow[];
+    crc32c: { native: number | null; js: number };
+    crc32cImplementation: string;
+    zstdImplementation: string;
+  };
   readonly durationSeconds?: number;
 }
 
@@ -111,10 +116,16 @@ export function fetchCost(cell: FetchCell): WorkloadCost {
 }
 
 /** The DynamoDB floor a produce cell is compared with: same number of workers, same item layout. */
-export function dynamoFloorFor(floor: FloorResults | undefined, clients: number, partitions: 'distinct' | 'one'): DynamoFloorCell | undefined {
+export function dynamoFloorFor(
+  floor: FloorResults | undefined,
+  clients: number,
+  partitions: 'distinct' | 'one',
+): DynamoFloorCell | undefined {
   if (!floor) return undefined;
   if (clients === 1) return floor.dynamodb.find((c) => c.mode === 'sequential');
-  return floor.dynamodb.find((c) => c.clients === clients && c.mode === (partitions === 'one' ? 'one partition item' : 'distinct partition items'));
+  return floor.dynamodb.find(
+    (c) => c.clients === clients && c.mode === (partitions === 'one' ? 'one partition item' : 'distinct partition items'),
+  );
 }
 
 export function s3FloorFor(floor: FloorResults | undefined, recordsPerRequest: number, clients: number): S3FloorCell | undefined {
@@ -135,11 +146,19 @@ export function comparison(results: BenchResults, volumes: readonly number[] = [
   if (!w) return [];
   const shapes = [...new Set(w.produce.map((c) => c.recordsPerRequest))];
   return volumes.map((volume) => {
-    const workload: StreamWorkload = { records: (volume * GiB) / RECORD_VALUE_BYTES, recordBytes: RECORD_VALUE_BYTES, hours: 1, partitions: PRODUCE_PARTITIONS, reads: 1 };
+    const workload: StreamWorkload = {
+      records: (volume * GiB) / RECORD_VALUE_BYTES,
+      recordBytes: RECORD_VALUE_BYTES,
+      hours: 1,
+      partitions: PRODUCE_PARTITIONS,
+      reads: 1,
+    };
     return {
       volumeGiBPerHour: volume,
       logway: shapes.map((recordsPerRequest) => {
-        const produce = w.produce.find((c) => c.recordsPerRequest === recordsPerRequest && c.clients === 1) ?? w.produce.find((c) => c.recordsPerRequest === recordsPerRequest)!;
+        const produce =
+          w.produce.find((c) => c.recordsPerRequest === recordsPerRequest && c.clients === 1) ??
+          w.produce.find((c) => c.recordsPerRequest === recordsPerRequest)!;
         const fetch = w.fetch.find((c) => c.writtenWithRecordsPerRequest === recordsPerRequest);
         return { recordsPerRequest, total: volume * (produceCost(produce).perGiB + (fetch ? fetchCost(fetch).perGiB : 0)) };
       }),
@@ -161,13 +180,15 @@ const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 /** A Markdown table: the first `leftColumns` columns left-aligned, the rest right-aligned. */
 export function table(header: string[], rows: string[][], leftColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (i < leftColumns ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
 /** CPU time over wall time, as a percentage of one core (200% = both cores of this machine). */
-const cpuShare = (ms: number | null, cpu: CpuUsage) => (ms === null || cpu.wallMs <= 0 ? 'n/a' : `${((100 * ms) / cpu.wallMs).toFixed(0)}%`);
+const cpuShare = (ms: number | null, cpu: CpuUsage) =>
+  ms === null || cpu.wallMs <= 0 ? 'n/a' : `${((100 * ms) / cpu.wallMs).toFixed(0)}%`;
 
 function failures(record: Record<string, number>): string {
   const entries = Object.entries(record);
@@ -189,7 +210,22 @@ export function formatReport(results: BenchResults): string {
     out.push('## Produce throughput (1 KiB records over HTTP; client i on partition i of a 16-partition topic)', '');
     out.push(
       table(
-        ['records/req', 'clients', 'req/s', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'failed', 'DDB tx/s floor', 'of DDB', 'S3 PUT/s floor', 'of S3', 'gateway CPU', 'DDB Local CPU'],
+        [
+          'records/req',
+          'clients',
+          'req/s',
+          'records/s',
+          'MB/s',
+          'p50 ms',
+          'p99 ms',
+          'failed',
+          'DDB tx/s floor',
+          'of DDB',
+          'S3 PUT/s floor',
+          'of S3',
+          'gateway CPU',
+          'DDB Local CPU',
+        ],
         w.produce.map((c) => {
           const ddb = dynamoFloorFor(floor, c.clients, 'distinct');
           const s3 = s3FloorFor(floor, c.recordsPerRequest, c.clients);
@@ -222,7 +258,20 @@ export function formatReport(results: BenchResults): string {
       out.push('## Contended appends (1-record requests, every client on the same partition)', '');
       out.push(
         table(
-          ['clients', 'appends/s', 'p50 ms', 'p99 ms', 'failed', 'cancelled tx', 'tx per append', 'DDB sequential floor', 'of it', 'DDB one item, no backoff', 'gateway CPU', 'DDB Local CPU'],
+          [
+            'clients',
+            'appends/s',
+            'p50 ms',
+            'p99 ms',
+            'failed',
+            'cancelled tx',
+            'tx per append',
+            'DDB sequential floor',
+            'of it',
+            'DDB one item, no backoff',
+            'gateway CPU',
+            'DDB Local CPU',
+          ],
           w.contention.map((c) => {
             const sequential = dynamoFloorFor(floor, 1, 'one');
             const raw = dynamoFloorFor(floor, c.clients, 'one');
@@ -250,7 +299,21 @@ export function formatReport(results: BenchResults): string {
     out.push('## Fetch throughput (one consumer, sequential GETs, maxBytes 1 MiB, partition 0)', '');
     out.push(
       table(
-        ['data written as', 'fetches', 'records/fetch', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'DDB calls/fetch', 'S3 GET/fetch', 'S3 bytes/returned', 'failed', 'gateway CPU', 'DDB Local CPU'],
+        [
+          'data written as',
+          'fetches',
+          'records/fetch',
+          'records/s',
+          'MB/s',
+          'p50 ms',
+          'p99 ms',
+          'DDB calls/fetch',
+          'S3 GET/fetch',
+          'S3 bytes/returned',
+          'failed',
+          'gateway CPU',
+          'DDB Local CPU',
+        ],
         w.fetch.map((c) => [
           `${c.writtenWithRecordsPerRequest}-record batches`,
           fixed(c.fetches),
@@ -272,7 +335,19 @@ export function formatReport(results: BenchResults): string {
     out.push('## Produce-to-consume latency (a long poll waits at the high watermark; one 1 KiB record is produced)', '');
     out.push(
       table(
-        ['poll', 'samples', 'missed', 'produce p50', 'produce p99', 'wake p50', 'wake p99', 'after ack p50', 'after ack p99', 'idle poll RRU/s', 'idle poll $/hour'],
+        [
+          'poll',
+          'samples',
+          'missed',
+          'produce p50',
+          'produce p99',
+          'wake p50',
+          'wake p99',
+          'after ack p50',
+          'after ack p99',
+          'idle poll RRU/s',
+          'idle poll $/hour',
+        ],
         w.latency.map((l) => [
           l.mode,
           String(l.samples),
@@ -295,29 +370,64 @@ export function formatReport(results: BenchResults): string {
     );
   }
   if (floor) {
-    out.push('## Floor: DynamoDB Local TransactWriteItems of an append\'s shape (conditional Update + Put), no HTTP', '');
+    out.push("## Floor: DynamoDB Local TransactWriteItems of an append's shape (conditional Update + Put), no HTTP", '');
     out.push(
       table(
         ['items', 'clients', 'committed tx/s', 'attempts/s', 'p50 ms', 'p99 ms', 'cancelled'],
-        floor.dynamodb.map((c) => [c.mode, String(c.clients), fixed(c.committedPerSecond), fixed(c.attemptsPerSecond), ms(c.latency.p50Ms), ms(c.latency.p99Ms), failures(c.cancelled)]),
+        floor.dynamodb.map((c) => [
+          c.mode,
+          String(c.clients),
+          fixed(c.committedPerSecond),
+          fixed(c.attemptsPerSecond),
+          ms(c.latency.p50Ms),
+          ms(c.latency.p99Ms),
+          failures(c.cancelled),
+        ]),
       ),
       '',
     );
-    out.push('## Floor: s3rver PutObject of one produce request\'s segment, no HTTP front end', '');
+    out.push("## Floor: s3rver PutObject of one produce request's segment, no HTTP front end", '');
     out.push(
       table(
         ['segment', 'bytes', 'clients', 'PUT/s', 'MB/s', 'p50 ms', 'p99 ms', 'failed'],
-        floor.s3.map((c) => [`${c.recordsPerBatch} records`, fixed(c.payloadBytes), String(c.clients), fixed(c.putsPerSecond, 1), fixed(c.megabytesPerSecond, 1), ms(c.latency.p50Ms), ms(c.latency.p99Ms), String(c.failed)]),
+        floor.s3.map((c) => [
+          `${c.recordsPerBatch} records`,
+          fixed(c.payloadBytes),
+          String(c.clients),
+          fixed(c.putsPerSecond, 1),
+          fixed(c.megabytesPerSecond, 1),
+          ms(c.latency.p50Ms),
+          ms(c.latency.p99Ms),
+          String(c.failed),
+        ]),
       ),
       '',
     );
   }
   if (w) {
-    const costs = [...w.produce.map(produceCost), ...w.contention.map((c) => workloadCost(produceLabel(c), c.usage, c.records, c.records * RECORD_VALUE_BYTES)), ...w.fetch.map(fetchCost)];
+    const costs = [
+      ...w.produce.map(produceCost),
+      ...w.contention.map((c) => workloadCost(produceLabel(c), c.usage, c.records, c.records * RECORD_VALUE_BYTES)),
+      ...w.fetch.map(fetchCost),
+    ];
     out.push(`## AWS cost of each workload as measured (us-east-1 prices as of ${prices.asOf}; GiB = 2^30 bytes of record values)`, '');
     out.push(
       table(
-        ['workload', 'requests', 'WRU/req', 'RRU/req', 'DDB calls/req', 'S3 PUT/req', 'S3 GET/req', 'Lambda ms/req', 'API units/req', 'DDB Local/ours', '$/GiB', '$/M records', 'storage $/GiB-mo'],
+        [
+          'workload',
+          'requests',
+          'WRU/req',
+          'RRU/req',
+          'DDB calls/req',
+          'S3 PUT/req',
+          'S3 GET/req',
+          'Lambda ms/req',
+          'API units/req',
+          'DDB Local/ours',
+          '$/GiB',
+          '$/M records',
+          'storage $/GiB-mo',
+        ],
         costs.map((c) => [
           c.workload,
           fixed(c.requests),
@@ -340,8 +450,11 @@ export function formatReport(results: BenchResults): string {
       "capacity DynamoDB Local reports over the units computed here from AWS's rules (bench/cost.ts), which are what is billed.",
       '',
     );
-    const breakdown = w.produce.filter((c) => c.clients === 1).map(produceCost).concat(w.fetch.map(fetchCost));
-    out.push('Where the money goes (share of each workload\'s cost):', '');
+    const breakdown = w.produce
+      .filter((c) => c.clients === 1)
+      .map(produceCost)
+      .concat(w.fetch.map(fetchCost));
+    out.push("Where the money goes (share of each workload's cost):", '');
     out.push(
       table(
         ['workload', 'API Gateway', 'Lambda req', 'Lambda GB-s', 'DDB writes', 'DDB reads', 'S3 requests'],
@@ -365,7 +478,13 @@ export function formatReport(results: BenchResults): string {
         '',
         table(
           ['GiB per hour', ...shapes.map((s) => `Logway ${s} rec/req`), 'Kinesis on-demand', 'Kinesis provisioned', 'MSK Serverless'],
-          rows.map((r) => [fixed(r.volumeGiBPerHour), ...r.logway.map((l) => dollars(l.total)), dollars(r.kinesisOnDemand), dollars(r.kinesisProvisioned), dollars(r.mskServerless)]),
+          rows.map((r) => [
+            fixed(r.volumeGiBPerHour),
+            ...r.logway.map((l) => dollars(l.total)),
+            dollars(r.kinesisOnDemand),
+            dollars(r.kinesisProvisioned),
+            dollars(r.mskServerless),
+          ]),
         ),
         '',
         `Logway: measured $/GiB in (c=1 cell) + $/GiB out (fetch of that shape's batches); no hourly charge, storage extra.`,
@@ -378,11 +497,22 @@ export function formatReport(results: BenchResults): string {
   }
   const cold = results.coldStart;
   if (cold) {
-    out.push(`## Cold start: bundle size and import time in a fresh Node process (median of ${cold.runs}; empty node process: ${ms(cold.emptyProcessMs)} ms)`, '');
+    out.push(
+      `## Cold start: bundle size and import time in a fresh Node process (median of ${cold.runs}; empty node process: ${ms(cold.emptyProcessMs)} ms)`,
+      '',
+    );
     out.push(
       table(
         ['function', 'bundle KiB', 'map KiB', 'import ms', 'process ms', 'import ms, source maps', 'process ms, source maps'],
-        cold.rows.map((r) => [r.name, fixed(r.bundleBytes / 1024), fixed(r.sourceMapBytes / 1024), ms(r.importMs), ms(r.processMs), ms(r.importMsWithSourceMaps), ms(r.processMsWithSourceMaps)]),
+        cold.rows.map((r) => [
+          r.name,
+          fixed(r.bundleBytes / 1024),
+          fixed(r.sourceMapBytes / 1024),
+          ms(r.importMs),
+          ms(r.processMs),
+          ms(r.importMsWithSourceMaps),
+          ms(r.processMsWithSourceMaps),
+        ]),
       ),
       '',
     );

@@ -38,8 +38,24 @@ const codecOnly = args.has('codec');
 const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
 
 const workloadOptions: WorkloadOptions = quick
-  ? { cellMs: 1000, fetchMs: 1500, warmupMs: 500, latencySamples: { get: 30, post: 20 }, idleWaitMs: 1000, recordsPerRequest: [1, 100, 1000], clients: [1, 4, 16] }
-  : { cellMs: 3000, fetchMs: 4000, warmupMs: 1500, latencySamples: { get: 150, post: 100 }, idleWaitMs: 3000, recordsPerRequest: [1, 100, 1000], clients: [1, 4, 16] };
+  ? {
+      cellMs: 1000,
+      fetchMs: 1500,
+      warmupMs: 500,
+      latencySamples: { get: 30, post: 20 },
+      idleWaitMs: 1000,
+      recordsPerRequest: [1, 100, 1000],
+      clients: [1, 4, 16],
+    }
+  : {
+      cellMs: 3000,
+      fetchMs: 4000,
+      warmupMs: 1500,
+      latencySamples: { get: 150, post: 100 },
+      idleWaitMs: 3000,
+      recordsPerRequest: [1, 100, 1000],
+      clients: [1, 4, 16],
+    };
 const floorOptions: FloorOptions = quick
   ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
   : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };

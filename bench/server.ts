@@ -58,7 +58,15 @@ const capacityOperations = new Set([
   'TransactWriteItemsCommand',
 ]);
 
-const s3PutClass = new Set(['PutObjectCommand', 'CopyObjectCommand', 'CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand', 'ListObjectsV2Command', 'ListObjectsCommand']);
+const s3PutClass = new Set([
+  'PutObjectCommand',
+  'CopyObjectCommand',
+  'CreateMultipartUploadCommand',
+  'UploadPartCommand',
+  'CompleteMultipartUploadCommand',
+  'ListObjectsV2Command',
+  'ListObjectsCommand',
+]);
 const s3Free = new Set(['DeleteObjectCommand', 'DeleteObjectsCommand']);
 
 let usage: Usage = emptyUsage();
@@ -154,7 +162,10 @@ function instrumentClients(): void {
       } catch (error) {
         const name = (error as Error).name;
         if (name === 'TransactionCanceledException') usage.dynamodb.cancelledTransactions++;
-        record(undefined, name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error');
+        record(
+          undefined,
+          name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error',
+        );
         throw error;
       }
     },

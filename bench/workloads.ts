@@ -178,7 +178,11 @@ interface FetchedPage {
 const FETCH_MIN_RECORDS = 1100;
 
 async function highWatermarkOf(server: BenchServer, topic: string, partition: number): Promise<number> {
-  const described = await sendJson<{ partitions: { partition: number; highWatermark: number }[] }>(server.url, 'GET', `/v1/topics/${topic}`);
+  const described = await sendJson<{ partitions: { partition: number; highWatermark: number }[] }>(
+    server.url,
+    'GET',
+    `/v1/topics/${topic}`,
+  );
   return described.partitions.find((p) => p.partition === partition)?.highWatermark ?? 0;
 }
 
@@ -203,7 +207,11 @@ async function fetchCell(server: BenchServer, recordsPerRequest: number, duratio
   let valueBytes = 0;
   await server.reset();
   const loop = await closedLoop(1, durationMs, async () => {
-    const result = await send(server.url, 'GET', `/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxBytes=1048576&maxRecords=100000`);
+    const result = await send(
+      server.url,
+      'GET',
+      `/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxBytes=1048576&maxRecords=100000`,
+    );
     if (result.status !== 200) return `${result.status} ${errorCode(result.body)}`;
     const page = JSON.parse(result.body.toString()) as FetchedPage;
     records += page.records.length;
@@ -242,7 +250,12 @@ async function latencyRun(server: BenchServer, mode: LatencyResult['mode'], samp
     const poll = (
       mode === 'GET records?waitMs'
         ? send(server.url, 'GET', `/v1/topics/${latencyTopic}/partitions/0/records?offset=${offset}&waitMs=5000`)
-        : send(server.url, 'POST', '/v1/fetch', JSON.stringify({ partitions: [{ topic: latencyTopic, partition: 0, offset }], waitMs: 5000 }))
+        : send(
+            server.url,
+            'POST',
+            '/v1/fetch',
+            JSON.stringify({ partitions: [{ topic: latencyTopic, partition: 0, offset }], waitMs: 5000 }),
+          )
     ).then((result) => {
       wokeAt = performance.now();
       return result;
@@ -272,7 +285,12 @@ async function latencyRun(server: BenchServer, mode: LatencyResult['mode'], samp
   const idle =
     mode === 'GET records?waitMs'
       ? await send(server.url, 'GET', `/v1/topics/${latencyTopic}/partitions/0/records?offset=${offset}&waitMs=${idleWaitMs}`)
-      : await send(server.url, 'POST', '/v1/fetch', JSON.stringify({ partitions: [{ topic: latencyTopic, partition: 0, offset }], waitMs: idleWaitMs }));
+      : await send(
+          server.url,
+          'POST',
+          '/v1/fetch',
+          JSON.stringify({ partitions: [{ topic: latencyTopic, partition: 0, offset }], waitMs: idleWaitMs }),
+        );
   const idleElapsedMs = performance.now() - idleStarted;
   if (idle.status !== 200) throw new Error(`idle poll failed: HTTP ${idle.status}`);
   const { usage: idleUsage } = await server.reset();
@@ -317,14 +335,18 @@ export async function runWorkloads(
   for (const recordsPerRequest of options.recordsPerRequest) {
     for (const clients of options.clients) {
       const cell = await produceCell(server, topicFor(recordsPerRequest), recordsPerRequest, clients, 'distinct', options.cellMs);
-      progress(`produce ${recordsPerRequest} rec/req x ${clients} clients: ${cell.recordsPerSecond.toFixed(0)} records/s, ${cell.failedRequests} failed`);
+      progress(
+        `produce ${recordsPerRequest} rec/req x ${clients} clients: ${cell.recordsPerSecond.toFixed(0)} records/s, ${cell.failedRequests} failed`,
+      );
       produce.push(cell);
     }
   }
   const contention: ProduceCell[] = [];
   for (const clients of options.clients.filter((c) => c > 1)) {
     const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs);
-    progress(`produce 1 rec/req x ${clients} clients on one partition: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`);
+    progress(
+      `produce 1 rec/req x ${clients} clients on one partition: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
+    );
     contention.push(cell);
   }
   const fetch: FetchCell[] = [];

@@ -14,7 +14,12 @@ const cliRetry = { retries: 4, initialRetryTimeMs: 100, maxRetryTimeMs: 2000 };
 
 export function clientFor(command: Command): Logway {
   const options = command.optsWithGlobals<GlobalOptions>();
-  return new Logway({ url: options.url, auth: options.auth ?? 'auto', retry: cliRetry, ...(options.region ? { region: options.region } : {}) });
+  return new Logway({
+    url: options.url,
+    auth: options.auth ?? 'auto',
+    retry: cliRetry,
+    ...(options.region ? { region: options.region } : {}),
+  });
 }
 
 /** Prints an error the way every command does: the server's code and message on stderr; exit status 1. */

@@ -15,7 +15,6 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return [line(headers), ...cells.map(line)].join('\n') + '\n';
 }
 
-
 /** One JSON line per record: text fields when UTF-8, `keyBase64`/`valueBase64` otherwise (never lossy). */
 export function jsonLine(topic: string, message: Message): Buffer {
   const bytesField = (name: string, bytes: Buffer | null): Record<string, string | null> => {

@@ -13,7 +13,12 @@ export function buildProgram(): Command {
     .description("Logway's command line: topics, produce, consume and consumer groups (kcat / kafka-*.sh style)")
     .version(clientVersion, '-V, --version')
     .addOption(new Option('--url <url>', 'the Logway endpoint').env('LOGWAY_URL').default(defaultUrl))
-    .addOption(new Option('--auth <mode>', 'request signing: none, sigv4, or auto (sigv4 unless the URL is loopback)').choices(['auto', 'none', 'sigv4']).env('LOGWAY_AUTH').default('auto'))
+    .addOption(
+      new Option('--auth <mode>', 'request signing: none, sigv4, or auto (sigv4 unless the URL is loopback)')
+        .choices(['auto', 'none', 'sigv4'])
+        .env('LOGWAY_AUTH')
+        .default('auto'),
+    )
     .addOption(new Option('--region <region>', 'AWS region for SigV4 (default: from the URL, else AWS_REGION)'))
     .showHelpAfterError('(add --help for usage)')
     .addCommand(devCommand())

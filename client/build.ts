@@ -35,23 +35,28 @@ function addJsExtensions(dir: string): void {
       continue;
     }
     if (!path.endsWith('.d.ts')) continue;
-    const text = readFileSync(path, 'utf8').replace(/(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\2/g, (match, prefix: string, quote: string, spec: string) => {
-      if (/\.(js|json)$/.test(spec)) return match;
-      const target = resolve(dirname(path), spec);
-      const isDir = (() => {
-        try {
-          return statSync(target).isDirectory();
-        } catch {
-          return false;
-        }
-      })();
-      return `${prefix}${quote}${spec}${isDir ? '/index' : ''}.js${quote}`;
-    });
+    const text = readFileSync(path, 'utf8').replace(
+      /(from\s+|import\()(['"])(\.{1,2}\/[^'"]+)\2/g,
+      (match, prefix: string, quote: string, spec: string) => {
+        if (/\.(js|json)$/.test(spec)) return match;
+        const target = resolve(dirname(path), spec);
+        const isDir = (() => {
+          try {
+            return statSync(target).isDirectory();
+          } catch {
+            return false;
+          }
+        })();
+        return `${prefix}${quote}${spec}${isDir ? '/index' : ''}.js${quote}`;
+      },
+    );
     writeFileSync(path, text);
   }
 }
 
-export async function buildClient(options: { types?: boolean; outDir?: string } = {}): Promise<{ files: { file: string; bytes: number }[] }> {
+export async function buildClient(
+  options: { types?: boolean; outDir?: string } = {},
+): Promise<{ files: { file: string; bytes: number }[] }> {
   const distDir = options.outDir ?? defaultDistDir;
   rmSync(distDir, { recursive: true, force: true });
   const common = {
@@ -75,7 +80,13 @@ export async function buildClient(options: { types?: boolean; outDir?: string } 
   if (options.types ?? true) {
     execFileSync(
       process.execPath,
-      [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(clientDir, 'tsconfig.build.json'), '--outDir', join(distDir, 'types')],
+      [
+        join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        join(clientDir, 'tsconfig.build.json'),
+        '--outDir',
+        join(distDir, 'types'),
+      ],
       { stdio: 'inherit' },
     );
     addJsExtensions(join(distDir, 'types'));
@@ -87,7 +98,8 @@ export async function buildClient(options: { types?: boolean; outDir?: string } 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   buildClient()
     .then(({ files }) => {
-      for (const { file, bytes } of files) console.log(`${relative(repoRoot, file).padEnd(24)} ${(bytes / 1024).toFixed(1).padStart(7)} KiB`);
+      for (const { file, bytes } of files)
+        console.log(`${relative(repoRoot, file).padEnd(24)} ${(bytes / 1024).toFixed(1).padStart(7)} KiB`);
       console.log(`types in ${relative(repoRoot, join(defaultDistDir, 'types'))}/`);
     })
     .catch((error: unknown) => {

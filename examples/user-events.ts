@@ -83,7 +83,9 @@ async function main(): Promise<void> {
         eachMessage: async ({ partition, message }) => {
           const event = JSON.parse(message.value!.toString()) as { id: string; user: string; item: string; amount: number };
           processed.set(event.id, [...(processed.get(event.id) ?? []), name]);
-          say(`${name}:   ${event.id} ${event.user.padEnd(5)} bought a ${event.item.padEnd(4)} for $${event.amount}  (partition ${partition}, offset ${message.offset})`);
+          say(
+            `${name}:   ${event.id} ${event.user.padEnd(5)} bought a ${event.item.padEnd(4)} for $${event.amount}  (partition ${partition}, offset ${message.offset})`,
+          );
         },
       });
       consumers.push(consumer);
@@ -99,13 +101,20 @@ async function main(): Promise<void> {
       const messages = Array.from({ length: count }, () => {
         const n = sequence++;
         const user = users[n % users.length]!;
-        const event = { id: `purchase-${String(n + 1).padStart(2, '0')}`, user, item: items[(n * 7) % items.length]!, amount: 5 + ((n * 13) % 40) };
+        const event = {
+          id: `purchase-${String(n + 1).padStart(2, '0')}`,
+          user,
+          item: items[(n * 7) % items.length]!,
+          amount: 5 + ((n * 13) % 40),
+        };
         sent.push(event.id);
         return { key: user, value: event, headers: { source: 'shop' } };
       });
       const metadata = await producer.send({ topic, messages });
       const byPartition = new Map<number, Set<string>>();
-      metadata.forEach((m, i) => byPartition.set(m.partition, (byPartition.get(m.partition) ?? new Set()).add(messages[i]!.key)));
+      metadata.forEach((m, i) => {
+        byPartition.set(m.partition, (byPartition.get(m.partition) ?? new Set()).add(messages[i]!.key));
+      });
       say(
         `producer: ${count} purchases acknowledged; keys by partition: ${[...byPartition]
           .sort(([a], [b]) => a - b)
@@ -132,15 +141,15 @@ async function main(): Promise<void> {
     // ---- the outcome ----
     const lost = sent.filter((id) => !processed.has(id));
     const twice = [...processed].filter(([, by]) => by.length > 1);
-    say(
-      `${sent.length} purchases sent, ${sent.length - lost.length} processed, ${lost.length} lost, ${twice.length} processed twice.`,
-    );
+    say(`${sent.length} purchases sent, ${sent.length - lost.length} processed, ${lost.length} lost, ${twice.length} processed twice.`);
     for (const consumer of consumers.slice(0, 2)) await consumer.commitOffsets();
     const group = await admin.describeGroup(groupId);
     say(`Group '${groupId}' is ${group.state} with ${group.members.length} members:`);
     for (const p of group.partitions) {
-      const owner = p.memberId ? names[consumers.findIndex((c) => c.memberId === p.memberId)] ?? p.memberId : '-';
-      console.log(`         ${p.topic}-${p.partition}  committed ${p.committedOffset}  end ${p.highWatermark}  lag ${p.lag}  owner ${owner}`);
+      const owner = p.memberId ? (names[consumers.findIndex((c) => c.memberId === p.memberId)] ?? p.memberId) : '-';
+      console.log(
+        `         ${p.topic}-${p.partition}  committed ${p.committedOffset}  end ${p.highWatermark}  lag ${p.lag}  owner ${owner}`,
+      );
     }
     if (lost.length > 0) throw new Error(`lost events: ${lost.join(', ')}`);
   } finally {

@@ -14,9 +14,7 @@ export const handlersDir = join(repoRoot, 'functions');
 
 export const lockFilePath = join(repoRoot, 'package-lock.json');
 
-export const packageVersion = (
-  JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
-).version;
+export const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The exact version package-lock.json pins for an installed package. */
 export function lockedVersion(packageName: string): string {

@@ -30,10 +30,26 @@ export function consumeCommand(): Command {
     .description('print records of a topic (the value of each, one per line, by default)')
     .argument('<topic>')
     .option('-g, --group <group>', 'consume as a member of this consumer group (commits offsets)')
-    .addOption(new Option('--from-beginning', 'start at the earliest offset (with -g: when the group has no committed offset)').conflicts(['offset', 'timestamp']))
-    .addOption(new Option('-o, --offset <n>', 'start at this offset in each partition (negative: that many before the end)').argParser(parseInteger('offset', Number.MIN_SAFE_INTEGER)).conflicts(['timestamp', 'group']))
-    .addOption(new Option('--timestamp <ms|ISO date>', 'start at the first record at or after this time').argParser(parseTimestamp).conflicts(['group']))
-    .option('-p, --partition <n>', 'only this partition (repeatable; not with -g)', (v: string, prev: number[] = []) => [...prev, parseInteger('partition')(v)])
+    .addOption(
+      new Option('--from-beginning', 'start at the earliest offset (with -g: when the group has no committed offset)').conflicts([
+        'offset',
+        'timestamp',
+      ]),
+    )
+    .addOption(
+      new Option('-o, --offset <n>', 'start at this offset in each partition (negative: that many before the end)')
+        .argParser(parseInteger('offset', Number.MIN_SAFE_INTEGER))
+        .conflicts(['timestamp', 'group']),
+    )
+    .addOption(
+      new Option('--timestamp <ms|ISO date>', 'start at the first record at or after this time')
+        .argParser(parseTimestamp)
+        .conflicts(['group']),
+    )
+    .option('-p, --partition <n>', 'only this partition (repeatable; not with -g)', (v: string, prev: number[] = []) => [
+      ...prev,
+      parseInteger('partition')(v),
+    ])
     .option('-c, --count <n>', 'exit after this many records', parseInteger('count', 1))
     .option('-e, --exit-at-end', 'exit once every partition is read to its end (not with -g)')
     .option('--timeout-ms <ms>', 'exit when no record arrived for this long', parseInteger('timeout-ms', 1))
@@ -51,7 +67,10 @@ export function consumeCommand(): Command {
         const description = await logway.admin().describeTopic(topic);
         const render = options.json
           ? (m: Message) => jsonLine(topic, m)
-          : ((format) => (m: Message) => format(topic, m))(compileFormat(options.format ?? '%v'));
+          : (
+              (format) => (m: Message) =>
+                format(topic, m)
+            )(compileFormat(options.format ?? '%v'));
         const printer = new Printer(render, options.count, options.timeoutMs);
         const stop = () => printer.finish();
         process.once('SIGINT', stop);
@@ -136,11 +155,18 @@ async function consumeDirect(
   const positions = new Map<number, number>();
   for (const partition of chosen) {
     const bounds = partitions.find((p) => p.partition === partition);
-    if (!bounds) throw new LogwayApiError(404, 'UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topic}' has no partition ${partition}: it has partitions 0 to ${partitions.length - 1}.`);
+    if (!bounds)
+      throw new LogwayApiError(
+        404,
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `Topic '${topic}' has no partition ${partition}: it has partitions 0 to ${partitions.length - 1}.`,
+      );
     let offset: number;
     if (options.fromBeginning) offset = bounds.logStartOffset;
-    else if (options.offset !== undefined) offset = options.offset >= 0 ? options.offset : Math.max(bounds.logStartOffset, bounds.highWatermark + options.offset);
-    else if (options.timestamp !== undefined) offset = (await admin.offsetFor({ topic, partition, at: options.timestamp })) ?? bounds.highWatermark;
+    else if (options.offset !== undefined)
+      offset = options.offset >= 0 ? options.offset : Math.max(bounds.logStartOffset, bounds.highWatermark + options.offset);
+    else if (options.timestamp !== undefined)
+      offset = (await admin.offsetFor({ topic, partition, at: options.timestamp })) ?? bounds.highWatermark;
     else offset = bounds.highWatermark;
     positions.set(partition, offset);
   }
@@ -148,7 +174,7 @@ async function consumeDirect(
   const controller = new AbortController();
   printer.onFinish(() => controller.abort());
   while (!printer.isDone) {
-    let results;
+    let results: Awaited<ReturnType<typeof logway.fetch>>;
     try {
       results = await logway.fetch({
         partitions: [...positions].map(([partition, offset]) => ({ topic, partition, offset })),
@@ -183,7 +209,8 @@ async function consumeWithGroup(logway: Logway, topic: string, options: ConsumeO
     autoOffsetReset: options.fromBeginning ? 'earliest' : 'latest',
   });
   consumer.on('error', ({ error, context }) => {
-    const text = error instanceof LogwayApiError ? `[${error.code}] ${error.message}` : error instanceof Error ? error.message : String(error);
+    const text =
+      error instanceof LogwayApiError ? `[${error.code}] ${error.message}` : error instanceof Error ? error.message : String(error);
     process.stderr.write(`Warning: ${context}: ${text}\n`);
   });
   await consumer.subscribe({ topics: [topic] });

@@ -21,7 +21,13 @@ export function groupsCommand(): Command {
       action(async (options: { json?: boolean }, command: Command) => {
         const list = await clientFor(command).admin().listGroups();
         if (options.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        else process.stdout.write(table(['GROUP', 'STATE', 'MEMBERS'], list.map((g) => [g.groupId, g.state, g.memberCount])));
+        else
+          process.stdout.write(
+            table(
+              ['GROUP', 'STATE', 'MEMBERS'],
+              list.map((g) => [g.groupId, g.state, g.memberCount]),
+            ),
+          );
       }),
     );
 
@@ -39,7 +45,12 @@ export function groupsCommand(): Command {
           return;
         }
         if (options.state) {
-          process.stdout.write(table(['GROUP', 'STATE', 'GROUP-EPOCH', 'ASSIGNMENT-EPOCH', '#MEMBERS'], [[group.groupId, group.state, group.groupEpoch, group.assignmentEpoch, group.members.length]]));
+          process.stdout.write(
+            table(
+              ['GROUP', 'STATE', 'GROUP-EPOCH', 'ASSIGNMENT-EPOCH', '#MEMBERS'],
+              [[group.groupId, group.state, group.groupEpoch, group.assignmentEpoch, group.members.length]],
+            ),
+          );
           return;
         }
         if (options.members) {
@@ -74,14 +85,29 @@ export function groupsCommand(): Command {
     .requiredOption('-t, --topic <topic>', 'the topic')
     .addOption(new Option('--to-earliest', 'to the log start offset').conflicts(['toLatest', 'toOffset', 'toDatetime', 'toTimestamp']))
     .addOption(new Option('--to-latest', 'to the high watermark').conflicts(['toOffset', 'toDatetime', 'toTimestamp']))
-    .addOption(new Option('--to-offset <n>', 'to this offset (clamped to each partition’s range)').argParser(parseInteger('to-offset')).conflicts(['toDatetime', 'toTimestamp']))
-    .addOption(new Option('--to-datetime <ISO date>', 'to the first record at or after this time').argParser(parseTimestamp).conflicts('toTimestamp'))
+    .addOption(
+      new Option('--to-offset <n>', 'to this offset (clamped to each partition’s range)')
+        .argParser(parseInteger('to-offset'))
+        .conflicts(['toDatetime', 'toTimestamp']),
+    )
+    .addOption(
+      new Option('--to-datetime <ISO date>', 'to the first record at or after this time')
+        .argParser(parseTimestamp)
+        .conflicts('toTimestamp'),
+    )
     .addOption(new Option('--to-timestamp <ms>', 'to the first record at or after this time').argParser(parseTimestamp))
     .action(
       action(
         async (
           groupId: string,
-          options: { topic: string; toEarliest?: boolean; toLatest?: boolean; toOffset?: number; toDatetime?: number; toTimestamp?: number },
+          options: {
+            topic: string;
+            toEarliest?: boolean;
+            toLatest?: boolean;
+            toOffset?: number;
+            toDatetime?: number;
+            toTimestamp?: number;
+          },
           command: Command,
         ) => {
           let to: ResetTarget;
@@ -90,9 +116,15 @@ export function groupsCommand(): Command {
           else if (options.toOffset !== undefined) to = { offset: options.toOffset };
           else if (options.toDatetime !== undefined) to = { timestamp: options.toDatetime };
           else if (options.toTimestamp !== undefined) to = { timestamp: options.toTimestamp };
-          else throw new Error('say where to: --to-earliest, --to-latest, --to-offset <n>, --to-datetime <ISO date> or --to-timestamp <ms>');
+          else
+            throw new Error('say where to: --to-earliest, --to-latest, --to-offset <n>, --to-datetime <ISO date> or --to-timestamp <ms>');
           const result = await clientFor(command).admin().resetOffsets({ groupId, topic: options.topic, to });
-          process.stdout.write(table(['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'], result.offsets.map((o) => [groupId, result.topic, o.partition, o.offset])));
+          process.stdout.write(
+            table(
+              ['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'],
+              result.offsets.map((o) => [groupId, result.topic, o.partition, o.offset]),
+            ),
+          );
         },
       ),
     );

@@ -88,7 +88,9 @@ export function produceCommand(): Command {
         if (failure) throw failure;
         if (!options.quiet) {
           const list = [...partitions].sort((a, b) => a - b).join(', ');
-          process.stderr.write(`Produced ${produced} record${produced === 1 ? '' : 's'} to ${topic}${produced ? ` (partition${partitions.size === 1 ? '' : 's'} ${list})` : ''}.\n`);
+          process.stderr.write(
+            `Produced ${produced} record${produced === 1 ? '' : 's'} to ${topic}${produced ? ` (partition${partitions.size === 1 ? '' : 's'} ${list})` : ''}.\n`,
+          );
         }
       }),
     );
@@ -112,7 +114,8 @@ function lineParser(options: ProduceOptions): (line: string, lineNumber: number)
       } catch (error) {
         throw new Error(`line ${lineNumber} is not JSON: ${(error as Error).message}`);
       }
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`line ${lineNumber}: expected a JSON object {"key", "value", ...}`);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error(`line ${lineNumber}: expected a JSON object {"key", "value", ...}`);
       const { key, value, headers: h, partition, timestamp } = parsed as Record<string, unknown>;
       if (key !== undefined && key !== null && typeof key !== 'string') throw new Error(`line ${lineNumber}: key must be a string or null`);
       return common({
@@ -156,7 +159,9 @@ function progressBar(file: string, input: NodeJS.ReadableStream): { records(n: n
     const width = 30;
     const fraction = total > 0 ? Math.min(1, read / total) : 1;
     const filled = Math.round(fraction * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${records} records acknowledged`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${records} records acknowledged`,
+    );
   };
   const timer = setInterval(() => draw(), 100);
   return {

@@ -14,7 +14,7 @@ export function topicsCommand(): Command {
     .command('create <topic>')
     .description('create a topic')
     .option('-p, --partitions <n>', 'number of partitions', parseInteger('partitions', 1), 1)
-    .option('-c, --config <key=value>', "topic config, e.g. retention.ms=86400000 (repeatable)", collectPair)
+    .option('-c, --config <key=value>', 'topic config, e.g. retention.ms=86400000 (repeatable)', collectPair)
     .action(
       action(async (name: string, options: { partitions: number; config?: [string, string][] }, command: Command) => {
         const config = configOf(options.config);
@@ -34,7 +34,13 @@ export function topicsCommand(): Command {
       action(async (options: { long?: boolean; json?: boolean }, command: Command) => {
         const list = await clientFor(command).admin().listTopics();
         if (options.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-        else if (options.long) process.stdout.write(table(['TOPIC', 'PARTITIONS'], list.map((t) => [t.name, t.partitions])));
+        else if (options.long)
+          process.stdout.write(
+            table(
+              ['TOPIC', 'PARTITIONS'],
+              list.map((t) => [t.name, t.partitions]),
+            ),
+          );
         else process.stdout.write(list.map((t) => `${t.name}\n`).join(''));
       }),
     );
@@ -72,7 +78,10 @@ export function topicsCommand(): Command {
         if (options.partitions === undefined && !config) throw new Error('nothing to alter: give --partitions and/or --config');
         const topic = await clientFor(command)
           .admin()
-          .alterTopic(name, { ...(options.partitions !== undefined ? { partitions: options.partitions } : {}), ...(config ? { config } : {}) });
+          .alterTopic(name, {
+            ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
+            ...(config ? { config } : {}),
+          });
         process.stdout.write(`Altered topic ${name}: ${topic.partitions.length} partitions.\n`);
       }),
     );

@@ -77,7 +77,12 @@ export class Admin {
   /** Grows partitions and/or changes config. */
   async alterTopic(topic: string, changes: { partitions?: number; config?: TopicConfig }): Promise<TopicDescription> {
     return (
-      await this.http.request<TopicDescription>({ method: 'PATCH', path: `/v1/topics/${segment(topic)}`, body: changes, retry: 'throttled' })
+      await this.http.request<TopicDescription>({
+        method: 'PATCH',
+        path: `/v1/topics/${segment(topic)}`,
+        body: changes,
+        retry: 'throttled',
+      })
     ).body;
   }
 
@@ -97,7 +102,12 @@ export class Admin {
   /** Per partition: the high watermark (`offset`, `high`) and the log start offset (`low`), as KafkaJS's fetchTopicOffsets. */
   async fetchTopicOffsets(topic: string): Promise<TopicOffsets[]> {
     const description = await this.describeTopic(topic);
-    return description.partitions.map((p) => ({ partition: p.partition, offset: p.highWatermark, high: p.highWatermark, low: p.logStartOffset }));
+    return description.partitions.map((p) => ({
+      partition: p.partition,
+      offset: p.highWatermark,
+      high: p.highWatermark,
+      low: p.logStartOffset,
+    }));
   }
 
   /** Per partition, the earliest offset whose timestamp is at or after `timestamp` (the high watermark if none). */
@@ -112,7 +122,15 @@ export class Admin {
   }
 
   /** GET .../offsets?at=: earliest, latest, or the first offset at or after a timestamp (null if none). */
-  async offsetFor({ topic, partition, at }: { topic: string; partition: number; at: 'earliest' | 'latest' | number }): Promise<number | null> {
+  async offsetFor({
+    topic,
+    partition,
+    at,
+  }: {
+    topic: string;
+    partition: number;
+    at: 'earliest' | 'latest' | number;
+  }): Promise<number | null> {
     const response = await this.http.request<{ offset: number | null }>({
       method: 'GET',
       path: `/v1/topics/${segment(topic)}/partitions/${partition}/offsets`,
@@ -133,7 +151,8 @@ export class Admin {
   /** A group's committed offsets (optionally of some topics only). */
   async fetchOffsets({ groupId, topics }: { groupId: string; topics?: string[] }): Promise<CommittedOffset[]> {
     if (!topics || topics.length === 0) {
-      return (await this.http.request<{ offsets: CommittedOffset[] }>({ method: 'GET', path: `/v1/groups/${segment(groupId)}/offsets` })).body.offsets;
+      return (await this.http.request<{ offsets: CommittedOffset[] }>({ method: 'GET', path: `/v1/groups/${segment(groupId)}/offsets` }))
+        .body.offsets;
     }
     const lists = await Promise.all(
       topics.map(
@@ -162,7 +181,15 @@ export class Admin {
   }
 
   /** Commits offsets as an admin: allowed only while the group has no members (KafkaJS's setOffsets). */
-  async setOffsets({ groupId, topic, partitions }: { groupId: string; topic: string; partitions: { partition: number; offset: number | string }[] }): Promise<void> {
+  async setOffsets({
+    groupId,
+    topic,
+    partitions,
+  }: {
+    groupId: string;
+    topic: string;
+    partitions: { partition: number; offset: number | string }[];
+  }): Promise<void> {
     await this.http.request({
       method: 'POST',
       path: `/v1/groups/${segment(groupId)}/offsets`,

@@ -204,7 +204,8 @@ export class Consumer {
     private readonly http: HttpTransport,
     options: ConsumerOptions,
   ) {
-    if (!options || typeof options.groupId !== 'string' || options.groupId.length === 0) throw new TypeError('consumer: groupId is required');
+    if (!options || typeof options.groupId !== 'string' || options.groupId.length === 0)
+      throw new TypeError('consumer: groupId is required');
     this.groupId = options.groupId;
     this.memberId = options.memberId ?? randomUUID();
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 45_000;
@@ -230,7 +231,8 @@ export class Consumer {
     if (topics.length === 0) throw new TypeError('subscribe: name at least one topic');
     for (const topic of topics) {
       if (typeof topic !== 'string') throw new TypeError('subscribe: topics are names (regular expressions are not supported)');
-      const reset: OffsetReset = subscription.fromBeginning === undefined ? this.defaultReset : subscription.fromBeginning ? 'earliest' : 'latest';
+      const reset: OffsetReset =
+        subscription.fromBeginning === undefined ? this.defaultReset : subscription.fromBeginning ? 'earliest' : 'latest';
       if (!this.topics.has(topic)) this.subscriptionChanged = true;
       this.topics.set(topic, reset);
     }
@@ -421,7 +423,10 @@ export class Consumer {
           failures++;
           this.report(error, joining ? 'join group' : 'heartbeat');
           if (this.sessionLapsed()) await this.abandonAll('SESSION_LAPSED');
-          delay = Math.min(this.heartbeatIntervalMs(), backoffDelay(failures - 1, this.retry, isLogwayApiError(error) ? error.retryAfterMs : 0));
+          delay = Math.min(
+            this.heartbeatIntervalMs(),
+            backoffDelay(failures - 1, this.retry, isLogwayApiError(error) ? error.retryAfterMs : 0),
+          );
         }
       }
       await this.heartbeatWake.wait(delay);
@@ -472,7 +477,9 @@ export class Consumer {
     const released = current.filter((s) => this.owned.get(s.key) === s);
     for (const state of released) this.owned.delete(state.key);
     if (released.length > 0) {
-      this.events.emit('partitions.revoked', { partitions: released.map(({ topic, partition }) => ({ topic, partition })).sort(byTopicPartition) });
+      this.events.emit('partitions.revoked', {
+        partitions: released.map(({ topic, partition }) => ({ topic, partition })).sort(byTopicPartition),
+      });
     }
     this.heartbeatWake.notify();
   }
@@ -815,7 +822,9 @@ export class Consumer {
       this.events.emit('error', { error, context, ...(where ? { topic: where.topic, partition: where.partition } : {}) });
     } else {
       const place = where ? ` (${where.topic}-${where.partition})` : '';
-      console.error(`logway consumer ${this.groupId}: ${context}${place} failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `logway consumer ${this.groupId}: ${context}${place} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

@@ -3,7 +3,15 @@
  * timeouts, and retries (exponential backoff with jitter, honouring Retry-After) on 429, 5xx and
  * requests that got no answer. Errors become `LogwayApiError`.
  */
-import { defaultAuthFor, regionFor, sigv4Signer, type AuthMode, type AwsCredentials, type AwsCredentialsProvider, type RequestSigner } from './auth';
+import {
+  defaultAuthFor,
+  regionFor,
+  sigv4Signer,
+  type AuthMode,
+  type AwsCredentials,
+  type AwsCredentialsProvider,
+  type RequestSigner,
+} from './auth';
 import { errorFromResponse, LogwayApiError } from './errors';
 import { backoffDelay, parseRetryAfter, retryOptions, sleep, type RetryOptions } from './retry';
 
@@ -131,9 +139,16 @@ export class HttpTransport {
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason ?? error;
       if (timeout.aborted) {
-        throw new LogwayApiError(0, 'REQUEST_TIMEOUT', `${request.method} ${target.pathname} got no response within ${timeoutMs} ms.`, {}, undefined, {
-          cause: error,
-        });
+        throw new LogwayApiError(
+          0,
+          'REQUEST_TIMEOUT',
+          `${request.method} ${target.pathname} got no response within ${timeoutMs} ms.`,
+          {},
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new LogwayApiError(
@@ -145,7 +160,7 @@ export class HttpTransport {
         { cause: error },
       );
     }
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     if (text.length > 0) {
       try {
         parsed = JSON.parse(text);

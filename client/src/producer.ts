@@ -173,16 +173,22 @@ export class Producer {
     }
     let metadata = await this.topicMetadata(topic);
     // A partition beyond the cached count may be new: look again before refusing it.
-    if (messages.some((m) => m.partition !== undefined && m.partition >= metadata.partitions)) metadata = await this.topicMetadata(topic, true);
+    if (messages.some((m) => m.partition !== undefined && m.partition >= metadata.partitions))
+      metadata = await this.topicMetadata(topic, true);
     const partitionCount = metadata.partitions;
     const buffer = this.buffer(topic);
     // Refuse what the service would refuse, here: one bad record would fail a whole shared request.
     messages.forEach((message, index) => {
       if (message.partition !== undefined && message.partition >= partitionCount) {
-        throw new LogwayApiError(404, 'UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topic}' has no partition ${message.partition}: it has partitions 0 to ${partitionCount - 1}.`, {
-          topic,
-          partition: message.partition,
-        });
+        throw new LogwayApiError(
+          404,
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          `Topic '${topic}' has no partition ${message.partition}: it has partitions 0 to ${partitionCount - 1}.`,
+          {
+            topic,
+            partition: message.partition,
+          },
+        );
       }
       const size = recordSize(message);
       if (size > metadata.maxMessageBytes) {
@@ -217,7 +223,8 @@ export class Producer {
         new Promise<RecordMetadata>((resolve, reject) => {
           const pending: Pending = {
             ...p,
-            resolve: (offset) => resolve({ topicName: topic, partition: offset.partition, offset: offset.offset, timestamp: offset.timestamp }),
+            resolve: (offset) =>
+              resolve({ topicName: topic, partition: offset.partition, offset: offset.offset, timestamp: offset.timestamp }),
             reject,
           };
           let queue = buffer.partitions.get(p.partition);
@@ -287,7 +294,8 @@ export class Producer {
   }
 
   private stickyPartition(buffer: TopicBuffer, partitionCount: number): number {
-    if (buffer.sticky < 0 || buffer.sticky >= partitionCount) buffer.sticky = Math.min(Math.floor(Math.random() * partitionCount), partitionCount - 1);
+    if (buffer.sticky < 0 || buffer.sticky >= partitionCount)
+      buffer.sticky = Math.min(Math.floor(Math.random() * partitionCount), partitionCount - 1);
     return buffer.sticky;
   }
 

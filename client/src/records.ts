@@ -77,7 +77,12 @@ const byteLength = (value: string | Bytes | null | undefined): number =>
 
 /** The bytes Kafka (and Logway) count against max.message.bytes: key, value and headers. */
 export function recordSize(message: ProducerMessage): number {
-  const key = message.key === null || message.key === undefined ? 0 : isBytes(message.key) ? message.key.byteLength : Buffer.byteLength(String(message.key));
+  const key =
+    message.key === null || message.key === undefined
+      ? 0
+      : isBytes(message.key)
+        ? message.key.byteLength
+        : Buffer.byteLength(String(message.key));
   const value = message.value;
   let size =
     key +

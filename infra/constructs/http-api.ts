@@ -3,7 +3,7 @@
  * integrated with its own function (payload format 2.0), authorized with IAM (SigV4) unless a
  * dev stage says otherwise, throttled at the stage and access-logged as JSON.
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';

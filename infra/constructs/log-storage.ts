@@ -3,7 +3,7 @@
  * S3 bucket of segment objects, plus the bucket that receives the segment bucket's access logs.
  * `grantAccess` turns a route's (or schedule's) access map into IAM grants, and nothing more.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -148,7 +148,7 @@ export class LogStorage extends Construct {
           id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(table)}.Arn>/index/*]`,
           reason:
             `Queries the global secondary indexes of the ${tableId} table; DynamoDB authorizes an ` +
-            'index as <table ARN>/index/<name>, and the wildcard covers only this table\'s indexes.',
+            "index as <table ARN>/index/<name>, and the wildcard covers only this table's indexes.",
         });
       }
     }
@@ -157,9 +157,7 @@ export class LogStorage extends Construct {
       const bucket = this.segmentBucket;
       const segments = bucket.arnForObjects(`${segmentBucketDefinition.segmentPrefix}*`);
       const objectActions =
-        access.bucket === 'readwrite'
-          ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload']
-          : ['s3:GetObject'];
+        access.bucket === 'readwrite' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : ['s3:GetObject'];
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [segments] }));
       // ListBucket makes a missing key a 404 rather than a 403, and lets the sweep list a topic.
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));

@@ -3,7 +3,7 @@
  * on arm64, its own log group, and a role that can write that log group and touch exactly the
  * tables and bucket its definition lists.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';

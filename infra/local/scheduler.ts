@@ -8,7 +8,14 @@ import { scheduledFunctions, type ScheduledFunctionDefinition } from '../schedul
 
 const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 
-const unitMs: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+const unitMs: Record<string, number> = {
+  minute: 60_000,
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
 
 /** `rate(5 minutes)` → 300000; cron expressions are not run locally. */
 export function rateMs(schedule: string): number | undefined {

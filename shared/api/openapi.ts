@@ -42,7 +42,10 @@ const errorSchema = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string', description: "Kafka-style error name, e.g. 'UNKNOWN_TOPIC_OR_PARTITION'" }, message: { type: 'string' } },
+      properties: {
+        code: { type: 'string', description: "Kafka-style error name, e.g. 'UNKNOWN_TOPIC_OR_PARTITION'" },
+        message: { type: 'string' },
+      },
       additionalProperties: true,
     },
   },
@@ -66,9 +69,7 @@ function operation(route: RouteDefinition, contract: RouteContract | undefined) 
     operationId: route.name,
     summary: route.summary,
     ...(parameters.length ? { parameters } : {}),
-    ...(contract?.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(contract.body) } } } }
-      : {}),
+    ...(contract?.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(contract.body) } } } } : {}),
     responses: {
       '2XX': { description: 'Success', content: { 'application/json': { schema: {} } } },
       default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },

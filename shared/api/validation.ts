@@ -24,12 +24,7 @@ export type FieldErrorCodes = Readonly<Record<string, string>>;
  * Parses `value` with `schema`. `where` names the part of the request ("body", "query") for
  * messages about the whole of it.
  */
-export function parseRequest<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  where: string,
-  fieldCodes: FieldErrorCodes = {},
-): z.output<S> {
+export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, where: string, fieldCodes: FieldErrorCodes = {}): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

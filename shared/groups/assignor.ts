@@ -105,9 +105,7 @@ export function assignPartitions(input: AssignorInput): Record<string, Assignmen
   }
   unplaced.sort(
     (a, b) =>
-      subscribers.get(a.topic)!.length - subscribers.get(b.topic)!.length ||
-      byString(a.topic, b.topic) ||
-      a.partition - b.partition,
+      subscribers.get(a.topic)!.length - subscribers.get(b.topic)!.length || byString(a.topic, b.topic) || a.partition - b.partition,
   );
   for (const slot of unplaced) {
     let best: string | undefined;
@@ -122,16 +120,10 @@ export function assignPartitions(input: AssignorInput): Record<string, Assignmen
   const received = new Set<string>();
   for (;;) {
     const receivers = [...memberIds].sort(
-      (a, b) =>
-        owned.get(a)!.size - owned.get(b)!.size ||
-        Number(gave.has(a)) - Number(gave.has(b)) ||
-        byString(a, b),
+      (a, b) => owned.get(a)!.size - owned.get(b)!.size || Number(gave.has(a)) - Number(gave.has(b)) || byString(a, b),
     );
     const givers = [...memberIds].sort(
-      (a, b) =>
-        owned.get(b)!.size - owned.get(a)!.size ||
-        Number(received.has(a)) - Number(received.has(b)) ||
-        byString(a, b),
+      (a, b) => owned.get(b)!.size - owned.get(a)!.size || Number(received.has(a)) - Number(received.has(b)) || byString(a, b),
     );
     let move: { key: string; from: string; to: string } | undefined;
     search: for (const to of receivers) {
@@ -174,9 +166,7 @@ function pickPartition(
     if (!topics.has(slot.topic)) continue;
     const rank = previousOwner.get(key) === to ? 2 : retained.has(key) ? 0 : 1;
     const later =
-      bestSlot === undefined ||
-      slot.topic > bestSlot.topic ||
-      (slot.topic === bestSlot.topic && slot.partition > bestSlot.partition);
+      bestSlot === undefined || slot.topic > bestSlot.topic || (slot.topic === bestSlot.topic && slot.partition > bestSlot.partition);
     if (rank > bestRank || (rank === bestRank && later)) {
       best = key;
       bestRank = rank;

@@ -11,13 +11,7 @@ import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { parsePartitionKey, partitionKey } from './assignor';
 import { groupNotFound, offsetMetadataTooLarge } from './errors';
-import {
-  commitOffsetsSchema,
-  fetchOffsetsQuerySchema,
-  heartbeatSchema,
-  maxOffsetMetadataBytes,
-  resetOffsetsSchema,
-} from './schemas';
+import { commitOffsetsSchema, fetchOffsetsQuerySchema, heartbeatSchema, maxOffsetMetadataBytes, resetOffsetsSchema } from './schemas';
 import type { GroupDescription, GroupListing, PartitionDescription } from './wire';
 import { groupStateName, liveMembers, ownedKeys, requireEmpty, type HeartbeatResponse } from './state';
 import {
@@ -138,7 +132,8 @@ export async function describeGroupOperation(groupId: string): Promise<GroupDesc
   for (const name of names) {
     const topic = topics.get(name);
     if (topic && subscribed.has(name)) {
-      for (let partition = 0; partition < topic.partitions; partition++) listed.set(partitionKey(name, partition), { topic: name, partition });
+      for (let partition = 0; partition < topic.partitions; partition++)
+        listed.set(partitionKey(name, partition), { topic: name, partition });
     }
   }
   for (const c of committed) listed.set(partitionKey(c.topic, c.partition), { topic: c.topic, partition: c.partition });

@@ -13,8 +13,7 @@ export const maxOffsetMetadataBytes = 4096;
 export const maxOffsetsPerCommit = 99;
 export const memberIdPattern = /^[a-zA-Z0-9._:-]{1,255}$/;
 
-const topicName = () =>
-  z.string().regex(topicNamePattern, 'must be a topic name: 1 to 249 of [a-zA-Z0-9._-]').describe('Topic name');
+const topicName = () => z.string().regex(topicNamePattern, 'must be a topic name: 1 to 249 of [a-zA-Z0-9._-]').describe('Topic name');
 const partitionNumber = () => z.number().int().min(0).max(999_999);
 const memberId = () =>
   z

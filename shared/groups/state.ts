@@ -144,7 +144,8 @@ export function heartbeat(
   ctx: HeartbeatContext,
 ): HeartbeatOutcome {
   const fail = (error: LogwayError): HeartbeatOutcome => ({ state: current, change: 'none', result: { ok: false, error } });
-  if (request.memberEpoch < LEAVE_EPOCH) return fail(invalidRequest('memberEpoch must be -1 (leave), 0 (join) or the current epoch.', { field: 'memberEpoch' }));
+  if (request.memberEpoch < LEAVE_EPOCH)
+    return fail(invalidRequest('memberEpoch must be -1 (leave), 0 (join) or the current epoch.', { field: 'memberEpoch' }));
   if (request.memberEpoch !== JOIN_EPOCH && request.memberId === undefined) {
     return fail(invalidRequest('memberId is required unless memberEpoch is 0 (join).', { field: 'memberId' }));
   }

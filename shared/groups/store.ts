@@ -76,7 +76,11 @@ export async function scanGroups(): Promise<GroupState[]> {
 
 const versionCondition = (read: GroupState | undefined) =>
   read
-    ? { ConditionExpression: '#version = :read', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':read': read.version } }
+    ? {
+        ConditionExpression: '#version = :read',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':read': read.version },
+      }
     : { ConditionExpression: 'attribute_not_exists(groupId)' };
 
 /** The write of a new group state, conditioned on the version read (or on the group not existing). */
@@ -85,7 +89,12 @@ function groupPut(read: GroupState | undefined, next: GroupState): TransactItem 
 }
 
 /** Stores `next`; false when another writer changed the group since `read` (the caller re-reads and retries). */
-export async function writeGroup(read: GroupState | undefined, next: GroupState, change: Change, memberId: string | undefined): Promise<boolean> {
+export async function writeGroup(
+  read: GroupState | undefined,
+  next: GroupState,
+  change: Change,
+  memberId: string | undefined,
+): Promise<boolean> {
   try {
     if (change === 'liveness' && read && memberId !== undefined) {
       const member = next.members[memberId]!;
@@ -206,7 +215,13 @@ export async function heartbeatGroup(
 
 // ---- offsets ----
 
-function offsetPut(groupId: string, incarnation: string, offset: OffsetToCommit, now: number, member?: { memberId: string; memberEpoch: number }): TransactItem {
+function offsetPut(
+  groupId: string,
+  incarnation: string,
+  offset: OffsetToCommit,
+  now: number,
+  member?: { memberId: string; memberEpoch: number },
+): TransactItem {
   const item: OffsetItem = {
     groupId,
     topicPartition: `${offset.topic}:${offset.partition}`,
@@ -344,12 +359,7 @@ export async function readCommittedOffsets(group: GroupState, topic?: string): P
 // ---- delete ----
 
 /** Deletes an empty group, then its committed offsets (only those of the deleted incarnation). */
-export async function deleteGroupItem(
-  groupId: string,
-  onMissing: () => Error,
-  action: string,
-  options: StoreOptions = {},
-): Promise<void> {
+export async function deleteGroupItem(groupId: string, onMissing: () => Error, action: string, options: StoreOptions = {}): Promise<void> {
   const clock = options.now ?? Date.now;
   const deleted = await retrying(groupId, options, async () => {
     const read = await readGroup(groupId);

@@ -3,11 +3,7 @@
  * the event into a typed request, calls the operation, and maps its result or error to a response.
  * Every handler in functions/ is one call to `httpHandler`.
  */
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isLogwayError, LogwayError, invalidRequest } from '../errors';
 import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
@@ -34,15 +30,10 @@ export interface HttpResponse {
 
 export type Operation = (request: HttpRequest) => Promise<HttpResponse>;
 
-export type LambdaHttpHandler = (
-  event: APIGatewayProxyEventV2,
-  context?: Partial<Context>,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2, context?: Partial<Context>) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
-  const body = event.body
-    ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
-    : Buffer.alloc(0);
+  const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
@@ -81,9 +72,7 @@ export function toLambdaResult(response: HttpResponse): APIGatewayProxyStructure
   }
   headers['content-type'] ??= 'application/json';
   const body =
-    typeof response.body === 'string' && headers['content-type'] !== 'application/json'
-      ? response.body
-      : JSON.stringify(response.body);
+    typeof response.body === 'string' && headers['content-type'] !== 'application/json' ? response.body : JSON.stringify(response.body);
   return { statusCode: response.status, headers, body, isBase64Encoded: false };
 }
 

@@ -147,12 +147,10 @@ export interface RouteMatch {
 
 const compiled = routes.map((route: RouteDefinition) => {
   const paramNames: string[] = [];
-  const pattern = route.path
-    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
-    .replace(/\{(\w+)\}/g, (_match, name: string) => {
-      paramNames.push(name);
-      return '([^/]+)';
-    });
+  const pattern = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_match, name: string) => {
+    paramNames.push(name);
+    return '([^/]+)';
+  });
   return { route, regex: new RegExp(`^${pattern}$`), paramNames };
 });
 
@@ -160,10 +158,7 @@ const compiled = routes.map((route: RouteDefinition) => {
  * Finds the route for a request path the way API Gateway does: exact segments, `{param}` matching
  * one non-empty segment. Returns `methodNotAllowed` when the path exists under another method.
  */
-export function matchRoute(
-  method: string,
-  path: string,
-): RouteMatch | { methodNotAllowed: true } | undefined {
+export function matchRoute(method: string, path: string): RouteMatch | { methodNotAllowed: true } | undefined {
   let pathMatched = false;
   for (const { route, regex, paramNames } of compiled) {
     const match = regex.exec(path);

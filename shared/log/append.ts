@@ -90,7 +90,10 @@ export async function appendBatches(
   const heads = new Map<number, PartitionHead>();
   const unknown = batches.filter((b) => !knownHeads.has(partitionKeyOf(topic.topicId, b.partition)));
   if (unknown.length > 0) {
-    const read = await readHeads(topic.topicId, unknown.map((b) => b.partition));
+    const read = await readHeads(
+      topic.topicId,
+      unknown.map((b) => b.partition),
+    );
     for (const [partition, head] of read) heads.set(partition, head);
   }
   for (const batch of batches) {
@@ -128,7 +131,10 @@ export async function appendBatches(
       if (verdict === 'transaction-conflict') {
         // Another transaction held an item; the heads may not have moved, so re-read them.
         await sleep(conflictBackoffMs(attempt, options.random));
-        const fresh = await readHeads(topic.topicId, batches.map((b) => b.partition));
+        const fresh = await readHeads(
+          topic.topicId,
+          batches.map((b) => b.partition),
+        );
         for (const [partition, head] of fresh) heads.set(partition, head);
       } else {
         await sleep(conflictBackoffMs(attempt, options.random));

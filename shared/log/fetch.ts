@@ -206,12 +206,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     }
   }
   const waiting = live.filter((e) => !e.error);
-  heads = await waitForData(
-    readAll,
-    (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset),
-    request.waitMs ?? 0,
-    heads,
-  );
+  heads = await waitForData(readAll, (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset), request.waitMs ?? 0, heads);
 
   const base64 = request.encoding === 'base64';
   const responseBudget: ResponseBudget = { remaining: responseRecordBudgetBytes };

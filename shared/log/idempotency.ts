@@ -40,9 +40,7 @@ export interface StoredProduce {
 }
 
 export async function readStoredProduce(key: string): Promise<StoredProduce | undefined> {
-  const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }),
-  );
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }));
   if (!Item) return undefined;
   // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
   if (Number(Item.expiresAt) < Date.now() / 1000) return undefined;

@@ -45,18 +45,14 @@ export async function readHeads(topicId: string, partitions: readonly number[]):
   return new Map(partitions.map((partition) => [partition, byKey.get(partitionKeyOf(topicId, partition)) ?? emptyHead]));
 }
 
-export async function readHeadsAcrossTopics(
-  keys: readonly { topicId: string; partition: number }[],
-): Promise<Map<string, PartitionHead>> {
+export async function readHeadsAcrossTopics(keys: readonly { topicId: string; partition: number }[]): Promise<Map<string, PartitionHead>> {
   const heads = new Map<string, PartitionHead>();
   const table = tableName('partitions');
   const unique = [...new Set(keys.map((k) => partitionKeyOf(k.topicId, k.partition)))];
   for (let i = 0; i < unique.length; i += 100) {
     let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((partitionKey) => ({ partitionKey }));
     for (let round = 0; pending.length > 0; round++) {
-      const result = await dynamo().send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-      );
+      const result = await dynamo().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
       for (const item of result.Responses?.[table] ?? []) heads.set(item.partitionKey as string, headFromItem(item));
       pending = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));

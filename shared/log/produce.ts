@@ -13,13 +13,7 @@ import { cachedTopic, forgetTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
 import type { TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
-import {
-  encodeStoredResponse,
-  readStoredProduce,
-  replayOrReject,
-  requestHash,
-  validateIdempotencyKey,
-} from './idempotency';
+import { encodeStoredResponse, readStoredProduce, replayOrReject, requestHash, validateIdempotencyKey } from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
 import { producedRecordSchema, recordSize, toRecordBytes, type RecordBytes } from './wire';
@@ -65,7 +59,13 @@ interface PlannedPartition {
   requestIndexes: number[];
 }
 
-function plan(topic: TopicMetadata, records: RecordBytes[], explicit: (number | undefined)[], now: number, timestamps: (number | undefined)[]): PlannedPartition[] {
+function plan(
+  topic: TopicMetadata,
+  records: RecordBytes[],
+  explicit: (number | undefined)[],
+  now: number,
+  timestamps: (number | undefined)[],
+): PlannedPartition[] {
   const partitionFor = createRequestPartitioner(topic.partitions);
   const byPartition = new Map<number, PlannedPartition>();
   records.forEach((record, index) => {
@@ -85,11 +85,7 @@ function plan(topic: TopicMetadata, records: RecordBytes[], explicit: (number | 
   return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
 }
 
-export async function produce(
-  topicName: string,
-  body: unknown,
-  idempotencyKey: string | undefined,
-): Promise<ProduceOutcome> {
+export async function produce(topicName: string, body: unknown, idempotencyKey: string | undefined): Promise<ProduceOutcome> {
   const request = parseRequest(produceRequestSchema, body, 'body');
   const config = loadServiceConfig();
   let hash: string | undefined;
@@ -151,7 +147,13 @@ export async function produce(
     );
     totalBytes = encoded.reduce((sum, e) => sum + e.bytes.length, 0);
     const large = encoded.filter((e) => e.bytes.length > config.inlineBatchMaxBytes);
-    const segment = large.length > 0 ? await writeSegment(topic.topicId, large.map((e) => e.bytes)) : undefined;
+    const segment =
+      large.length > 0
+        ? await writeSegment(
+            topic.topicId,
+            large.map((e) => e.bytes),
+          )
+        : undefined;
     const batches: PreparedBatch[] = encoded.map((e) => {
       const largeIndex = large.indexOf(e);
       // A loop, not Math.min(...spread): a request may hold more records than a call has arguments.

@@ -16,7 +16,15 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { bucketName, dynamo, s3Client, tableName } from '../runtime/aws';
 import { segmentBucket } from '../storage/tables';
 import { effectiveTopicConfig } from '../topics/model';
-import { listTombstones, listTopics, partitionKeyOf, removeTombstone, getTopic, type TopicMetadata, type TopicTombstone } from '../topics/store';
+import {
+  listTombstones,
+  listTopics,
+  partitionKeyOf,
+  removeTombstone,
+  getTopic,
+  type TopicMetadata,
+  type TopicTombstone,
+} from '../topics/store';
 import { compactPartition } from './compaction';
 import { readHeads, type PartitionHead } from './partition-heads';
 
@@ -110,7 +118,13 @@ async function releaseSegment(key: string, batchesInSegment: number): Promise<bo
   return true;
 }
 
-async function sweepPartition(topic: TopicMetadata, partition: number, head: PartitionHead, now: number, report: SweepReport): Promise<void> {
+async function sweepPartition(
+  topic: TopicMetadata,
+  partition: number,
+  head: PartitionHead,
+  now: number,
+  report: SweepReport,
+): Promise<void> {
   const config = effectiveTopicConfig(topic.config);
   const retentionMs = config['retention.ms'];
   const retentionBytes = config['retention.bytes'];
@@ -165,11 +179,18 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
       // hourly, so tombstones past their retention go even from a quiet partition.
       const quiet = current.compactedUpTo === current.highWatermark && now - (current.compactedAt ?? 0) < 3_600_000;
       if (quiet) continue;
-      const compacted = await compactPartition(topic.topicId, partition, current.logStartOffset, current.highWatermark, now, async (key, batches) => {
-        const deleted = await releaseSegment(key, batches);
-        if (deleted) report.segmentsDeleted++;
-        return deleted;
-      });
+      const compacted = await compactPartition(
+        topic.topicId,
+        partition,
+        current.logStartOffset,
+        current.highWatermark,
+        now,
+        async (key, batches) => {
+          const deleted = await releaseSegment(key, batches);
+          if (deleted) report.segmentsDeleted++;
+          return deleted;
+        },
+      );
       report.batchesCompacted += compacted.batchesRewritten;
       report.recordsCompactedAway += compacted.recordsRemoved;
       await dynamo().send(

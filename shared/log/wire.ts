@@ -83,7 +83,6 @@ export function toRecordBytes(record: ProducedRecord): RecordBytes {
   return { key, value, headers };
 }
 
-
 function bytesField(name: 'key' | 'value', bytes: Uint8Array | null, forceBase64: boolean): Record<string, string | null> {
   if (bytes === null) return { [name]: null };
   const text = forceBase64 ? undefined : asUtf8(bytes);

@@ -110,7 +110,8 @@ function readRecords(c: RecordsCursor, header: RecordBatchHeader): BatchRecord[]
 function readRecord(c: RecordsCursor, baseOffset: number, firstTimestamp: number, logAppendTime: number | null): BatchRecord {
   const length = readVarint(c);
   const bodyStart = c.pos;
-  if (length < MIN_RECORD_SIZE - 1 || length > c.end - bodyStart) c.fail(`record length ${length} does not fit in ${c.end - bodyStart} bytes`);
+  if (length < MIN_RECORD_SIZE - 1 || length > c.end - bodyStart)
+    c.fail(`record length ${length} does not fit in ${c.end - bodyStart} bytes`);
   const sectionEnd = c.end;
   c.end = bodyStart + length; // every read below stays inside this record
   c.pos++; // record attributes: unused in v2

@@ -147,7 +147,10 @@ export function encodeRecordBatch(input: RecordBatchInput): Buffer {
 
   writeInt64(batch, BASE_OFFSET_AT, baseOffset);
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_AT);
-  batch.writeInt32BE(requireInteger('partitionLeaderEpoch', input.partitionLeaderEpoch ?? -1, INT32_MIN, INT32_MAX), PARTITION_LEADER_EPOCH_AT);
+  batch.writeInt32BE(
+    requireInteger('partitionLeaderEpoch', input.partitionLeaderEpoch ?? -1, INT32_MIN, INT32_MAX),
+    PARTITION_LEADER_EPOCH_AT,
+  );
   batch[MAGIC_AT] = MAGIC_V2;
   batch.writeInt16BE(attributes, ATTRIBUTES_AT);
   batch.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_AT);

@@ -29,9 +29,7 @@ export class CorruptRecordError extends RecordsError {
 
   constructor(detail: string, location: CorruptionLocation) {
     const batch = location.baseOffset === undefined ? 'record batch' : `record batch with base offset ${location.baseOffset}`;
-    const where = location.inDecompressedRecords
-      ? `byte ${location.position} of its decompressed records`
-      : `byte ${location.position}`;
+    const where = location.inDecompressedRecords ? `byte ${location.position} of its decompressed records` : `byte ${location.position}`;
     super(`Corrupt ${batch} at ${where}: ${detail}`);
     this.name = 'CorruptRecordError';
     this.baseOffset = location.baseOffset;

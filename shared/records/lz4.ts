@@ -141,7 +141,15 @@ function writeLength(dst: Uint8Array, op: number, extra: number): number {
   return op;
 }
 
-function writeSequence(dst: Uint8Array, op: number, src: Uint8Array, literalsAt: number, literalCount: number, offset: number, matchLength: number): number {
+function writeSequence(
+  dst: Uint8Array,
+  op: number,
+  src: Uint8Array,
+  literalsAt: number,
+  literalCount: number,
+  offset: number,
+  matchLength: number,
+): number {
   const matchCode = matchLength - MIN_MATCH;
   dst[op++] = ((literalCount >= 15 ? 15 : literalCount) << 4) | (matchCode >= 15 ? 15 : matchCode);
   if (literalCount >= 15) op = writeLength(dst, op, literalCount - 15);
@@ -164,7 +172,10 @@ function writeLastLiterals(dst: Uint8Array, op: number, src: Uint8Array, literal
 /** Growable output, capped so a crafted frame cannot exhaust memory. */
 class Output {
   bytes: Uint8Array;
-  constructor(initialCapacity: number, private readonly maxBytes: number) {
+  constructor(
+    initialCapacity: number,
+    private readonly maxBytes: number,
+  ) {
     this.bytes = new Uint8Array(Math.min(Math.max(initialCapacity, 64), maxBytes));
   }
   ensure(capacity: number, used: number): void {
@@ -281,7 +292,15 @@ function readLengthExtension(src: Uint8Array, ip: number, end: number, base: num
  * reach into earlier blocks of the same frame (down to `windowStart`).
  * Returns the output end, or -1 when the block needs more than `opLimit`.
  */
-function decompressBlock(src: Uint8Array, ip: number, ipEnd: number, dst: Uint8Array, op: number, opLimit: number, windowStart: number): number {
+function decompressBlock(
+  src: Uint8Array,
+  ip: number,
+  ipEnd: number,
+  dst: Uint8Array,
+  op: number,
+  opLimit: number,
+  windowStart: number,
+): number {
   for (;;) {
     if (ip >= ipEnd) throw new Error('truncated LZ4 sequence');
     const token = src[ip++]!;

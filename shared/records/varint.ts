@@ -117,7 +117,7 @@ export function writeVarlongDelta(buf: Uint8Array, pos: number, to: number, from
 }
 
 function zigzagBig(v: bigint): bigint {
-  return v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
+  return v >= 0n ? v << 1n : (-v << 1n) - 1n;
 }
 
 /**

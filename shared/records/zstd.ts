@@ -21,8 +21,7 @@ interface NodeZstd {
 }
 
 // @types/node 20 does not declare the zstd functions; probe for them at run time.
-const nodeZstd: NodeZstd | null =
-  typeof (zlib as Partial<NodeZstd>).zstdCompressSync === 'function' ? (zlib as unknown as NodeZstd) : null;
+const nodeZstd: NodeZstd | null = typeof (zlib as Partial<NodeZstd>).zstdCompressSync === 'function' ? (zlib as unknown as NodeZstd) : null;
 
 export const zstdImplementation: 'node-zlib' | 'stored-frames+fzstd' = nodeZstd ? 'node-zlib' : 'stored-frames+fzstd';
 

@@ -27,7 +27,15 @@ export const timestampTypes = ['CreateTime', 'LogAppendTime'] as const;
 
 /** Kafka configs travel as strings; JSON users send numbers. Both are accepted. */
 const longConfig = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)]).pipe(z.number().int().min(min).max(max));
+  z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^-?\d+$/)
+        .transform(Number),
+    ])
+    .pipe(z.number().int().min(min).max(max));
 
 export const topicConfigSchemas = {
   'retention.ms': longConfig(-1),
@@ -55,9 +63,7 @@ export const topicConfigOverridesSchema = z
   })
   .partial();
 
-export const topicNameSchema = z
-  .string()
-  .refine(isLegalTopicName, "use 1 to 249 of [a-zA-Z0-9._-], and not '.' or '..'");
+export const topicNameSchema = z.string().refine(isLegalTopicName, "use 1 to 249 of [a-zA-Z0-9._-], and not '.' or '..'");
 
 export const partitionCountSchema = (maxPartitions: number) =>
   z.number().int('partitions must be an integer').min(1, 'a topic needs at least 1 partition').max(maxPartitions);
@@ -68,4 +74,3 @@ export function effectiveTopicConfig(overrides: TopicConfigOverrides, env: NodeJ
   if (env.LOGWAY_DEFAULT_RETENTION_MS) defaults['retention.ms'] = Number(env.LOGWAY_DEFAULT_RETENTION_MS);
   return { ...defaults, ...overrides };
 }
-

@@ -5,13 +5,7 @@
  * live item for a tombstone keyed by the id, which the retention sweeper uses to remove the data.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { LogwayError, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
@@ -66,9 +60,7 @@ export async function createTopic(name: string, partitions: number, config: Topi
 /** The live topic of that name; an illegal name cannot exist, so it is simply not found. */
 export async function getTopic(name: string): Promise<TopicMetadata | undefined> {
   if (!isLegalTopicName(name)) return undefined;
-  const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName('topics'), Key: { name }, ConsistentRead: true }),
-  );
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name }, ConsistentRead: true }));
   return Item as TopicMetadata | undefined;
 }
 

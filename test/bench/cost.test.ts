@@ -66,12 +66,20 @@ describe('capacity units', () => {
   it('Query rounds the sum of the items, not each item', () => {
     expect(queryReadUnits([1500, 1500, 1500], 'strong')).toBe(2);
     expect(queryReadUnits([], 'strong')).toBe(1);
-    expect(queryReadUnits(Array.from({ length: 25 }, () => 1200), 'eventual')).toBe(4);
+    expect(
+      queryReadUnits(
+        Array.from({ length: 25 }, () => 1200),
+        'eventual',
+      ),
+    ).toBe(4);
   });
 });
 
 describe('one call to units', () => {
-  const batches: TableShape = { keys: ['partitionKey', 'lastOffset'], indexes: [{ partitionKey: 'partitionKey', sortKey: 'maxTimestampSoFar', projected: ['baseOffset'] }] };
+  const batches: TableShape = {
+    keys: ['partitionKey', 'lastOffset'],
+    indexes: [{ partitionKey: 'partitionKey', sortKey: 'maxTimestampSoFar', projected: ['baseOffset'] }],
+  };
   const shapes = (name: string) => (name === 'batches' ? batches : { keys: ['k'], indexes: [] });
   const now = 1_700_000_000_000;
   const append = {
@@ -88,13 +96,19 @@ describe('one call to units', () => {
       {
         Put: {
           TableName: 'batches',
-          Item: { partitionKey: 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11:3', lastOffset: 41, baseOffset: 41, maxTimestampSoFar: now, bytes: new Uint8Array(1100) },
+          Item: {
+            partitionKey: 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11:3',
+            lastOffset: 41,
+            baseOffset: 41,
+            maxTimestampSoFar: now,
+            bytes: new Uint8Array(1100),
+          },
         },
       },
     ],
   };
 
-  it("bills an append transaction: 2 WRU per KB per item, ConditionCheck included, plus the time index", () => {
+  it('bills an append transaction: 2 WRU per KB per item, ConditionCheck included, plus the time index', () => {
     const bill = billDynamoCall('TransactWriteItemsCommand', append, {}, 'ok', shapes);
     // topic check 2 + partition update 2 + batch item (1.2 KB -> 2 KB) 4; GSI entry 1.
     expect(bill.wru).toBe(8);
@@ -108,7 +122,14 @@ describe('one call to units', () => {
     const appendShapes = (name: string) => (name === 'batches' ? batches : undefined);
     const topicId = 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11';
     const bill = (location: PreparedBatch['location'], bytes: number) => {
-      const batch: PreparedBatch = { partition: 3, bytes: Buffer.alloc(bytes), recordCount: 100, firstTimestamp: now, maxTimestamp: now, location };
+      const batch: PreparedBatch = {
+        partition: 3,
+        bytes: Buffer.alloc(bytes),
+        recordCount: 100,
+        firstTimestamp: now,
+        maxTimestamp: now,
+        location,
+      };
       const items = appendTransactItems(
         { partitions: 'partitions', batches: 'batches', idempotency: 'idempotency' },
         topicId,
@@ -134,7 +155,13 @@ describe('one call to units', () => {
   });
 
   it('sizes an update by its key and the attributes it sets', () => {
-    expect(updatedAttributes('SET #v = :next, a = if_not_exists(a, :zero) ADD s :size REMOVE old', { '#v': 'version' }, { ':next': 2, ':zero': 0, ':size': 10 })).toEqual({
+    expect(
+      updatedAttributes(
+        'SET #v = :next, a = if_not_exists(a, :zero) ADD s :size REMOVE old',
+        { '#v': 'version' },
+        { ':next': 2, ':zero': 0, ':size': 10 },
+      ),
+    ).toEqual({
       version: 2,
       a: 0,
       s: 10,

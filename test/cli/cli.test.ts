@@ -141,7 +141,13 @@ describe('produce and consume', () => {
 
     const reset = await logway(['groups', 'reset-offsets', 'dashboard', '--topic', 'clicks', '--to-earliest']);
     expect(reset.code).toBe(0);
-    expect(reset.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/))).toEqual([
+    expect(
+      reset.stdout
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/)),
+    ).toEqual([
       ['dashboard', 'clicks', '0', '0'],
       ['dashboard', 'clicks', '1', '0'],
     ]);

@@ -37,7 +37,8 @@ it('declares a publishable package: exports, bin, dependencies', () => {
   expect(manifest.bin.logway).toBe('./dist/cli.js');
   expect(Object.keys(manifest.dependencies).sort()).toEqual(['@aws-sdk/credential-provider-node', '@smithy/signature-v4', 'commander']);
   const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, any>;
-  for (const dependency of Object.keys(manifest.dependencies)) expect(root.dependencies[dependency]).toBe(manifest.dependencies[dependency]);
+  for (const dependency of Object.keys(manifest.dependencies))
+    expect(root.dependencies[dependency]).toBe(manifest.dependencies[dependency]);
 });
 
 it('the bundled library produces and fetches, partitioning as the service does', async () => {

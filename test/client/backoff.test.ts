@@ -61,8 +61,10 @@ describe('HttpTransport', () => {
     }) as unknown as typeof fetch;
     return { fetchImpl, calls: () => calls };
   };
-  const status = (code: number, body: unknown = { error: { code: 'X', message: 'x' } }, headers: Record<string, string> = {}) => () =>
-    new Response(JSON.stringify(body), { status: code, headers });
+  const status =
+    (code: number, body: unknown = { error: { code: 'X', message: 'x' } }, headers: Record<string, string> = {}) =>
+    () =>
+      new Response(JSON.stringify(body), { status: code, headers });
   const fast = { retries: 3, initialRetryTimeMs: 1, maxRetryTimeMs: 2 };
 
   it('retries 5xx and 429 under the default policy, up to `retries`, reporting each retry', async () => {
@@ -76,22 +78,49 @@ describe('HttpTransport', () => {
 
   it("retries only 429 under 'throttled', and nothing under 'none'", async () => {
     const a = failing([status(500)]);
-    await expect(new HttpTransport({ url: 'http://localhost:1', fetch: a.fetchImpl, retry: fast }).request({ method: 'POST', path: '/x', retry: 'throttled' })).rejects.toMatchObject({ status: 500 });
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: a.fetchImpl, retry: fast }).request({
+        method: 'POST',
+        path: '/x',
+        retry: 'throttled',
+      }),
+    ).rejects.toMatchObject({ status: 500 });
     expect(a.calls()).toBe(1);
     const b = failing([status(429), status(201, {})]);
-    await expect(new HttpTransport({ url: 'http://localhost:1', fetch: b.fetchImpl, retry: fast }).request({ method: 'POST', path: '/x', retry: 'throttled' })).resolves.toMatchObject({ status: 201 });
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: b.fetchImpl, retry: fast }).request({
+        method: 'POST',
+        path: '/x',
+        retry: 'throttled',
+      }),
+    ).resolves.toMatchObject({ status: 201 });
     const c = failing([status(503)]);
-    await expect(new HttpTransport({ url: 'http://localhost:1', fetch: c.fetchImpl, retry: fast }).request({ method: 'POST', path: '/x', retry: 'none' })).rejects.toMatchObject({ status: 503 });
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: c.fetchImpl, retry: fast }).request({
+        method: 'POST',
+        path: '/x',
+        retry: 'none',
+      }),
+    ).rejects.toMatchObject({ status: 503 });
     expect(c.calls()).toBe(1);
   });
 
   it('maps error bodies to LogwayApiError: the service error, or the gateway message', async () => {
     const service = failing([status(416, { error: { code: 'OFFSET_OUT_OF_RANGE', message: 'out', logStartOffset: 0, highWatermark: 3 } })]);
-    const error = await new HttpTransport({ url: 'http://localhost:1', fetch: service.fetchImpl }).request({ method: 'GET', path: '/x' }).catch((e: unknown) => e);
+    const error = await new HttpTransport({ url: 'http://localhost:1', fetch: service.fetchImpl })
+      .request({ method: 'GET', path: '/x' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LogwayApiError);
-    expect(error).toMatchObject({ status: 416, code: 'OFFSET_OUT_OF_RANGE', message: 'out', details: { logStartOffset: 0, highWatermark: 3 } });
+    expect(error).toMatchObject({
+      status: 416,
+      code: 'OFFSET_OUT_OF_RANGE',
+      message: 'out',
+      details: { logStartOffset: 0, highWatermark: 3 },
+    });
     const gateway = failing([status(403, { message: 'Forbidden' })]);
-    await expect(new HttpTransport({ url: 'http://localhost:1', fetch: gateway.fetchImpl }).request({ method: 'GET', path: '/x' })).rejects.toMatchObject({
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: gateway.fetchImpl }).request({ method: 'GET', path: '/x' }),
+    ).rejects.toMatchObject({
       status: 403,
       code: 'HTTP_403',
       message: 'Forbidden',
@@ -99,8 +128,14 @@ describe('HttpTransport', () => {
   });
 
   it('reports a request without an answer as REQUEST_TIMEOUT, retriably', async () => {
-    const http = new HttpTransport({ url: 'http://localhost:1', fetch: ((_u: unknown, init: RequestInit) =>
-      new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as unknown as typeof fetch, retry: { retries: 0 } });
+    const http = new HttpTransport({
+      url: 'http://localhost:1',
+      fetch: ((_u: unknown, init: RequestInit) =>
+        new Promise((_resolve, reject) =>
+          init.signal!.addEventListener('abort', () => reject(init.signal!.reason)),
+        )) as unknown as typeof fetch,
+      retry: { retries: 0 },
+    });
     const error = (await http.request({ method: 'GET', path: '/x', timeoutMs: 50 }).catch((e: unknown) => e)) as LogwayApiError;
     expect(error).toMatchObject({ status: 0, code: 'REQUEST_TIMEOUT' });
     expect(error.retriable).toBe(true);
@@ -135,7 +170,11 @@ describe('auth', () => {
   });
 
   it('signs requests for execute-api with SigV4', async () => {
-    const sign = sigv4Signer('eu-west-1', { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'token' });
+    const sign = sigv4Signer('eu-west-1', {
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      sessionToken: 'token',
+    });
     const headers = await sign({
       method: 'POST',
       url: new URL('https://abc123.execute-api.eu-west-1.amazonaws.com/v1/topics/t/records?x=1'),

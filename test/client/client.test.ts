@@ -68,7 +68,11 @@ describe('admin', () => {
     const created = await admin.createTopic({ topic: 'admin-a', numPartitions: 2, config: { 'retention.ms': 3_600_000 } });
     expect(created.partitions).toHaveLength(2);
     expect(created.config['retention.ms']).toBe(3_600_000);
-    expect(await admin.createTopics({ topics: [{ topic: 'admin-a' }, { topic: 'admin-b', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })).toBe(false);
+    expect(
+      await admin.createTopics({
+        topics: [{ topic: 'admin-a' }, { topic: 'admin-b', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      }),
+    ).toBe(false);
     expect((await admin.describeTopic('admin-b')).config['cleanup.policy']).toBe('compact');
     const error = await admin.createTopic({ topic: 'admin-a' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LogwayApiError);
@@ -175,7 +179,12 @@ describe('consumer', () => {
     await logway.admin().createTopic({ topic: 'batches', numPartitions: 1 });
     await produce('batches', ['a', 'b', 'c', 'd']);
     const batches: string[][] = [];
-    const consumer = logway.consumer({ groupId: 'batch-group', autoOffsetReset: 'earliest', heartbeatIntervalMs: 200, maxWaitTimeInMs: 300 });
+    const consumer = logway.consumer({
+      groupId: 'batch-group',
+      autoOffsetReset: 'earliest',
+      heartbeatIntervalMs: 200,
+      maxWaitTimeInMs: 300,
+    });
     running.push(consumer);
     await consumer.subscribe({ topics: ['batches'] });
     let committed = false;
@@ -210,7 +219,13 @@ describe('consumer', () => {
     const seen: string[] = [];
     const errors: string[] = [];
     let failures = 0;
-    const consumer = logway.consumer({ groupId: 'flaky-group', autoOffsetReset: 'earliest', heartbeatIntervalMs: 200, maxWaitTimeInMs: 300, retry: { initialRetryTimeMs: 50 } });
+    const consumer = logway.consumer({
+      groupId: 'flaky-group',
+      autoOffsetReset: 'earliest',
+      heartbeatIntervalMs: 200,
+      maxWaitTimeInMs: 300,
+      retry: { initialRetryTimeMs: 50 },
+    });
     running.push(consumer);
     consumer.on('error', ({ context }) => errors.push(context));
     await consumer.subscribe({ topics: ['flaky'] });
@@ -231,7 +246,12 @@ describe('consumer', () => {
     await produce('range', ['r0', 'r1', 'r2']);
     await logway.admin().setOffsets({ groupId: 'range-group', topic: 'range', partitions: [{ partition: 0, offset: 1000 }] });
     const resets: { from: number; to: number }[] = [];
-    const consumer = logway.consumer({ groupId: 'range-group', autoOffsetReset: 'earliest', heartbeatIntervalMs: 200, maxWaitTimeInMs: 300 });
+    const consumer = logway.consumer({
+      groupId: 'range-group',
+      autoOffsetReset: 'earliest',
+      heartbeatIntervalMs: 200,
+      maxWaitTimeInMs: 300,
+    });
     running.push(consumer);
     consumer.on('offset.reset', ({ from, to }) => resets.push({ from, to }));
     const got: string[] = [];

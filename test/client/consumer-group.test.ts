@@ -83,7 +83,7 @@ it('processes 10,000 records at least once, in order per key, when a consumer di
         return { key, value: { key, seq: perKey[k]!++ } };
       });
       const metadata = producer.send({ topic, messages });
-      messages.forEach((m) => sent.push({ key: m.key, seq: m.value.seq, metadata }));
+      for (const m of messages) sent.push({ key: m.key, seq: m.value.seq, metadata });
       await metadata;
       await sleep(40);
     }

@@ -28,7 +28,9 @@ export function fakeService(
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    new Headers(init?.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
     const body = typeof init?.body === 'string' ? init.body : undefined;
     const call: RecordedCall = { at: Date.now(), method: init?.method ?? 'GET', path: url.pathname, headers, body, records: [] };
     calls.push(call);
@@ -36,13 +38,18 @@ export function fakeService(
     if (!topicMatch) return json(404, { message: 'Not Found' });
     const topic = decodeURIComponent(topicMatch[1]!);
     const partitions = topics[topic];
-    if (partitions === undefined) return json(404, { error: { code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `Topic '${topic}' does not exist.`, topic } });
+    if (partitions === undefined)
+      return json(404, { error: { code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `Topic '${topic}' does not exist.`, topic } });
     if (!topicMatch[2]) {
       return json(200, {
         name: topic,
         topicId: 'id',
         config: configs[topic] ?? {},
-        partitions: Array.from({ length: partitions }, (_, p) => ({ partition: p, logStartOffset: 0, highWatermark: heads.get(`${topic}:${p}`) ?? 0 })),
+        partitions: Array.from({ length: partitions }, (_, p) => ({
+          partition: p,
+          logStartOffset: 0,
+          highWatermark: heads.get(`${topic}:${p}`) ?? 0,
+        })),
       });
     }
     call.records = (JSON.parse(body!) as { records: RecordedCall['records'] }).records;

@@ -24,7 +24,13 @@ describe('linger', () => {
     const sentAt = Date.now();
     const first = producer.send({ topic: 't', messages: [{ key: 'a', value: 1 }] });
     await sleep(20);
-    const second = producer.send({ topic: 't', messages: [{ key: 'b', value: 2 }, { key: 'c', value: 3 }] });
+    const second = producer.send({
+      topic: 't',
+      messages: [
+        { key: 'b', value: 2 },
+        { key: 'c', value: 3 },
+      ],
+    });
     const third = producer.send({ topic: 't', messages: [{ value: 4 }] });
     await Promise.all([first, second, third]);
     expect(service.produceCalls).toHaveLength(1);
@@ -58,7 +64,10 @@ describe('size limits', () => {
   it('sends a partition batch as soon as it reaches batchSize bytes, without waiting for linger', async () => {
     const { service, producer } = setup({ t: 1 }, { lingerMs: 60_000, batchSize: 400 });
     const value = 'x'.repeat(80);
-    const pending = producer.send({ topic: 't', messages: Array.from({ length: 20 }, (_, i) => ({ value: `${String(i).padStart(2, '0')}-${value}` })) });
+    const pending = producer.send({
+      topic: 't',
+      messages: Array.from({ length: 20 }, (_, i) => ({ value: `${String(i).padStart(2, '0')}-${value}` })),
+    });
     await sleep(300);
     // Each record is 101 bytes of JSON: full batches of 3 went at once; the last 2 wait for linger (or a flush).
     expect(service.produceCalls.map((c) => c.records.length)).toEqual([3, 3, 3, 3, 3, 3]);
@@ -130,7 +139,9 @@ describe('partitioning', () => {
 
 describe('retries', () => {
   it('retries a 5xx with the same Idempotency-Key and body; a new batch gets a new key', async () => {
-    const { service, producer } = setup({ t: 2 }, { lingerMs: 5 }, (_call, i) => (i === 0 ? { status: 500, body: { error: { code: 'UNKNOWN_SERVER_ERROR', message: 'boom' } } } : undefined));
+    const { service, producer } = setup({ t: 2 }, { lingerMs: 5 }, (_call, i) =>
+      i === 0 ? { status: 500, body: { error: { code: 'UNKNOWN_SERVER_ERROR', message: 'boom' } } } : undefined,
+    );
     const metadata = await producer.send({ topic: 't', messages: [{ key: 'a', value: 'one' }] });
     expect(metadata[0]!.offset).toBe(0);
     const [first, retry] = service.produceCalls;
@@ -150,7 +161,9 @@ describe('retries', () => {
 
   it("honours a 429's Retry-After", async () => {
     const { service, producer } = setup({ t: 1 }, { lingerMs: 0 }, (_c, i) =>
-      i === 0 ? { status: 429, body: { error: { code: 'THROTTLING_QUOTA_EXCEEDED', message: 'slow down' } }, headers: { 'retry-after': '1' } } : undefined,
+      i === 0
+        ? { status: 429, body: { error: { code: 'THROTTLING_QUOTA_EXCEEDED', message: 'slow down' } }, headers: { 'retry-after': '1' } }
+        : undefined,
     );
     await producer.send({ topic: 't', messages: [{ value: 'x' }] });
     expect(service.produceCalls[1]!.at - service.produceCalls[0]!.at).toBeGreaterThanOrEqual(990);
@@ -180,19 +193,33 @@ describe('retries', () => {
   it("refuses, before sending, a record over the topic's max.message.bytes or for a partition it lacks", async () => {
     const service = fakeService({ t: 2 }, undefined, { t: { 'max.message.bytes': 10 } });
     const producer = new Logway({ url: 'http://127.0.0.1:1', fetch: service.fetch }).producer({ lingerMs: 0 });
-    await expect(producer.send({ topic: 't', messages: [{ key: 'k', value: 'ok' }, { key: 'k', value: 'x'.repeat(10) }] })).rejects.toMatchObject({
+    await expect(
+      producer.send({
+        topic: 't',
+        messages: [
+          { key: 'k', value: 'ok' },
+          { key: 'k', value: 'x'.repeat(10) },
+        ],
+      }),
+    ).rejects.toMatchObject({
       status: 413,
       code: 'RECORD_TOO_LARGE',
       details: { size: 11, maxMessageBytes: 10 },
     });
-    await expect(producer.send({ topic: 't', messages: [{ partition: 2, value: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    await expect(producer.send({ topic: 't', messages: [{ partition: 2, value: 'x' }] })).rejects.toMatchObject({
+      status: 404,
+      code: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
     expect(service.produceCalls).toHaveLength(0);
     await expect(producer.send({ topic: 't', messages: [{ key: 'k', value: 'fits' }] })).resolves.toHaveLength(1);
   });
 
   it('rejects a send to an unknown topic at once, with the service error', async () => {
     const { service, producer } = setup({}, { lingerMs: 0 });
-    await expect(producer.send({ topic: 'nope', messages: [{ value: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    await expect(producer.send({ topic: 'nope', messages: [{ value: 'x' }] })).rejects.toMatchObject({
+      status: 404,
+      code: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
     expect(service.produceCalls).toHaveLength(0);
   });
 });

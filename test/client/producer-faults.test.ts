@@ -92,7 +92,9 @@ it('retries through 5xx, crashes, timeouts and 429s without duplicating a record
       return { key: `account-${n % 23}`, value: { id: `payment-${n}`, n } };
     });
     const metadata = producer.send({ topic, messages });
-    messages.forEach((m, index) => sent.push({ id: m.value.id, key: m.key, metadata, index }));
+    messages.forEach((m, index) => {
+      sent.push({ id: m.value.id, key: m.key, metadata, index });
+    });
     sends.push(metadata);
     if (batch % 3 === 2) await sleep(5);
   }
@@ -105,7 +107,9 @@ it('retries through 5xx, crashes, timeouts and 429s without duplicating a record
     expect(faults.injected.get(fault) ?? 0).toBeGreaterThan(0);
   }
   const codes = new Set(retries.map((r) => r.error.code));
-  expect(codes).toEqual(new Set(['INJECTED_UNAVAILABLE', 'THROTTLING_QUOTA_EXCEEDED', 'INJECTED_AFTER_COMMIT', 'HTTP_500', 'REQUEST_TIMEOUT']));
+  expect(codes).toEqual(
+    new Set(['INJECTED_UNAVAILABLE', 'THROTTLING_QUOTA_EXCEEDED', 'INJECTED_AFTER_COMMIT', 'HTTP_500', 'REQUEST_TIMEOUT']),
+  );
   for (const r of retries.filter((r) => r.error.status === 429)) expect(r.delayMs).toBeGreaterThanOrEqual(1000);
 
   // Read everything back.

@@ -87,7 +87,10 @@ function moved(before: Record<string, Assignment>, after: Record<string, Assignm
 
 describe('assignor: examples', () => {
   it('spreads one topic evenly: 7 partitions over 3 members is 3, 2, 2', () => {
-    const result = assignPartitions({ topics: { t: 7 }, members: { x: { subscribedTopics: ['t'] }, y: { subscribedTopics: ['t'] }, z: { subscribedTopics: ['t'] } } });
+    const result = assignPartitions({
+      topics: { t: 7 },
+      members: { x: { subscribedTopics: ['t'] }, y: { subscribedTopics: ['t'] }, z: { subscribedTopics: ['t'] } },
+    });
     expect(Object.values(result).map(assignmentSize).sort()).toEqual([2, 2, 3]);
   });
 
@@ -270,7 +273,9 @@ describe('assignor: properties', () => {
 
 describe('assignor: scale', () => {
   it('assigns 1000 partitions over 100 members quickly', () => {
-    const members = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`member-${i}`, { subscribedTopics: ['big', i % 2 ? 'odd' : 'even'] }]));
+    const members = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [`member-${i}`, { subscribedTopics: ['big', i % 2 ? 'odd' : 'even'] }]),
+    );
     const topics = { big: 1000, odd: 50, even: 50 };
     const started = performance.now();
     const first = assignPartitions({ members, topics });

@@ -84,7 +84,10 @@ export class OwnershipLog {
           const [a, b] = [list[i]!, list[j]!];
           if (a.member === b.member) continue;
           const overlap = Math.min(a.end, b.end) - Math.max(a.start, b.start);
-          expect(overlap, `${key}: ${a.member} [${a.start.toFixed(1)}, ${a.end.toFixed(1)}] and ${b.member} [${b.start.toFixed(1)}, ${b.end.toFixed(1)}]`).toBeLessThanOrEqual(0);
+          expect(
+            overlap,
+            `${key}: ${a.member} [${a.start.toFixed(1)}, ${a.end.toFixed(1)}] and ${b.member} [${b.start.toFixed(1)}, ${b.end.toFixed(1)}]`,
+          ).toBeLessThanOrEqual(0);
         }
       }
     }
@@ -159,7 +162,11 @@ export class ModelConsumer {
     this.lastOkSend = sent;
     const next = keysOf(reply.body.assignment);
     for (const key of this.held) if (!next.has(key)) this.releasing.add(key);
-    this.log.grant(this.memberId!, [...next].filter((key) => !this.held.has(key)), received);
+    this.log.grant(
+      this.memberId!,
+      [...next].filter((key) => !this.held.has(key)),
+      received,
+    );
     this.held = next;
     this.epoch = reply.body.memberEpoch;
   }

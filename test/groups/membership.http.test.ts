@@ -26,9 +26,7 @@ describe('concurrent members', () => {
   it('never lets two members hold the same partition, through joins, leaves, rejoins and an expiry', async () => {
     const log = new OwnershipLog();
     const subscriptions = [['orders', 'audit'], ['orders'], ['orders', 'audit'], ['audit', 'orders'], ['orders']];
-    const consumers = subscriptions.map(
-      (topics, i) => new ModelConsumer(c, 'busy', topics, i === 4 ? 1000 : 20_000, log),
-    );
+    const consumers = subscriptions.map((topics, i) => new ModelConsumer(c, 'busy', topics, i === 4 ? 1000 : 20_000, log));
     const started = performance.now();
     const until = started + 6000;
     let diedAt = 0;
@@ -104,13 +102,17 @@ describe('no lost updates', () => {
 
     const before = Date.now();
     const beats = await Promise.all(
-      joins.map((join) => c.heartbeat('crowd', { memberId: join.body.memberId, memberEpoch: join.body.memberEpoch, ownedPartitions: join.body.assignment })),
+      joins.map((join) =>
+        c.heartbeat('crowd', { memberId: join.body.memberId, memberEpoch: join.body.memberEpoch, ownedPartitions: join.body.assignment }),
+      ),
     );
     for (const beat of beats) expect(beat.status, JSON.stringify(beat.body)).toBe(200);
     description = (await c.describe('crowd')).body;
     for (const member of description.members) expect(member.lastHeartbeat).toBeGreaterThanOrEqual(before);
     // Nobody holds a partition another holds, whatever order the writes landed in.
-    const held = beats.flatMap((beat) => Object.entries(beat.body.assignment as Record<string, number[]>).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
+    const held = beats.flatMap((beat) =>
+      Object.entries(beat.body.assignment as Record<string, number[]>).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)),
+    );
     expect(new Set(held).size).toBe(held.length);
     await Promise.all(joins.map((join) => c.heartbeat('crowd', { memberId: join.body.memberId, memberEpoch: -1 })));
     expect((await c.describe('crowd')).body).toMatchObject({ state: 'Empty', members: [], groupEpoch: 40 });
@@ -229,7 +231,11 @@ describe('epochs and fencing over HTTP', () => {
     expect(h.body.memberEpoch).toBeGreaterThan(j.body.memberEpoch);
     const grown = await c.call('PATCH', '/v1/topics/later', { partitions: 3 });
     expect(grown.status).toBe(200);
-    const g = await c.heartbeat('growing', { memberId: j.body.memberId, memberEpoch: h.body.memberEpoch, ownedPartitions: h.body.assignment });
+    const g = await c.heartbeat('growing', {
+      memberId: j.body.memberId,
+      memberEpoch: h.body.memberEpoch,
+      ownedPartitions: h.body.assignment,
+    });
     expect(g.body.assignment).toEqual({ later: [0, 1, 2] });
   });
 });

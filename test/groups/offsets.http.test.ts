@@ -40,7 +40,11 @@ describe('commits by members', () => {
     const g = 'fencing';
     const a = await join(g, 'a');
     expect(a.assignment).toEqual({ events: [0, 1, 2, 3] });
-    const ok = await c.commit(g, { memberId: 'a', memberEpoch: 1, offsets: [0, 1, 2, 3].map((p) => ({ topic: 'events', partition: p, offset: 1 })) });
+    const ok = await c.commit(g, {
+      memberId: 'a',
+      memberEpoch: 1,
+      offsets: [0, 1, 2, 3].map((p) => ({ topic: 'events', partition: p, offset: 1 })),
+    });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(await committed(g)).toEqual({ 'events:0': 1, 'events:1': 1, 'events:2': 1, 'events:3': 1 });
 
@@ -50,7 +54,11 @@ describe('commits by members', () => {
     expect(revoke.memberEpoch).toBe(1);
     const keeps: number[] = revoke.assignment.events;
     const gives = [0, 1, 2, 3].filter((p) => !keeps.includes(p));
-    const beforeRevoke = await c.commit(g, { memberId: 'a', memberEpoch: 1, offsets: gives.map((p) => ({ topic: 'events', partition: p, offset: 2 })) });
+    const beforeRevoke = await c.commit(g, {
+      memberId: 'a',
+      memberEpoch: 1,
+      offsets: gives.map((p) => ({ topic: 'events', partition: p, offset: 2 })),
+    });
     expect(beforeRevoke.status, JSON.stringify(beforeRevoke.body)).toBe(200);
 
     // a confirms and moves to epoch 2; b gets the two partitions.
@@ -75,7 +83,11 @@ describe('commits by members', () => {
       ],
     });
     expect(notOwner.status).toBe(409);
-    expect(notOwner.body.error).toMatchObject({ code: 'STALE_MEMBER_EPOCH', reason: 'NOT_OWNER', partitions: [{ topic: 'events', partition: gives[0] }] });
+    expect(notOwner.body.error).toMatchObject({
+      code: 'STALE_MEMBER_EPOCH',
+      reason: 'NOT_OWNER',
+      partitions: [{ topic: 'events', partition: gives[0] }],
+    });
 
     // Unknown member.
     const unknown = await c.commit(g, { memberId: 'nobody', memberEpoch: 2, offsets: [{ topic: 'events', partition: 0, offset: 9 }] });
@@ -84,15 +96,21 @@ describe('commits by members', () => {
     expect(await committed(g)).toEqual(before);
 
     // The rightful owners commit fine.
-    expect((await c.commit(g, { memberId: 'b', memberEpoch: 2, offsets: [{ topic: 'events', partition: gives[0]!, offset: 3 }] })).status).toBe(200);
-    expect((await c.commit(g, { memberId: 'a', memberEpoch: 2, offsets: [{ topic: 'events', partition: keeps[0]!, offset: 3 }] })).status).toBe(200);
+    expect(
+      (await c.commit(g, { memberId: 'b', memberEpoch: 2, offsets: [{ topic: 'events', partition: gives[0]!, offset: 3 }] })).status,
+    ).toBe(200);
+    expect(
+      (await c.commit(g, { memberId: 'a', memberEpoch: 2, offsets: [{ topic: 'events', partition: keeps[0]!, offset: 3 }] })).status,
+    ).toBe(200);
     expect(await committed(g)).toMatchObject({ [`events:${gives[0]}`]: 3, [`events:${keeps[0]}`]: 3 });
   });
 
   it("rejects an expired member's commit even before anyone noticed it expired (zombie), changing nothing", async () => {
     const g = 'zombie';
     const z = await join(g, 'z', 1000);
-    expect((await c.commit(g, { memberId: 'z', memberEpoch: z.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 4 }] })).status).toBe(200);
+    expect(
+      (await c.commit(g, { memberId: 'z', memberEpoch: z.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 4 }] })).status,
+    ).toBe(200);
     await sleep(1200);
     const late = await c.commit(g, { memberId: 'z', memberEpoch: z.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 5 }] });
     expect(late.status).toBe(404);
@@ -102,8 +120,14 @@ describe('commits by members', () => {
     // After another member took over, the zombie is still refused and the new owner's commits stand.
     const n = await join(g, 'n');
     expect(n.assignment).toEqual({ events: [0, 1, 2, 3] });
-    expect((await c.commit(g, { memberId: 'n', memberEpoch: n.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 5 }] })).status).toBe(200);
-    const zombie = await c.commit(g, { memberId: 'z', memberEpoch: z.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 1 }] });
+    expect(
+      (await c.commit(g, { memberId: 'n', memberEpoch: n.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 5 }] })).status,
+    ).toBe(200);
+    const zombie = await c.commit(g, {
+      memberId: 'z',
+      memberEpoch: z.memberEpoch,
+      offsets: [{ topic: 'events', partition: 0, offset: 1 }],
+    });
     expect(zombie.status).toBe(404);
     expect(await committed(g)).toEqual({ 'events:0': 5 });
   });
@@ -120,7 +144,13 @@ describe('commits by members', () => {
     expect(bHeld.assignment.events).toHaveLength(2);
     const work = [];
     for (let i = 1; i <= 15; i++) {
-      work.push(c.commit(g, { memberId: 'a', memberEpoch: aHeld.memberEpoch, offsets: aHeld.assignment.events.map((p: number) => ({ topic: 'events', partition: p, offset: i })) }));
+      work.push(
+        c.commit(g, {
+          memberId: 'a',
+          memberEpoch: aHeld.memberEpoch,
+          offsets: aHeld.assignment.events.map((p: number) => ({ topic: 'events', partition: p, offset: i })),
+        }),
+      );
       work.push(c.heartbeat(g, { memberId: 'b', memberEpoch: bHeld.memberEpoch, ownedPartitions: bHeld.assignment }));
     }
     for (const reply of await Promise.all(work)) expect(reply.status, JSON.stringify(reply.body)).toBe(200);
@@ -160,7 +190,16 @@ describe('commits without a member', () => {
     const cases: [unknown, number, string][] = [
       [{ offsets: [] }, 400, 'INVALID_REQUEST'],
       [{ offsets: [{ topic: 'events', partition: 0, offset: -1 }] }, 400, 'INVALID_REQUEST'],
-      [{ offsets: [{ topic: 'events', partition: 0, offset: 1 }, { topic: 'events', partition: 0, offset: 2 }] }, 400, 'INVALID_REQUEST'],
+      [
+        {
+          offsets: [
+            { topic: 'events', partition: 0, offset: 1 },
+            { topic: 'events', partition: 0, offset: 2 },
+          ],
+        },
+        400,
+        'INVALID_REQUEST',
+      ],
       [{ memberEpoch: 3, offsets: [{ topic: 'events', partition: 0, offset: 1 }] }, 400, 'INVALID_REQUEST'],
       [{ memberId: 'x', offsets: [{ topic: 'events', partition: 0, offset: 1 }] }, 400, 'INVALID_REQUEST'],
       [{ offsets: Array.from({ length: 100 }, (_, p) => ({ topic: 'events', partition: p, offset: 1 })) }, 400, 'INVALID_REQUEST'],
@@ -180,7 +219,14 @@ describe('describe, list, reset-offsets and delete', () => {
   it('describes members and lag = high watermark - committed offset', async () => {
     const g = 'lagging';
     const m = await join(g, 'm');
-    await c.commit(g, { memberId: 'm', memberEpoch: m.memberEpoch, offsets: [{ topic: 'events', partition: 0, offset: 2 }, { topic: 'events', partition: 1, offset: 2 }] });
+    await c.commit(g, {
+      memberId: 'm',
+      memberEpoch: m.memberEpoch,
+      offsets: [
+        { topic: 'events', partition: 0, offset: 2 },
+        { topic: 'events', partition: 1, offset: 2 },
+      ],
+    });
     const d = (await c.describe(g)).body;
     expect(d).toMatchObject({ groupId: g, state: 'Stable', groupEpoch: 1, assignmentEpoch: 1 });
     expect(d.members).toEqual([

@@ -169,7 +169,7 @@ describe('group state machine: examples', () => {
     expect(late.code).toBe('UNKNOWN_MEMBER_ID');
   });
 
-  it("a late heartbeat of an expired member is refused even when nobody noticed the expiry, and the expiry is stored", () => {
+  it('a late heartbeat of an expired member is refused even when nobody noticed the expiry, and the expiry is stored', () => {
     const g = new Group({ t: 1 });
     g.ok({ memberId: 'a', memberEpoch: 0, subscribedTopics: ['t'], sessionTimeoutMs: 1000 });
     g.now += 5000;
@@ -222,7 +222,10 @@ describe('group state machine: examples', () => {
     g.ok({ memberId: 'a', memberEpoch: 0, subscribedTopics: ['t'] });
     g.ok({ memberId: 'b', memberEpoch: 0, subscribedTopics: ['u'] });
     expect(g.state!.groupEpoch).toBe(2);
-    expect(g.ok({ memberId: 'a', memberEpoch: 1, ownedPartitions: { t: [0, 1] } })).toMatchObject({ memberEpoch: 1, assignment: { t: [0, 1] } });
+    expect(g.ok({ memberId: 'a', memberEpoch: 1, ownedPartitions: { t: [0, 1] } })).toMatchObject({
+      memberEpoch: 1,
+      assignment: { t: [0, 1] },
+    });
   });
 });
 
@@ -237,7 +240,17 @@ describe('offset commit checks', () => {
 
   it('accepts the owner at its epoch, including partitions it is still revoking', () => {
     const g = twoMembers();
-    const check = checkMemberCommit(G, g.state, 'a', 1, [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }], g.now);
+    const check = checkMemberCommit(
+      G,
+      g.state,
+      'a',
+      1,
+      [
+        { topic: 't', partition: 0 },
+        { topic: 't', partition: 1 },
+      ],
+      g.now,
+    );
     expect(check.ok).toBe(true);
   });
 
@@ -283,12 +296,35 @@ type Op =
 const MEMBERS = 5;
 const topicSet = ['a', 'b', 'c'];
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('join' as const), member: fc.nat(MEMBERS - 1), topics: fc.subarray(topicSet, { minLength: 1 }), timeout: fc.constantFrom(2000, 5000, 45_000) }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), member: fc.nat(MEMBERS - 1), loseResponse: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 3, arbitrary: fc.constant(false) }), reportOwned: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), zombie: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('join' as const),
+      member: fc.nat(MEMBERS - 1),
+      topics: fc.subarray(topicSet, { minLength: 1 }),
+      timeout: fc.constantFrom(2000, 5000, 45_000),
+    }),
+  },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('heartbeat' as const),
+      member: fc.nat(MEMBERS - 1),
+      loseResponse: fc.oneof({ weight: 1, arbitrary: fc.constant(true) }, { weight: 3, arbitrary: fc.constant(false) }),
+      reportOwned: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      zombie: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), member: fc.nat(MEMBERS - 1) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('subscribe' as const), member: fc.nat(MEMBERS - 1), topics: fc.subarray(topicSet) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('subscribe' as const), member: fc.nat(MEMBERS - 1), topics: fc.subarray(topicSet) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 1500 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('grow' as const), topic: fc.constantFrom(...topicSet), by: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('grow' as const), topic: fc.constantFrom(...topicSet), by: fc.integer({ min: 1, max: 3 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('commit' as const), member: fc.nat(MEMBERS - 1) }) },
 );
 
@@ -303,7 +339,17 @@ interface Client {
 }
 
 /** How often the interesting paths ran, so the property cannot pass vacuously. */
-const seen = { handoffs: 0, revocations: 0, expired: 0, fenced: 0, previousEpoch: 0, commitsAccepted: 0, commitsRejected: 0, zombieCommitsRejected: 0, stable: 0 };
+const seen = {
+  handoffs: 0,
+  revocations: 0,
+  expired: 0,
+  fenced: 0,
+  previousEpoch: 0,
+  commitsAccepted: 0,
+  commitsRejected: 0,
+  zombieCommitsRejected: 0,
+  stable: 0,
+};
 
 function simulate(ops: Op[]): void {
   const g = new Group({ a: 3, b: 2, c: 4 });
@@ -377,7 +423,12 @@ function simulate(ops: Op[]): void {
       case 'subscribe': {
         const client = clients.get(op.member);
         if (!client || !alive(client)) break;
-        const outcome = g.send({ memberId: client.id, memberEpoch: client.epoch, subscribedTopics: op.topics, ownedPartitions: toAssignmentOf(client.held) });
+        const outcome = g.send({
+          memberId: client.id,
+          memberEpoch: client.epoch,
+          subscribedTopics: op.topics,
+          ownedPartitions: toAssignmentOf(client.held),
+        });
         apply(op.member, outcome, g.now, false);
         break;
       }
@@ -390,7 +441,10 @@ function simulate(ops: Op[]): void {
       case 'commit': {
         const client = clients.get(op.member);
         if (!client || client.held.size === 0) break; // (zombies commit too)
-        const partitions = [...client.held].map((key) => ({ topic: key.slice(0, key.lastIndexOf(':')), partition: Number(key.slice(key.lastIndexOf(':') + 1)) }));
+        const partitions = [...client.held].map((key) => ({
+          topic: key.slice(0, key.lastIndexOf(':')),
+          partition: Number(key.slice(key.lastIndexOf(':') + 1)),
+        }));
         const check = checkMemberCommit(G, g.state, client.id, client.epoch, partitions, g.now);
         if (check.ok) seen.commitsAccepted++;
         else seen.commitsRejected++;
@@ -454,7 +508,10 @@ function checkInvariants(g: Group, clients: Map<number, Client>, alive: (c: Clie
 
 describe('group state machine: random sequences (fake clock)', () => {
   it('never lets two members own a partition, and converges to Stable', () => {
-    fc.assert(fc.property(fc.array(opArb, { minLength: 10, maxLength: 120, size: 'max' }), (ops) => simulate(ops)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 10, maxLength: 120, size: 'max' }), (ops) => simulate(ops)),
+      { numRuns: 300 },
+    );
     for (const [path, count] of Object.entries(seen)) expect(count, path).toBeGreaterThanOrEqual(5);
   });
 
@@ -466,7 +523,8 @@ describe('group state machine: random sequences (fake clock)', () => {
         const epochs = new Map<string, number>();
         for (const op of ops) {
           if (op.kind === 'tick') g.now += op.ms;
-          else if (op.kind === 'join') g.send({ memberId: `m${op.member}`, memberEpoch: 0, subscribedTopics: op.topics, sessionTimeoutMs: op.timeout });
+          else if (op.kind === 'join')
+            g.send({ memberId: `m${op.member}`, memberEpoch: 0, subscribedTopics: op.topics, sessionTimeoutMs: op.timeout });
           else if (op.kind === 'heartbeat' || op.kind === 'commit') {
             const member = g.state?.members[`m${op.member}`];
             if (member) g.send({ memberId: member.memberId, memberEpoch: member.memberEpoch, ownedPartitions: member.assigned });

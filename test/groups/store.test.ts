@@ -35,7 +35,9 @@ describe('offset commit conditions', () => {
   it('a member commit validated against a stale read changes nothing', async () => {
     const g = 'stale-commit';
     const a = await heartbeatGroup(g, { memberId: 'a', memberEpoch: 0, subscribedTopics: ['t'] }, settings);
-    expect(await tryCommitMemberOffsets(g, await readGroup(g), { memberId: 'a', memberEpoch: 1 }, [offset(0, 1), offset(3, 1)], Date.now())).toBe(true);
+    expect(
+      await tryCommitMemberOffsets(g, await readGroup(g), { memberId: 'a', memberEpoch: 1 }, [offset(0, 1), offset(3, 1)], Date.now()),
+    ).toBe(true);
     const stale = (await readGroup(g))!;
 
     // b joins; a is told to release two partitions and confirms: its epoch and owned set change.

@@ -67,7 +67,12 @@ const configurations: [string, () => Synthesized][] = [
   ['prod', () => synthesize({ stage: 'prod' })],
   [
     'prod with alarm email and retention',
-    () => synthesize({ stage: 'prod', alarmEmail: 'ops@example.com', retentionDefaults: { retentionMs: 86_400_000 } } satisfies Partial<LogwayStackProps>),
+    () =>
+      synthesize({
+        stage: 'prod',
+        alarmEmail: 'ops@example.com',
+        retentionDefaults: { retentionMs: 86_400_000 },
+      } satisfies Partial<LogwayStackProps>),
   ],
   ["dev with authMode 'none'", () => synthesize({ stage: 'dev', authMode: 'none' })],
   ['fixture routes and a scheduled function (prod)', () => synthesizeFixture({ stage: 'prod' })],

@@ -3,7 +3,7 @@
  * an IAM-authorized API route backed by its own function, every function can touch exactly what
  * its entry lists, tables and buckets carry their protections, and the outputs name everything.
  */
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LogwayFunction } from '../../infra/constructs/logway-function';
 import type { LogwayStack } from '../../infra/logway-stack';
@@ -56,10 +56,13 @@ function expectLeastPrivilege(
       if (!tableId) continue;
       expect(access.tables[tableId], `${fn.name} may not touch the ${tableId} table`).toBeDefined();
       if (access.tables[tableId] === 'read') {
-        expect(dynamoActions.filter((a) => dynamoWriteActions.includes(a)), `${fn.name} writes ${tableId}`).toEqual([]);
+        expect(
+          dynamoActions.filter((a) => dynamoWriteActions.includes(a)),
+          `${fn.name} writes ${tableId}`,
+        ).toEqual([]);
       }
       const set = granted.get(tableId) ?? new Set<string>();
-      dynamoActions.forEach((a) => set.add(a));
+      for (const a of dynamoActions) set.add(a);
       granted.set(tableId, set);
     }
     for (const action of actions.filter((a) => a.startsWith('s3:'))) {
@@ -86,9 +89,11 @@ function expectLeastPrivilege(
 }
 
 function routeResource(template: Template, route: RouteDefinition): Record<string, unknown> {
-  const matches = Object.values(template.findResources('AWS::ApiGatewayV2::Route', {
-    Properties: { RouteKey: `${route.method} ${route.path}` },
-  }));
+  const matches = Object.values(
+    template.findResources('AWS::ApiGatewayV2::Route', {
+      Properties: { RouteKey: `${route.method} ${route.path}` },
+    }),
+  );
   expect(matches, `route ${route.method} ${route.path}`).toHaveLength(1);
   return matches[0]!.Properties as Record<string, unknown>;
 }
@@ -187,8 +192,10 @@ describe('LogwayStack from the project route table (dev)', () => {
     '%s table: keys, indexes, TTL, on-demand, PITR, AWS-managed encryption',
     (tableId, table) => {
       const definition: TableDefinition = table;
-      const properties = template.findResources('AWS::DynamoDB::Table')[logicalId(stack.storage.tables[tableId])]!
-        .Properties as Record<string, unknown>;
+      const properties = template.findResources('AWS::DynamoDB::Table')[logicalId(stack.storage.tables[tableId])]!.Properties as Record<
+        string,
+        unknown
+      >;
       expect(properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -300,7 +307,18 @@ describe('LogwayStack from the project route table (dev)', () => {
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]!.Properties);
     for (const name of Object.values(metricNames)) expect(body).toContain(`\\"Logway\\",\\"${name}\\"`);
-    for (const name of ['Count', '4xx', '5xx', 'Latency', 'Errors', 'Throttles', 'Duration', 'ReadThrottleEvents', 'ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits']) {
+    for (const name of [
+      'Count',
+      '4xx',
+      '5xx',
+      'Latency',
+      'Errors',
+      'Throttles',
+      'Duration',
+      'ReadThrottleEvents',
+      'ConsumedReadCapacityUnits',
+      'ConsumedWriteCapacityUnits',
+    ]) {
       expect(body).toContain(name);
     }
     for (const fn of [...stack.routeFunctions.values(), ...stack.scheduledFunctions.values()]) {
@@ -309,7 +327,7 @@ describe('LogwayStack from the project route table (dev)', () => {
     for (const id of tableIds) expect(body).toContain(logicalId(stack.storage.tables[id]));
   });
 
-  it('alarms on API 5xx, every function\'s errors and throttles, every table\'s throttling', () => {
+  it("alarms on API 5xx, every function's errors and throttles, every table's throttling", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
     expect(alarms).toHaveLength(1 + 2 * (routes.length + scheduledFunctions.length) + tableIds.length);
     expect(alarms.filter((a) => a.includes('"MetricName":"5xx"'))).toHaveLength(1);
@@ -451,9 +469,7 @@ describe('LogwayStack per stage and configuration', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
     const topicRef = { Ref: logicalId(stack.observability.alarmTopic!) };

@@ -74,12 +74,15 @@ export const fixtureSchedules = [
 ] as const satisfies readonly ScheduledFunctionDefinition[];
 
 export function synthesizeFixture(props: Partial<LogwayStackProps> = {}): Synthesized {
-  return synthesize({
-    handlersDir: fixtureHandlersDir,
-    routes: fixtureRoutes,
-    scheduledFunctions: fixtureSchedules,
-    ...props,
-  }, 'LogwayFixture');
+  return synthesize(
+    {
+      handlersDir: fixtureHandlersDir,
+      routes: fixtureRoutes,
+      scheduledFunctions: fixtureSchedules,
+      ...props,
+    },
+    'LogwayFixture',
+  );
 }
 
 export function logicalId(construct: IConstruct): string {

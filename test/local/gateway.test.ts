@@ -73,11 +73,10 @@ describe('local gateway: request to payload-format 2.0 event', () => {
   it('extracts path parameters with the route table, decoding them', async () => {
     const route: RouteDefinition = { name: 'x', method: 'GET', path: '/v1/topics/{topic}/partitions/{partition}', summary: '', tables: {} };
     const { toLambdaEvent } = await import('../../infra/local/gateway');
-    const event = toLambdaEvent(
-      { method: 'GET', url: '/v1/topics/a.b/partitions/3', headers: {}, body: Buffer.alloc(0) },
-      route,
-      { topic: 'a.b', partition: '3' },
-    );
+    const event = toLambdaEvent({ method: 'GET', url: '/v1/topics/a.b/partitions/3', headers: {}, body: Buffer.alloc(0) }, route, {
+      topic: 'a.b',
+      partition: '3',
+    });
     expect(event.pathParameters).toEqual({ topic: 'a.b', partition: '3' });
     expect(event.routeKey).toBe('GET /v1/topics/{topic}/partitions/{partition}');
   });
@@ -85,7 +84,10 @@ describe('local gateway: request to payload-format 2.0 event', () => {
 
 describe('local gateway: AWS behaviour', () => {
   it('answers 404 {"message":"Not Found"} for an unknown route or method, like API Gateway', async () => {
-    for (const [method, url] of [['GET', '/v1/nothing-here'], ['DELETE', '/v1/health']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/nothing-here'],
+      ['DELETE', '/v1/health'],
+    ] as const) {
       const response = await invoke({ method, url, headers: {}, body: Buffer.alloc(0) }, echoLoader);
       expect(response.status).toBe(404);
       expect(JSON.parse(response.body.toString())).toEqual({ message: 'Not Found' });
@@ -94,10 +96,7 @@ describe('local gateway: AWS behaviour', () => {
 
   it("refuses an event over Lambda's 6 MB payload limit with 413", async () => {
     const body = Buffer.alloc(6 * 1024 * 1024, 'a');
-    const response = await invoke(
-      { method: 'GET', url: '/v1/health', headers: { 'content-type': 'text/plain' }, body },
-      echoLoader,
-    );
+    const response = await invoke({ method: 'GET', url: '/v1/health', headers: { 'content-type': 'text/plain' }, body }, echoLoader);
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body.toString())).toEqual({ message: 'Request Entity Too Large' });
   });

@@ -23,7 +23,11 @@ function descendants(pid: number): number[] {
     children.set(parent, [...(children.get(parent) ?? []), child]);
   }
   const out: number[] = [];
-  const walk = (p: number) => (children.get(p) ?? []).forEach((c) => (out.push(c), walk(c)));
+  const walk = (p: number) =>
+    (children.get(p) ?? []).forEach((c) => {
+      out.push(c);
+      walk(c);
+    });
   walk(pid);
   return out;
 }
@@ -76,7 +80,10 @@ describe('npm start', () => {
   it('answers within 30 s, keeps data across a restart, and leaves no process after SIGTERM', async () => {
     const port = await freePort();
     const first = await start(port);
-    const created = await fetch(`http://127.0.0.1:${port}/v1/topics`, { method: 'POST', body: JSON.stringify({ name: 'kept', partitions: 2 }) });
+    const created = await fetch(`http://127.0.0.1:${port}/v1/topics`, {
+      method: 'POST',
+      body: JSON.stringify({ name: 'kept', partitions: 2 }),
+    });
     expect(created.status).toBe(201);
     const firstProcesses = await stop(first);
     expect(firstProcesses.length).toBeGreaterThan(0); // DynamoDB Local's Java, at least

@@ -27,8 +27,7 @@ const readAll = async (topic: string) => {
   throw new Error('the reader did not reach the high watermark');
 };
 
-const segments = async () =>
-  (await s3Client().send(new ListObjectsV2Command({ Bucket: bucketName(), Prefix: 'segments/' }))).KeyCount ?? 0;
+const segments = async () => (await s3Client().send(new ListObjectsV2Command({ Bucket: bucketName(), Prefix: 'segments/' }))).KeyCount ?? 0;
 
 describe('which records compaction keeps', () => {
   const record = (offset: number, key: string | null, value: string | null): BatchRecord => ({
@@ -90,7 +89,10 @@ describe('cleanup.policy=compact', () => {
   it('rewrites S3-backed batches and removes the objects nothing refers to any more', async () => {
     await http.post('/v1/topics', { name: 'big-profiles', partitions: 1, config: { 'cleanup.policy': 'compact' } });
     const big = (tag: string) => tag.repeat(5000);
-    await produce('big-profiles', [{ key: 'p', value: big('1'), partition: 0 }, { key: 'q', value: big('2'), partition: 0 }]);
+    await produce('big-profiles', [
+      { key: 'p', value: big('1'), partition: 0 },
+      { key: 'q', value: big('2'), partition: 0 },
+    ]);
     await produce('big-profiles', [{ key: 'p', value: big('3'), partition: 0 }]);
     await produce('big-profiles', [{ key: 'r', value: 'active', partition: 0 }]);
     const before = await segments();
@@ -99,7 +101,11 @@ describe('cleanup.policy=compact', () => {
     // The first batch's object goes; its survivor (q) moves to a new object: same count.
     expect(await segments()).toBe(before);
     const records = await readAll('big-profiles');
-    expect(records.map((r) => [r.offset, r.key])).toEqual([[1, 'q'], [2, 'p'], [3, 'r']]);
+    expect(records.map((r) => [r.offset, r.key])).toEqual([
+      [1, 'q'],
+      [2, 'p'],
+      [3, 'r'],
+    ]);
     expect(records[0]!.value).toBe(big('2'));
   });
 });

@@ -29,7 +29,9 @@ describe('concurrent appends to one partition', () => {
           const values = [0, 1, 2].map((i) => `p${producer}-r${request}-${i}`);
           const response = await http.post('/v1/topics/hot/records', { records: values.map((value) => ({ value })) });
           expect(response.status).toBe(200);
-          response.body.offsets.forEach((o: { offset: number }, i: number) => acked.push({ offset: o.offset, value: values[i]! }));
+          response.body.offsets.forEach((o: { offset: number }, i: number) => {
+            acked.push({ offset: o.offset, value: values[i]! });
+          });
           // Records of one request are contiguous and in request order.
           const offsets = response.body.offsets.map((o: { offset: number }) => o.offset);
           expect(offsets).toEqual([offsets[0], offsets[0] + 1, offsets[0] + 2]);
@@ -63,7 +65,12 @@ describe('concurrent appends to one partition', () => {
 describe('Idempotency-Key', () => {
   it('replays the first response with Idempotent-Replayed: true and appends once', async () => {
     await http.post('/v1/topics', { name: 'idem', partitions: 2 });
-    const body = { records: [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }] };
+    const body = {
+      records: [
+        { key: 'a', value: 'one' },
+        { key: 'b', value: 'two' },
+      ],
+    };
     const first = await http.post('/v1/topics/idem/records', body, { 'Idempotency-Key': 'req-1' });
     expect(first.status).toBe(200);
     expect(first.headers.get('idempotent-replayed')).toBeNull();

@@ -13,9 +13,20 @@ describe('produce and fetch', () => {
   it('round-trips binary, UTF-8 and JSON values, duplicate headers, null keys and tombstones byte for byte', async () => {
     const binary = Buffer.from([0, 1, 2, 253, 254, 255, 0xc3, 0x28]);
     const records = [
-      { key: 'k-utf8', value: 'héllo wörld ✓ 🚀', headers: [{ key: 'dup', value: 'one' }, { key: 'dup', value: 'two' }] },
+      {
+        key: 'k-utf8',
+        value: 'héllo wörld ✓ 🚀',
+        headers: [
+          { key: 'dup', value: 'one' },
+          { key: 'dup', value: 'two' },
+        ],
+      },
       { key: 'k-json', value: { nested: { n: 1, list: [true, null, 'x'] } } },
-      { keyBase64: binary.toString('base64'), valueBase64: binary.toString('base64'), headers: [{ key: 'bin', valueBase64: binary.toString('base64') }] },
+      {
+        keyBase64: binary.toString('base64'),
+        valueBase64: binary.toString('base64'),
+        headers: [{ key: 'bin', valueBase64: binary.toString('base64') }],
+      },
       { key: null, value: 'no key' },
       { key: 'k-tombstone', value: null },
       { key: 'k-absent-value' },
@@ -32,7 +43,10 @@ describe('produce and fetch', () => {
     const got = fetched.body.records;
     expect(got).toHaveLength(9);
     expect(got[0]).toMatchObject({ partition: 0, offset: 0, key: 'k-utf8', value: 'héllo wörld ✓ 🚀' });
-    expect(got[0].headers).toEqual([{ key: 'dup', value: 'one' }, { key: 'dup', value: 'two' }]);
+    expect(got[0].headers).toEqual([
+      { key: 'dup', value: 'one' },
+      { key: 'dup', value: 'two' },
+    ]);
     expect(got[1].value).toBe('{"nested":{"n":1,"list":[true,null,"x"]}}');
     expect(got[2].keyBase64).toBe(binary.toString('base64'));
     expect(got[2].valueBase64).toBe(binary.toString('base64'));
@@ -247,6 +261,8 @@ describe('produce and fetch', () => {
     expect(doc.body.openapi).toBe('3.1.0');
     const produce = doc.body.paths['/v1/topics/{topic}/records'].post;
     expect(produce.requestBody.content['application/json'].schema.properties.records.type).toBe('array');
-    expect(doc.body.paths['/v1/topics/{topic}/partitions/{partition}/records'].get.parameters.map((p: { name: string }) => p.name)).toContain('waitMs');
+    expect(
+      doc.body.paths['/v1/topics/{topic}/partitions/{partition}/records'].get.parameters.map((p: { name: string }) => p.name),
+    ).toContain('waitMs');
   });
 });

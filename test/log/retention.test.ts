@@ -27,7 +27,12 @@ describe('retention sweep', () => {
     await http.post('/v1/topics', { name: 'short', partitions: 1, config: { 'retention.ms': 60_000 } });
     const old = Date.now() - 3_600_000;
     const big = 'b'.repeat(5000); // over the inline threshold: stored in S3
-    await http.post('/v1/topics/short/records', { records: [{ value: big, timestamp: old }, { value: big, timestamp: old }] });
+    await http.post('/v1/topics/short/records', {
+      records: [
+        { value: big, timestamp: old },
+        { value: big, timestamp: old },
+      ],
+    });
     await http.post('/v1/topics/short/records', { records: [{ value: 'old and small', timestamp: old }] });
     await http.post('/v1/topics/short/records', { records: [{ value: 'fresh' }] });
     const segmentsBefore = await segmentCount();

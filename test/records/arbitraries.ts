@@ -64,7 +64,8 @@ export const recordBatch: fc.Arbitrary<RecordBatch> = fc
 
 /** Bytes as hex so Buffer views and plain Uint8Arrays compare equal. */
 export function comparable(batch: RecordBatch): unknown {
-  const hex = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'));
+  const hex = (bytes: Uint8Array | null) =>
+    bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
   return {
     ...batch,
     records: batch.records.map((r) => ({

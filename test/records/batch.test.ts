@@ -25,7 +25,15 @@ function sampleBatch(compression: RecordBatch['compression'] = 'none') {
     records: [
       { key: utf8('k0'), value: utf8('v0'), timestamp: 1_700_000_000_000, headers: [{ key: 'h', value: utf8('x') }] },
       { key: null, value: utf8('v1'.repeat(50)), timestamp: 1_700_000_000_050 },
-      { key: utf8(''), value: null, timestamp: 1_699_999_999_990, headers: [{ key: 'h', value: null }, { key: 'h', value: utf8('y') }] },
+      {
+        key: utf8(''),
+        value: null,
+        timestamp: 1_699_999_999_990,
+        headers: [
+          { key: 'h', value: null },
+          { key: 'h', value: utf8('y') },
+        ],
+      },
     ],
   });
 }
@@ -163,12 +171,20 @@ describe('withBaseOffset', () => {
   it('patches the base offset in place without touching the CRC, equal to encoding with that offset', () => {
     fc.assert(
       fc.property(recordBatch, fc.integer({ min: 0, max: 2 ** 50 }), (batch, baseOffset) => {
-        const fromZero = encodeRecordBatch({ ...batch, baseOffset: 0, records: batch.records.map((r) => ({ ...r, offset: r.offset - batch.baseOffset })) });
+        const fromZero = encodeRecordBatch({
+          ...batch,
+          baseOffset: 0,
+          records: batch.records.map((r) => ({ ...r, offset: r.offset - batch.baseOffset })),
+        });
         const crcBefore = fromZero.readUInt32BE(17);
         const patched = withBaseOffset(fromZero, baseOffset);
         expect(patched).toBe(fromZero);
         expect(patched.readUInt32BE(17)).toBe(crcBefore);
-        const direct = encodeRecordBatch({ ...batch, baseOffset, records: batch.records.map((r) => ({ ...r, offset: r.offset - batch.baseOffset + baseOffset })) });
+        const direct = encodeRecordBatch({
+          ...batch,
+          baseOffset,
+          records: batch.records.map((r) => ({ ...r, offset: r.offset - batch.baseOffset + baseOffset })),
+        });
         if (batch.compression !== 'zstd' && batch.compression !== 'gzip') {
           expect(patched.toString('hex')).toBe(direct.toString('hex'));
         }
@@ -208,9 +224,17 @@ describe('withLogAppendTime', () => {
   });
 
   it('is what the encoder writes for a LogAppendTime batch with that max timestamp', () => {
-    const input = { baseOffset: 9, records: [{ value: utf8('a'), timestamp: 5 }, { value: utf8('b'), timestamp: 7 }] };
+    const input = {
+      baseOffset: 9,
+      records: [
+        { value: utf8('a'), timestamp: 5 },
+        { value: utf8('b'), timestamp: 7 },
+      ],
+    };
     const stamped = withLogAppendTime(encodeRecordBatch(input), 1000);
-    expect(stamped.toString('hex')).toBe(encodeRecordBatch({ ...input, timestampType: 'LogAppendTime', maxTimestamp: 1000 }).toString('hex'));
+    expect(stamped.toString('hex')).toBe(
+      encodeRecordBatch({ ...input, timestampType: 'LogAppendTime', maxTimestamp: 1000 }).toString('hex'),
+    );
   });
 
   it('KafkaJS reads the stamped batch as LogAppendTime with the append time on every record', async () => {
@@ -239,7 +263,9 @@ describe('corrupt input', () => {
     }
     expect(error).toBeInstanceOf(CorruptRecordError);
     expect(error).toMatchObject({ code: 'CORRUPT_MESSAGE', baseOffset: 100, position: 17 });
-    expect((error as Error).message).toMatch(/^Corrupt record batch with base offset 100 at byte 17: CRC32C mismatch: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}$/);
+    expect((error as Error).message).toMatch(
+      /^Corrupt record batch with base offset 100 at byte 17: CRC32C mismatch: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}$/,
+    );
   });
 
   it('reports positions relative to the whole input for a later batch', () => {
@@ -331,19 +357,24 @@ describe('corrupt input', () => {
 
   it('random records sections behind a valid header and CRC either decode or throw RecordsError', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...ALL_CODECS), fc.integer({ min: 0, max: 40 }), fc.uint8Array({ maxLength: 200 }), (codec, count, body) => {
-        const header = encodeRecordBatch({ compression: 'none', records: [] });
-        const bytes = Buffer.concat([header, body]);
-        bytes.writeInt32BE(bytes.length - 12, 8);
-        bytes.writeInt16BE(ALL_CODECS.indexOf(codec), 21);
-        bytes.writeInt32BE(count, 57);
-        try {
-          const batch = decodeRecordBatch(fixCrc(bytes));
-          expect(batch.records.length).toBe(count);
-        } catch (error) {
-          expect(error).toBeInstanceOf(RecordsError);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...ALL_CODECS),
+        fc.integer({ min: 0, max: 40 }),
+        fc.uint8Array({ maxLength: 200 }),
+        (codec, count, body) => {
+          const header = encodeRecordBatch({ compression: 'none', records: [] });
+          const bytes = Buffer.concat([header, body]);
+          bytes.writeInt32BE(bytes.length - 12, 8);
+          bytes.writeInt16BE(ALL_CODECS.indexOf(codec), 21);
+          bytes.writeInt32BE(count, 57);
+          try {
+            const batch = decodeRecordBatch(fixCrc(bytes));
+            expect(batch.records.length).toBe(count);
+          } catch (error) {
+            expect(error).toBeInstanceOf(RecordsError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -24,7 +24,10 @@ const run = (cmd: string, args: string[], input?: Uint8Array) => {
 
 /** Data with something for a compressor to find: records-like text plus random noise. */
 const compressible = fc
-  .tuple(fc.array(fc.constantFrom('{"user":', '"id":', '42', 'kafka', ' ', '\n', 'é'), { maxLength: 400 }), fc.uint8Array({ maxLength: 200 }))
+  .tuple(
+    fc.array(fc.constantFrom('{"user":', '"id":', '42', 'kafka', ' ', '\n', 'é'), { maxLength: 400 }),
+    fc.uint8Array({ maxLength: 200 }),
+  )
   .map(([words, noise]) => Buffer.concat([Buffer.from(words.join('')), noise]));
 const anyBytes = fc.oneof(compressible, fc.uint8Array({ maxLength: 1000 }));
 
@@ -143,10 +146,17 @@ describe('lz4 frames', () => {
       return b;
     };
     const frame = Buffer.concat([
-      u32(0x184d2a53), u32(3), Buffer.from('abc'), // skippable frame
-      u32(0x184d2204), descriptor, Buffer.from([(xxhash32(descriptor) >>> 8) & 0xff]),
-      block.subarray(0, 4), blockData, u32(xxhash32(blockData)),
-      u32(0), u32(xxhash32(payload)),
+      u32(0x184d2a53),
+      u32(3),
+      Buffer.from('abc'), // skippable frame
+      u32(0x184d2204),
+      descriptor,
+      Buffer.from([(xxhash32(descriptor) >>> 8) & 0xff]),
+      block.subarray(0, 4),
+      blockData,
+      u32(xxhash32(blockData)),
+      u32(0),
+      u32(xxhash32(payload)),
     ]);
     expect(Buffer.from(lz4DecompressFrames(frame, MiB)).toString()).toBe(payload.toString());
     const badContentSum = Buffer.from(frame);

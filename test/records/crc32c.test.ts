@@ -6,10 +6,7 @@ import { kafkajs } from './kafkajs';
 
 const require = createRequire(import.meta.url);
 const native = loadNativeCrc32c();
-const implementations = [
-  ['js', crc32cJs],
-  ...(native ? [['native', native] as const] : []),
-] as const;
+const implementations = [['js', crc32cJs], ...(native ? [['native', native] as const] : [])] as const;
 
 // RFC 3720 (iSCSI) appendix B.4 and the common "123456789" check value.
 const VECTORS: Array<[string, Uint8Array, number]> = [

@@ -50,7 +50,10 @@ const compatRecord: fc.Arbitrary<CompatRecord> = fc.record({
 const compatBatch = fc.record({
   compression: fc.constantFrom('none' as const, 'gzip' as const),
   baseOffset: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2 ** 50 })),
-  firstTimestamp: fc.oneof(fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }), safeInteger.filter((t) => t < 2 ** 52)),
+  firstTimestamp: fc.oneof(
+    fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }),
+    safeInteger.filter((t) => t < 2 ** 52),
+  ),
   partitionLeaderEpoch: fc.integer({ min: -1, max: 1000 }),
   transactional: fc.boolean(),
   producerId: fc.oneof(fc.constant(-1), fc.maxSafeInteger()),
@@ -77,7 +80,13 @@ async function encodeBoth(b: CompatBatch): Promise<{ ours: Buffer; theirs: Buffe
     producerEpoch: b.producerEpoch,
     firstSequence: b.firstSequence,
     records: b.records.map((r, i) =>
-      kafkajs.Record({ offsetDelta: i, timestampDelta: r.timestampDelta, key: r.key, value: r.value, headers: kafkajsHeaders(r.headerPairs) }),
+      kafkajs.Record({
+        offsetDelta: i,
+        timestampDelta: r.timestampDelta,
+        key: r.key,
+        value: r.value,
+        headers: kafkajsHeaders(r.headerPairs),
+      }),
     ),
   });
   const ours = encodeRecordBatch({
@@ -122,8 +131,15 @@ describe('byte identity with KafkaJS', () => {
         expect(theirs.maxTimestamp).toBe(String(mine.maxTimestamp));
         expect(theirs.producerId).toBe(String(mine.producerId));
         expect(theirs.inTransaction).toBe(mine.isTransactional);
-        expect(theirs.records.map((r) => [r.offset, r.timestamp, r.key?.toString('hex') ?? null, r.value?.toString('hex') ?? null])).toEqual(
-          mine.records.map((r) => [String(r.offset), String(r.timestamp), r.key && Buffer.from(r.key).toString('hex'), r.value && Buffer.from(r.value).toString('hex')]),
+        expect(
+          theirs.records.map((r) => [r.offset, r.timestamp, r.key?.toString('hex') ?? null, r.value?.toString('hex') ?? null]),
+        ).toEqual(
+          mine.records.map((r) => [
+            String(r.offset),
+            String(r.timestamp),
+            r.key && Buffer.from(r.key).toString('hex'),
+            r.value && Buffer.from(r.value).toString('hex'),
+          ]),
         );
       }),
       { numRuns: 100 },
@@ -135,11 +151,19 @@ describe('byte identity with KafkaJS', () => {
       encode(): Promise<{ buffer: Buffer }>;
     };
     const messages = [
-      { key: Buffer.from('user-1'), value: Buffer.from('{"event":"signup"}'), headers: { source: Buffer.from('web') }, timestamp: 1_700_000_000_123 },
+      {
+        key: Buffer.from('user-1'),
+        value: Buffer.from('{"event":"signup"}'),
+        headers: { source: Buffer.from('web') },
+        timestamp: 1_700_000_000_123,
+      },
       { key: null, value: Buffer.from('no key'), headers: {}, timestamp: 1_700_000_000_100 },
       { key: Buffer.from('user-2'), value: null, headers: { a: [Buffer.from('1'), Buffer.from('2')] }, timestamp: 1_700_000_000_200 },
     ];
-    for (const [compression, codec] of [['none', 0], ['gzip', 1]] as const) {
+    for (const [compression, codec] of [
+      ['none', 0],
+      ['gzip', 1],
+    ] as const) {
       const request = await produceRequest({
         acks: -1,
         timeout: 30000,

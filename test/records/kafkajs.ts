@@ -48,9 +48,7 @@ export interface KafkajsRecordBatchInput {
 }
 
 export const kafkajs = {
-  RecordBatch: require('kafkajs/src/protocol/recordBatch/v0').RecordBatch as (
-    input: KafkajsRecordBatchInput,
-  ) => Promise<KafkajsEncoder>,
+  RecordBatch: require('kafkajs/src/protocol/recordBatch/v0').RecordBatch as (input: KafkajsRecordBatchInput) => Promise<KafkajsEncoder>,
   Record: require('kafkajs/src/protocol/recordBatch/record/v0') as (input: {
     offsetDelta: number;
     timestampDelta: number;

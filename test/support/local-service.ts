@@ -19,11 +19,9 @@ export interface TestService {
 /** Creates this file's tables and bucket and points the handlers' environment at them. */
 export async function useTestResources(): Promise<{ prefix: string; environment: Record<string, string> }> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const { environment } = await bootstrapLocalResources(
-    { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') },
-    prefix,
-    { embedded: inject('embeddedEmulators') },
-  );
+  const { environment } = await bootstrapLocalResources({ dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') }, prefix, {
+    embedded: inject('embeddedEmulators'),
+  });
   Object.assign(process.env, environment);
   resetAwsClients();
   return { prefix, environment };
