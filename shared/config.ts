@@ -29,6 +29,11 @@ export const serviceDefaults = {
   minSessionTimeoutMs: 1_000,
   maxSessionTimeoutMs: 300_000,
   heartbeatIntervalMs: 5_000,
+  /**
+   * Deepest nesting of arrays and objects a JSON request body may have, the envelope included;
+   * deeper values overflow the stack of JSON.stringify (docs/api.md, limits).
+   */
+  maxJsonDepth: 64,
   /** AWS Lambda's synchronous invocation payload limit, request and response. */
   lambdaPayloadLimitBytes: 6 * 1024 * 1024,
 } as const;
