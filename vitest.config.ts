@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // The IAM check of every handler's SDK calls against the synthesized policies.
+    setupFiles: ['test/support/iam-setup.ts'],
     // Each file runs in its own process with its own tables; two at a time fits a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runAsFunction } from '../../shared/runtime/aws';
 import { scheduledFunctions, type ScheduledFunctionDefinition } from '../schedules';
 
 const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
@@ -40,7 +41,7 @@ export function startScheduler(definitions: readonly ScheduledFunctionDefinition
         const module = (await import(pathToFileURL(join(repoRoot, 'functions', `${definition.name}.ts`)).href)) as {
           handler: () => Promise<void>;
         };
-        await module.handler();
+        await runAsFunction(definition.name, () => module.handler());
       } catch (error) {
         console.error(`[logway] scheduled function ${definition.name} failed:`, error);
       } finally {
