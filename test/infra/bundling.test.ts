@@ -77,6 +77,17 @@ describe('bundling (esbuild, ESM, arm64 target)', () => {
     }
   });
 
+  it('no bundle contains test code or the AGPL-licensed IAM simulator (a test-only dev dependency)', () => {
+    for (const [name, file] of bundles) {
+      const { sources } = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+      expect(sources.length, name).toBeGreaterThan(0);
+      expect(
+        sources.filter((source) => /@cloud-copilot|(^|\/)test\//.test(source)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it('the health bundle answers 200', () => {
     const result = invokeBundle(bundles.get('health')!, true);
     expect(result.response?.statusCode).toBe(200);
