@@ -90,9 +90,9 @@ describe('LogwayStack from the project route table (dev)', () => {
     ({ stack, template } = synthesized);
   });
 
-  it('has one API route and one function per route table entry, one function and rule per schedule', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length);
+  it('has one API route and one function per route table entry, the $default route, one function and rule per schedule', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length + 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length + 1);
     expect(stack.routeFunctions.size).toBe(routes.length);
     expect(stack.scheduledFunctions.size).toBe(scheduledFunctions.length);
     template.resourceCountIs('AWS::Events::Rule', scheduledFunctions.length);
@@ -114,6 +114,26 @@ describe('LogwayStack from the project route table (dev)', () => {
       });
     },
   );
+
+  it('$default: IAM-authorized route to the not-found function, which touches no data', () => {
+    const matches = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: '$default' } }));
+    expect(matches).toHaveLength(1);
+    const properties = matches[0]!.Properties as Record<string, unknown>;
+    expect(properties.AuthorizationType).toBe('AWS_IAM');
+    const integrationId = JSON.stringify(properties.Target).match(/"Ref":"([A-Za-z0-9]+)"/)?.[1];
+    const integration = template.findResources('AWS::ApiGatewayV2::Integration')[integrationId!]!;
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(stack.notFoundFunction.function), 'Arn'] },
+    });
+    expectLeastPrivilege(synthesized, stack.notFoundFunction, { tables: {} });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [logicalId(stack.notFoundFunction.role), 'Arn'] },
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+    });
+  });
 
   it.each(routes.map((route) => [route.name, route] as const))(
     '%s: function on nodejs22.x arm64 with its timeout and the shared environment',
@@ -327,9 +347,10 @@ describe('LogwayStack from the project route table (dev)', () => {
 
   it("alarms on API 5xx, every function's errors and throttles, every table's throttling", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
-    expect(alarms).toHaveLength(1 + 2 * (routes.length + scheduledFunctions.length) + tableIds.length);
+    // Every route's function, the $default route's not-found function, every scheduled function.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + 1 + scheduledFunctions.length) + tableIds.length);
     expect(alarms.filter((a) => a.includes('"MetricName":"5xx"'))).toHaveLength(1);
-    for (const fn of [...stack.routeFunctions.values(), ...stack.scheduledFunctions.values()]) {
+    for (const fn of [...stack.routeFunctions.values(), stack.notFoundFunction, ...stack.scheduledFunctions.values()]) {
       const mine = alarms.filter((a) => a.includes(`"Ref":"${logicalId(fn.function)}"`));
       expect(mine.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(1);
       expect(mine.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(1);
@@ -389,7 +410,7 @@ describe('LogwayStack with a fixture route table and a scheduled function', () =
     });
     expectLeastPrivilege(synthesized, fn, schedule);
     // Scheduled functions are not routes.
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', fixtureRoutes.length);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', fixtureRoutes.length + 1);
   });
 });
 

@@ -98,7 +98,7 @@ async function synthesizePolicies(props: Partial<LogwayStackProps> = {}): Promis
   references.set(logicalId(stack.storage.segmentBucket), referenceBucketArn);
   const functions: Record<string, PolicyDocument> = {};
   const roles: Record<string, string> = {};
-  for (const [name, fn] of [...stack.routeFunctions, ...stack.scheduledFunctions]) {
+  for (const [name, fn] of [...stack.routeFunctions, ['not-found', stack.notFoundFunction] as const, ...stack.scheduledFunctions]) {
     const roleId = logicalId(fn.role);
     references.set(logicalId(fn.logGroup), `arn:aws:logs:${referenceRegion}:${referenceAccount}:log-group:${name}`);
     const Statement = statementsOfRole(template, roleId).map((statement) => ({
