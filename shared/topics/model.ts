@@ -15,7 +15,7 @@ export function isLegalTopicName(name: string): boolean {
 
 export function validateGroupId(groupId: string): void {
   if (!groupIdPattern.test(groupId)) {
-    throw new LogwayError(400, 'INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
+    throw new LogwayError('INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
       group: groupId.slice(0, 300),
     });
   }
