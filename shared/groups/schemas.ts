@@ -97,14 +97,15 @@ function buildResetOffsetsSchema() {
   });
 }
 
-export function requestSchemas(): Record<string, { body?: z.ZodType; query?: z.ZodObject }> {
+/** The group routes' request schemas, by route name (shared/api/contracts.ts puts them in the route contracts). */
+export function requestSchemas() {
   return {
     'group-heartbeat': { body: heartbeatSchema() },
     'commit-offsets': { body: commitOffsetsSchema() },
     'fetch-committed-offsets': { query: fetchOffsetsQuerySchema() },
     'describe-group': { query: describeGroupQuerySchema() },
     'reset-offsets': { body: resetOffsetsSchema() },
-  };
+  } as const;
 }
 
 export const heartbeatSchema = schemaOnce(buildHeartbeatSchema);
