@@ -6,7 +6,8 @@ import { loadServiceConfig } from '../config';
 import { LogwayError } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
-import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema, type TopicConfig } from './model';
+import type { TopicConfig } from './configs';
+import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema } from './model';
 import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
 
 export const createTopicSchema = schemaOnce(() =>
