@@ -9,7 +9,7 @@ export const serviceDefaults = {
   inlineBatchMaxBytes: 4 * 1024,
   /** How long a produce response is kept for Idempotency-Key replay. */
   idempotencyTtlHours: 24,
-  /** Upper bound of a fetch long poll (DESIGN.md: capped at 20 s). */
+  /** Upper bound of a fetch long poll (docs/api.md: capped at 20 s). */
   maxWaitMs: 20_000,
   /** How often a waiting fetch re-reads the high watermark. */
   longPollIntervalMs: 50,
