@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { serviceDefaults } from '../config';
-import { isLogwayError, LogwayError, invalidRequest } from '../errors';
+import { invalidRequest, isLogwayError, LogwayError, serviceFault } from '../errors';
 import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
 import { flushMetrics } from '../runtime/metrics';
@@ -95,15 +95,10 @@ export function errorResponse(error: unknown, requestId?: string): HttpResponse 
   if (error instanceof RecordsError) {
     // Stored bytes failed their checksum or could not be decoded: a fault of the service's storage.
     logger.error('Stored record batch unreadable', { error, requestId });
-    return { status: 500, body: new LogwayError(500, error.code, error.message).toJSON() };
+    return { status: 500, body: new LogwayError('CORRUPT_MESSAGE', error.message, {}, { cause: error }).toJSON() };
   }
   logger.error('Unhandled error', { error: error as Error, requestId });
-  const internal = new LogwayError(
-    500,
-    'UNKNOWN_SERVER_ERROR',
-    `The service failed to process the request${requestId ? ` (request id ${requestId})` : ''}; it is safe to retry with the same Idempotency-Key.`,
-  );
-  return { status: 500, body: internal.toJSON() };
+  return { status: 500, body: serviceFault(requestId, error).toJSON() };
 }
 
 export function httpHandler(operation: Operation): LambdaHttpHandler {
