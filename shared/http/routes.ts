@@ -153,7 +153,8 @@ export const routes = [
     method: 'GET',
     path: '/v1/groups/{group}/offsets',
     summary: "A group's committed offsets",
-    tables: { groups: ['read'], offsets: ['read'] },
+    // topics: offsets are kept per topic id; the listing shows those of each topic's live id only.
+    tables: { groups: ['read'], offsets: ['read'], topics: ['read'] },
   },
   { name: 'list-groups', method: 'GET', path: '/v1/groups', summary: 'List consumer groups', tables: { groups: ['Scan'] } },
   {
