@@ -6,7 +6,7 @@
  * table, but it marks partition items deleted) while every local test passed.
  */
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { sweepRetention } from '../../shared/log/retention';
 import { bucketName, runAsFunction, s3Client, setAwsRequestCheck, tableName } from '../../shared/runtime/aws';
@@ -189,6 +189,26 @@ describe('the check on the real clients', () => {
       'fetch-records s3:PutObject',
       'list-topics dynamodb:UpdateItem',
     ]);
+  });
+
+  it("npm start's check (cached policies) denies the same calls and logs what to grant", async () => {
+    const { installLocalIamCheck } = await import('../support/iam-local');
+    const { synthesizedMs } = await installLocalIamCheck();
+    expect(synthesizedMs).toBe(0); // the global setup's synthesis is reused
+    const logged: string[] = [];
+    const original = console.error;
+    console.error = (message: string) => void logged.push(message);
+    try {
+      const error = await runAsFunction('produce', () =>
+        s3Client().send(new DeleteObjectCommand({ Bucket: bucketName(), Key: 'segments/x/y' })),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    } finally {
+      console.error = original;
+    }
+    expect(logged.join('\n')).toMatch(
+      /would be AccessDenied.*produce: s3:DeleteObject on arn:aws:s3:::logway-segments\/segments\/x\/y.*Grant it/s,
+    );
   });
 
   it('a function the template does not have is denied everything', async () => {
