@@ -13,9 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../infra/project';
 
 const clientDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(clientDir, '..');
 const defaultDistDir = join(clientDir, 'dist');
 const manifest = JSON.parse(readFileSync(join(clientDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 

@@ -1,0 +1,41 @@
+/**
+ * The client takes the service's JSON shapes and request limits from shared/ (types only, and
+ * import-free constants, so nothing of the server is bundled). These checks make a drift
+ * between what the service answers and what the client reads a compile error (`npm test` runs
+ * tsc) or a failed test.
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type * as client from '../../client/src/index';
+import { maxPartitionsPerRequest as clientMaxPartitions } from '../../client/src/producer';
+import type { MultiFetchResult, PartitionFetchResult } from '../../shared/log/fetch';
+import { maxPartitionsPerRequest as serviceMaxPartitions, type ProducedOffset, type ProduceResponse } from '../../shared/log/produce';
+import type { ProducedRecord } from '../../shared/log/wire';
+import { requestLimits } from '../../shared/config';
+import type { TopicDescription, listTopicsOperation } from '../../shared/topics/operations';
+
+describe('shapes the client shares with the service', () => {
+  it('a record the produce schema accepts is a client WireRecord', () => {
+    expectTypeOf<ProducedRecord>().toExtend<client.WireRecord>();
+  });
+
+  it('what the service answers fits what the client reads', () => {
+    expectTypeOf<ProducedOffset>().toEqualTypeOf<client.ProducedOffset>();
+    expectTypeOf<ProduceResponse['offsets'][number]>().toExtend<client.ProducedOffset>();
+    expectTypeOf<Pick<TopicDescription, 'name' | 'topicId' | 'partitions'>>().toExtend<
+      Pick<client.TopicDescription, 'name' | 'topicId' | 'partitions'>
+    >();
+    expectTypeOf<TopicDescription['config']>().toExtend<client.TopicConfig>();
+    expectTypeOf<Awaited<ReturnType<typeof listTopicsOperation>>['topics'][number]>().toEqualTypeOf<client.TopicListing>();
+    expectTypeOf<Omit<PartitionFetchResult, 'records'>>().toEqualTypeOf<
+      Omit<Extract<client.WireFetchResult, { records: unknown }>, 'records' | 'topic' | 'partition'>
+    >();
+    expectTypeOf<Extract<MultiFetchResult, { error: unknown }>>().toExtend<Extract<client.WireFetchResult, { error: unknown }>>();
+  });
+});
+
+describe('limits and defaults the client takes from shared/config.ts', () => {
+  it('the partitions per produce request are the service’s', () => {
+    expect(clientMaxPartitions).toBe(requestLimits.maxPartitionsPerRequest);
+    expect(serviceMaxPartitions).toBe(requestLimits.maxPartitionsPerRequest);
+  });
+});
