@@ -16,7 +16,7 @@
  *   second copy.
  */
 import { randomUUID } from 'node:crypto';
-import { requestLimits, topicConfigDefaults } from '../../shared/config';
+import { requestLimits } from '../../shared/config';
 import { partitionForKey } from '../../shared/records/partitioner';
 import { BoundedCache } from '../../shared/runtime/bounded-cache';
 import { isLogwayApiError, LogwayApiError } from './errors';
@@ -31,7 +31,12 @@ export const maxPartitionsPerRequest: number = requestLimits.maxPartitionsPerReq
 export const maxRecordsPerRequest = 20_000;
 /** Topics whose metadata a producer keeps at once. */
 const maxCachedTopics = 10_000;
-const defaultMaxMessageBytes = topicConfigDefaults['max.message.bytes'];
+/**
+ * max.message.bytes when a topic description lacks it (it never does: the service answers the
+ * effective config). The registry (shared/topics/configs.ts) builds zod schemas, so the bundle
+ * does not import it; test/client/shapes.test.ts keeps this equal to its default.
+ */
+export const defaultMaxMessageBytes = 1_048_576;
 
 export interface ProducerOptions {
   /** How long a record may wait for others to share its request (Kafka's linger.ms). Default 5. */

@@ -6,11 +6,12 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as client from '../../client/src/index';
-import { maxPartitionsPerRequest as clientMaxPartitions } from '../../client/src/producer';
+import { maxPartitionsPerRequest as clientMaxPartitions, defaultMaxMessageBytes } from '../../client/src/producer';
 import type { MultiFetchResult, PartitionFetchResult } from '../../shared/log/fetch';
 import { maxPartitionsPerRequest as serviceMaxPartitions, type ProducedOffset, type ProduceResponse } from '../../shared/log/produce';
 import type { ProducedRecord } from '../../shared/log/wire';
 import { requestLimits } from '../../shared/config';
+import { topicConfigDefaults } from '../../shared/topics/configs';
 import type { TopicDescription, listTopicsOperation } from '../../shared/topics/operations';
 
 describe('shapes the client shares with the service', () => {
@@ -37,5 +38,9 @@ describe('limits and defaults the client takes from shared/config.ts', () => {
   it('the partitions per produce request are the service’s', () => {
     expect(clientMaxPartitions).toBe(requestLimits.maxPartitionsPerRequest);
     expect(serviceMaxPartitions).toBe(requestLimits.maxPartitionsPerRequest);
+  });
+
+  it('the fallback max.message.bytes is the registry’s default', () => {
+    expect(defaultMaxMessageBytes).toBe(topicConfigDefaults['max.message.bytes']);
   });
 });
