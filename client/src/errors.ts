@@ -7,6 +7,11 @@
  * on, `retriable` whether repeating the request may succeed, and `hint` what a person can do.
  */
 
+import type { ErrorCode } from '../../shared/error-codes';
+
+/** The codes the service answers with (its catalogue, shared/error-codes.ts). */
+export type LogwayErrorCode = ErrorCode;
+
 /** Who answered: the service's handlers, API Gateway itself, or nobody (the client's own error). */
 export type LogwayErrorOrigin = 'service' | 'gateway' | 'client';
 
@@ -88,6 +93,11 @@ export function isLogwayApiError(error: unknown): error is LogwayApiError {
   return error instanceof LogwayApiError;
 }
 
+/** Whether `error` is a LogwayApiError with one of these service codes (a misspelt code does not compile). */
+export function hasErrorCode(error: unknown, ...codes: LogwayErrorCode[]): error is LogwayApiError {
+  return error instanceof LogwayApiError && (codes as string[]).includes(error.code);
+}
+
 /**
  * API Gateway's answers to a bad SigV4 signature or unusable credentials (as opposed to an IAM
  * policy that denies the call, which is a bare "Forbidden" or "... is not authorized ...").
@@ -104,7 +114,7 @@ function errorKind(status: number, code: string, message: string, details: Recor
       ? 'authentication'
       : 'authorization';
   }
-  if (status === 404) return code === 'NOT_FOUND' || code === 'HTTP_404' ? 'unknown-route' : 'not-found';
+  if (status === 404) return code === ('NOT_FOUND' satisfies LogwayErrorCode) || code === 'HTTP_404' ? 'unknown-route' : 'not-found';
   if (status === 408 || status === 504) return 'timeout';
   if (status === 413) return 'too-large';
   if (status === 429) return 'throttled';

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { requestLimits } from '../../shared/config';
 import { partitionForKey } from '../../shared/records/partitioner';
 import { BoundedCache } from '../../shared/runtime/bounded-cache';
-import { isLogwayApiError, LogwayApiError } from './errors';
+import { hasErrorCode, LogwayApiError } from './errors';
 import { segment, type HttpTransport } from './http';
 import { keyBytes, recordSize, toWireRecord, type ProducerMessage } from './records';
 import { retryOptions, type RetryOptions } from './retry';
@@ -423,7 +423,7 @@ export class Producer {
         else record.reject(new LogwayApiError(0, 'INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
       });
     } catch (error) {
-      if (isLogwayApiError(error) && error.code === 'UNKNOWN_TOPIC_OR_PARTITION') this.metadata.delete(topic);
+      if (hasErrorCode(error, 'UNKNOWN_TOPIC_OR_PARTITION')) this.metadata.delete(topic);
       for (const record of records) record.reject(error);
     } finally {
       this.release(request.bytes);

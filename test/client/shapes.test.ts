@@ -6,11 +6,13 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as client from '../../client/src/index';
+import { hasErrorCode, LogwayApiError } from '../../client/src/errors';
 import { maxPartitionsPerRequest as clientMaxPartitions, defaultMaxMessageBytes } from '../../client/src/producer';
 import type { MultiFetchResult, PartitionFetchResult } from '../../shared/log/fetch';
 import { maxPartitionsPerRequest as serviceMaxPartitions, type ProducedOffset, type ProduceResponse } from '../../shared/log/produce';
 import type { ProducedRecord } from '../../shared/log/wire';
 import { requestLimits } from '../../shared/config';
+import { type ErrorCode, isErrorCode } from '../../shared/error-codes';
 import { topicConfigDefaults } from '../../shared/topics/configs';
 import type { TopicDescription, listTopicsOperation } from '../../shared/topics/operations';
 
@@ -42,5 +44,16 @@ describe('limits and defaults the client takes from shared/config.ts', () => {
 
   it('the fallback max.message.bytes is the registry’s default', () => {
     expect(defaultMaxMessageBytes).toBe(topicConfigDefaults['max.message.bytes']);
+  });
+});
+
+describe('error codes the client shares with the service', () => {
+  it('hasErrorCode matches the service’s codes (and only LogwayApiErrors)', () => {
+    const error = new LogwayApiError(409, 'FENCED_MEMBER_EPOCH', 'fenced');
+    expect(hasErrorCode(error, 'UNKNOWN_MEMBER_ID', 'FENCED_MEMBER_EPOCH')).toBe(true);
+    expect(hasErrorCode(error, 'STALE_MEMBER_EPOCH')).toBe(false);
+    expect(hasErrorCode(new Error('FENCED_MEMBER_EPOCH'), 'FENCED_MEMBER_EPOCH')).toBe(false);
+    expectTypeOf(hasErrorCode).parameter(1).toEqualTypeOf<ErrorCode>();
+    expect(isErrorCode('FENCED_MEMBER_EPOCH')).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
  * the consumer to reconcile. FENCED_MEMBER_EPOCH / UNKNOWN_MEMBER_ID, or no successful heartbeat
  * for a whole session, lose every partition and rejoin with epoch 0. `leave` sends epoch -1.
  */
-import { isLogwayApiError } from '../errors';
+import { hasErrorCode, isLogwayApiError } from '../errors';
 import { segment, type HttpTransport } from '../http';
 import { backoffDelay, type RetryOptions } from '../retry';
 import { Wakeup, type Events } from '../signal';
@@ -115,7 +115,7 @@ export class Membership {
       });
     } catch (error) {
       // Already gone (expired or fenced) is as good as left.
-      if (!(isLogwayApiError(error) && (error.code === 'UNKNOWN_MEMBER_ID' || error.code === 'FENCED_MEMBER_EPOCH'))) {
+      if (!hasErrorCode(error, 'UNKNOWN_MEMBER_ID', 'FENCED_MEMBER_EPOCH')) {
         this.hooks.report(error, 'leave group');
       }
     }
@@ -182,7 +182,7 @@ export class Membership {
       } catch (error) {
         if (subscriptionChanged) this.hooks.restoreSubscriptionChange();
         if (!this.heartbeating) break;
-        if (isLogwayApiError(error) && (error.code === 'FENCED_MEMBER_EPOCH' || error.code === 'UNKNOWN_MEMBER_ID')) {
+        if (hasErrorCode(error, 'FENCED_MEMBER_EPOCH', 'UNKNOWN_MEMBER_ID')) {
           await this.hooks.lose(error.code);
           delay = 0;
         } else {

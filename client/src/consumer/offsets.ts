@@ -5,7 +5,7 @@
  * overwrites a newer one; retried once after a heartbeat on STALE_MEMBER_EPOCH).
  * `OffsetTracker` is pure; `OffsetCommitter` does the requests.
  */
-import { isLogwayApiError, LogwayApiError } from '../errors';
+import { hasErrorCode, LogwayApiError } from '../errors';
 import { segment, type HttpTransport } from '../http';
 import type { Events } from '../signal';
 import { keyOf, type PartitionState, type PartitionTable } from './partitions';
@@ -138,7 +138,7 @@ export class OffsetCommitter {
             });
             break;
           } catch (error) {
-            if (!isLogwayApiError(error) || error.code !== 'STALE_MEMBER_EPOCH' || attempt >= 2) throw error;
+            if (!hasErrorCode(error, 'STALE_MEMBER_EPOCH') || attempt >= 2) throw error;
             if (error.details.reason === 'NOT_OWNER' && Array.isArray(error.details.partitions)) {
               chunk = withoutPartitions(chunk, error.details.partitions as TopicPartition[]);
               if (chunk.length === 0) throw error;

@@ -7,7 +7,7 @@
  * backs the partition off and delivers again from the failed message. OFFSET_OUT_OF_RANGE
  * resets the partition per auto offset reset.
  */
-import { isLogwayApiError, LogwayApiError } from '../errors';
+import { isLogwayApiError, LogwayApiError, type LogwayErrorCode } from '../errors';
 import { toMessage } from '../records';
 import { backoffDelay, type RetryOptions } from '../retry';
 import { Wakeup, type Events } from '../signal';
@@ -150,7 +150,11 @@ export class Runner {
   }
 
   private onPartitionError(state: PartitionState, error: { code: string; message: string; [k: string]: unknown }): void {
-    if (error.code === 'OFFSET_OUT_OF_RANGE' && typeof error.logStartOffset === 'number' && typeof error.highWatermark === 'number') {
+    if (
+      error.code === ('OFFSET_OUT_OF_RANGE' satisfies LogwayErrorCode) &&
+      typeof error.logStartOffset === 'number' &&
+      typeof error.highWatermark === 'number'
+    ) {
       const reset = this.subscription.resetOf(state.topic);
       const from = state.position ?? 0;
       state.position = reset === 'earliest' ? error.logStartOffset : error.highWatermark;
