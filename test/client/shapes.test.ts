@@ -4,13 +4,15 @@
  * between what the service answers and what the client reads a compile error (`npm test` runs
  * tsc) or a failed test.
  */
+import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as client from '../../client/src/index';
 import { hasErrorCode, LogwayApiError } from '../../client/src/errors';
+import { recordSize as clientRecordSize, toWireRecord, type ProducerMessage } from '../../client/src/records';
 import { maxPartitionsPerRequest as clientMaxPartitions, defaultMaxMessageBytes } from '../../client/src/producer';
 import type { MultiFetchResult, PartitionFetchResult } from '../../shared/log/fetch';
 import { maxPartitionsPerRequest as serviceMaxPartitions, type ProducedOffset, type ProduceResponse } from '../../shared/log/produce';
-import type { ProducedRecord } from '../../shared/log/wire';
+import { recordSize as serviceRecordSize, toRecordBytes, type ProducedRecord } from '../../shared/log/wire';
 import { requestLimits } from '../../shared/config';
 import { type ErrorCode, isErrorCode } from '../../shared/error-codes';
 import { topicConfigDefaults } from '../../shared/topics/configs';
@@ -55,5 +57,31 @@ describe('error codes the client shares with the service', () => {
     expect(hasErrorCode(new Error('FENCED_MEMBER_EPOCH'), 'FENCED_MEMBER_EPOCH')).toBe(false);
     expectTypeOf(hasErrorCode).parameter(1).toEqualTypeOf<ErrorCode>();
     expect(isErrorCode('FENCED_MEMBER_EPOCH')).toBe(true);
+  });
+});
+
+describe('the record size the client checks before sending', () => {
+  const bytes = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
+  const text = fc.string({ unit: 'grapheme', maxLength: 20 });
+  const headerValue = fc.oneof(text, bytes, fc.constant(null));
+  const message: fc.Arbitrary<ProducerMessage> = fc.record(
+    {
+      key: fc.oneof(text, bytes, fc.constant(null)),
+      value: fc.oneof(text, bytes, fc.constant(null), fc.jsonValue({ maxDepth: 2 })),
+      headers: fc.oneof(
+        fc.array(fc.record({ key: text, value: headerValue }), { maxLength: 4 }),
+        fc.dictionary(text, fc.oneof(headerValue, fc.array(headerValue, { maxLength: 3 })), { maxKeys: 3 }),
+      ),
+    },
+    { requiredKeys: ['value'] },
+  );
+
+  it('is the service’s rule (key, value, header keys and values), for every message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const wire = JSON.parse(JSON.stringify(toWireRecord(m))) as ProducedRecord;
+        expect(clientRecordSize(m)).toBe(serviceRecordSize(toRecordBytes(wire)));
+      }),
+    );
   });
 });
