@@ -4,7 +4,7 @@
  * would on AWS, and any denial also fails the test it happened in, even when a handler swallowed
  * the error. A test that means to be denied takes its denials with `iamDenials()`.
  */
-import { afterEach, inject } from 'vitest';
+import { afterAll, afterEach, inject } from 'vitest';
 import { setAwsRequestCheck } from '../../shared/runtime/aws';
 import { describeDenials, iamCheck, type Denial, type IamCheck } from './iam-check';
 
@@ -18,7 +18,7 @@ export function iamDenials(): Denial[] {
   return installed.takeDenials();
 }
 
-afterEach(() => {
+function failOnDenials(): void {
   const denials = installed.takeDenials();
   if (denials.length > 0) {
     throw new Error(
@@ -26,4 +26,9 @@ afterEach(() => {
         "Grant them in the function's entry (shared/http/routes.ts or infra/schedules.ts), or stop making them.",
     );
   }
-});
+}
+
+afterEach(failOnDenials);
+// After the file's own hooks (after-hooks run in reverse order): calls still in flight when its
+// last test ended, such as a long poll, are caught too.
+afterAll(failOnDenials);
