@@ -54,7 +54,12 @@ function sourceFiles(): string[] {
   };
   walk(join(repoRoot, 'infra'));
   walk(join(repoRoot, 'shared'));
-  files.push(join(repoRoot, 'cdk.json'), join(repoRoot, 'node_modules', 'aws-cdk-lib', 'package.json'), fileURLToPath(import.meta.url));
+  files.push(
+    join(repoRoot, 'cdk.json'),
+    join(repoRoot, 'node_modules', 'aws-cdk-lib', 'package.json'),
+    join(repoRoot, 'test', 'infra', 'synth.ts'),
+    fileURLToPath(import.meta.url),
+  );
   return files.sort();
 }
 
