@@ -60,6 +60,7 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
   const [search, setSearch] = useState('');
   const [tailing, setTailing] = useState(false);
   const [tailCount, setTailCount] = useState(0);
+  const [tailReady, setTailReady] = useState(false);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const tailAbort = useRef<AbortController | undefined>(undefined);
   const positionsRef = useRef<Map<number, number> | undefined>(undefined);
@@ -162,6 +163,7 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
     tailAbort.current?.abort();
     tailAbort.current = abort;
     setTailing(true);
+    setTailReady(false);
     setTailCount(0);
     try {
       let at = positionsRef.current;
@@ -169,6 +171,7 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
       const ranges = selected(d);
       // Follow from where the loaded records end, or from the end of each partition.
       const next = new Map(ranges.map((r) => [r.partition, at?.get(r.partition) ?? r.highWatermark]));
+      setTailReady(true);
       while (!abort.signal.aborted) {
         const { results } = await logway.fetchMany(
           [...next.entries()].map(([p, o]) => ({ topic, partition: p, offset: o })),
@@ -333,7 +336,9 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
           {search
             ? `${formatCount(shown.length)} of ${formatCount(records.length)} loaded messages match`
             : `${formatCount(records.length)} messages loaded`}
-          {tailing ? ` · live tail on${tailCount ? `, ${formatCount(tailCount)} new` : ', waiting for new records'}` : ''}
+          {tailing
+            ? ` · live tail ${!tailReady ? 'starting…' : tailCount ? `on, ${formatCount(tailCount)} new` : 'on, waiting for new records'}`
+            : ''}
         </Status>
         {positions && !tailing ? (
           <button type="button" onClick={() => void loadMore()} disabled={busy || remaining === 0}>
