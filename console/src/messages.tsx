@@ -204,6 +204,12 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
     }
   };
 
+  // Arriving on the page shows the latest records at once.
+  const described = description.data !== undefined;
+  useEffect(() => {
+    if (described) void load();
+  }, [described]);
+
   const shown = useMemo(() => {
     const matching = records.filter((r) => recordMatches(r, search));
     return newestFirst ? matching.reverse() : matching;
