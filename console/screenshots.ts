@@ -23,8 +23,9 @@ async function main(): Promise<void> {
     await page.getByRole('table', { name: 'Topics' }).waitFor();
     await page.screenshot({ path: resolve(outDir, 'console-topics.png') });
     await page.goto(`${base}/console/#/topics/${encodeURIComponent(topic)}/messages`);
-    await page.getByRole('button', { name: 'Load messages' }).click();
+    // The page loads the latest records on arrival.
     await page.getByRole('table', { name: 'Messages' }).waitFor();
+    await page.getByRole('button', { name: 'Load messages' }).waitFor();
     await page.screenshot({ path: resolve(outDir, 'console-messages.png') });
     for (const extra of process.argv.slice(5)) {
       await page.goto(`${base}/console/${extra}`);
