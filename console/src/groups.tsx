@@ -1,8 +1,8 @@
 /** Consumer groups: the list, and one group's state, members, assignments, lag, and offset reset. */
-import { useState } from 'preact/hooks';
-import { ApiError, type GroupDescription, logway, type ResetTarget } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type GroupDescription, isApiError, logway, type ResetTarget } from './api';
 import { formatCount, formatTimestamp } from './format';
-import { groupHref, topicHref } from './router';
+import { groupHref, navigate, topicHref } from './router';
 import { ErrorBanner, PageHeader, RefreshButton, Status, useLoad } from './ui';
 
 const assignmentText = (assignment: Record<string, number[]>): string =>
@@ -11,11 +11,25 @@ const assignmentText = (assignment: Record<string, number[]>): string =>
     .map(([topic, partitions]) => `${topic}: ${partitions.join(', ')}`)
     .join('; ') || '—';
 
+const autoRefreshMs = 3_000;
+
 export function GroupsPage() {
   const groups = useLoad(() => logway.listGroups(), []);
+  const [openId, setOpenId] = useState('');
   return (
     <section aria-labelledby="page-title">
       <PageHeader title="Consumer groups">
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (openId.trim()) navigate(groupHref(openId.trim()));
+          }}
+        >
+          <label for="open-group">Group id</label>
+          <input id="open-group" value={openId} onInput={(e) => setOpenId(e.currentTarget.value)} placeholder="any group, even a new one" />
+          <button type="submit">Open</button>
+        </form>
         <RefreshButton loaded={groups} />
       </PageHeader>
       <ErrorBanner error={groups.error} />
@@ -52,9 +66,26 @@ export function GroupsPage() {
   );
 }
 
+/** A group that does not exist yet can still be given offsets: the reset creates it. */
+const emptyGroup = (groupId: string): GroupDescription => ({
+  groupId,
+  state: 'Empty',
+  groupEpoch: 0,
+  assignmentEpoch: 0,
+  members: [],
+  partitions: [],
+});
+
 export function GroupPage({ id }: { id: string }) {
   const group = useLoad(() => logway.describeGroup(id), [id]);
   const g = group.data;
+  const missing = isApiError(group.error) && group.error.code === 'GROUP_ID_NOT_FOUND';
+  const [auto, setAuto] = useState(false);
+  useEffect(() => {
+    if (!auto) return;
+    const timer = setInterval(() => void group.reload(), autoRefreshMs);
+    return () => clearInterval(timer);
+  }, [auto, group.reload]);
   const totalLag = g?.partitions.reduce((n, p) => n + (p.lag ?? 0), 0) ?? 0;
   return (
     <section aria-labelledby="page-title">
@@ -62,9 +93,13 @@ export function GroupPage({ id }: { id: string }) {
         <a href="#/groups">Consumer groups</a> /
       </p>
       <PageHeader title={id}>
+        <label class="inline">
+          <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.currentTarget.checked)} /> Refresh every {autoRefreshMs / 1000} s
+        </label>
         <RefreshButton loaded={group} />
       </PageHeader>
       <ErrorBanner error={group.error} />
+      {missing ? <ResetOffsetsForm group={emptyGroup(id)} onReset={() => void group.reload()} /> : null}
       {g ? (
         <>
           <dl class="facts">

@@ -243,7 +243,15 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
           <form class="panel toolbar" onSubmit={load} aria-label="Browse messages">
             <div class="field">
               <label for="browse-partition">Partition</label>
-              <select id="browse-partition" value={partition} onChange={(e) => setPartition(e.currentTarget.value)}>
+              <select
+                id="browse-partition"
+                value={partition}
+                onChange={(e) => {
+                  // A tail follows the partitions it started with: a new choice stops it.
+                  stopTail();
+                  setPartition(e.currentTarget.value);
+                }}
+              >
                 <option value="all">All partitions</option>
                 {d.partitions.map((p) => (
                   <option key={p.partition} value={String(p.partition)}>

@@ -76,7 +76,12 @@ export function RefreshButton({ loaded, label = 'Refresh' }: { loaded: Loaded<un
 }
 
 /** Bytes as the API gave them: formatted JSON, text, base64 (marked) or null (marked). */
+/** Longer text is cut in the table (the whole of it stays searchable) until asked for. */
+const displayLimit = 10_000;
+
+/** Bytes as the API gave them: formatted JSON, text, base64 (marked) or null (marked). */
 export function Bytes({ bytes, block = false }: { bytes: FetchedBytes; block?: boolean }) {
+  const [full, setFull] = useState(false);
   const shown = showBytes(bytes);
   const badge =
     shown.kind === 'base64' ? (
@@ -87,14 +92,23 @@ export function Bytes({ bytes, block = false }: { bytes: FetchedBytes; block?: b
       <span class="badge json">JSON</span>
     ) : null;
   if (shown.kind === 'null') return <span class="muted">null</span>;
+  const long = shown.display.length > displayLimit && !full;
+  const text = long ? `${shown.display.slice(0, displayLimit)}…` : shown.display;
+  const more = long ? (
+    <button type="button" class="more" onClick={() => setFull(true)}>
+      Show all {shown.display.length.toLocaleString('en-US')} characters
+    </button>
+  ) : null;
   return block ? (
     <div class="bytes">
       {badge}
-      <pre>{shown.display}</pre>
+      <pre>{text}</pre>
+      {more}
     </div>
   ) : (
     <span class="bytes-inline">
-      {badge} <code>{shown.display}</code>
+      {badge} <code>{text}</code>
+      {more}
     </span>
   );
 }

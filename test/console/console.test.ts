@@ -311,6 +311,32 @@ describe('consumer groups', () => {
     await expect.poll(totalLag).toBe('0');
   });
 
+  it('watches lag change while auto-refresh is on', async () => {
+    await page.getByLabel(/Refresh every/).check();
+    await http.post('/v1/topics/billed/records', {
+      records: [
+        { value: 'more', partition: 0 },
+        { value: 'more', partition: 1 },
+      ],
+    });
+    await expect.poll(totalLag, { timeout: 8_000 }).toBe('2');
+    await page.getByLabel(/Refresh every/).uncheck();
+  });
+
+  it('opens a group that does not exist yet, and creates it by resetting its offsets', async () => {
+    await open('/groups');
+    await page.getByLabel('Group id').fill('brand-new');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await heading('brand-new').waitFor();
+    const api = await http.get('/v1/groups/brand-new');
+    expect(await alertText()).toContain(`${api.body.error.code} ${api.body.error.message}`);
+    await page.getByLabel('Topic', { exact: true }).selectOption('billed');
+    await page.getByLabel('Reset to').selectOption('earliest');
+    await page.getByRole('button', { name: 'Reset offsets' }).click();
+    await expect.poll(totalLag).toBe('9');
+    expect(await page.getByRole('alert').count()).toBe(0);
+  });
+
   it('shows members and assignments, and the API refusing to reset a group with members', async () => {
     const joined = await http.post('/v1/groups/web-billing/heartbeat', {
       memberEpoch: 0,
@@ -318,7 +344,7 @@ describe('consumer groups', () => {
       subscribedTopics: ['billed'],
     });
     expect(joined.status).toBe(200);
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await open('/groups/web-billing');
     await expect.poll(() => page.getByRole('table', { name: 'Members' }).textContent()).toContain('console-test-member');
     expect(await page.getByRole('table', { name: 'Members' }).textContent()).toContain('billed: 0, 1');
     expect(await page.getByTestId('group-state').textContent()).not.toBe('Empty');
