@@ -14,7 +14,7 @@ export function notFoundResponse(method: string, path: string): HttpResponse {
   switch (lookup.kind) {
     case 'method-not-allowed': {
       const allow = [...new Set(lookup.allow)].join(', ');
-      const error = new LogwayError(405, 'METHOD_NOT_ALLOWED', `${method.toUpperCase()} is not allowed on ${shownPath}; use ${allow}.`, {
+      const error = new LogwayError('METHOD_NOT_ALLOWED', `${method.toUpperCase()} is not allowed on ${shownPath}; use ${allow}.`, {
         method: method.toUpperCase(),
         allow: [...new Set(lookup.allow)],
       });
@@ -31,7 +31,6 @@ export function notFoundResponse(method: string, path: string): HttpResponse {
     }
     default: {
       const error = new LogwayError(
-        404,
         'NOT_FOUND',
         `No such endpoint: ${method.toUpperCase()} ${shownPath}. The API lives under /v1; see GET /v1/openapi.json.`,
         {
