@@ -87,6 +87,8 @@ export async function buildClient(
     plugins: [publishedDev, publishedConsole],
   });
   await buildConsole({ outDir: join(distDir, 'console') });
+  // The build's timestamp is for rebuilding in a clone; the package needs only the files.
+  rmSync(join(distDir, 'console', '.built'), { force: true });
   chmodSync(join(distDir, 'cli.js'), 0o755);
   if (options.types ?? true) {
     execFileSync(

@@ -204,6 +204,7 @@ describe('the packaged CLI: logway console', () => {
 
   it('ships the console files in the package', () => {
     for (const name of ['index.html', 'app.js', 'app.css']) expect(existsSync(join(outDir, 'console', name)), name).toBe(true);
+    expect(existsSync(join(outDir, 'console', '.built'))).toBe(false);
   });
 
   it('serves the console on 127.0.0.1 and forwards to --url until stopped', async () => {
