@@ -376,6 +376,45 @@ describe('triggers, keyboard, layout', () => {
     }
   });
 
+  it("renders a trigger's status and, per partition, position, lag and last error", async () => {
+    // The triggers API's shape (GET /v1/triggers, GET /v1/triggers/{name}), answered by the page's
+    // network layer, so this holds whether or not this service has triggers yet.
+    const trigger = { name: 'mailer', topic: 'browse', functionName: 'send-mail', enabled: true, batchSize: 100 };
+    await page.route('**/v1/triggers', (route) => route.fulfill({ json: { triggers: [trigger] } }));
+    await page.route('**/v1/triggers/mailer', (route) =>
+      route.fulfill({
+        json: {
+          ...trigger,
+          partitions: [
+            { partition: 0, position: 7, highWatermark: 10, lag: 3 },
+            { partition: 1, position: 2, highWatermark: 2, lag: 0, lastError: { code: 'FUNCTION_ERROR', message: 'Unhandled: boom' } },
+          ],
+        },
+      }),
+    );
+    try {
+      await open('/triggers');
+      await page
+        .getByRole('table', { name: 'Triggers' })
+        .getByRole('row', { name: /mailer/ })
+        .waitFor();
+      expect(
+        await page
+          .getByRole('table', { name: 'Triggers' })
+          .getByRole('row', { name: /mailer/ })
+          .textContent(),
+      ).toContain('Enabled');
+      await page.getByRole('link', { name: 'mailer' }).click();
+      await heading('mailer').waitFor();
+      await rows('Trigger partitions').first().waitFor();
+      expect(await cellTexts('Trigger partitions', 4)).toEqual(['3', '0']);
+      expect(await cellTexts('Trigger partitions', 5)).toEqual(['none', 'FUNCTION_ERROR: Unhandled: boom']);
+      expect(await page.locator('dl.facts').textContent()).toContain('send-mail');
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   it('is usable from the keyboard: skip link, navigation, focus visible', async () => {
     await open('/topics');
     await heading('Topics').waitFor();
