@@ -145,7 +145,9 @@ export interface TriggerDescription extends Trigger {
 
 export interface ProduceRecord {
   key?: string;
-  value: string;
+  value?: string;
+  /** Bytes that are not text. */
+  valueBase64?: string;
   headers?: { key: string; value: string }[];
   partition?: number;
 }

@@ -424,6 +424,7 @@ function ProduceForm({ topic, onProduced }: { topic: TopicDescription; onProduce
   const [partition, setPartition] = useState('');
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
+  const [binary, setBinary] = useState(false);
   const [headers, setHeaders] = useState('');
   const [error, setError] = useState<unknown>(undefined);
   const [done, setDone] = useState('');
@@ -442,7 +443,7 @@ function ProduceForm({ topic, onProduced }: { topic: TopicDescription; onProduce
       const { offsets } = await logway.produce(topic.name, [
         {
           ...(key ? { key } : {}),
-          value,
+          ...(binary ? { valueBase64: value.replace(/\s+/g, '') } : { value }),
           ...(parsed.headers.length ? { headers: parsed.headers } : {}),
           ...(partition ? { partition: Number(partition) } : {}),
         },
@@ -483,8 +484,12 @@ function ProduceForm({ topic, onProduced }: { topic: TopicDescription; onProduce
           </div>
           <div class="row">
             <div class="field grow">
-              <label for="produce-value">Value (stored as its UTF-8 text)</label>
+              <label for="produce-value">{binary ? 'Value (base64 of the bytes)' : 'Value (stored as its UTF-8 text)'}</label>
               <textarea id="produce-value" rows={4} value={value} onInput={(e) => setValue(e.currentTarget.value)} spellcheck={false} />
+              <label class="inline">
+                <input type="checkbox" checked={binary} onChange={(e) => setBinary(e.currentTarget.checked)} /> Value is base64 (binary
+                bytes)
+              </label>
             </div>
             <div class="field grow">
               <label for="produce-headers">Headers (one per line: name: value)</label>

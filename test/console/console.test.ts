@@ -234,11 +234,28 @@ describe('messages', () => {
     });
   });
 
+  it('produces binary bytes given as base64, shown back as base64', async () => {
+    await page.getByLabel(/^Headers/).fill('');
+    await page.getByLabel('Value is base64 (binary bytes)').check();
+    await page.getByLabel(/^Value \(base64/).fill('3q2+7w==');
+    await page.getByRole('button', { name: 'Produce', exact: true }).click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'Produced' }).textContent())
+      .toBe('Produced to partition 1 at offset 3.');
+    const row = page.getByRole('table', { name: 'Messages' }).getByRole('row', { name: /3q2\+7w==/ });
+    expect(await row.textContent()).toContain('base64');
+    expect((await http.get('/v1/topics/browse/partitions/1/records?offset=3')).body.records[0]).toMatchObject({
+      key: 'from-page',
+      valueBase64: '3q2+7w==',
+    });
+    await page.getByLabel('Value is base64 (binary bytes)').uncheck();
+  });
+
   it('refuses a malformed header line before sending anything', async () => {
     await page.getByLabel(/^Headers/).fill('no colon here');
     await page.getByRole('button', { name: 'Produce', exact: true }).click();
     expect(await alertText()).toContain("Header line 1 ('no colon here') needs the form name: value.");
-    expect((await http.get('/v1/topics/browse')).body.partitions[1].highWatermark).toBe(3);
+    expect((await http.get('/v1/topics/browse')).body.partitions[1].highWatermark).toBe(4);
   });
 
   it('live tail follows new records as they are produced, until stopped', async () => {
