@@ -27,7 +27,13 @@ export function GroupsPage() {
           }}
         >
           <label for="open-group">Group id</label>
-          <input id="open-group" value={openId} onInput={(e) => setOpenId(e.currentTarget.value)} placeholder="any group, even a new one" />
+          <input
+            id="open-group"
+            value={openId}
+            onInput={(e) => setOpenId(e.currentTarget.value)}
+            placeholder="any id, even a new one"
+            size={22}
+          />
           <button type="submit">Open</button>
         </form>
         <RefreshButton loaded={groups} />
