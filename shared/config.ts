@@ -30,6 +30,15 @@ export const serviceDefaults = {
   lambdaPayloadLimitBytes: 6 * 1024 * 1024,
 } as const;
 
+/** Limits of one request that AWS fixes: not configurable per deployment. */
+export const requestLimits = {
+  /**
+   * DynamoDB transactions take at most 100 items: one idempotency record and two items (partition
+   * head, batch index) per partition leave room for 49 partitions per produce request.
+   */
+  maxPartitionsPerRequest: 49,
+} as const;
+
 export type ServiceConfig = { -readonly [K in keyof typeof serviceDefaults]: number };
 
 /** Environment variable that overrides each service setting, e.g. LOGWAY_INLINE_BATCH_MAX_BYTES. */

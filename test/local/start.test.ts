@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/processes';
-
-const repoRoot = join(import.meta.dirname, '..', '..');
+import { repoRoot } from '../../infra/project';
 const dataDir = mkdtempSync(join(tmpdir(), 'logway-start-'));
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
