@@ -17,6 +17,8 @@ export const integrationTests = [
   'test/client/client.test.ts',
   'test/client/consumer-group.test.ts',
   'test/client/producer-faults.test.ts',
+  'test/console/console.test.ts',
+  'test/console/proxy.test.ts',
   'test/groups/limits.http.test.ts',
   'test/groups/membership.http.test.ts',
   'test/groups/offsets.http.test.ts',

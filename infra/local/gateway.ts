@@ -17,6 +17,8 @@ import { type HttpResponse, type LambdaHttpHandler, toLambdaResult } from '../..
 import { notFoundResponse } from '../../shared/http/not-found';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
 import { runAsFunction } from '../../shared/runtime/aws';
+import { consoleFilesDir } from '../../console/assets';
+import { isConsolePath, serveConsoleFile } from '../../console/serve';
 
 /** API Gateway HTTP API's request body quota. */
 export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
@@ -219,6 +221,12 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
       if (refusal) {
         request.resume();
         return write(response, fromHttpResponse({ status: refusal.status, body: refusalBody(refusal) }));
+      }
+      // The web console's static files, under the same Host/Origin check (built on demand).
+      const pathname = (request.url ?? '/').split('?')[0]!;
+      if (isConsolePath(pathname)) {
+        request.resume();
+        return write(response, serveConsoleFile(request.method ?? 'GET', pathname, await consoleFilesDir()));
       }
       const body = await readBody(request, httpApiBodyLimitBytes);
       if (body === 'too-large') return write(response, awsError(413, 'Request Entity Too Large'));

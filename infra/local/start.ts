@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       : '  IAM check:   off (LOGWAY_IAM_CHECK=0)',
   );
   console.log(`  try:         curl ${runtime.url}/v1/health`);
+  console.log(`  console:     ${runtime.url}/console/`);
 
   let stopping = false;
   const stop = async (signal: string) => {
