@@ -43,7 +43,7 @@ function parseArgs(argv: readonly string[]): Options {
   const seed = seedText === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(seedText);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${seedText}`);
   return quick
-    ? { seed, quick, out: value('--out'), minOps: 5500, minFaults: 60, minMs: 30_000, maxMs: 130_000, killEveryMs: 15_000 }
+    ? { seed, quick, out: value('--out'), minOps: 5500, minFaults: 60, minMs: 30_000, maxMs: 150_000, killEveryMs: 15_000 }
     : { seed, quick, out: value('--out'), minOps: 20_000, minFaults: 300, minMs: 240_000, maxMs: 420_000, killEveryMs: 30_000 };
 }
 
@@ -156,6 +156,11 @@ async function main(): Promise<number> {
       if (elapsed >= options.minMs && opsDone >= options.minOps && faults >= options.minFaults) break;
     }
     stopped = true;
+    if (recorder.completedClientOps < options.minOps) {
+      console.log(
+        `chaos: WARNING: stopped at the time limit with ${recorder.completedClientOps} operations, fewer than ${options.minOps} (machine overloaded?)`,
+      );
+    }
     await nemesis;
     dynamoProxy.mode = undefined;
     s3Proxy.mode = undefined;

@@ -58,7 +58,8 @@ async function operation<T>(
 ): Promise<CallOutcome> {
   const op = ctx.recorder.invoke(process, f, value);
   const outcome = await run();
-  let result: unknown;
+  // A refusal's message goes into the history too, for the report (the checker reads only the error code).
+  let result: unknown = outcome.body?.error?.message ? { message: outcome.body.error.message } : undefined;
   if (outcome.type === 'ok') {
     try {
       result = toResult(outcome);
