@@ -82,6 +82,13 @@ async function main(): Promise<number> {
   let kills = 0;
   let workloadMs = 0;
   let exitCode = 2;
+  // Interrupted (Ctrl-C, a CI timeout): stop what this run started, never leave Java behind.
+  const interrupt = (signal: string) => {
+    console.error(`chaos: ${signal}: stopping`);
+    void Promise.allSettled([runtime.kill(), dynamoProxy.close(), s3Proxy.close(), emulators.stop()]).then(() => process.exit(130));
+  };
+  process.once('SIGINT', () => interrupt('SIGINT'));
+  process.once('SIGTERM', () => interrupt('SIGTERM'));
   try {
     await runtime.start();
     // Topics, with no faults.
@@ -105,8 +112,8 @@ async function main(): Promise<number> {
     };
     const positions = new Map<number, number>();
     const workers = [
-      ...[0, 1, 2, 3].map((i) => producer(ctx, i, root.derive(`producer-${i}`))),
-      ...[0, 1].map((i) => reader(ctx, root.derive(`reader-${i}`))),
+      ...[0, 1, 2, 3, 4, 5].map((i) => producer(ctx, i, root.derive(`producer-${i}`))),
+      ...[0, 1, 2, 3].map((i) => reader(ctx, root.derive(`reader-${i}`))),
       ...[0, 1, 2].map((i) => member(ctx, i, root.derive(`member-${i}`), positions)),
       admin(ctx, root.derive('admin')),
     ];
@@ -226,8 +233,10 @@ async function finalReads(ctx: WorkloadContext, url: string): Promise<void> {
     if (!described) throw new Error(`final read: could not describe ${plan.name}`);
     for (const { partition, logStartOffset, highWatermark } of described.partitions) {
       let offset = logStartOffset;
+      // A produce the client gave up on may still commit while we read: follow the newest high watermark.
+      let hw = highWatermark;
       let failures = 0;
-      while (offset < highWatermark && failures < 20) {
+      while (offset < hw && failures < 20) {
         const { fetched } = await fetchOne(ctx, ctx.nextProcess(), plan.name, partition, offset, 500, true);
         if (!fetched || fetched.error) {
           failures++;
@@ -236,6 +245,7 @@ async function finalReads(ctx: WorkloadContext, url: string): Promise<void> {
         }
         if (fetched.nextOffset <= offset) break;
         offset = fetched.nextOffset;
+        hw = Math.max(hw, fetched.highWatermark);
       }
     }
   }

@@ -40,6 +40,11 @@ export interface GroupStats {
 
 /** How long an info heartbeat may still be processed after the client gave up (handler retries). */
 export const inDoubtHeartbeatMs = 30_000;
+/**
+ * How long after a SIGKILL a request the killed runtime had sent may still land: the proxy can
+ * hold a request 1.5 s before forwarding it.
+ */
+export const afterKillMs = 5_000;
 /** Slack on session expiry for timer granularity. */
 const expirySlackMs = 100;
 
@@ -159,7 +164,7 @@ export function checkGroups(ops: readonly Op[]): { anomalies: Anomaly[]; stats: 
   const latestProcessing = (hb: Op): number => {
     if (hb.type !== 'info') return hb.completeTime;
     const kill = kills.find((k) => k > hb.invokeTime);
-    return Math.min(hb.invokeTime + inDoubtHeartbeatMs, kill ?? Number.POSITIVE_INFINITY);
+    return Math.min(hb.invokeTime + inDoubtHeartbeatMs, (kill ?? Number.POSITIVE_INFINITY) + afterKillMs);
   };
   const mustFail = new Map<number, string[]>();
   for (const c of commits) {
