@@ -14,11 +14,18 @@ export interface RunInfo {
   readonly workloadMs: number;
   readonly totalMs: number;
   readonly kills: number;
+  /** Anomaly types reported but not counted (`--tolerate`). */
+  readonly tolerate: readonly string[];
 }
 
 export function writeReport(dir: string, events: readonly HistoryEvent[], result: CheckResult, info: RunInfo): void {
   const ops = new Map<number, Op>(completeOps(events).map((op) => [op.op, op]));
-  const anomalies = result.anomalies.map((a) => ({ ...a, operations: a.ops.map((id) => ops.get(id)).filter(Boolean) }));
+  const anomalies = result.anomalies.map((a) => ({
+    ...a,
+    ...(info.tolerate.includes(a.type) ? { tolerated: true } : {}),
+    operations: a.ops.map((id) => ops.get(id)).filter(Boolean),
+  }));
+  const counted = { ...result, anomalies: result.anomalies.filter((a) => !info.tolerate.includes(a.type)) };
   writeFileSync(join(dir, 'anomalies.json'), `${JSON.stringify(anomalies, null, 2)}\n`);
   const { anomalies: _a, ...figures } = result;
   const summary = {
@@ -32,7 +39,8 @@ export function writeReport(dir: string, events: readonly HistoryEvent[], result
   const lines: string[] = [];
   lines.push(`# Chaos run, seed ${info.seed} (${info.mode})`, '');
   lines.push(`Replay: \`${info.command}\``, '');
-  lines.push(`**${summaryLine(result)}**`, '');
+  lines.push(`**${summaryLine(counted)}**`, '');
+  if (info.tolerate.length) lines.push(`Tolerated (reported, not counted): ${info.tolerate.join(', ')}.`, '');
   lines.push(
     `Workload ${(info.workloadMs / 1000).toFixed(1)} s, whole run ${(info.totalMs / 1000).toFixed(1)} s, ${info.kills} SIGKILLs of the runtime.`,
     '',
@@ -46,7 +54,7 @@ export function writeReport(dir: string, events: readonly HistoryEvent[], result
   lines.push('', `## Anomalies (${result.anomalies.length})`, '');
   if (result.anomalies.length === 0) lines.push('None.');
   for (const [i, a] of anomalies.entries()) {
-    lines.push(`### ${i + 1}. ${a.type} (guarantee ${a.guarantee})`, '', a.message, '');
+    lines.push(`### ${i + 1}. ${a.type} (guarantee ${a.guarantee})${'tolerated' in a ? ', tolerated' : ''}`, '', a.message, '');
     for (const op of a.operations.slice(0, 6)) {
       if (!op) continue;
       lines.push(
