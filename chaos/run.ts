@@ -6,14 +6,14 @@
  * results folder. The last line of output is `N operations, M faults, K anomalies`; the exit
  * code is 1 when K > 0.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulators } from '../infra/local/emulators';
 import { freePort } from '../infra/local/processes';
 import { check, summaryLine } from './checker';
 import { call } from './client';
-import { HistoryRecorder } from './history';
+import { type HistoryEvent, HistoryRecorder } from './history';
 import { Prng } from './prng';
 import { type FaultKind, type FaultMode, faultKinds, startFaultProxy } from './proxy';
 import { writeReport } from './report';
@@ -55,8 +55,24 @@ function parseArgs(argv: readonly string[]): Options {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `--check history.jsonl`: checks a recorded history again (e.g. after a checker change) without running. */
+function recheck(path: string, tolerate: readonly string[]): number {
+  const events = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as HistoryEvent);
+  const checked = check(events);
+  const result = { ...checked, anomalies: checked.anomalies.filter((a) => !tolerate.includes(a.type)) };
+  for (const a of checked.anomalies.slice(0, 20))
+    console.log(`  ${tolerate.includes(a.type) ? 'tolerated' : 'ANOMALY'} ${a.type} (guarantee ${a.guarantee}): ${a.message}`);
+  console.log(summaryLine(result));
+  return result.anomalies.length > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  const recheckPath = process.argv.indexOf('--check');
+  if (recheckPath >= 0) return recheck(process.argv[recheckPath + 1]!, options.tolerate);
   const started = Date.now();
   const command = `npm run chaos -- ${options.quick ? '--quick ' : ''}--seed ${options.seed}`;
   const dir = resolve(options.out ?? join('chaos-results', `${new Date(started).toISOString().replace(/[:.]/g, '-')}-seed${options.seed}`));

@@ -51,7 +51,17 @@ const expirySlackMs = 100;
 const contains = (set: Readonly<Record<string, readonly number[]>> | undefined, topic: string, partition: number) =>
   set?.[topic]?.includes(partition) ?? false;
 
-export function ownershipIntervals(heartbeats: readonly Op<HeartbeatValue, HeartbeatResult>[]): OwnershipInterval[] {
+/** The latest instant the server may still apply a heartbeat (its handler can outlive the client). */
+export function latestProcessing(hb: Op, kills: readonly number[]): number {
+  if (hb.type !== 'info') return hb.completeTime;
+  const kill = kills.find((k) => k > hb.invokeTime);
+  return Math.min(hb.invokeTime + inDoubtHeartbeatMs, (kill ?? Number.POSITIVE_INFINITY) + afterKillMs);
+}
+
+export function ownershipIntervals(
+  heartbeats: readonly Op<HeartbeatValue, HeartbeatResult>[],
+  kills: readonly number[] = [],
+): OwnershipInterval[] {
   const byMember = new Map<string, Op<HeartbeatValue, HeartbeatResult>[]>();
   for (const hb of heartbeats) {
     const key = `${hb.value.group}\u0000${hb.value.memberId}`;
@@ -66,6 +76,17 @@ export function ownershipIntervals(heartbeats: readonly Op<HeartbeatValue, Heart
     const group = list[0]!.value.group;
     const open = new Map<string, { start: number; grantOp: number; topic: string; partition: number }>();
     let sessionEnd = Number.NEGATIVE_INFINITY;
+    // Heartbeats of unknown outcome: one applied late would release what it did not list.
+    const inDoubt: Op<HeartbeatValue, HeartbeatResult>[] = [];
+    const releasedLateUntil = (topic: string, partition: number) => {
+      let until = Number.NEGATIVE_INFINITY;
+      for (const hb of inDoubt) {
+        const v = hb.value;
+        const releases = v.memberEpoch <= 0 || (v.ownedPartitions !== undefined && !contains(v.ownedPartitions, topic, partition));
+        if (releases) until = Math.max(until, latestProcessing(hb, kills));
+      }
+      return until;
+    };
     const close = (key: string, end: number, endOp?: number) => {
       const o = open.get(key)!;
       open.delete(key);
@@ -91,13 +112,15 @@ export function ownershipIntervals(heartbeats: readonly Op<HeartbeatValue, Heart
         const released = v.ownedPartitions !== undefined && !contains(v.ownedPartitions, o.topic, o.partition);
         if (leaving || refused || released) close(key, hb.invokeTime, hb.op);
       }
+      if (hb.type === 'info') inDoubt.push(hb);
       if (hb.type !== 'ok' || !hb.result) continue;
       sessionEnd = Math.max(sessionEnd, hb.invokeTime + v.sessionTimeoutMs);
       if (v.memberEpoch === -1) continue;
       for (const [topic, partitions] of Object.entries(hb.result.assignment)) {
         for (const partition of partitions) {
           const key = pk(topic, partition);
-          if (!open.has(key)) open.set(key, { start: hb.completeTime, grantOp: hb.op, topic, partition });
+          if (!open.has(key))
+            open.set(key, { start: Math.max(hb.completeTime, releasedLateUntil(topic, partition)), grantOp: hb.op, topic, partition });
         }
       }
     }
@@ -112,7 +135,7 @@ export function checkGroups(ops: readonly Op[]): { anomalies: Anomaly[]; stats: 
   const commits = ops.filter((op) => op.f === 'commit') as Op<CommitValue>[];
   const reads = ops.filter((op) => op.f === 'read-commits' && op.type === 'ok' && op.result) as Op<ReadCommitsValue, ReadCommitsResult>[];
   const kills = ops.filter((op) => op.f === 'kill').map((op) => op.invokeTime);
-  const intervals = ownershipIntervals(heartbeats);
+  const intervals = ownershipIntervals(heartbeats, kills);
   const stats: GroupStats = {
     members: new Set(heartbeats.map((h) => `${h.value.group}/${h.value.memberId}`)).size,
     ownershipIntervals: intervals.length,
@@ -161,11 +184,6 @@ export function checkGroups(ops: readonly Op[]): { anomalies: Anomaly[]; stats: 
     if (!list) commitsByMember.set(key, (list = []));
     list.push(c);
   }
-  const latestProcessing = (hb: Op): number => {
-    if (hb.type !== 'info') return hb.completeTime;
-    const kill = kills.find((k) => k > hb.invokeTime);
-    return Math.min(hb.invokeTime + inDoubtHeartbeatMs, (kill ?? Number.POSITIVE_INFINITY) + afterKillMs);
-  };
   const mustFail = new Map<number, string[]>();
   for (const c of commits) {
     const key = `${c.value.group}\u0000${c.value.memberId}`;
@@ -182,7 +200,7 @@ export function checkGroups(ops: readonly Op[]): { anomalies: Anomaly[]; stats: 
     const newer = before.find((hb) => hb.type === 'ok' && hb.completeTime < t && hb.result && hb.result.memberEpoch > c.value.memberEpoch);
     if (newer) reasons.push(`epoch ${c.value.memberEpoch} was stale: op ${newer.op} had given epoch ${newer.result!.memberEpoch}`);
     if (before.length) {
-      const lastProcessed = Math.max(...before.map(latestProcessing));
+      const lastProcessed = Math.max(...before.map((hb) => latestProcessing(hb, kills)));
       const timeout = Math.max(...before.map((hb) => hb.value.sessionTimeoutMs));
       if (t > lastProcessed + timeout + expirySlackMs)
         reasons.push(`the session had expired ${Math.round(t - lastProcessed - timeout)} ms before`);

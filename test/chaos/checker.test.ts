@@ -278,6 +278,20 @@ describe('chaos checker: group guarantees', () => {
     expect(types(h)).toEqual([]);
   });
 
+  it('does not count on ownership that a heartbeat of unknown outcome may have released late', () => {
+    const h = new HistoryBuilder();
+    const a1 = hb('A', 0, undefined, [1]);
+    h.add('heartbeat', a1.value, 'ok', a1.result, { start: 0, end: 10 });
+    // Timed out; its handler may still run and release 0 (not listed) after A is granted 0 below.
+    const a2 = hb('A', 1, [1], []);
+    h.add('heartbeat', a2.value, 'info', undefined, { start: 20, end: 3020, error: 'timeout' });
+    const a3 = hb('A', 1, [1], [0, 1]);
+    h.add('heartbeat', a3.value, 'ok', a3.result, { start: 3030, end: 3040 });
+    const b1 = hb('B', 0, undefined, [0]);
+    h.add('heartbeat', b1.value, 'ok', b1.result, { start: 3100, end: 3110 });
+    expect(types(h)).toEqual([]);
+  });
+
   it('finds two owners of a partition at once', () => {
     const h = new HistoryBuilder();
     const a1 = hb('A', 0, undefined, [0, 1]);
