@@ -3,7 +3,10 @@
  * `it.fails` reproduces a bug that is not fixed yet: it passes while the bug is there, and
  * starts failing once the fix lands, at which point `.fails` must be removed.
  */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { dynamo, tableName } from '../../shared/runtime/aws';
+import { partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService();
@@ -22,5 +25,30 @@ describe('chaos regressions', () => {
     const big = await http.post('/v1/topics/raised/records', { records: [{ value: 'x'.repeat(6000) }] });
     expect(big.body).toMatchObject({ offsets: [{ partition: 0, offset: 1 }] });
     expect(big.status).toBe(200);
+  });
+
+  // Found by `npm run chaos -- --quick --seed 21` (offset-for-time): offsets?at=T answered null
+  // although offset 504, with a timestamp after T, had been acknowledged 267 ms before. The
+  // retention sweep moves the log start offset first and deletes the batches after it; in
+  // between (or for good, if the sweep dies there) the first batch whose running maximum
+  // timestamp reaches T lies below the log start offset. offsetForTimestamp
+  // (shared/log/offsets.ts) decodes only that batch, finds no record at or after the log start
+  // offset, and answers null instead of going on to the next batches.
+  it.fails('finds the first offset at or after a timestamp while retention is between moving the log start and deleting', async () => {
+    expect((await http.post('/v1/topics', { name: 'timed', partitions: 1 })).status).toBe(201);
+    await http.post('/v1/topics/timed/records', { records: [{ value: 'old', partition: 0, timestamp: 1000 }] });
+    await http.post('/v1/topics/timed/records', { records: [{ value: 'new', partition: 0, timestamp: 2000 }] });
+    // The sweep's first step, as shared/log/retention.ts takes it: the log now starts at 1.
+    const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name: 'timed' } }));
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('partitions'),
+        Key: { partitionKey: partitionKeyOf(Item!.topicId as string, 0) },
+        UpdateExpression: 'SET logStartOffset = :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+    // Offset 1 is the earliest offset whose timestamp is at or after 500.
+    expect((await http.get('/v1/topics/timed/partitions/0/offsets?at=500')).body).toEqual({ offset: 1 });
   });
 });
