@@ -74,7 +74,7 @@ async function main(): Promise<number> {
   const recheckPath = process.argv.indexOf('--check');
   if (recheckPath >= 0) return recheck(process.argv[recheckPath + 1]!, options.tolerate);
   const started = Date.now();
-  const command = `npm run chaos -- ${options.quick ? '--quick ' : ''}--seed ${options.seed}`;
+  const command = `npm run chaos -- ${options.quick ? '--quick ' : ''}--seed ${options.seed}${options.tolerate.map((t) => ` --tolerate ${t}`).join('')}`;
   const dir = resolve(options.out ?? join('chaos-results', `${new Date(started).toISOString().replace(/[:.]/g, '-')}-seed${options.seed}`));
   mkdirSync(dir, { recursive: true });
   console.log(`chaos: seed ${options.seed} (${options.quick ? 'quick' : 'full'}); replay with: ${command}`);
