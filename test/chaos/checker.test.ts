@@ -232,6 +232,44 @@ describe('chaos checker: log guarantees', () => {
     expect(types(h)).toEqual(['stale-high-watermark']);
   });
 
+  it('checks offsets by time against the records visible before the lookup', () => {
+    const { h, log, produce, finalRead } = setup(1);
+    produce([record('a', 0)]);
+    const tsA = log.partitions[0]![0]!.timestamp;
+    produce([record('b', 0)]);
+    const lookup = (at: number, offset: number | null) => h.add('offset-at', { topic: 't', partition: 0, at }, 'ok', { offset });
+    lookup(tsA, 0);
+    lookup(tsA + 1, 1);
+    lookup(Number.MAX_SAFE_INTEGER, null);
+    finalRead();
+    expect(types(h)).toEqual([]);
+    lookup(tsA - 5, null); // a was visible and is after T: the answer must be 0
+    expect(types(h)).toEqual(['offset-for-time']);
+  });
+
+  it('finds a read of a value no produce sent', () => {
+    const { h, log, produce, finalRead } = setup(1);
+    produce([record('a', 0)]);
+    log.partitions[0]!.push({ id: 'zzz', key: null, timestamp: 0 });
+    finalRead();
+    expect(types(h)).toEqual(['unexpected']);
+  });
+
+  it('finds two acknowledged attempts of one Idempotency-Key with different offsets', () => {
+    const { h, log, finalRead } = setup(1);
+    const offsets = log.append([record('a', 0)], h.time);
+    h.add('produce', { topic: 't', write: 'w', attempt: 1, idempotencyKey: 'k', records: [record('a', 0)] }, 'ok', {
+      offsets,
+      replayed: false,
+    });
+    h.add('produce', { topic: 't', write: 'w', attempt: 2, idempotencyKey: 'k', records: [record('a', 0)] }, 'ok', {
+      offsets: [{ ...offsets[0]!, offset: 7 }],
+      replayed: true,
+    });
+    finalRead();
+    expect(types(h)).toContain('idempotency-mismatch');
+  });
+
   it('finds a RECORD_TOO_LARGE refusal that no config in force justifies, and accepts a justified one', () => {
     const { h } = setup(1, { 'max.message.bytes': 1_048_576 });
     const big = { id: 'big', key: null, partition: 0, bytes: 6000 };
