@@ -16,6 +16,8 @@ export const integrationTests = [
   'test/cli/package.test.ts',
   'test/client/client.test.ts',
   'test/client/consumer-group.test.ts',
+  'test/chaos/proxy.test.ts',
+  'test/chaos/regressions.test.ts',
   'test/client/producer-faults.test.ts',
   'test/console/console.test.ts',
   'test/console/proxy.test.ts',
