@@ -1,6 +1,7 @@
 /**
- * `npm start`: Logway on this machine. PORT (default 8080) and LOGWAY_DATA_DIR (default .logway/)
- * choose where it listens and keeps its data; SIGINT or SIGTERM stops everything it started.
+ * `npm start`: Logway on this machine. PORT (default 8080), KAFKA_PORT (default 9092, 0 turns the
+ * Kafka protocol listener off) and LOGWAY_DATA_DIR (default .logway/) choose where it listens and
+ * keeps its data; SIGINT or SIGTERM stops everything it started.
  */
 import { startLocalRuntime } from './runtime';
 
@@ -8,13 +9,15 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const dataDir = process.env.LOGWAY_DATA_DIR ?? '.logway';
   const startedAt = Date.now();
-  const runtime = await startLocalRuntime({ port, dataDir });
+  const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
+  const runtime = await startLocalRuntime({ port, dataDir, kafkaPort });
   const emulated = runtime.emulators.started.length
     ? `embedded ${runtime.emulators.started.join(' and ')} emulator(s)`
     : 'endpoints from AWS_ENDPOINT_URL';
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  if (runtime.kafka) console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients)`);
   console.log(`  try:         curl ${runtime.url}/v1/health`);
 
   let stopping = false;

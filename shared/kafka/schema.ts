@@ -674,3 +674,8 @@ export const unservedApiNames: Readonly<Record<number, string>> = {
   47: 'OffsetDelete',
   60: 'DescribeCluster',
 };
+
+/** Every served API with its version range: ApiVersions' answer. */
+export function servedVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return [...apis.values()].map((s) => ({ apiKey: s.key, minVersion: s.versions.min, maxVersion: s.versions.max }));
+}

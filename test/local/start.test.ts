@@ -43,7 +43,8 @@ const alive = (pid: number) => {
 
 async function start(port: number): Promise<ChildProcess> {
   // The embedded emulators, whatever endpoints this test process was given.
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOGWAY_DATA_DIR: dataDir };
+  // A free Kafka port too: the default 9092 may be taken on a shared machine.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), KAFKA_PORT: String(await freePort()), LOGWAY_DATA_DIR: dataDir };
   delete env.AWS_ENDPOINT_URL;
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
   delete env.AWS_ENDPOINT_URL_S3;
