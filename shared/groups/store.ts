@@ -33,7 +33,7 @@ import {
   type HeartbeatResponse,
 } from './state';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export interface StoreOptions {
   /** Give up (429) after losing races for this long. */
@@ -140,7 +140,7 @@ function isCancelledByRace(error: unknown): boolean {
   return codes.every((code) => code === 'None' || code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
 }
 
-const RETRY = Symbol('retry');
+export const RETRY = Symbol('retry');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Full-jitter exponential backoff between lost races. */
@@ -148,7 +148,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.floor(random() * Math.min(250, 8 * 2 ** Math.min(attempt, 8)));
 }
 
-async function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
+export async function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   for (let n = 0; ; n++) {
     const result = await attempt();
@@ -215,7 +215,7 @@ export async function heartbeatGroup(
 
 // ---- offsets ----
 
-function offsetPut(
+export function offsetPut(
   groupId: string,
   incarnation: string,
   offset: OffsetToCommit,
@@ -286,7 +286,7 @@ export async function tryCommitMemberOffsets(
   return transact([condition, ...puts]);
 }
 
-async function transact(items: TransactItem[]): Promise<boolean> {
+export async function transact(items: TransactItem[]): Promise<boolean> {
   try {
     await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
     return true;

@@ -545,3 +545,14 @@ export function encodeRequestFrame(
   frame.writeInt32BE(frame.length - 4, 0);
   return frame;
 }
+
+/** A bare struct in classic encoding (the consumer protocol's subscription and assignment bytes); bytes after it are ignored. */
+export function decodeStruct(fields: readonly Field[], version: number, bytes: Buffer): Message {
+  return readStruct(new Reader(bytes), fields, version, false, 'struct');
+}
+
+export function encodeStruct(fields: readonly Field[], version: number, message: Message): Buffer {
+  const w = new Writer();
+  writeStruct(w, fields, message, version, false, 'struct');
+  return Buffer.from(w.bytes());
+}
