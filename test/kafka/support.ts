@@ -18,12 +18,14 @@ export interface KafkaTestService {
   readonly kafka: () => Kafka;
 }
 
-export function useKafkaService(): KafkaTestService {
+/** `advertisedPort`: a port to advertise instead of the listener's (a fault-injecting proxy in front of it). */
+export function useKafkaService(options: { advertisedPort?: () => Promise<number> } = {}): KafkaTestService & { port: () => number } {
   let service: TestService | undefined;
   let kafka: RunningKafkaServer | undefined;
   beforeAll(async () => {
     service = await startTestService();
-    kafka = await startKafkaServer({ port: 0, log: () => {} });
+    const advertisedPort = options.advertisedPort ? await options.advertisedPort() : undefined;
+    kafka = await startKafkaServer({ port: 0, log: () => {}, ...(advertisedPort !== undefined ? { advertisedPort } : {}) });
   });
   afterAll(async () => {
     await kafka?.stop();
@@ -32,6 +34,7 @@ export function useKafkaService(): KafkaTestService {
   const bootstrap = () => `127.0.0.1:${kafka!.port}`;
   return {
     http: api(() => service!.url),
+    port: () => kafka!.port,
     bootstrap,
     kafka: () =>
       new Kafka({
@@ -61,11 +64,14 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs a command to completion (async, so the in-process servers keep serving it). */
+/**
+ * Runs a command to completion (async, so the in-process servers keep serving it). `stopAfterMs`:
+ * send SIGINT then (a client's clean shutdown: kcat commits and leaves its group).
+ */
 export function run(
   command: string,
   args: readonly string[],
-  options: { input?: string | Buffer; timeoutMs?: number } = {},
+  options: { input?: string | Buffer; timeoutMs?: number; stopAfterMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -73,10 +79,12 @@ export function run(
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
     child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    const stopper = options.stopAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGINT'), options.stopAfterMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (stopper) clearTimeout(stopper);
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(options.input ?? '');
