@@ -126,8 +126,9 @@ async function appendClientBatch(initial: TopicMetadata, partition: number, batc
   let topic = initial;
   for (let attempt = 0; attempt < 3; attempt++) {
     const key = producerBatchKey(topic.topicId, partition, batch.header);
-    // The client's CRC covers everything it sent but the base offset: the same batch, the same hash.
-    const hash = `${batch.header.crc}:${batch.recordCount}:${batch.bytes.length}`;
+    // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
+    // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
+    const hash = `records:${batch.recordCount}`;
     if (key) {
       const stored = await readStoredProduce(key);
       if (stored) return replayed(stored, hash);
@@ -170,7 +171,10 @@ async function appendClientBatch(initial: TopicMetadata, partition: number, batc
 
 function replayed(stored: { requestHash: string; response: unknown }, hash: string): number {
   if (stored.requestHash !== hash) {
-    throw new KafkaError('DUPLICATE_SEQUENCE_NUMBER', 'This producer already sent a different batch with this sequence number.');
+    throw new KafkaError(
+      'DUPLICATE_SEQUENCE_NUMBER',
+      'This producer already sent a batch with this sequence number and a different record count.',
+    );
   }
   return (stored.response as { baseOffset: number }).baseOffset;
 }

@@ -28,6 +28,11 @@ describe('kafka-python', () => {
       [10, 0],
     ]);
     const fetched = await http.get('/v1/topics/py/partitions/1/records?offset=0');
-    expect(fetched.body.records[0]).toMatchObject({ key: 'k1', value: 'v1', timestamp: 1_650_000_000_001, headers: [{ key: 'n', value: '1' }] });
+    expect(fetched.body.records[0]).toMatchObject({
+      key: 'k1',
+      value: 'v1',
+      timestamp: 1_650_000_000_001,
+      headers: [{ key: 'n', value: '1' }],
+    });
   }, 90_000);
 });
