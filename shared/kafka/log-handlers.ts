@@ -44,11 +44,16 @@ interface PartitionResult {
 }
 
 async function produce(request: Any, { version }: RequestContext): Promise<Message | undefined> {
-  if (request.transactionalId !== null) {
-    throw new KafkaError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'Transactions are not supported by Logway yet.');
-  }
   const responses = await Promise.all(
-    request.topicData.map(async (t: Any) => ({ name: t.name, partitionResponses: await produceTopic(t.name, t.partitionData, version) })),
+    request.topicData.map(async (t: Any) => ({
+      name: t.name,
+      partitionResponses:
+        request.transactionalId !== null
+          ? t.partitionData.map((p: Any) =>
+              failed(p.index, new KafkaError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'Transactions are not supported by Logway yet.')),
+            )
+          : await produceTopic(t.name, t.partitionData, version),
+    })),
   );
   // acks=0: the client expects no response at all.
   return request.acks === 0 ? undefined : { responses };
