@@ -10,6 +10,7 @@
  * to answer with), as Kafka does.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { flushMetrics } from '../runtime/metrics';
 import { decodeRequestBody, decodeRequestHeader, encodeResponseFrame, isFlexible, type Message, Reader, type RequestHeader } from './codec';
 import { kafkaErrorCodes, toKafkaError } from './errors';
 import { handlers, type Broker, type RequestContext } from './handlers';
@@ -173,6 +174,8 @@ export async function answer(
     if (unexpected) log(`${schema.name} v${version} failed`, { error: message, stack: (error as Error)?.stack });
     body = errorBody(schema, version, code);
   }
+  // As a Lambda handler does at the end of an invocation: what this request recorded goes out now.
+  flushMetrics();
   if (body === undefined) return undefined;
   return encodeResponseFrame(schema, version, header.correlationId, body);
 }
