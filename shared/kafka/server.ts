@@ -63,6 +63,9 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
   };
 }
 
+/** Frames read ahead of the one being answered before the socket is paused (a client's in-flight limit is usually 5). */
+const maxQueuedFrames = 64;
+
 function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaServerOptions['log']>): void {
   socket.setNoDelay(true);
   let pending: Buffer[] = [];
@@ -80,6 +83,7 @@ function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaS
     busy = true;
     try {
       for (let frame = frames.shift(); frame && !closed; frame = frames.shift()) {
+        if (frames.length < maxQueuedFrames / 2 && socket.isPaused()) socket.resume();
         const response = await answer(frame, broker, socket.remoteAddress ?? '', log);
         if (response === 'close') {
           socket.destroy();
@@ -92,24 +96,30 @@ function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaS
     }
   };
 
+  /** The first `n` pending bytes as one buffer (joining chunks only once a whole frame is there). */
+  const head = (n: number): Buffer => {
+    if (pending[0]!.length < n) pending = [Buffer.concat(pending, pendingBytes)];
+    return pending[0]!;
+  };
+
   socket.on('data', (chunk: Buffer) => {
     pending.push(chunk);
     pendingBytes += chunk.length;
     while (pendingBytes >= 4) {
-      const head = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      pending = [head];
-      const size = head.readInt32BE(0);
+      const size = head(4).readInt32BE(0);
       if (size < 8 || size > maxFrameBytes) {
         log('closing a connection that sent an impossible frame size', { size, remote: socket.remoteAddress });
         socket.destroy();
         return;
       }
-      if (head.length < 4 + size) break;
-      frames.push(head.subarray(4, 4 + size));
-      const rest = head.subarray(4 + size);
-      pending = rest.length > 0 ? [rest] : [];
-      pendingBytes = rest.length;
+      if (pendingBytes < 4 + size) break;
+      const joined = head(4 + size);
+      frames.push(joined.subarray(4, 4 + size));
+      const rest = joined.subarray(4 + size);
+      pending = rest.length > 0 ? [rest, ...pending.slice(1)] : pending.slice(1);
+      pendingBytes -= 4 + size;
     }
+    if (frames.length >= maxQueuedFrames) socket.pause();
     void drain();
   });
 }

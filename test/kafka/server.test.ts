@@ -67,6 +67,22 @@ describe('the Kafka listener', () => {
     client.close();
   });
 
+  it('reassembles frames split into single bytes and several frames in one chunk', async () => {
+    const client = await RawClient.open(port());
+    const one = encodeRequestFrame(apiVersions, 3, 1, 'a', { clientSoftwareName: 'x', clientSoftwareVersion: 'y' });
+    for (const byte of one) {
+      client.sendRaw(Buffer.from([byte]));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await client.receive(apiVersions, 3)).correlationId).toBe(1);
+    client.sendRaw(
+      Buffer.concat([encodeRequestFrame(apiVersions, 2, 2, 'a', {}), encodeRequestFrame(metadata, 1, 3, 'a', { topics: [] })]),
+    );
+    expect((await client.receive(apiVersions, 2)).correlationId).toBe(2);
+    expect((await client.receive(metadata, 1)).correlationId).toBe(3);
+    client.close();
+  });
+
   it('answers pipelined requests in order, a long-polling fetch included', async () => {
     await http.post('/v1/topics', { name: 'pipe', partitions: 1 });
     const client = await RawClient.open(port());
