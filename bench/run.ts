@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../infra/project';
 import { crc32cImplementation, zstdImplementation } from '../shared/records/index';
 import { runCodecBench, runCrc32cBench } from './codec';
 import { runColdStart } from './coldstart';
@@ -66,8 +66,6 @@ const floorOptions: FloorOptions = quick
 const kafkaOptions: KafkaBenchOptions = quick
   ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }
   : { produceMs: 4000, clients: 4, recordsPerRequest: 100, fetchRecords: 20000 };
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 function commit(): string {
   try {

@@ -10,12 +10,12 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../infra/project';
 
 const clientDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(clientDir, '..');
 const defaultDistDir = join(clientDir, 'dist');
 const manifest = JSON.parse(readFileSync(join(clientDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
@@ -40,7 +40,9 @@ function addJsExtensions(dir: string): void {
       (match, prefix: string, quote: string, spec: string) => {
         if (/\.(js|json)$/.test(spec)) return match;
         const target = resolve(dirname(path), spec);
+        // A module file wins over a folder of the same name (consumer.d.ts beside consumer/), as in resolution.
         const isDir = (() => {
+          if (existsSync(`${target}.d.ts`)) return false;
           try {
             return statSync(target).isDirectory();
           } catch {

@@ -21,7 +21,17 @@ import {
 } from './classic';
 import type { LogwayError } from '../errors';
 import type { GroupState } from './state';
-import { offsetPut, readGroup, RETRY, retrying, transact, writeGroup, type OffsetToCommit, type TransactItem } from './store';
+import {
+  offsetPut,
+  readGroup,
+  requireTopicIds,
+  RETRY,
+  retrying,
+  transact,
+  writeGroup,
+  type OffsetToCommit,
+  type TransactItem,
+} from './store';
 import { maxOffsetsPerCommit } from './schemas';
 
 const pollMs = 50;
@@ -139,6 +149,7 @@ export async function commitClassicOffsets(
   member: { memberId: string; generationId: number },
   offsets: readonly OffsetToCommit[],
 ): Promise<void> {
+  const topicIds = await requireTopicIds(offsets);
   for (let i = 0; i < offsets.length; i += maxOffsetsPerCommit) {
     const chunk = offsets.slice(i, i + maxOffsetsPerCommit);
     await retrying(groupId, {}, async () => {
@@ -163,7 +174,10 @@ export async function commitClassicOffsets(
         },
       };
       const puts = chunk.map((offset) =>
-        offsetPut(groupId, read!.incarnation, offset, now, { memberId: member.memberId, memberEpoch: member.generationId }),
+        offsetPut(groupId, read!.incarnation, offset, topicIds.get(offset.topic)!, now, {
+          memberId: member.memberId,
+          memberEpoch: member.generationId,
+        }),
       );
       return (await transact([condition, ...puts])) ? true : RETRY;
     });

@@ -73,7 +73,11 @@ export interface ClassicSettings {
   readonly initialDelayMs: number;
 }
 
-export const classicError = (code: string, message: string, groupId: string) => new LogwayError(409, code, message, { group: groupId });
+export const classicError = (
+  code: 'INCONSISTENT_GROUP_PROTOCOL' | 'ILLEGAL_GENERATION' | 'REBALANCE_IN_PROGRESS' | 'UNKNOWN_MEMBER_ID',
+  message: string,
+  groupId: string,
+) => new LogwayError(code, message, { group: groupId });
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -131,7 +135,10 @@ export function classicJoin(
   request: JoinRequest,
   ctx: { now: number; newMemberId: string; newIncarnation: string; settings: ClassicSettings; codec: ConsumerProtocolCodec },
 ): { ok: true; state: GroupState; memberId: string } | { ok: false; error: LogwayError } {
-  const fail = (code: string, message: string) => ({ ok: false as const, error: classicError(code, message, groupId) });
+  const fail = (code: Parameters<typeof classicError>[0], message: string) => ({
+    ok: false as const,
+    error: classicError(code, message, groupId),
+  });
   const now = ctx.now;
   if (request.protocols.length === 0) return fail('INCONSISTENT_GROUP_PROTOCOL', 'A JoinGroup must name at least one protocol.');
   const base = current ?? newGroup(groupId, ctx.newIncarnation, now);

@@ -162,7 +162,6 @@ export function heartbeat(
   if (classicLive) {
     return fail(
       new LogwayError(
-        409,
         'INCONSISTENT_GROUP_PROTOCOL',
         `Group '${groupId}' has members using Kafka's classic protocol (JoinGroup); a consumer-protocol member cannot join it until they leave.`,
         {

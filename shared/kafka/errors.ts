@@ -51,6 +51,7 @@ export const kafkaErrorCodes = {
   GROUP_ID_NOT_FOUND: 69,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
   INVALID_RECORD: 87,
   THROTTLING_QUOTA_EXCEEDED: 89,
   FENCED_MEMBER_EPOCH: 110,
@@ -64,6 +65,7 @@ export type KafkaErrorName = keyof typeof kafkaErrorCodes;
 /** Logway codes that are not Kafka names, and the Kafka error a Kafka client understands for each. */
 const aliases: Readonly<Record<string, KafkaErrorName>> = {
   RECORD_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  GROUP_TOO_LARGE: 'GROUP_MAX_SIZE_REACHED',
   NOT_FOUND: 'UNKNOWN_TOPIC_OR_PARTITION',
   IDEMPOTENCY_KEY_REUSED: 'INVALID_REQUEST',
 };

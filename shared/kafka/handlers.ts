@@ -3,7 +3,8 @@
  * Topic administration lives here; the log's APIs in log-handlers.ts, groups in group-handlers.ts.
  */
 import { parseRequest } from '../api/validation';
-import { effectiveTopicConfig, topicConfigNames, type TopicConfigName } from '../topics/model';
+import { topicConfigNames, type TopicConfigName } from '../topics/configs';
+import { effectiveTopicConfig } from '../topics/model';
 import {
   alterTopicOperation,
   createTopicOperation,

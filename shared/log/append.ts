@@ -15,7 +15,7 @@
 import { TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LogwayError } from '../errors';
+import { throttled } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
@@ -120,12 +120,9 @@ export async function appendBatches(
       }
       appendMetrics.conflict();
       if (Date.now() >= deadline) {
-        throw new LogwayError(
-          429,
-          'THROTTLING_QUOTA_EXCEEDED',
+        throw throttled(
           `Too many concurrent appends to topic '${topic.name}': gave up after ${attempt + 1} attempts. Retry with the same Idempotency-Key, or batch more records per request.`,
           { topic: topic.name },
-          1,
         );
       }
       if (verdict === 'transaction-conflict') {

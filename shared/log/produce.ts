@@ -108,7 +108,6 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       const size = recordSize(record);
       if (size > maxMessageBytes) {
         throw new LogwayError(
-          413,
           'RECORD_TOO_LARGE',
           `records[${index}] is ${size} bytes, more than topic '${topicName}' allows (max.message.bytes=${maxMessageBytes}).`,
           { field: `records[${index}]`, size, maxMessageBytes },
@@ -127,7 +126,6 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     );
     if (planned.length > maxPartitionsPerRequest) {
       throw new LogwayError(
-        413,
         'RECORD_LIST_TOO_LARGE',
         `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
         { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
