@@ -6,6 +6,7 @@
  */
 import { loadServiceConfig } from '../config';
 import type { Assignment } from '../groups/assignor';
+import { deleteGroupOperation } from '../groups/operations';
 import type { ClassicContext } from '../groups/classic-store';
 import {
   commitClassicOffsets,
@@ -357,6 +358,20 @@ async function consumerGroupHeartbeat(request: Any): Promise<Message> {
   }
 }
 
+async function deleteGroups(request: Any): Promise<Message> {
+  const results = await Promise.all(
+    request.groupsNames.map(async (groupId: string) => {
+      try {
+        await deleteGroupOperation(groupId);
+        return { groupId, errorCode: 0 };
+      } catch (error) {
+        return { groupId, errorCode: toKafkaError(error).code };
+      }
+    }),
+  );
+  return { results };
+}
+
 export const groupHandlers: Readonly<Record<number, Handler>> = {
   8: offsetCommit,
   9: offsetFetch,
@@ -367,5 +382,6 @@ export const groupHandlers: Readonly<Record<number, Handler>> = {
   14: syncGroup,
   15: describeGroups,
   16: listGroups,
+  42: deleteGroups,
   68: consumerGroupHeartbeat,
 };

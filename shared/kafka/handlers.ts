@@ -7,6 +7,7 @@ import { topicConfigNames, type TopicConfigName } from '../topics/configs';
 import { effectiveTopicConfig } from '../topics/model';
 import {
   alterTopicOperation,
+  alterTopicSchema,
   createTopicOperation,
   createTopicSchema,
   deleteTopicOperation,
@@ -211,6 +212,26 @@ async function describeConfigs(request: Any, { version }: RequestContext): Promi
   return { results };
 }
 
+/** AlterConfigs merges the given topic configs into the topic's overrides (Kafka's replaces the whole set; see docs/kafka.md). */
+async function alterConfigs(request: Any): Promise<Message> {
+  const responses = await Promise.all(
+    request.resources.map(async (resource: Any) => {
+      const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+      try {
+        if (resource.resourceType !== topicResource)
+          throw new KafkaError('INVALID_REQUEST', `Only topic configs (resource type 2) can be altered; got ${resource.resourceType}.`);
+        const config = configOverrides(resource.configs);
+        if (request.validateOnly) parseRequest(alterTopicSchema(), { config }, 'body', { config: 'INVALID_CONFIG' });
+        else await alterTopicOperation(resource.resourceName, { config });
+        return { ...base, ...ok };
+      } catch (error) {
+        return { ...base, ...errorFields(error) };
+      }
+    }),
+  );
+  return { responses };
+}
+
 async function apiVersionsHandler(): Promise<Message> {
   return { errorCode: 0, apiKeys: servedVersions() };
 }
@@ -221,6 +242,7 @@ export const handlers: Readonly<Record<number, Handler>> = {
   19: createTopics,
   20: deleteTopics,
   32: describeConfigs,
+  33: alterConfigs,
   37: createPartitions,
   ...logHandlers,
   ...groupHandlers,

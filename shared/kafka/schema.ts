@@ -601,6 +601,47 @@ export const createPartitions = api(
   ],
 );
 
+export const alterConfigs = api(
+  33,
+  'AlterConfigs',
+  '0-1',
+  2,
+  [
+    f(
+      'resources',
+      structs(
+        f('resourceType', 'int8', '0+'),
+        f('resourceName', 'string', '0+'),
+        f('configs', structs(f('name', 'string', '0+'), f('value', 'string', '0+', { nullable: '0+' })), '0+'),
+      ),
+      '0+',
+    ),
+    f('validateOnly', 'bool', '0+'),
+  ],
+  [
+    f('throttleTimeMs', 'int32', '0+'),
+    f(
+      'responses',
+      structs(
+        f('errorCode', 'int16', '0+'),
+        f('errorMessage', 'string', '0+', { nullable: '0+' }),
+        f('resourceType', 'int8', '0+'),
+        f('resourceName', 'string', '0+'),
+      ),
+      '0+',
+    ),
+  ],
+);
+
+export const deleteGroups = api(
+  42,
+  'DeleteGroups',
+  '0-1',
+  2,
+  [f('groupsNames', array('string'), '0+')],
+  [f('throttleTimeMs', 'int32', '0+'), f('results', structs(f('groupId', 'string', '0+'), f('errorCode', 'int16', '0+')), '0+')],
+);
+
 const topicPartitions = structs(f('topicId', 'uuid', '0+'), f('partitions', array('int32'), '0+'));
 
 export const consumerGroupHeartbeat = api(
@@ -651,7 +692,9 @@ export const apis: ReadonlyMap<number, ApiSchema> = new Map(
     deleteTopics,
     initProducerId,
     describeConfigs,
+    alterConfigs,
     createPartitions,
+    deleteGroups,
     consumerGroupHeartbeat,
   ].map((schema) => [schema.key, schema]),
 );
@@ -667,9 +710,7 @@ export const unservedApiNames: Readonly<Record<number, string>> = {
   26: 'EndTxn',
   28: 'TxnOffsetCommit',
   29: 'DescribeAcls',
-  33: 'AlterConfigs',
   36: 'SaslAuthenticate',
-  42: 'DeleteGroups',
   44: 'IncrementalAlterConfigs',
   47: 'OffsetDelete',
   60: 'DescribeCluster',

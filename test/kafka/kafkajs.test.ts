@@ -24,6 +24,17 @@ describe('KafkaJS', () => {
     const entries = configs.resources[0]!.configEntries;
     expect(entries.find((e) => e.configName === 'retention.ms')).toMatchObject({ configValue: '60000', isDefault: false });
     expect(entries.find((e) => e.configName === 'max.message.bytes')).toMatchObject({ configValue: '1048576', isDefault: true });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: 2, name: 'adm', configEntries: [{ name: 'retention.ms', value: '120000' }] }],
+    });
+    expect((await http.get('/v1/topics/adm')).body.config['retention.ms']).toBe(120000);
+    await expect(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: 'adm', configEntries: [{ name: 'segment.bytes', value: '1' }] }],
+      }),
+    ).rejects.toThrow();
     await admin.createPartitions({ topicPartitions: [{ topic: 'adm', count: 5 }] });
     expect((await http.get('/v1/topics/adm')).body.partitions).toHaveLength(5);
     await expect(admin.createTopics({ topics: [{ topic: 'bad/name' }] })).rejects.toThrow();
@@ -112,6 +123,16 @@ describe('KafkaJS', () => {
     expect(described.groups[0]).toMatchObject({ groupId: 'readers', state: 'Stable', protocol: 'RoundRobinAssigner' });
     expect(described.groups[0]!.members).toHaveLength(1);
     await consumer.disconnect();
+
+    // Offsets: what the consumer committed, an admin's reset of the empty group, then the group deleted.
+    expect(await admin.fetchOffsets({ groupId: 'readers', topics: ['fromhttp'] })).toEqual([
+      { topic: 'fromhttp', partitions: [{ partition: 0, offset: '6', metadata: null }] },
+    ]);
+    await admin.setOffsets({ groupId: 'readers', topic: 'fromhttp', partitions: [{ partition: 0, offset: '2' }] });
+    expect((await http.get('/v1/groups/readers')).body.partitions[0]).toMatchObject({ committedOffset: 2, lag: 4 });
+    expect(await admin.fetchTopicOffsets('fromhttp')).toEqual([{ partition: 0, offset: '6', high: '6', low: '0' }]);
+    await admin.deleteGroups(['readers']);
+    expect((await http.get('/v1/groups/readers')).status).toBe(404);
     await admin.disconnect();
   }, 40_000);
 });
