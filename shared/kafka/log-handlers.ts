@@ -239,7 +239,8 @@ async function fetchHandler(request: Any): Promise<Message> {
       seen = fingerprint;
       total = await readFetchData(live, maxBytes);
     } else total = live.reduce((sum, e) => sum + (e.records ?? []).reduce((s, b) => s + b.length, 0), 0);
-    if (total >= minBytes || (total > 0 && Date.now() >= deadline) || Date.now() >= deadline || live.some((e) => e.errorCode !== 0)) break;
+    const done = total >= minBytes || Date.now() >= deadline || live.length === 0 || live.some((e) => e.errorCode !== 0);
+    if (done) break;
     await sleep(Math.min(service.longPollIntervalMs, Math.max(0, deadline - Date.now())));
   }
   const byTopic = new Map<string, Message[]>();

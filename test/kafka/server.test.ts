@@ -105,6 +105,33 @@ describe('the Kafka listener', () => {
     client.close();
   });
 
+  it('answers a fetch of an unknown partition or an offset out of range at once, with the bounds', async () => {
+    await http.post('/v1/topics', { name: 'bounds', partitions: 1 });
+    await http.post('/v1/topics/bounds/records', { records: [{ value: 'a' }, { value: 'b' }] });
+    const client = await RawClient.open(port());
+    const started = Date.now();
+    const body = (topic: string, offset: number) => ({
+      maxWaitMs: 5000,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 1,
+      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }],
+    });
+    type Partition = { errorCode: number; highWatermark: number; logStartOffset: number; records: Buffer };
+    const partitionOf = (r: Record<string, unknown>) => (r.responses as { partitions: Partition[] }[])[0]!.partitions[0]!;
+    expect(partitionOf(await client.call(fetch, 11, body('missing', 0))).errorCode).toBe(kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(partitionOf(await client.call(fetch, 11, body('bounds', 9)))).toMatchObject({
+      errorCode: kafkaErrorCodes.OFFSET_OUT_OF_RANGE,
+      highWatermark: 2,
+      logStartOffset: 0,
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const data = partitionOf(await client.call(fetch, 4, body('bounds', 1)));
+    expect(data).toMatchObject({ errorCode: 0, highWatermark: 2 });
+    expect(data.records.readInt8(16)).toBe(2); // a whole stored batch, magic 2
+    client.close();
+  });
+
   it('appends a retried idempotent batch once, answering with the first offset', async () => {
     await http.post('/v1/topics', { name: 'idem', partitions: 1 });
     const client = await RawClient.open(port());
