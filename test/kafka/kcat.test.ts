@@ -103,4 +103,27 @@ describe('kcat', () => {
         .reduce((a: number, b: number) => a + b, 0),
     ).toBe(10);
   }, 30_000);
+
+  it('shares a topic between two kcat group members, rebalancing when the second joins', async () => {
+    await http.post('/v1/topics', { name: 'kshare', partitions: 4 });
+    // No -o: kcat -G would apply it at every assignment; committed offsets (else earliest) are the point here.
+    const member = (stopAfterMs: number) =>
+      kcat(['-G', 'kcat-share', '-X', 'auto.offset.reset=earliest', '-X', 'heartbeat.interval.ms=500', '-f', '%p:%s\\n', 'kshare'], {
+        stopAfterMs,
+      });
+    const first = member(15_500);
+    await sleep(1500);
+    const second = member(14_000);
+    await sleep(6000);
+    const records = Array.from({ length: 40 }, (_, i) => ({ key: `key-${i}`, value: `v${i}` }));
+    expect((await http.post('/v1/topics/kshare/records', { records })).status).toBe(200);
+    const [a, b] = await Promise.all([first, second]);
+    const lines = (out: { stdout: string }) => out.stdout.split('\n').filter(Boolean);
+    const partitionsOf = (out: { stdout: string }) => new Set(lines(out).map((l) => l.split(':')[0]));
+    // Both members got records, from disjoint partitions, and every record was read exactly once.
+    expect(lines(a).length, a.stderr).toBeGreaterThan(0);
+    expect(lines(b).length, b.stderr).toBeGreaterThan(0);
+    for (const p of partitionsOf(a)) expect(partitionsOf(b).has(p)).toBe(false);
+    expect([...lines(a), ...lines(b)].map((l) => l.split(':')[1]).sort()).toEqual(records.map((r) => r.value).sort());
+  }, 40_000);
 });
