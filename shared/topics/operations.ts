@@ -32,7 +32,7 @@ export interface TopicDescription {
   name: string;
   topicId: string;
   config: TopicConfig;
-  partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
+  partitions: { partition: number; logStartOffset: number; highWatermark: number; sizeBytes: number }[];
 }
 
 export async function createTopicOperation(body: unknown): Promise<TopicDescription> {
@@ -79,7 +79,7 @@ async function describe(topic: TopicMetadata): Promise<TopicDescription> {
     config: effectiveTopicConfig(topic.config),
     partitions: partitionNumbers.map((partition) => {
       const head = heads.get(partition)!;
-      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark, sizeBytes: head.sizeBytes };
     }),
   };
 }
