@@ -21,6 +21,8 @@ export interface BenchServer {
   readonly url: string;
   readonly endpoints: { dynamodb: string; s3: string };
   readonly embedded: boolean;
+  /** The Kafka protocol listener's bootstrap address, host:port. */
+  readonly kafka: string;
   /** Usage and CPU since the last reset; starts a new count. */
   reset(): Promise<Measured>;
   snapshot(): Promise<Measured>;
@@ -58,6 +60,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     url: ready.url,
     endpoints: ready.endpoints,
     embedded: ready.embedded,
+    kafka: `127.0.0.1:${ready.kafkaPort}`,
     reset: () => call('reset'),
     snapshot: () => call('snapshot'),
     stop: () =>

@@ -5,7 +5,8 @@
  *   npm run bench               everything (about 4 minutes on 2 cores)
  *   npm run bench -- quick      the same, shortened (about 1.5 minutes): for checking, not quoting
  *   npm run bench -- codec      only the record-batch codec benchmark
- *   npm run bench -- no-codec   everything but the codec (also: no-coldstart, no-floor)
+ *   npm run bench -- no-codec   everything but the codec (also: no-coldstart, no-floor, no-kafka)
+ *   npm run bench -- kafka      only the Kafka gateway beside the HTTP API (bench/kafka.ts)
  *
  * Order: the system under test starts in a child process (bench/server.ts); the HTTP workloads
  * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then cold start
@@ -22,11 +23,12 @@ import { runCodecBench, runCrc32cBench } from './codec';
 import { runColdStart } from './coldstart';
 import { runFloor, type FloorOptions } from './floor';
 import { startBenchServer, type BenchServer } from './harness';
+import { formatKafkaReport, runKafkaBench, type KafkaBenchOptions, type KafkaBenchResults } from './kafka';
 import { formatReport, type BenchResults, type Environment } from './report';
 import { runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
-const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor']);
+const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka']);
 for (const arg of args) {
   if (!known.has(arg)) {
     console.error(`unknown argument '${arg}'; use any of: ${[...known].join(', ')}`);
@@ -35,6 +37,7 @@ for (const arg of args) {
 }
 const quick = args.has('quick');
 const codecOnly = args.has('codec');
+const kafkaOnly = args.has('kafka');
 const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
 
 const workloadOptions: WorkloadOptions = quick
@@ -59,6 +62,10 @@ const workloadOptions: WorkloadOptions = quick
 const floorOptions: FloorOptions = quick
   ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
   : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
+
+const kafkaOptions: KafkaBenchOptions = quick
+  ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }
+  : { produceMs: 4000, clients: 4, recordsPerRequest: 100, fetchRecords: 20000 };
 
 function commit(): string {
   try {
@@ -87,7 +94,7 @@ async function main(): Promise<void> {
     commit: commit(),
     mode,
   };
-  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = { environment };
+  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } & { kafka?: KafkaBenchResults } = { environment };
 
   if (!codecOnly) {
     log('starting the local runtime (DynamoDB Local, s3rver, gateway) in a child process');
@@ -101,19 +108,20 @@ async function main(): Promise<void> {
     try {
       server = await startBenchServer();
       log(`local runtime at ${server.url}`);
-      results.workloads = await runWorkloads(server, workloadOptions, log);
-      if (!args.has('no-floor')) results.floor = await runFloor(server.endpoints, server.embedded, floorOptions, log);
+      if (!kafkaOnly) results.workloads = await runWorkloads(server, workloadOptions, log);
+      if (!args.has('no-kafka')) results.kafka = await runKafkaBench(server, kafkaOptions, log);
+      if (!kafkaOnly && !args.has('no-floor')) results.floor = await runFloor(server.endpoints, server.embedded, floorOptions, log);
     } finally {
       await server?.stop();
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);
     }
-    if (!args.has('no-coldstart')) {
+    if (!kafkaOnly && !args.has('no-coldstart')) {
       results.coldStart = await runColdStart({ runs: quick ? 3 : 5 }, log);
       log('cold start measured');
     }
   }
-  if (!args.has('no-codec')) {
+  if (!kafkaOnly && !args.has('no-codec')) {
     log('codec benchmark');
     const timing = quick ? { warmupMs: 50, roundMs: 60, rounds: 2 } : {};
     const rows = await runCodecBench(timing);
@@ -124,9 +132,11 @@ async function main(): Promise<void> {
 
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${environment.startedAt.replace(/[:.]/g, '-')}${mode === 'full' ? '' : `-${mode}`}.json`);
+  const suffix = [kafkaOnly ? 'kafka' : '', mode === 'full' ? '' : mode].filter(Boolean).join('-');
+  const file = join(resultsDir, `${environment.startedAt.replace(/[:.]/g, '-')}${suffix ? `-${suffix}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(formatReport(results));
+  if (results.kafka) console.log(`\n${formatKafkaReport(results.kafka)}`);
   console.log(`\nresults: ${file}`);
 }
 

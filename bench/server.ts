@@ -17,6 +17,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { importHandler, type HandlerLoader } from '../infra/local/gateway';
+import { freePort } from '../infra/local/processes';
 import { startLocalRuntime } from '../infra/local/runtime';
 import type { LambdaHttpHandler } from '../shared/http/handler';
 import { dynamo, s3Client } from '../shared/runtime/aws';
@@ -30,6 +31,8 @@ export interface ServerReady {
   /** Whether this process started the emulators (false when AWS_ENDPOINT_URL named others). */
   readonly embedded: boolean;
   readonly resourcePrefix: string;
+  /** Port of the Kafka protocol listener on 127.0.0.1. */
+  readonly kafkaPort: number;
 }
 
 export type ServerRequest = { readonly id: number; readonly command: 'reset' | 'snapshot' | 'stop' };
@@ -259,7 +262,13 @@ async function main(): Promise<void> {
   const resourcePrefix = 'logway-bench';
   // No dataDir: DynamoDB Local runs in memory (as in the test suite), s3rver in a temp folder,
   // and nothing is left behind. No scheduler: a retention sweep would be unmeasured load.
-  const runtime = await startLocalRuntime({ port: 0, resourcePrefix, loadHandler: timedLoader, scheduler: false });
+  const runtime = await startLocalRuntime({
+    port: 0,
+    resourcePrefix,
+    loadHandler: timedLoader,
+    scheduler: false,
+    kafkaPort: await freePort(),
+  });
   // The runtime has just reset the SDK clients and no handler has run yet: instrument the
   // singletons every handler will use.
   try {
@@ -295,6 +304,7 @@ async function main(): Promise<void> {
     endpoints: runtime.emulators.endpoints,
     embedded: runtime.emulators.started.length > 0,
     resourcePrefix,
+    kafkaPort: runtime.kafka!.port,
   };
   process.send?.(ready);
 }

@@ -45,6 +45,14 @@ export const errorCatalogue = {
     meaning: 'The commit used an old epoch or a partition the member does not own: heartbeat, then commit again.',
   },
   NON_EMPTY_GROUP: { status: 409, retriable: false, meaning: 'The operation needs an empty group.' },
+  INCONSISTENT_GROUP_PROTOCOL: {
+    status: 409,
+    retriable: false,
+    meaning:
+      "The group's members use the other group protocol (Kafka's classic JoinGroup or the consumer heartbeat), or share no assignor.",
+  },
+  ILLEGAL_GENERATION: { status: 409, retriable: false, meaning: 'A classic-protocol member sent an old generation: rejoin.' },
+  REBALANCE_IN_PROGRESS: { status: 409, retriable: true, meaning: 'The classic-protocol group is rebalancing: rejoin.' },
   CONCURRENT_TRANSACTIONS: { status: 409, retriable: true, meaning: 'A concurrent change to the same item won; retry.' },
   RECORD_TOO_LARGE: {
     status: 413,

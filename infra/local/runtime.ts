@@ -10,6 +10,7 @@ import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
 import { startScheduler, type RunningScheduler } from './scheduler';
+import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 
 export interface LocalRuntimeOptions {
   port?: number;
@@ -24,6 +25,8 @@ export interface LocalRuntimeOptions {
   loadHandler?: HandlerLoader;
   /** Run the scheduled functions at their rates. @default true */
   scheduler?: boolean;
+  /** Port of the Kafka protocol listener on 127.0.0.1; 0 or absent: none (`npm start` asks for 9092). */
+  kafkaPort?: number;
 }
 
 export interface LocalRuntime {
@@ -32,6 +35,8 @@ export interface LocalRuntime {
   readonly dataDir: string | undefined;
   readonly emulators: RunningEmulators;
   readonly gateway: RunningGateway;
+  /** The Kafka protocol listener, unless turned off. */
+  readonly kafka: RunningKafkaServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   });
   let gateway: RunningGateway | undefined;
+  let kafka: RunningKafkaServer | undefined;
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
       embedded: emulators.started.length > 0,
@@ -57,7 +63,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     Object.assign(process.env, environment);
     resetAwsClients();
     gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
+    const kafkaPort = options.kafkaPort ?? 0;
+    if (kafkaPort !== 0) kafka = await startKafkaServer({ host: '127.0.0.1', port: kafkaPort });
   } catch (error) {
+    await gateway?.stop();
     await emulators.stop();
     removeScratch();
     throw error;
@@ -69,8 +78,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dataDir,
     emulators,
     gateway: runningGateway,
+    kafka,
     async stop() {
       scheduler?.stop();
+      await kafka?.stop();
       await runningGateway.stop();
       resetAwsClients();
       await emulators.stop();

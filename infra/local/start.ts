@@ -1,6 +1,7 @@
 /**
- * `npm start`: Logway on this machine. PORT (default 8080) and LOGWAY_DATA_DIR (default .logway/)
- * choose where it listens and keeps its data; SIGINT or SIGTERM stops everything it started.
+ * `npm start`: Logway on this machine. PORT (default 8080), KAFKA_PORT (default 9092, 0 turns the
+ * Kafka protocol listener off) and LOGWAY_DATA_DIR (default .logway/) choose where it listens and
+ * keeps its data; SIGINT or SIGTERM stops everything it started.
  */
 import { startLocalRuntime } from './runtime';
 
@@ -8,13 +9,14 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const dataDir = process.env.LOGWAY_DATA_DIR ?? '.logway';
   const startedAt = Date.now();
+  const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
   // The IAM check (docs/local-runtime.md) loads while the emulators start. It lives with the test
   // support code and its dev dependencies (CDK, the AGPL IAM simulator), never in a Lambda bundle.
   const iamCheck =
     process.env.LOGWAY_IAM_CHECK === '0'
       ? Promise.resolve(undefined)
       : import('../../test/support/iam-local').then((module) => module.installLocalIamCheck());
-  const [started, checked] = await Promise.allSettled([startLocalRuntime({ port, dataDir }), iamCheck]);
+  const [started, checked] = await Promise.allSettled([startLocalRuntime({ port, dataDir, kafkaPort }), iamCheck]);
   if (started.status === 'rejected') throw started.reason;
   const runtime = started.value;
   if (checked.status === 'rejected') {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  if (runtime.kafka) console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients)`);
   console.log(
     iam
       ? `  IAM check:   every SDK call a handler makes, against its function's synthesized policy (${iam.synthesizedMs ? `synthesized in ${iam.synthesizedMs} ms` : 'cached'}; LOGWAY_IAM_CHECK=0 turns it off)`

@@ -18,9 +18,10 @@
  * to revoke it keeps its epoch (so it can commit their offsets before releasing them, as Kafka's
  * consumer does).
  */
-import { invalidRequest, type LogwayError } from '../errors';
+import { invalidRequest, LogwayError } from '../errors';
 import { assignPartitions, assignmentKeys, toAssignment, type Assignment } from './assignor';
 import { fencedMemberEpoch, nonEmptyGroup, staleMemberEpoch, unknownMember } from './errors';
+import type { ClassicGroup } from './classic';
 
 export type { Assignment } from './assignor';
 
@@ -61,6 +62,8 @@ export interface GroupState {
   members: Record<string, MemberState>;
   /** Partition counts of the subscribed topics that the target assignment was computed from. */
   topicPartitions: Record<string, number>;
+  /** The classic protocol's state (classic.ts), while the group is used by classic (JoinGroup) members. */
+  classic?: ClassicGroup;
 }
 
 export interface HeartbeatRequest {
@@ -153,11 +156,27 @@ export function heartbeat(
     return fail(invalidRequest('subscribedTopics is required to join (memberEpoch 0).', { field: 'subscribedTopics' }));
   }
   if (!current && request.memberEpoch !== JOIN_EPOCH) return fail(unknownMember(groupId, request.memberId!));
+  const classicLive = Object.values(current?.classic?.members ?? {}).some(
+    (m) => ctx.now <= m.expiresAt || current?.classic?.phase === 'PreparingRebalance',
+  );
+  if (classicLive) {
+    return fail(
+      new LogwayError(
+        'INCONSISTENT_GROUP_PROTOCOL',
+        `Group '${groupId}' has members using Kafka's classic protocol (JoinGroup); a consumer-protocol member cannot join it until they leave.`,
+        {
+          group: groupId,
+        },
+      ),
+    );
+  }
 
   const now = ctx.now;
   const base = current ?? newGroup(groupId, ctx.newIncarnation(), now);
   const next = structuredClone(base);
   next.version = base.version + 1;
+  // Classic members all gone (checked above): the group now speaks the consumer protocol.
+  delete next.classic;
   let bump = false;
 
   // 1. Sessions: any request touching the group expires members whose session lapsed.
@@ -377,8 +396,9 @@ export function requireEmpty(
   const live = liveMembers(state, now);
   if (live.length > 0) return { ok: false, error: nonEmptyGroup(groupId, live.length, action) };
   if (Object.keys(state.members).length === 0) return { ok: true, write: undefined, state };
+  const { classic: _classic, ...rest } = state;
   const emptied: GroupState = {
-    ...structuredClone(state),
+    ...structuredClone(rest),
     version: state.version + 1,
     groupEpoch: state.groupEpoch + 1,
     assignmentEpoch: state.groupEpoch + 1,

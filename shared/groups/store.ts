@@ -34,7 +34,7 @@ import {
   type HeartbeatResponse,
 } from './state';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export interface StoreOptions {
   /** Give up (429) after losing races for this long. */
@@ -160,7 +160,7 @@ function isCancelledByRace(error: unknown): boolean {
   return codes.every((code) => code === 'None' || code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
 }
 
-const RETRY = Symbol('retry');
+export const RETRY = Symbol('retry');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Full-jitter exponential backoff between lost races. */
@@ -168,7 +168,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.floor(random() * Math.min(250, 8 * 2 ** Math.min(attempt, 8)));
 }
 
-async function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
+export async function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   for (let n = 0; ; n++) {
     const result = await attempt();
@@ -236,7 +236,7 @@ export async function heartbeatGroup(
 // ---- offsets ----
 
 /** The current id of each topic named, by name; a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION. */
-async function requireTopicIds(offsets: readonly { topic: string }[]): Promise<Map<string, string>> {
+export async function requireTopicIds(offsets: readonly { topic: string }[]): Promise<Map<string, string>> {
   const ids = await currentTopicIds(offsets.map((o) => o.topic));
   for (const { topic } of offsets) if (!ids.has(topic)) throw unknownTopic(topic);
   return ids;
@@ -252,7 +252,7 @@ async function currentTopicIds(names: Iterable<string>): Promise<Map<string, str
   return ids;
 }
 
-function offsetPut(
+export function offsetPut(
   groupId: string,
   incarnation: string,
   offset: OffsetToCommit,
@@ -328,7 +328,7 @@ export async function tryCommitMemberOffsets(
   return transact([condition, ...puts]);
 }
 
-async function transact(items: TransactItem[]): Promise<boolean> {
+export async function transact(items: TransactItem[]): Promise<boolean> {
   try {
     await dynamo().send(new TransactWriteCommand({ TransactItems: items }));
     return true;

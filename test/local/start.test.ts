@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/processes';
+import { apiVersions, metadata } from '../../shared/kafka/schema';
+import { RawClient } from '../kafka/raw-client';
 import { repoRoot } from '../../infra/project';
 const dataDir = mkdtempSync(join(tmpdir(), 'logway-start-'));
 
@@ -40,9 +42,15 @@ const alive = (pid: number) => {
   }
 };
 
-async function start(port: number): Promise<ChildProcess> {
+async function start(port: number, kafkaPort?: number): Promise<ChildProcess> {
   // The embedded emulators, whatever endpoints this test process was given.
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOGWAY_DATA_DIR: dataDir };
+  // A free Kafka port too: the default 9092 may be taken on a shared machine.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    KAFKA_PORT: String(kafkaPort ?? (await freePort())),
+    LOGWAY_DATA_DIR: dataDir,
+  };
   delete env.AWS_ENDPOINT_URL;
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
   delete env.AWS_ENDPOINT_URL_S3;
@@ -78,12 +86,20 @@ async function stop(child: ChildProcess): Promise<number[]> {
 describe('npm start', () => {
   it('answers within 30 s, keeps data across a restart, and leaves no process after SIGTERM', async () => {
     const port = await freePort();
-    const first = await start(port);
+    const kafkaPort = await freePort();
+    const first = await start(port, kafkaPort);
     const created = await fetch(`http://127.0.0.1:${port}/v1/topics`, {
       method: 'POST',
       body: JSON.stringify({ name: 'kept', partitions: 2 }),
     });
     expect(created.status).toBe(201);
+    // The Kafka listener beside HTTP (KAFKA_PORT), advertising itself.
+    const kafka = await RawClient.open(kafkaPort);
+    expect((await kafka.call(apiVersions, 3, { clientSoftwareName: 'start-test', clientSoftwareVersion: '1' })).errorCode).toBe(0);
+    expect((await kafka.call(metadata, 8, { topics: [{ name: 'kept' }] })).brokers).toEqual([
+      { nodeId: 0, host: '127.0.0.1', port: kafkaPort, rack: null },
+    ]);
+    kafka.close();
     const firstProcesses = await stop(first);
     expect(firstProcesses.length).toBeGreaterThan(0); // DynamoDB Local's Java, at least
     expect(firstProcesses.filter(alive)).toEqual([]);

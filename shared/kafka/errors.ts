@@ -1,0 +1,102 @@
+/**
+ * Kafka's error codes (org.apache.kafka.common.protocol.Errors), the ones this gateway answers
+ * with. Logway's errors already carry Kafka's error names (LogwayError.code), so mapping one to
+ * the wire is a lookup by name; a name Kafka lacks maps to the closest code listed in `aliases`.
+ */
+import { isLogwayError } from '../errors';
+import { RecordsError } from '../records';
+
+export const kafkaErrorCodes = {
+  UNKNOWN_SERVER_ERROR: -1,
+  NONE: 0,
+  OFFSET_OUT_OF_RANGE: 1,
+  CORRUPT_MESSAGE: 2,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  INVALID_FETCH_SIZE: 4,
+  LEADER_NOT_AVAILABLE: 5,
+  NOT_LEADER_OR_FOLLOWER: 6,
+  REQUEST_TIMED_OUT: 7,
+  MESSAGE_TOO_LARGE: 10,
+  OFFSET_METADATA_TOO_LARGE: 12,
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  INVALID_TOPIC_EXCEPTION: 17,
+  RECORD_LIST_TOO_LARGE: 18,
+  ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  INVALID_GROUP_ID: 24,
+  UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
+  REBALANCE_IN_PROGRESS: 27,
+  INVALID_COMMIT_OFFSET_SIZE: 28,
+  TOPIC_AUTHORIZATION_FAILED: 29,
+  GROUP_AUTHORIZATION_FAILED: 30,
+  INVALID_TIMESTAMP: 32,
+  UNSUPPORTED_VERSION: 35,
+  TOPIC_ALREADY_EXISTS: 36,
+  INVALID_PARTITIONS: 37,
+  INVALID_REPLICATION_FACTOR: 38,
+  INVALID_REPLICA_ASSIGNMENT: 39,
+  INVALID_CONFIG: 40,
+  INVALID_REQUEST: 42,
+  POLICY_VIOLATION: 44,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
+  DUPLICATE_SEQUENCE_NUMBER: 46,
+  INVALID_PRODUCER_EPOCH: 47,
+  CONCURRENT_TRANSACTIONS: 51,
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
+  UNKNOWN_PRODUCER_ID: 59,
+  NON_EMPTY_GROUP: 68,
+  GROUP_ID_NOT_FOUND: 69,
+  UNSUPPORTED_COMPRESSION_TYPE: 76,
+  MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
+  INVALID_RECORD: 87,
+  THROTTLING_QUOTA_EXCEEDED: 89,
+  FENCED_MEMBER_EPOCH: 110,
+  UNRELEASED_INSTANCE_ID: 111,
+  UNSUPPORTED_ASSIGNOR: 112,
+  STALE_MEMBER_EPOCH: 113,
+} as const;
+
+export type KafkaErrorName = keyof typeof kafkaErrorCodes;
+
+/** Logway codes that are not Kafka names, and the Kafka error a Kafka client understands for each. */
+const aliases: Readonly<Record<string, KafkaErrorName>> = {
+  RECORD_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  GROUP_TOO_LARGE: 'GROUP_MAX_SIZE_REACHED',
+  NOT_FOUND: 'UNKNOWN_TOPIC_OR_PARTITION',
+  IDEMPOTENCY_KEY_REUSED: 'INVALID_REQUEST',
+};
+
+export function kafkaCode(name: string): number {
+  if (name in kafkaErrorCodes) return kafkaErrorCodes[name as KafkaErrorName];
+  const alias = aliases[name];
+  return alias === undefined ? kafkaErrorCodes.UNKNOWN_SERVER_ERROR : kafkaErrorCodes[alias];
+}
+
+/** A failure a handler answers in a response field: Kafka's code and a message for the fields that carry one. */
+export class KafkaError extends Error {
+  constructor(
+    readonly errorName: KafkaErrorName,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KafkaError';
+  }
+  get code(): number {
+    return kafkaErrorCodes[this.errorName];
+  }
+}
+
+/** The Kafka error code and message of anything a handler caught; unexpected errors are UNKNOWN_SERVER_ERROR. */
+export function toKafkaError(error: unknown): { code: number; message: string; unexpected: boolean } {
+  if (error instanceof KafkaError) return { code: error.code, message: error.message, unexpected: false };
+  if (isLogwayError(error)) {
+    const code = kafkaCode(error.code);
+    return { code, message: error.message, unexpected: error.status >= 500 };
+  }
+  if (error instanceof RecordsError) return { code: kafkaCode(error.code), message: error.message, unexpected: false };
+  return { code: kafkaErrorCodes.UNKNOWN_SERVER_ERROR, message: (error as Error)?.message ?? String(error), unexpected: true };
+}

@@ -1,0 +1,351 @@
+/**
+ * Produce, Fetch, ListOffsets and InitProducerId on the log's own functions, in-process: the
+ * client's batches are appended with appendBatches as they came, and stored batches are returned
+ * as they are with their base offset patched in, so records cross between the Kafka protocol and
+ * the HTTP API both ways.
+ *
+ * Idempotent producers: a batch carrying a producer id is appended under the idempotency key
+ * (producer id, epoch, topic id, partition, base sequence), recorded in the same transaction as
+ * the append, so a retried batch is answered with its first attempt's offset instead of being
+ * appended again.
+ */
+import { randomInt } from 'node:crypto';
+import { loadServiceConfig } from '../config';
+import { appendBatches, type PreparedBatch } from '../log/append';
+import { encodeStoredResponse, readStoredProduce } from '../log/idempotency';
+import { appendMetrics } from '../log/metrics';
+import { offsetForTimestamp } from '../log/offsets';
+import { readHead, readHeadsAcrossTopics, type PartitionHead } from '../log/partition-heads';
+import { batchBytes, batchesFrom, readRecords, type BatchIndexItem } from '../log/read';
+import { writeSegment } from '../log/segments';
+import { cachedTopic, forgetTopic } from '../topics/cache';
+import { effectiveTopicConfig } from '../topics/model';
+import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
+import { clientBatches, type ClientBatch } from './batches';
+import type { Message } from './codec';
+import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
+import type { Handler, RequestContext } from './handlers';
+
+// biome-ignore lint/suspicious/noExplicitAny: request shapes come from the schema table, read field by field
+type Any = any;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- Produce ----
+
+interface PartitionResult {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: never[];
+  errorMessage: string | null;
+}
+
+async function produce(request: Any, { version }: RequestContext): Promise<Message | undefined> {
+  const responses = await Promise.all(
+    request.topicData.map(async (t: Any) => ({
+      name: t.name,
+      partitionResponses:
+        request.transactionalId !== null
+          ? t.partitionData.map((p: Any) =>
+              failed(p.index, new KafkaError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'Transactions are not supported by Logway yet.')),
+            )
+          : await produceTopic(t.name, t.partitionData, version),
+    })),
+  );
+  // acks=0: the client expects no response at all.
+  return request.acks === 0 ? undefined : { responses };
+}
+
+async function produceTopic(
+  name: string,
+  partitions: { index: number; records: Buffer | null }[],
+  _version: number,
+): Promise<PartitionResult[]> {
+  let topic: TopicMetadata;
+  try {
+    topic = await cachedTopic(name);
+  } catch (error) {
+    return partitions.map((p) => failed(p.index, error));
+  }
+  return Promise.all(partitions.map((p) => producePartition(topic, p.index, p.records)));
+}
+
+function failed(index: number, error: unknown): PartitionResult {
+  const { code, message } = toKafkaError(error);
+  return { index, errorCode: code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: message };
+}
+
+async function producePartition(initial: TopicMetadata, index: number, records: Buffer | null): Promise<PartitionResult> {
+  let topic = initial;
+  try {
+    if (index < 0 || index >= topic.partitions) {
+      topic = await cachedTopic(topic.name, index + 1);
+      if (index < 0 || index >= topic.partitions) {
+        throw new KafkaError(
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          `Topic '${topic.name}' has no partition ${index}: it has partitions 0 to ${topic.partitions - 1}.`,
+        );
+      }
+    }
+    const config = effectiveTopicConfig(topic.config);
+    const service = loadServiceConfig();
+    const now = Date.now();
+    const logAppendTime = config['message.timestamp.type'] === 'LogAppendTime' ? now : undefined;
+    const batches = clientBatches(records, {
+      maxMessageBytes: config['max.message.bytes'],
+      maxUncompressedBytes: service.maxMaxBytes,
+      ...(logAppendTime !== undefined ? { logAppendTime } : {}),
+    });
+    let baseOffset = -1;
+    for (const batch of batches) {
+      const offset = await appendClientBatch(topic, index, batch);
+      if (baseOffset < 0) baseOffset = offset;
+      appendMetrics.produced(batch.recordCount, batch.bytes.length);
+    }
+    return {
+      index,
+      errorCode: 0,
+      baseOffset,
+      logAppendTimeMs: logAppendTime ?? -1,
+      logStartOffset: -1,
+      recordErrors: [],
+      errorMessage: null,
+    };
+  } catch (error) {
+    return failed(index, error);
+  }
+}
+
+/** The idempotency key of a producer's batch, or undefined for a producer without an id. */
+export function producerBatchKey(topicId: string, partition: number, header: ClientBatch['header']): string | undefined {
+  if (header.producerId < 0 || header.baseSequence < 0) return undefined;
+  return `kafka:${header.producerId}:${header.producerEpoch}:${topicId}:${partition}:${header.baseSequence}`;
+}
+
+/** Appends one batch; returns its base offset (the first attempt's, for a retried idempotent batch). */
+async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<number> {
+  const config = loadServiceConfig();
+  let topic = initial;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const key = producerBatchKey(topic.topicId, partition, batch.header);
+    // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
+    // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
+    const hash = `records:${batch.recordCount}`;
+    if (key) {
+      const stored = await readStoredProduce(key);
+      if (stored) return replayed(stored, hash);
+    }
+    const location: PreparedBatch['location'] =
+      batch.bytes.length > config.inlineBatchMaxBytes
+        ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
+        : { kind: 'inline' };
+    const prepared: PreparedBatch = {
+      partition,
+      bytes: batch.bytes,
+      recordCount: batch.recordCount,
+      firstTimestamp: batch.firstTimestamp,
+      maxTimestamp: batch.maxTimestamp,
+      location,
+    };
+    const outcome = await appendBatches(
+      topic,
+      [prepared],
+      key
+        ? {
+            key,
+            requestHash: hash,
+            expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
+            response: (baseOffsets) => encodeStoredResponse({ baseOffset: baseOffsets.get(partition) }),
+          }
+        : undefined,
+    );
+    if (outcome.kind === 'appended') return outcome.baseOffsets.get(partition)!;
+    if (outcome.kind === 'duplicate') {
+      const stored = await readStoredProduce(key!);
+      if (stored) return replayed(stored, hash);
+      continue;
+    }
+    forgetTopic(topic.name);
+    topic = await cachedTopic(topic.name, partition + 1);
+  }
+  throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `Topic '${topic.name}' changed while producing to it; refresh metadata and retry.`);
+}
+
+function replayed(stored: { requestHash: string; response: unknown }, hash: string): number {
+  if (stored.requestHash !== hash) {
+    throw new KafkaError(
+      'DUPLICATE_SEQUENCE_NUMBER',
+      'This producer already sent a batch with this sequence number and a different record count.',
+    );
+  }
+  return (stored.response as { baseOffset: number }).baseOffset;
+}
+
+// ---- Fetch ----
+
+interface FetchEntry {
+  topic: string;
+  partition: number;
+  offset: number;
+  maxBytes: number;
+  metadata?: TopicMetadata;
+  errorCode: number;
+  head?: PartitionHead;
+  records?: Buffer[];
+}
+
+async function fetchHandler(request: Any): Promise<Message> {
+  const service = loadServiceConfig();
+  const deadline = Date.now() + Math.min(Math.max(request.maxWaitMs, 0), service.maxWaitMs);
+  const minBytes = Math.max(request.minBytes, 0);
+  const maxBytes = request.maxBytes > 0 ? request.maxBytes : 0x7fffffff;
+
+  const entries: FetchEntry[] = [];
+  for (const t of request.topics) {
+    let metadata: TopicMetadata | undefined;
+    try {
+      metadata = await cachedTopic(t.topic);
+    } catch {
+      metadata = undefined;
+    }
+    for (const p of t.partitions) {
+      const known = metadata !== undefined && p.partition >= 0 && p.partition < metadata.partitions;
+      entries.push({
+        topic: t.topic,
+        partition: p.partition,
+        offset: p.fetchOffset,
+        maxBytes: p.partitionMaxBytes,
+        ...(known ? { metadata } : {}),
+        errorCode: known ? 0 : kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+      });
+    }
+  }
+  const live = entries.filter((e) => e.metadata);
+  const keyOf = (e: FetchEntry) => partitionKeyOf(e.metadata!.topicId, e.partition);
+  let seen = '';
+  for (;;) {
+    const heads = await readHeadsAcrossTopics(live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })));
+    for (const entry of live) {
+      entry.head = heads.get(keyOf(entry))!;
+      const { logStartOffset, highWatermark } = entry.head;
+      entry.errorCode = entry.offset < logStartOffset || entry.offset > highWatermark ? kafkaErrorCodes.OFFSET_OUT_OF_RANGE : 0;
+    }
+    const fingerprint = live.map((e) => e.head!.highWatermark).join(',');
+    let total = 0;
+    if (fingerprint !== seen) {
+      seen = fingerprint;
+      total = await readFetchData(live, maxBytes);
+    } else total = live.reduce((sum, e) => sum + (e.records ?? []).reduce((s, b) => s + b.length, 0), 0);
+    const done = total >= minBytes || Date.now() >= deadline || live.length === 0 || live.some((e) => e.errorCode !== 0);
+    if (done) break;
+    await sleep(Math.min(service.longPollIntervalMs, Math.max(0, deadline - Date.now())));
+  }
+  const byTopic = new Map<string, Message[]>();
+  for (const entry of entries) {
+    const list = byTopic.get(entry.topic) ?? [];
+    byTopic.set(entry.topic, list);
+    const head = entry.head;
+    list.push({
+      partitionIndex: entry.partition,
+      errorCode: entry.errorCode,
+      highWatermark: head?.highWatermark ?? -1,
+      lastStableOffset: head?.highWatermark ?? -1,
+      logStartOffset: head?.logStartOffset ?? -1,
+      abortedTransactions: null,
+      preferredReadReplica: -1,
+      records: entry.errorCode === 0 && entry.records?.length ? Buffer.concat(entry.records) : Buffer.alloc(0),
+    });
+  }
+  return { errorCode: 0, sessionId: 0, responses: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+}
+
+/**
+ * Reads the stored batches from each partition's fetch offset, as a broker fills a fetch: whole
+ * batches, the first one even when larger than the limits (so a consumer always progresses),
+ * then only batches within the partition's and the response's byte limits. Returns the bytes read.
+ */
+async function readFetchData(entries: FetchEntry[], maxBytes: number): Promise<number> {
+  let total = 0;
+  for (const entry of entries) {
+    entry.records = [];
+    const head = entry.head!;
+    if (entry.errorCode !== 0 || entry.offset >= head.highWatermark) continue;
+    const chosen: BatchIndexItem[] = [];
+    let partitionBytes = 0;
+    for await (const item of batchesFrom(entry.metadata!.topicId, entry.partition, entry.offset, 4)) {
+      if (item.baseOffset >= head.highWatermark) break;
+      const first = total === 0 && chosen.length === 0;
+      if (!first && (partitionBytes + item.sizeBytes > entry.maxBytes || total + item.sizeBytes > maxBytes)) break;
+      chosen.push(item);
+      partitionBytes += item.sizeBytes;
+      total += item.sizeBytes;
+      if (item.lastOffset >= head.highWatermark - 1) break;
+    }
+    entry.records = await Promise.all(chosen.map((item) => batchBytes(item)));
+    appendMetrics.fetched(
+      chosen.reduce((sum, item) => sum + item.recordCount, 0),
+      partitionBytes,
+    );
+  }
+  return total;
+}
+
+// ---- ListOffsets ----
+
+const latest = -1;
+const earliest = -2;
+
+async function listOffsets(request: Any, { version }: RequestContext): Promise<Message> {
+  const topics = await Promise.all(
+    request.topics.map(async (t: Any) => {
+      const topic = await getTopic(t.name).catch(() => undefined);
+      const partitions = await Promise.all(
+        t.partitions.map(async (p: Any) => {
+          const base = { partitionIndex: p.partitionIndex, leaderEpoch: -1 };
+          if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
+            return { ...base, errorCode: kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [], timestamp: -1, offset: -1 };
+          }
+          try {
+            const { offset, timestamp } = await lookup(topic, p.partitionIndex, p.timestamp);
+            return { ...base, errorCode: 0, oldStyleOffsets: version === 0 && offset >= 0 ? [offset] : [], timestamp, offset };
+          } catch (error) {
+            return { ...base, errorCode: toKafkaError(error).code, oldStyleOffsets: [], timestamp: -1, offset: -1 };
+          }
+        }),
+      );
+      return { name: t.name, partitions };
+    }),
+  );
+  return { topics };
+}
+
+async function lookup(topic: TopicMetadata, partition: number, timestamp: number): Promise<{ offset: number; timestamp: number }> {
+  const head = await readHead(topic.topicId, partition);
+  if (timestamp === earliest) return { offset: head.logStartOffset, timestamp: -1 };
+  if (timestamp === latest || timestamp < 0) return { offset: head.highWatermark, timestamp: -1 };
+  const offset = await offsetForTimestamp(topic.topicId, partition, timestamp, head);
+  if (offset === null) return { offset: -1, timestamp: -1 };
+  // Kafka answers with the found record's own timestamp.
+  const found = await readRecords(topic.topicId, partition, offset, head.highWatermark, { maxRecords: 1, maxBytes: 1 });
+  return { offset, timestamp: found.records[0]?.timestamp ?? timestamp };
+}
+
+// ---- InitProducerId ----
+
+async function initProducerId(request: Any): Promise<Message> {
+  if (request.transactionalId !== null) {
+    return { errorCode: kafkaErrorCodes.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  }
+  // Stateless: a random 48-bit id, unique enough that two producers never share one in practice.
+  return { errorCode: 0, producerId: randomInt(1, 2 ** 48 - 1), producerEpoch: 0 };
+}
+
+export const logHandlers: Readonly<Record<number, Handler>> = {
+  0: produce,
+  1: fetchHandler,
+  2: listOffsets,
+  22: initProducerId,
+};

@@ -1,0 +1,201 @@
+/**
+ * The Kafka protocol listener: a node:net server that frames requests (int32 size, header,
+ * body), answers each connection's requests one at a time and in order (as a Kafka broker does,
+ * so pipelined requests keep their order and their effects' order), and dispatches each to its
+ * handler. It holds no state of its own: every handler calls the same core as the HTTP API.
+ *
+ * Bad input never costs the connection when the frame can still be answered: an unknown API or
+ * version, or a body that does not decode, gets a response carrying Kafka's error code. Only a
+ * frame whose size or header cannot be read closes the connection (there is no correlation id
+ * to answer with), as Kafka does.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { flushMetrics } from '../runtime/metrics';
+import { decodeRequestBody, decodeRequestHeader, encodeResponseFrame, isFlexible, type Message, Reader, type RequestHeader } from './codec';
+import { kafkaErrorCodes, toKafkaError } from './errors';
+import { handlers, type Broker, type RequestContext } from './handlers';
+import { apis, apiVersions, servedVersions, unservedApiNames } from './schema';
+import type { ApiSchema, Field } from './types';
+
+/** Kafka's socket.request.max.bytes default. */
+export const maxFrameBytes = 100 * 1024 * 1024;
+
+export interface KafkaServerOptions {
+  /** @default 127.0.0.1 */
+  readonly host?: string;
+  /** 0: a free port. */
+  readonly port: number;
+  /** The address put in Metadata and FindCoordinator (a load balancer's, behind one). @default the listening address */
+  readonly advertisedHost?: string;
+  readonly advertisedPort?: number;
+  readonly log?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+export interface RunningKafkaServer {
+  readonly host: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startKafkaServer(options: KafkaServerOptions): Promise<RunningKafkaServer> {
+  const host = options.host ?? '127.0.0.1';
+  const sockets = new Set<Socket>();
+  const broker: Broker = { nodeId: 0, host: options.advertisedHost ?? host, port: options.advertisedPort ?? 0, clusterId: 'logway' };
+  const log = options.log ?? ((message, details) => console.warn(`kafka: ${message}`, details ?? ''));
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    serveConnection(socket, broker, log);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (options.advertisedPort === undefined) (broker as { port: number }).port = port;
+  return {
+    host,
+    port,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Frames read ahead of the one being answered before the socket is paused (a client's in-flight limit is usually 5). */
+const maxQueuedFrames = 64;
+
+function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaServerOptions['log']>): void {
+  socket.setNoDelay(true);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const frames: Buffer[] = [];
+  let busy = false;
+  let closed = false;
+  socket.on('close', () => {
+    closed = true;
+  });
+  socket.on('error', () => socket.destroy());
+
+  const drain = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (let frame = frames.shift(); frame && !closed; frame = frames.shift()) {
+        if (frames.length < maxQueuedFrames / 2 && socket.isPaused()) socket.resume();
+        const response = await answer(frame, broker, socket.remoteAddress ?? '', log);
+        if (response === 'close') {
+          socket.destroy();
+          return;
+        }
+        if (response && !closed) socket.write(response);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+
+  /** The first `n` pending bytes as one buffer (joining chunks only once a whole frame is there). */
+  const head = (n: number): Buffer => {
+    if (pending[0]!.length < n) pending = [Buffer.concat(pending, pendingBytes)];
+    return pending[0]!;
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    while (pendingBytes >= 4) {
+      const size = head(4).readInt32BE(0);
+      if (size < 8 || size > maxFrameBytes) {
+        log('closing a connection that sent an impossible frame size', { size, remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      if (pendingBytes < 4 + size) break;
+      const joined = head(4 + size);
+      frames.push(joined.subarray(4, 4 + size));
+      const rest = joined.subarray(4 + size);
+      pending = rest.length > 0 ? [rest, ...pending.slice(1)] : pending.slice(1);
+      pendingBytes -= 4 + size;
+    }
+    if (frames.length >= maxQueuedFrames) socket.pause();
+    void drain();
+  });
+}
+
+const flexibleOf = (apiKey: number, apiVersion: number): boolean => {
+  const schema = apis.get(apiKey);
+  return schema !== undefined && apiVersion >= schema.versions.min && apiVersion <= schema.versions.max && isFlexible(schema, apiVersion);
+};
+
+/** The response frame to a request frame; undefined when none is due (Produce with acks=0); 'close' when it cannot be answered. */
+export async function answer(
+  frame: Buffer,
+  broker: Broker,
+  clientHost: string,
+  log: NonNullable<KafkaServerOptions['log']>,
+): Promise<Buffer | undefined | 'close'> {
+  const reader = new Reader(frame);
+  let header: RequestHeader;
+  try {
+    header = decodeRequestHeader(reader, flexibleOf);
+  } catch (error) {
+    log('closing a connection whose request header does not decode', { error: (error as Error).message });
+    return 'close';
+  }
+  const schema = apis.get(header.apiKey);
+  if (!schema) {
+    const name = unservedApiNames[header.apiKey] ?? `API key ${header.apiKey}`;
+    log(`${name} is not served`, { clientId: header.clientId });
+    // No schema to answer with: a body that is just UNSUPPORTED_VERSION (as ApiVersions v0's error starts).
+    const out = Buffer.alloc(10);
+    out.writeInt32BE(6, 0);
+    out.writeInt32BE(header.correlationId, 4);
+    out.writeInt16BE(kafkaErrorCodes.UNSUPPORTED_VERSION, 8);
+    return out;
+  }
+  const { min, max } = schema.versions;
+  if (header.apiVersion < min || header.apiVersion > max) {
+    if (schema === apiVersions) {
+      // KIP-511: answer with v0 and the versions served, so the client retries with one of them.
+      return encodeResponseFrame(apiVersions, 0, header.correlationId, {
+        errorCode: kafkaErrorCodes.UNSUPPORTED_VERSION,
+        apiKeys: servedVersions(),
+      });
+    }
+    const version = header.apiVersion < min ? min : max;
+    return encodeResponseFrame(schema, version, header.correlationId, errorBody(schema, version, kafkaErrorCodes.UNSUPPORTED_VERSION));
+  }
+  const version = header.apiVersion;
+  let request: Message;
+  try {
+    request = decodeRequestBody(schema, version, reader);
+  } catch (error) {
+    log(`${schema.name} v${version} request does not decode`, { error: (error as Error).message, clientId: header.clientId });
+    return encodeResponseFrame(schema, version, header.correlationId, errorBody(schema, version, kafkaErrorCodes.INVALID_REQUEST));
+  }
+  const context: RequestContext = { version, clientId: header.clientId ?? '', clientHost, broker };
+  let body: Message | undefined;
+  try {
+    body = await handlers[schema.key]!(request, context);
+  } catch (error) {
+    const { code, message, unexpected } = toKafkaError(error);
+    if (unexpected) log(`${schema.name} v${version} failed`, { error: message, stack: (error as Error)?.stack });
+    body = errorBody(schema, version, code);
+  }
+  // As a Lambda handler does at the end of an invocation: what this request recorded goes out now.
+  flushMetrics();
+  if (body === undefined) return undefined;
+  return encodeResponseFrame(schema, version, header.correlationId, body);
+}
+
+/** A response with `code` in every top-level error field and nothing else: for requests no handler could answer. */
+export function errorBody(schema: ApiSchema, version: number, code: number): Message {
+  const body: Message = {};
+  const hasField = (fields: readonly Field[], name: string) =>
+    fields.some((field) => field.name === name && version >= field.versions.min && version <= field.versions.max);
+  if (hasField(schema.response, 'errorCode')) body.errorCode = code;
+  if (schema === apiVersions) body.apiKeys = servedVersions();
+  return body;
+}
