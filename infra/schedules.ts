@@ -40,4 +40,11 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     bucket: 'readwrite',
     timeoutSeconds: 600,
   },
+  {
+    name: 'trigger-sweep',
+    schedule: 'rate(1 minute)',
+    description: 'Hands the trigger dispatcher any trigger partition with undelivered records and no live lease (a missed wake-up)',
+    tables: { triggers: 'read', topics: 'read', partitions: 'read' },
+    timeoutSeconds: 60,
+  },
 ];

@@ -9,6 +9,7 @@ import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
+import { startLocalLambda, startLocalTriggers, type LocalLambda, type RunningLocalTriggers } from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
 
 export interface LocalRuntimeOptions {
@@ -24,6 +25,8 @@ export interface LocalRuntimeOptions {
   loadHandler?: HandlerLoader;
   /** Run the scheduled functions at their rates. @default true */
   scheduler?: boolean;
+  /** Deliver triggers (wake on appends, invoke functions). @default true */
+  triggers?: boolean;
 }
 
 export interface LocalRuntime {
@@ -32,6 +35,8 @@ export interface LocalRuntime {
   readonly dataDir: string | undefined;
   readonly emulators: RunningEmulators;
   readonly gateway: RunningGateway;
+  /** Where trigger functions are invoked (AWS_ENDPOINT_URL_LAMBDA, or the local Lambda Invoke API). */
+  readonly lambdaEndpoint: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,6 +55,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   });
   let gateway: RunningGateway | undefined;
+  let lambda: LocalLambda | undefined;
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
       embedded: emulators.started.length > 0,
@@ -57,20 +63,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     Object.assign(process.env, environment);
     resetAwsClients();
     gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
+    if (options.triggers !== false) lambda = await startLocalLambda();
   } catch (error) {
+    await gateway?.stop();
     await emulators.stop();
     removeScratch();
     throw error;
   }
   const runningGateway = gateway;
+  const triggers: RunningLocalTriggers | undefined = options.triggers === false ? undefined : startLocalTriggers();
   const scheduler: RunningScheduler | undefined = options.scheduler === false ? undefined : startScheduler();
   return {
     url: runningGateway.url,
     dataDir,
     emulators,
     gateway: runningGateway,
+    lambdaEndpoint: lambda?.endpoint,
     async stop() {
       scheduler?.stop();
+      await triggers?.stop();
+      await lambda?.stop();
       await runningGateway.stop();
       resetAwsClients();
       await emulators.stop();

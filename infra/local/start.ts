@@ -15,6 +15,12 @@ async function main(): Promise<void> {
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  if (runtime.lambdaEndpoint) {
+    const served = process.env.LOGWAY_FUNCTIONS
+      ? `local functions ${process.env.LOGWAY_FUNCTIONS}`
+      : 'set LOGWAY_FUNCTIONS=name=module.ts to serve functions';
+    console.log(`  triggers:    invoke functions at ${runtime.lambdaEndpoint} (${served})`);
+  }
   console.log(`  try:         curl ${runtime.url}/v1/health`);
 
   let stopping = false;

@@ -8,6 +8,7 @@ import { produceRequestSchema } from '../log/produce';
 import { fetchQuerySchema, multiFetchSchema } from '../log/fetch';
 import { alterTopicSchema, createTopicSchema } from '../topics/operations';
 import { requestSchemas as groupRequestSchemas } from '../groups/schemas';
+import { putTriggerSchema, resetTriggerSchema } from '../triggers/model';
 
 interface RouteContract {
   body?: z.ZodType;
@@ -27,6 +28,8 @@ function contracts(): Record<string, RouteContract> {
     'fetch-many': { body: multiFetchSchema() },
     'list-offsets': { query: z.object({ at: z.string().describe("'earliest', 'latest' or a timestamp in ms") }) },
     ...groupRequestSchemas(),
+    'put-trigger': { body: putTriggerSchema() },
+    'reset-trigger': { body: resetTriggerSchema() },
   };
 }
 

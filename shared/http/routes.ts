@@ -136,6 +136,38 @@ export const routes = [
     summary: 'Delete an empty group and its committed offsets',
     tables: { groups: 'readwrite', offsets: 'readwrite' },
   },
+  {
+    name: 'put-trigger',
+    method: 'PUT',
+    path: '/v1/triggers/{trigger}',
+    summary: "Create or replace a trigger: a Lambda function invoked with a topic's records",
+    // partitions and batches: the starting position (high watermark, or a timestamp lookup).
+    tables: { triggers: 'readwrite', topics: 'read', partitions: 'read', batches: 'read' },
+    bucket: 'read',
+  },
+  { name: 'list-triggers', method: 'GET', path: '/v1/triggers', summary: 'List triggers', tables: { triggers: 'read' } },
+  {
+    name: 'describe-trigger',
+    method: 'GET',
+    path: '/v1/triggers/{trigger}',
+    summary: 'Describe a trigger: its definition and per partition the position, high watermark, lag and last error',
+    tables: { triggers: 'read', topics: 'read', partitions: 'read' },
+  },
+  {
+    name: 'delete-trigger',
+    method: 'DELETE',
+    path: '/v1/triggers/{trigger}',
+    summary: 'Delete a trigger and its positions',
+    tables: { triggers: 'readwrite' },
+  },
+  {
+    name: 'reset-trigger',
+    method: 'POST',
+    path: '/v1/triggers/{trigger}/reset',
+    summary: "Move a disabled trigger's position (every partition or one) to earliest, latest, a timestamp or an offset",
+    tables: { triggers: 'readwrite', topics: 'read', partitions: 'read', batches: 'read' },
+    bucket: 'read',
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type RouteName = (typeof routes)[number]['name'];
