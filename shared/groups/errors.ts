@@ -58,3 +58,10 @@ export const offsetMetadataTooLarge = (index: number, bytes: number, max: number
 
 export const tooManyConflicts = (groupId: string, attempts: number) =>
   throttled(`Too many concurrent changes to group '${groupId}': gave up after ${attempts} attempts. Retry shortly.`, { group: groupId });
+
+export const groupTooLarge = (groupId: string, bytes: number, maxBytes: number, members: number) =>
+  new LogwayError(
+    'GROUP_TOO_LARGE',
+    `Group '${groupId}' would hold ${Math.round(bytes / 1024)} KB of state (${members} members with their subscriptions and assignments); one group holds at most ${Math.round(maxBytes / 1024)} KB. Subscribe fewer or shorter-named topics per member, or split the consumers into several groups.`,
+    { group: groupId, bytes, maxBytes, members },
+  );
