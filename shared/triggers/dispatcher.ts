@@ -41,6 +41,8 @@ export interface DispatchOptions {
   readonly bootstrapServers?: string;
   /** Stops the run at the next step (the local runtime's shutdown). */
   readonly signal?: AbortSignal;
+  /** The clock record ages are measured with (tests move it forward). @default Date.now */
+  readonly ageClock?: () => number;
 }
 
 export type DispatchResult =
@@ -245,7 +247,8 @@ export async function dispatchPartition(name: string, partition: number, options
 
       if (def.maximumRecordAgeMs >= 0) {
         let expired = 0;
-        while (expired < read.records.length && now - read.records[expired]!.appendedAt > def.maximumRecordAgeMs) expired++;
+        const ageNow = options.ageClock?.() ?? now;
+        while (expired < read.records.length && ageNow - read.records[expired]!.appendedAt > def.maximumRecordAgeMs) expired++;
         if (expired > 0) {
           const given = await giveUp(
             def,
