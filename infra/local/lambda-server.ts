@@ -11,11 +11,11 @@
  * throttled (429 TooManyRequestsException), as a reserved-concurrency limit would.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
@@ -73,7 +73,14 @@ interface Reply {
   readonly error?: { errorType: string; errorMessage: string; stackTrace?: string[] };
 }
 
-const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+/** tsx's ESM API (its `import` export), so that workers can load TypeScript handler modules. */
+function tsxEsmApi(): string {
+  const packageJson = createRequire(import.meta.url).resolve('tsx/package.json');
+  const exports = JSON.parse(readFileSync(packageJson, 'utf8')).exports as Record<string, { import: { default: string } }>;
+  return pathToFileURL(resolve(dirname(packageJson), exports['./esm/api']!.import.default)).href;
+}
+
+const tsxApi = tsxEsmApi();
 const workerFile = pathToFileURL(resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'lambda-worker.ts')).href;
 // Workers load TypeScript through tsx, whatever loader the parent process runs under.
 const bootstrap = `const { workerData } = require('node:worker_threads');
