@@ -28,23 +28,9 @@ export const triggerLimits = {
   maximumRecordAgeMs: { min: 60_000, max: 604_800_000 },
 } as const;
 
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | { timestamp: number };
-export type FunctionResponseType = 'ReportBatchItemFailures';
+import type { StartingPosition, TriggerSpec, TriggerView } from './wire';
 
-/** What a PUT defines (after defaults). */
-export interface TriggerSpec {
-  readonly topic: string;
-  readonly functionName: string;
-  readonly startingPosition: StartingPosition;
-  readonly batchSize: number;
-  readonly maximumBatchingWindowMs: number;
-  readonly maximumRetryAttempts: number;
-  readonly maximumRecordAgeMs: number;
-  readonly bisectBatchOnFunctionError: boolean;
-  readonly functionResponseTypes: readonly FunctionResponseType[];
-  readonly onFailure?: { readonly topic: string };
-  readonly enabled: boolean;
-}
+export type { FunctionResponseType, StartingPosition, TriggerSpec, TriggerView } from './wire';
 
 /** The stored definition item. */
 export interface TriggerDefinition extends TriggerSpec {
@@ -58,14 +44,6 @@ export interface TriggerDefinition extends TriggerSpec {
   readonly createdAt: number;
   readonly lastModified: number;
   readonly version: number;
-}
-
-/** A trigger as the API returns it. */
-export interface TriggerView extends TriggerSpec {
-  readonly name: string;
-  readonly state: 'Enabled' | 'Disabled';
-  readonly createdAt: number;
-  readonly lastModified: number;
 }
 
 export function triggerView(definition: TriggerDefinition): TriggerView {

@@ -33,19 +33,9 @@ import {
   type PartitionState,
   type TriggerError,
 } from './store';
+import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './wire';
 
-export interface PartitionStatus {
-  partition: number;
-  position: number;
-  highWatermark: number | null;
-  lag: number | null;
-  attempts: number;
-  lastError?: TriggerError;
-}
-
-export interface TriggerDescription extends TriggerView {
-  partitions: PartitionStatus[];
-}
+export type { PartitionStatus, ResetTriggerResponse, TriggerDescription };
 
 async function startPositions(topic: TopicMetadata, start: StartingPosition): Promise<number[]> {
   const numbers = Array.from({ length: topic.partitions }, (_, i) => i);
@@ -158,11 +148,6 @@ export async function describeTriggerOperation(name: string): Promise<TriggerDes
 export async function deleteTriggerOperation(name: string): Promise<void> {
   validateTriggerName(name);
   if (!(await deleteTrigger(name))) throw unknownTrigger(name);
-}
-
-export interface ResetTriggerResponse {
-  name: string;
-  partitions: { partition: number; position: number }[];
 }
 
 export async function resetTriggerOperation(name: string, body: unknown): Promise<ResetTriggerResponse> {

@@ -20,12 +20,9 @@ import type { TriggerDefinition } from './model';
 export const definitionItem = '#def';
 export const partitionItem = (partition: number) => `p#${String(partition).padStart(6, '0')}`;
 
-export interface TriggerError {
-  readonly code: string;
-  readonly message: string;
-  /** When it happened (ms). */
-  readonly at: number;
-}
+import type { TriggerError } from './wire';
+
+export type { TriggerError };
 
 /** Records whose retries or age ran out while the trigger had no onFailure topic: the partition waits on them. */
 export interface BlockedRange {
@@ -77,7 +74,13 @@ function isConditionFailure(error: unknown): boolean {
 
 export async function getDefinition(name: string): Promise<TriggerDefinition | undefined> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { name, item: definitionItem }, ConsistentRead: true }));
-  return Item ? (Item as unknown as TriggerDefinition) : undefined;
+  return Item ? definitionOf(Item) : undefined;
+}
+
+/** A definition item without its sort key. */
+function definitionOf(item: Record<string, unknown>): TriggerDefinition {
+  const { item: _key, ...definition } = item;
+  return definition as unknown as TriggerDefinition;
 }
 
 /** Writes a definition: a new one (no item may exist) or a replacement conditioned on the version read. */
@@ -112,7 +115,7 @@ export async function listDefinitions(): Promise<TriggerDefinition[]> {
     ExpressionAttributeValues: { ':def': definitionItem },
     ConsistentRead: true,
   })) {
-    definitions.push(item as unknown as TriggerDefinition);
+    definitions.push(definitionOf(item));
   }
   return definitions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
