@@ -43,8 +43,9 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
   {
     name: 'trigger-sweep',
     schedule: 'rate(1 minute)',
-    description: 'Hands the trigger dispatcher any trigger partition with undelivered records and no live lease (a missed wake-up)',
-    tables: { triggers: 'read', topics: 'read', partitions: 'read' },
+    description: 'Wakes the trigger dispatcher for any trigger partition with undelivered records and no live lease (a missed wake-up)',
+    // triggers readwrite: it wakes the dispatcher by writing wake-up items, which the table's stream delivers.
+    tables: { triggers: 'readwrite', topics: 'read', partitions: 'read' },
     timeoutSeconds: 60,
   },
 ];

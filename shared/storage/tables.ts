@@ -33,7 +33,8 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
   /**
    * A DynamoDB stream of the table's changes (keys only: readers re-read what they need). The
-   * partitions table has one so that trigger dispatchers wake on appends.
+   * partitions table has one so that trigger dispatchers wake on appends; the triggers table, so
+   * that the sweep can wake them without invoking anything.
    */
   readonly stream?: 'KEYS_ONLY';
   readonly description: string;
@@ -106,6 +107,8 @@ export const tables = {
     envVar: 'LOGWAY_TRIGGERS_TABLE',
     partitionKey: { name: 'name', type: 'S' },
     sortKey: { name: 'item', type: 'S' },
+    // Wake-up items ('w#<n>') the once-a-minute sweep writes reach the dispatcher through this stream.
+    stream: 'KEYS_ONLY',
     globalIndexes: [
       {
         // Sparse: only definition items carry topicId. A dispatcher woken by an append finds the

@@ -170,6 +170,33 @@ export async function deleteTrigger(name: string): Promise<boolean> {
   return true;
 }
 
+// ---- wake-ups ----
+
+export const wakeItem = (partition: number) => `w#${String(partition).padStart(6, '0')}`;
+
+/** The partition of a wake-up item's key, or undefined for any other item. */
+export function wakePartition(item: string): number | undefined {
+  return item.startsWith('w#') ? Number(item.slice(2)) : undefined;
+}
+
+/**
+ * Writes one wake-up item per trigger partition: the triggers table's stream, filtered on these
+ * keys, invokes the dispatcher with them. This is how the sweep hands work on with DynamoDB
+ * access alone.
+ */
+export async function writeWakeItems(work: readonly { trigger: string; partition: number }[], now: number = Date.now()): Promise<void> {
+  for (let i = 0; i < work.length; i += 25) {
+    let pending = work.slice(i, i + 25).map((w) => ({
+      PutRequest: { Item: { name: w.trigger, item: wakeItem(w.partition), partition: w.partition, at: now } },
+    }));
+    for (let round = 0; pending.length > 0; round++) {
+      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
+      pending = (result.UnprocessedItems?.[table()] as typeof pending | undefined) ?? [];
+      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
+    }
+  }
+}
+
 // ---- partition state ----
 
 function stateOf(item: Record<string, unknown>): PartitionState {

@@ -9,8 +9,9 @@
  * - `runWork`: delivers partitions in parallel until the deadline and hands on what is left.
  *
  * Handing on is pluggable: in Lambda it is an asynchronous invocation of the dispatcher function
- * (so a long catch-up continues in a fresh invocation within Lambda's 15 minutes); the local
- * runtime runs the work in-process.
+ * (so a long catch-up continues in a fresh invocation within Lambda's 15 minutes), and the sweep's
+ * wake-ups are items written to the triggers table, whose stream invokes the dispatcher; the local
+ * runtime runs both in-process.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { readHeadsAcrossTopics } from '../log/partition-heads';
@@ -18,7 +19,7 @@ import { logger } from '../runtime/logger';
 import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { dispatchPartition, type DispatchOptions, type DispatchResult } from './dispatcher';
 import type { TriggerDefinition } from './model';
-import { getDefinition, initialPosition, listDefinitions, readPartitionStates, triggerNamesOfTopic } from './store';
+import { getDefinition, initialPosition, listDefinitions, readPartitionStates, triggerNamesOfTopic, writeWakeItems } from './store';
 
 export interface PartitionWork {
   readonly trigger: string;
@@ -49,9 +50,21 @@ export const lambdaHandOn: HandOn = async (work) => {
 };
 
 let handOnImpl: HandOn = lambdaHandOn;
+let inProcess = false;
 
+/** Runs hand-ons and sweep wake-ups in this process instead (the local runtime). */
 export function setHandOn(handOn: HandOn): void {
   handOnImpl = handOn;
+  inProcess = true;
+}
+
+/**
+ * The sweep's hand-on: wake-up items in the triggers table, whose stream invokes the dispatcher
+ * (so the sweep needs no Lambda permission); in the local runtime, the in-process hand-on.
+ */
+export function requestWake(work: readonly PartitionWork[]): Promise<void> {
+  if (work.length === 0) return Promise.resolve();
+  return inProcess ? handOnImpl(work) : writeWakeItems(work);
 }
 
 export function handOn(work: readonly PartitionWork[]): Promise<void> {

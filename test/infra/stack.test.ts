@@ -329,9 +329,10 @@ describe('LogwayStack from the project route table (dev)', () => {
 
   it("alarms on API 5xx, every function's errors and throttles, every table's throttling", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
-    expect(alarms).toHaveLength(1 + 2 * (routes.length + scheduledFunctions.length) + tableIds.length);
+    // The trigger dispatcher is a function beside the routes and schedules, alarmed the same way.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + scheduledFunctions.length + 1) + tableIds.length);
     expect(alarms.filter((a) => a.includes('"MetricName":"5xx"'))).toHaveLength(1);
-    for (const fn of [...stack.routeFunctions.values(), ...stack.scheduledFunctions.values()]) {
+    for (const fn of [...stack.routeFunctions.values(), ...stack.scheduledFunctions.values(), stack.triggerDispatcher!.dispatcher]) {
       const mine = alarms.filter((a) => a.includes(`"Ref":"${logicalId(fn.function)}"`));
       expect(mine.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(1);
       expect(mine.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(1);
