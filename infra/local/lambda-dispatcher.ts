@@ -9,7 +9,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { tableName } from '../../shared/runtime/aws';
-import { dispatchPartition, type DispatchOptions } from '../../shared/triggers/dispatcher';
+import { dispatcherDefaults, dispatchPartition, type DispatchOptions } from '../../shared/triggers/dispatcher';
 import { resetLambdaClient } from '../../shared/triggers/invoke';
 import { setHandOn, workForAppends, type PartitionWork } from '../../shared/triggers/work';
 import { parseFunctionList, startLambdaServer, type RunningLambdaServer } from './lambda-server';
@@ -17,7 +17,7 @@ import { parseFunctionList, startLambdaServer, type RunningLambdaServer } from '
 export interface LocalTriggersOptions {
   /** Dispatcher settings (invoke timeout, lease margin), e.g. shorter in tests. */
   readonly dispatch?: Omit<DispatchOptions, 'deadline' | 'signal'>;
-  /** How long one in-process run delivers before it starts afresh. @default 60 s */
+  /** How long one in-process run delivers before it starts afresh. @default the invoke timeout + 60 s */
   readonly runMs?: number;
   /** Pause between stream polls when nothing arrived. @default 25 ms */
   readonly pollIntervalMs?: number;
@@ -73,7 +73,9 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
           entry.again = false;
           const result = await dispatchPartition(work.trigger, work.partition, {
             ...options.dispatch,
-            deadline: Date.now() + (options.runMs ?? 60_000),
+            // A run must have room for at least one invocation, or it would hand on at once, forever.
+            deadline:
+              Date.now() + Math.max(options.runMs ?? 0, (options.dispatch?.invokeTimeoutMs ?? dispatcherDefaults.invokeTimeoutMs) + 60_000),
             signal: abort.signal,
           });
           if (abort.signal.aborted) break;
