@@ -151,25 +151,15 @@ export function nextStep(policy: RetryPolicy, state: AttemptState, batch: Batch,
         code: 'BATCH_ITEM_FAILURE',
         message: `The function reported offset ${reading.failedAt} of ${batch.topicPartition} as failed`,
       };
-      if (reading.failedAt === first) {
-        if (policy.bisectBatchOnFunctionError && batch.offsets.length > 1) {
-          return {
-            kind: 'retry',
-            attempts: state.attempts,
-            backoffMs: 0,
-            counted: false,
-            bisectLimit: Math.ceil(batch.offsets.length / 2),
-            error,
-          };
-        }
-        return exhaustedOrRetry(policy, state.attempts + 1, first, last, error);
-      }
+      // The function named the record that failed: when its retries run out, only it is given up
+      // (delivery goes on after it, and the records after it are delivered again).
+      if (reading.failedAt === first) return exhaustedOrRetry(policy, state.attempts + 1, first, first, error);
       // Progress: the records before the failed one are acknowledged; this was the failed one's first attempt.
       if (policy.maximumRetryAttempts === 0) {
         return {
           kind: 'exhausted',
           from: reading.failedAt,
-          to: last,
+          to: reading.failedAt,
           error: { code: 'RETRIES_EXHAUSTED', message: `${error.message} (after 1 attempt)` },
         };
       }

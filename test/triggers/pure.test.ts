@@ -182,7 +182,7 @@ describe('the next step', () => {
     expect(nextStep({ ...report, maximumRetryAttempts: 0 }, { attempts: 0 }, batch([4, 5, 6]), failures(5))).toMatchObject({
       kind: 'exhausted',
       from: 5,
-      to: 6,
+      to: 5,
     });
     // Without the response type, the response is not read.
     expect(nextStep(policy(), { attempts: 0 }, batch([4, 5, 6]), failures(5))).toEqual({ kind: 'advance', to: 7, attempts: 0 });
