@@ -59,6 +59,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 try {
+  const counts = { reads: 0, writes: 0, s3Gets: 0 };
+  const readCommands = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand']);
+  dynamo().middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = (context as { commandName?: string }).commandName ?? '';
+      // Appends are produce's, not delivery's: the dispatcher never writes a transaction.
+      if (name === 'TransactWriteItemsCommand') return next(args);
+      if (readCommands.has(name) || /Get|Query|Scan/.test(name)) counts.reads++;
+      else counts.writes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCounter' },
+  );
+  s3Client().middlewareStack.add(
+    (next) => async (args) => {
+      counts.s3Gets++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCounter' },
+  );
   // ---- latency ----
   await call('POST', '/v1/topics', { name: 'latency', partitions: 1 });
   await call('PUT', '/v1/triggers/latency', { topic: 'latency', functionName: 'fn' });
@@ -73,6 +93,10 @@ try {
     await sleep(20);
   }
   latencies.sort((a, b) => a - b);
+  const latencyCounts = { ...counts };
+  counts.reads = 0;
+  counts.writes = 0;
+  counts.s3Gets = 0;
   if (process.env.BENCH_DEBUG) console.log(JSON.stringify(await call('GET', '/v1/triggers/latency')));
 
   // ---- throughput ----
@@ -93,24 +117,6 @@ try {
       })),
     });
   }
-  const counts = { reads: 0, writes: 0, s3Gets: 0 };
-  const readCommands = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand']);
-  dynamo().middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = (context as { commandName?: string }).commandName ?? '';
-      if (readCommands.has(name) || /Get|Query|Scan/.test(name)) counts.reads++;
-      else counts.writes++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCounter' },
-  );
-  s3Client().middlewareStack.add(
-    (next) => async (args) => {
-      counts.s3Gets++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCounter' },
-  );
   const invocationsBefore = invocations;
   const started = Date.now();
   await call('PUT', '/v1/triggers/bulk', { topic: 'bulk', functionName: 'fn', batchSize: 1000 });
@@ -142,6 +148,14 @@ try {
     lambdaRequests: ((dispatcherInvocations * perMillion) / 1e6) * p.lambda.perMillionRequests,
   };
   const perMillionTotal = Object.values(deliveryCost).reduce((a, b) => a + b, 0);
+  // One record per invocation (the latency phase): every delivery is a wake-up, a lease and an invocation.
+  const single = 1e6 / latencySamples;
+  const singleCost =
+    ((latencyCounts.reads * single) / 1e6) * p.dynamodb.perMillionReadUnits +
+    ((latencyCounts.writes * single) / 1e6) * p.dynamodb.perMillionWriteUnits +
+    ((latencyCounts.s3Gets * single) / 1000) * p.s3.perThousandGet +
+    2 * p.lambda.perMillionRequests +
+    1e6 * (percentile(latencies, 50) / 1000) * (p.lambda.memoryMb / 1024) * p.lambda.perGbSecondArm64;
   const sweepsPerMonth = 30 * 24 * 60;
   const sweepMs = 50;
   const idleStack =
@@ -161,6 +175,7 @@ try {
   );
   console.log(`| invocations for ${total} records | ${delivered} | | |`);
   console.log(`| cost per million records delivered (AWS list prices, ${p.asOf}) | $${perMillionTotal.toFixed(3)} | | |`);
+  console.log(`| cost per million records delivered one per invocation (the latency run) | $${singleCost.toFixed(2)} | | |`);
   console.log(
     `| idle trigger-month | $${(idleStack + idlePerTrigger).toFixed(3)} (sweep $${idleStack.toFixed(3)} per stack + $${idlePerTrigger.toFixed(3)} per trigger) | ~$11 per shard | MSK Serverless cluster ~$547 |`,
   );
@@ -169,6 +184,9 @@ try {
     Object.fromEntries(Object.entries(deliveryCost).map(([k, v]) => [k, `$${v.toFixed(4)}`])),
   );
   console.log(`Operations counted while catching up: ${counts.reads} DynamoDB reads, ${counts.writes} writes, ${counts.s3Gets} S3 calls.`);
+  console.log(
+    `Operations counted for ${latencySamples} single-record deliveries: ${latencyCounts.reads} reads, ${latencyCounts.writes} writes.`,
+  );
 } finally {
   await triggers.stop();
   await runtime.stop();
