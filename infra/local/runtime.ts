@@ -37,6 +37,8 @@ export interface LocalRuntime {
   readonly gateway: RunningGateway;
   /** Where trigger functions are invoked (AWS_ENDPOINT_URL_LAMBDA, or the local Lambda Invoke API). */
   readonly lambdaEndpoint: string | undefined;
+  /** True when that endpoint is this runtime's own Lambda Invoke API (LOGWAY_FUNCTIONS). */
+  readonly lambdaServedLocally: boolean;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     emulators,
     gateway: runningGateway,
     lambdaEndpoint: lambda?.endpoint,
+    lambdaServedLocally: lambda?.server !== undefined,
     async stop() {
       scheduler?.stop();
       await triggers?.stop();

@@ -16,9 +16,11 @@ async function main(): Promise<void> {
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
   if (runtime.lambdaEndpoint) {
-    const served = process.env.LOGWAY_FUNCTIONS
-      ? `local functions ${process.env.LOGWAY_FUNCTIONS}`
-      : 'set LOGWAY_FUNCTIONS=name=module.ts to serve functions';
+    const served = !runtime.lambdaServedLocally
+      ? 'AWS_ENDPOINT_URL_LAMBDA'
+      : process.env.LOGWAY_FUNCTIONS
+        ? `local functions ${process.env.LOGWAY_FUNCTIONS}`
+        : 'no local functions: set LOGWAY_FUNCTIONS=name=path/to/module.ts';
     console.log(`  triggers:    invoke functions at ${runtime.lambdaEndpoint} (${served})`);
   }
   console.log(`  try:         curl ${runtime.url}/v1/health`);
