@@ -5,18 +5,10 @@
  * `functions/<name>.ts` (exporting `handler`), an EventBridge rule that invokes it on
  * `schedule`, and grants it exactly the access listed.
  *
- * To add one, append an entry like those below, e.g.
- *
- *   {
- *     name: 'retention-sweep',
- *     schedule: 'rate(15 minutes)',
- *     description: "Deletes batches and segment objects past their topic's retention.ms",
- *     tables: { topics: 'read', partitions: 'readwrite', batches: 'readwrite' },
- *     bucket: 'readwrite',
- *     timeoutSeconds: 600,
- *   }
+ * To add one, append an entry to `scheduledFunctions` below and write `functions/<name>.ts`;
+ * CONTRIBUTING.md walks through it.
  */
-import type { Access } from '../shared/http/routes';
+import type { BucketAccess, TableAccess } from '../shared/http/routes';
 import type { TableId } from '../shared/storage/tables';
 
 export interface ScheduledFunctionDefinition {
@@ -25,8 +17,9 @@ export interface ScheduledFunctionDefinition {
   /** An EventBridge schedule expression: `rate(5 minutes)` or `cron(0 3 * * ? *)` (UTC). */
   readonly schedule: string;
   readonly description: string;
-  readonly tables: Partial<Record<TableId, Access>>;
-  readonly bucket?: Access;
+  /** IAM actions per table, as in the route table (shared/http/routes.ts). */
+  readonly tables: Partial<Record<TableId, TableAccess>>;
+  readonly bucket?: BucketAccess;
   /** Up to Lambda's 900 s; defaults to 300 s. */
   readonly timeoutSeconds?: number;
 }
@@ -36,16 +29,27 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     name: 'retention-sweep',
     schedule: 'rate(5 minutes)',
     description: "Deletes batches and segment objects past their topic's retention and purges deleted topics",
-    tables: { topics: 'readwrite', partitions: 'readwrite', batches: 'readwrite', idempotency: 'readwrite' },
-    bucket: 'readwrite',
+    // Lists topics and tombstones (Scan) and removes a purged topic's tombstone; moves log starts
+    // and compaction marks (UpdateItem) and deletes a purged topic's heads; deletes expired batches
+    // (BatchWriteItem) and writes compacted ones (PutItem); counts released segment batches in the
+    // idempotency table (UpdateItem, DeleteItem); reads, writes (compaction), lists and deletes
+    // segment objects.
+    tables: {
+      topics: ['read', 'Scan', 'DeleteItem'],
+      partitions: ['read', 'UpdateItem', 'DeleteItem'],
+      batches: ['read', 'PutItem', 'BatchWriteItem'],
+      idempotency: ['UpdateItem', 'DeleteItem'],
+    },
+    bucket: ['read', 'PutObject', 'DeleteObject'],
     timeoutSeconds: 600,
   },
   {
     name: 'trigger-sweep',
     schedule: 'rate(1 minute)',
     description: 'Wakes the trigger dispatcher for any trigger partition with undelivered records and no live lease (a missed wake-up)',
-    // triggers readwrite: it wakes the dispatcher by writing wake-up items, which the table's stream delivers.
-    tables: { triggers: 'readwrite', topics: 'read', partitions: 'read' },
+    // Lists definitions (Scan) and reads partition states (Query); wakes the dispatcher by writing
+    // wake-up items (BatchWriteItem), which the table's stream delivers.
+    tables: { triggers: ['Scan', 'read', 'BatchWriteItem'], topics: ['read'], partitions: ['read'] },
     timeoutSeconds: 60,
   },
 ];

@@ -2,7 +2,7 @@
  * The admin client: topics, consumer groups (KafkaJS's admin, over Logway's HTTP API) and
  * triggers (Lambda functions invoked with a topic's records).
  */
-import { isLogwayApiError } from './errors';
+import { hasErrorCode } from './errors';
 import { segment, type HttpTransport } from './http';
 import type {
   CommittedOffset,
@@ -65,7 +65,7 @@ export class Admin {
       try {
         await this.createTopic(topic);
       } catch (error) {
-        if (isLogwayApiError(error) && error.code === 'TOPIC_ALREADY_EXISTS') allCreated = false;
+        if (hasErrorCode(error, 'TOPIC_ALREADY_EXISTS')) allCreated = false;
         else throw error;
       }
     }

@@ -48,8 +48,16 @@ export class TriggerDispatcher extends Construct {
       name: 'trigger-dispatch',
       description: 'Logway trigger dispatcher: invokes Lambda functions with topic records, woken by appends',
       // The failure topic is written through produce: its access, plus the triggers' state.
-      tables: { triggers: 'readwrite', topics: 'read', partitions: 'readwrite', batches: 'readwrite', idempotency: 'readwrite' },
-      bucket: 'readwrite',
+      // Leases and positions are conditional UpdateItems (an item of a deleted trigger's incarnation
+      // is deleted); records are read from the log; the failure topic is written with produce's access.
+      tables: {
+        triggers: ['read', 'UpdateItem', 'DeleteItem'],
+        topics: ['read'],
+        partitions: ['read', 'UpdateItem'],
+        batches: ['read', 'PutItem'],
+        idempotency: ['read', 'PutItem'],
+      },
+      bucket: ['read', 'PutObject'],
       timeout: Duration.minutes(15),
       defaults: {
         ...props.defaults,

@@ -16,6 +16,9 @@ import { matchRoute, type RouteDefinition } from '../../shared/http/routes';
 import { type HttpResponse, type LambdaHttpHandler, toLambdaResult } from '../../shared/http/handler';
 import { notFoundResponse } from '../../shared/http/not-found';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
+import { runAsFunction } from '../../shared/runtime/aws';
+import { consoleFilesDir } from '../../console/assets';
+import { isConsolePath, serveConsoleFile } from '../../console/serve';
 
 /** API Gateway HTTP API's request body quota. */
 export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
@@ -158,7 +161,10 @@ export async function invoke(request: GatewayRequest, loadHandler: HandlerLoader
   let result: APIGatewayProxyResultV2;
   try {
     const handler = await loadHandler(match.route);
-    result = await handler(event, { awsRequestId: event.requestContext.requestId, functionName: match.route.name });
+    // As on Lambda, the handler runs as its own function (and role): see runAsFunction.
+    result = await runAsFunction(match.route.name, () =>
+      handler(event, { awsRequestId: event.requestContext.requestId, functionName: match.route.name }),
+    );
   } catch (error) {
     // An exception that escapes a handler is a failed invocation: API Gateway hides it as a 500.
     console.error(`[logway] handler ${match.route.name} threw:`, error);
@@ -215,6 +221,12 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
       if (refusal) {
         request.resume();
         return write(response, fromHttpResponse({ status: refusal.status, body: refusalBody(refusal) }));
+      }
+      // The web console's static files, under the same Host/Origin check (built on demand).
+      const pathname = (request.url ?? '/').split('?')[0]!;
+      if (isConsolePath(pathname)) {
+        request.resume();
+        return write(response, serveConsoleFile(request.method ?? 'GET', pathname, await consoleFilesDir()));
       }
       const body = await readBody(request, httpApiBodyLimitBytes);
       if (body === 'too-large') return write(response, awsError(413, 'Request Entity Too Large'));

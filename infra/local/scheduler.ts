@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runAsFunction } from '../../shared/runtime/aws';
+import { handlersDir } from '../project';
 import { scheduledFunctions, type ScheduledFunctionDefinition } from '../schedules';
-
-const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 
 const unitMs: Record<string, number> = {
   minute: 60_000,
@@ -37,10 +37,10 @@ export function startScheduler(definitions: readonly ScheduledFunctionDefinition
       if (running) return;
       running = true;
       try {
-        const module = (await import(pathToFileURL(join(repoRoot, 'functions', `${definition.name}.ts`)).href)) as {
+        const module = (await import(pathToFileURL(join(handlersDir, `${definition.name}.ts`)).href)) as {
           handler: () => Promise<void>;
         };
-        await module.handler();
+        await runAsFunction(definition.name, () => module.handler());
       } catch (error) {
         console.error(`[logway] scheduled function ${definition.name} failed:`, error);
       } finally {

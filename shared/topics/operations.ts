@@ -6,7 +6,8 @@ import { loadServiceConfig } from '../config';
 import { LogwayError } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
-import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema, type TopicConfig } from './model';
+import type { TopicConfig } from './configs';
+import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema } from './model';
 import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
 
 export const createTopicSchema = schemaOnce(() =>
@@ -31,7 +32,7 @@ export interface TopicDescription {
   name: string;
   topicId: string;
   config: TopicConfig;
-  partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
+  partitions: { partition: number; logStartOffset: number; highWatermark: number; sizeBytes: number }[];
 }
 
 export async function createTopicOperation(body: unknown): Promise<TopicDescription> {
@@ -78,7 +79,7 @@ async function describe(topic: TopicMetadata): Promise<TopicDescription> {
     config: effectiveTopicConfig(topic.config),
     partitions: partitionNumbers.map((partition) => {
       const head = heads.get(partition)!;
-      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark, sizeBytes: head.sizeBytes };
     }),
   };
 }

@@ -10,7 +10,8 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { LogwayError, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { scanItems } from '../runtime/paging';
-import { isLegalTopicName, type TopicConfigOverrides } from './model';
+import type { TopicConfigOverrides } from './configs';
+import { isLegalTopicName } from './model';
 
 export interface TopicMetadata {
   readonly name: string;

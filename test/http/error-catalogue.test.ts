@@ -32,3 +32,14 @@ describe('the error catalogue', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('the topic config registry', () => {
+  it('is documented: docs/api.md lists every config with its default', async () => {
+    const { topicConfigNames, topicConfigRegistry } = await import('../../shared/topics/configs');
+    const api = readFileSync(join(repoRoot, 'docs', 'api.md'), 'utf8');
+    for (const name of topicConfigNames) {
+      const cell = (text: string) => `\\|\\s*\`${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\s*`;
+      expect(api, name).toMatch(new RegExp(`${cell(name)}${cell(JSON.stringify(topicConfigRegistry[name].default))}\\|`));
+    }
+  });
+});
