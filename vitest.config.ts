@@ -40,6 +40,12 @@ export const integrationTests = [
   'test/log/produce-fetch.test.ts',
   'test/log/retention.test.ts',
   'test/log/topics.test.ts',
+  'test/triggers/chaos.test.ts',
+  'test/triggers/cli.test.ts',
+  'test/triggers/delivery.test.ts',
+  'test/triggers/failures.test.ts',
+  'test/triggers/lambda-server.test.ts',
+  'test/triggers/payload.test.ts',
 ];
 
 export const infraTests = ['test/infra/**/*.test.ts'];

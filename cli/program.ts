@@ -6,12 +6,13 @@ import { consoleCommand } from './commands/console';
 import { consumeCommand } from './commands/consume';
 import { devCommand } from './commands/dev';
 import { groupsCommand } from './commands/groups';
+import { triggersCommand } from './commands/triggers';
 import { produceCommand } from './commands/produce';
 import { topicsCommand } from './commands/topics';
 
 export function buildProgram(): Command {
   return new Command('logway')
-    .description("Logway's command line: topics, produce, consume and consumer groups (kcat / kafka-*.sh style)")
+    .description("Logway's command line: topics, produce, consume, consumer groups and triggers (kcat / kafka-*.sh style)")
     .version(clientVersion, '-V, --version')
     .addOption(new Option('--url <url>', 'the Logway endpoint').env('LOGWAY_URL').default(defaultUrl))
     .addOption(
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(groupsCommand())
+    .addCommand(triggersCommand())
     .addCommand(consoleCommand());
 }

@@ -7,7 +7,9 @@
  *
  * Context keys: stage (dev), authMode (iam | none), retentionMs, throttleRate, throttleBurst,
  * alarmEmail, memoryMB, nativeModules (fallback | install), stackName (Logway-<stage>),
- * nag (true | false: run the cdk-nag AwsSolutions checks at synth, on by default).
+ * nag (true | false: run the cdk-nag AwsSolutions checks at synth, on by default),
+ * triggerFunctions (comma-separated function names or ARNs triggers may invoke, besides functions
+ * tagged logway:trigger-target=<stack name>), triggerTaggedFunctions (true | false, default true).
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -49,6 +51,11 @@ new LogwayStack(app, context('stackName') ?? `Logway-${stage}`, {
   alarmEmail: context('alarmEmail'),
   functionMemoryMB: numberContext('memoryMB'),
   nativeModules: oneOf<NativeModuleMode>('nativeModules', ['fallback', 'install'], 'fallback'),
+  triggerFunctions: context('triggerFunctions')
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean),
+  triggerTaggedFunctions: oneOf('triggerTaggedFunctions', ['true', 'false'], 'true') === 'true',
   // Unset without AWS credentials: the stack is then environment-agnostic and synthesizes offline.
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

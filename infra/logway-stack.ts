@@ -21,6 +21,7 @@ import { LogwayHttpApi, type AuthMode } from './constructs/http-api';
 import { LogStorage } from './constructs/log-storage';
 import { LogwayFunction, type LogwayFunctionDefaults } from './constructs/logway-function';
 import { LogwayObservability, metricsNamespace } from './constructs/observability';
+import { TriggerDispatcher } from './constructs/trigger-dispatcher';
 import { defaultFunctionMemoryMB } from './function-defaults';
 import { handlersDir as defaultHandlersDir, packageVersion } from './project';
 import { scheduledFunctions as scheduleTable, type ScheduledFunctionDefinition } from './schedules';
@@ -64,6 +65,15 @@ export interface LogwayStackProps extends StackProps {
   readonly scheduledFunctions?: readonly ScheduledFunctionDefinition[];
   /** Where `<name>.ts` handler modules live. @default functions/ */
   readonly handlersDir?: string;
+  /**
+   * Push delivery (triggers). The dispatcher may invoke only functions tagged
+   * `logway:trigger-target=<stack name>` (unless `triggerTaggedFunctions` is false) and those named
+   * in `triggerFunctions` (names or ARNs). @default tagged functions only
+   */
+  readonly triggerFunctions?: readonly string[];
+  readonly triggerTaggedFunctions?: boolean;
+  /** Build the trigger dispatcher. @default true when the route table has the trigger routes */
+  readonly triggers?: boolean;
 }
 
 /** API Gateway HTTP APIs give up on an integration after 30 s, whatever the function's timeout. */
@@ -84,6 +94,8 @@ export class LogwayStack extends Stack {
   /** Scheduled functions by name. */
   readonly scheduledFunctions = new Map<string, LogwayFunction>();
   readonly observability: LogwayObservability;
+  /** Push delivery: the trigger dispatcher (absent when the stack has no trigger routes). */
+  readonly triggerDispatcher?: TriggerDispatcher;
 
   constructor(scope: Construct, id: string, props: LogwayStackProps) {
     super(scope, id, { description: `Logway (${props.stage}): Kafka's model on Lambda, DynamoDB and S3`, ...props });
@@ -183,11 +195,25 @@ export class LogwayStack extends Stack {
       this.scheduledFunctions.set(schedule.name, fn);
     }
 
+    const wantsTriggers = props.triggers ?? (this.routeFunctions.has('put-trigger') || this.scheduledFunctions.has('trigger-sweep'));
+    if (wantsTriggers) {
+      this.triggerDispatcher = new TriggerDispatcher(this, 'Triggers', {
+        defaults,
+        allowedFunctions: props.triggerFunctions,
+        allowTaggedFunctions: props.triggerTaggedFunctions,
+      });
+    }
+
     this.observability = new LogwayObservability(this, 'Observability', {
       dashboardName: this.stackName,
       serviceName: this.stackName,
       api: this.httpApi.api,
-      functions: [...this.routeFunctions.values(), this.notFoundFunction, ...this.scheduledFunctions.values()],
+      functions: [
+        ...this.routeFunctions.values(),
+        this.notFoundFunction,
+        ...this.scheduledFunctions.values(),
+        ...(this.triggerDispatcher ? [this.triggerDispatcher.dispatcher] : []),
+      ],
       tables: this.storage.tables,
       alarmEmail: props.alarmEmail,
       removalPolicy,

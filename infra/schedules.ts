@@ -43,4 +43,13 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     bucket: ['read', 'PutObject', 'DeleteObject'],
     timeoutSeconds: 600,
   },
+  {
+    name: 'trigger-sweep',
+    schedule: 'rate(1 minute)',
+    description: 'Wakes the trigger dispatcher for any trigger partition with undelivered records and no live lease (a missed wake-up)',
+    // Lists definitions (Scan) and reads partition states (Query); wakes the dispatcher by writing
+    // wake-up items (BatchWriteItem), which the table's stream delivers.
+    tables: { triggers: ['Scan', 'read', 'BatchWriteItem'], topics: ['read'], partitions: ['read'] },
+    timeoutSeconds: 60,
+  },
 ];

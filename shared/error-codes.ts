@@ -36,6 +36,7 @@ export const errorCatalogue = {
     retriable: false,
     meaning: 'The member is not (or no longer) in the group: rejoin with memberEpoch 0.',
   },
+  UNKNOWN_TRIGGER: { status: 404, retriable: false, meaning: 'The trigger does not exist.' },
   METHOD_NOT_ALLOWED: { status: 405, retriable: false, meaning: 'The path exists under other methods, listed in Allow.' },
   TOPIC_ALREADY_EXISTS: { status: 409, retriable: false, meaning: 'A topic of this name exists.' },
   FENCED_MEMBER_EPOCH: { status: 409, retriable: false, meaning: "The member's epoch is fenced: abandon its partitions and rejoin." },
@@ -53,6 +54,11 @@ export const errorCatalogue = {
   },
   ILLEGAL_GENERATION: { status: 409, retriable: false, meaning: 'A classic-protocol member sent an old generation: rejoin.' },
   REBALANCE_IN_PROGRESS: { status: 409, retriable: true, meaning: 'The classic-protocol group is rebalancing: rejoin.' },
+  TRIGGER_ENABLED: {
+    status: 409,
+    retriable: false,
+    meaning: 'The operation needs a disabled trigger: PUT it with "enabled": false first.',
+  },
   CONCURRENT_TRANSACTIONS: { status: 409, retriable: true, meaning: 'A concurrent change to the same item won; retry.' },
   RECORD_TOO_LARGE: {
     status: 413,

@@ -1,5 +1,6 @@
 /**
- * The admin client: topics and consumer groups (KafkaJS's admin, over Logway's HTTP API).
+ * The admin client: topics, consumer groups (KafkaJS's admin, over Logway's HTTP API) and
+ * triggers (Lambda functions invoked with a topic's records).
  */
 import { hasErrorCode } from './errors';
 import { segment, type HttpTransport } from './http';
@@ -9,6 +10,11 @@ import type {
   GroupListing,
   ResetOffsetsResult,
   ResetTarget,
+  ResetTriggerResult,
+  Trigger,
+  TriggerDescription,
+  TriggerInput,
+  TriggerResetTarget,
   TopicConfig,
   TopicDescription,
   TopicListing,
@@ -204,5 +210,43 @@ export class Admin {
 
   async deleteGroups(groupIds: string[]): Promise<void> {
     for (const groupId of groupIds) await this.deleteGroup(groupId);
+  }
+
+  /**
+   * Creates or replaces a trigger (PUT replaces the whole definition: omitted fields take their
+   * defaults; topic and startingPosition cannot change). `created` tells which happened.
+   */
+  async putTrigger(name: string, definition: TriggerInput): Promise<{ created: boolean; trigger: Trigger }> {
+    const response = await this.http.request<Trigger>({
+      method: 'PUT',
+      path: `/v1/triggers/${segment(name)}`,
+      body: definition,
+      retry: 'throttled',
+    });
+    return { created: response.status === 201, trigger: response.body };
+  }
+
+  async listTriggers(): Promise<Trigger[]> {
+    return (await this.http.request<{ triggers: Trigger[] }>({ method: 'GET', path: '/v1/triggers' })).body.triggers;
+  }
+
+  /** The definition plus, per partition, the position, high watermark, lag and last error. */
+  async describeTrigger(name: string): Promise<TriggerDescription> {
+    return (await this.http.request<TriggerDescription>({ method: 'GET', path: `/v1/triggers/${segment(name)}` })).body;
+  }
+
+  async deleteTrigger(name: string): Promise<void> {
+    await this.http.request({ method: 'DELETE', path: `/v1/triggers/${segment(name)}`, retry: 'throttled' });
+  }
+
+  /** Moves a disabled trigger's position (every partition, or one): 409 TRIGGER_ENABLED while it is enabled. */
+  async resetTrigger(name: string, to: TriggerResetTarget, partition?: number): Promise<ResetTriggerResult> {
+    return (
+      await this.http.request<ResetTriggerResult>({
+        method: 'POST',
+        path: `/v1/triggers/${segment(name)}/reset`,
+        body: { to, ...(partition !== undefined ? { partition } : {}) },
+      })
+    ).body;
   }
 }

@@ -47,3 +47,16 @@ export interface ResetOffsetsResult {
   topic: string;
   offsets: { partition: number; offset: number }[];
 }
+
+// The trigger API's shapes are the server's own (types only).
+export type {
+  FunctionResponseType,
+  PartitionStatus as TriggerPartitionStatus,
+  ResetTriggerResponse as ResetTriggerResult,
+  StartingPosition,
+  TriggerDescription,
+  TriggerError,
+  TriggerInput,
+  TriggerResetTarget,
+  TriggerView as Trigger,
+} from '../../shared/triggers/wire';

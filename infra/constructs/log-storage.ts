@@ -68,6 +68,7 @@ export class LogStorage extends Construct {
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         timeToLiveAttribute: definition.ttlAttribute,
+        ...(definition.stream ? { stream: dynamodb.StreamViewType[definition.stream] } : {}),
         deletionProtection: props.deletionProtection,
         removalPolicy: props.removalPolicy,
       });

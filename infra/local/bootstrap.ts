@@ -7,6 +7,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type CreateTableCommandInput,
@@ -47,6 +48,7 @@ export function createTableInput(definition: TableDefinition, tableName: string)
       { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
       ...(definition.sortKey ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' as const }] : []),
     ],
+    ...(definition.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } } : {}),
     ...(definition.globalIndexes?.length
       ? {
           GlobalSecondaryIndexes: definition.globalIndexes.map((index) => ({
@@ -78,6 +80,13 @@ async function ensureTable(client: DynamoDBClient, definition: TableDefinition, 
         `Table ${tableName} has keys (${keys}) but this Logway expects (${expected}). ` +
           'The data folder was made by another version: move it aside (or set LOGWAY_DATA_DIR to a new folder) and start again.',
       );
+    }
+    if (Table?.TableStatus === 'ACTIVE' && definition.stream && !Table.StreamSpecification?.StreamEnabled) {
+      // A table kept from a Logway without triggers: turn its stream on.
+      await client.send(
+        new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }),
+      );
+      continue;
     }
     if (Table?.TableStatus === 'ACTIVE') break;
     await new Promise((resolve) => setTimeout(resolve, 100));

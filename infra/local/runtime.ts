@@ -9,6 +9,7 @@ import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
+import { startLocalLambda, startLocalTriggers, type LocalLambda, type RunningLocalTriggers } from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 
@@ -27,6 +28,8 @@ export interface LocalRuntimeOptions {
   scheduler?: boolean;
   /** Port of the Kafka protocol listener on 127.0.0.1; 0 or absent: none (`npm start` asks for 9092). */
   kafkaPort?: number;
+  /** Deliver triggers (wake on appends, invoke functions). @default true */
+  triggers?: boolean;
 }
 
 export interface LocalRuntime {
@@ -37,6 +40,10 @@ export interface LocalRuntime {
   readonly gateway: RunningGateway;
   /** The Kafka protocol listener, unless turned off. */
   readonly kafka: RunningKafkaServer | undefined;
+  /** Where trigger functions are invoked (AWS_ENDPOINT_URL_LAMBDA, or the local Lambda Invoke API). */
+  readonly lambdaEndpoint: string | undefined;
+  /** True when that endpoint is this runtime's own Lambda Invoke API (LOGWAY_FUNCTIONS). */
+  readonly lambdaServedLocally: boolean;
   stop(): Promise<void>;
 }
 
@@ -56,6 +63,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
   let gateway: RunningGateway | undefined;
   let kafka: RunningKafkaServer | undefined;
+  let lambda: LocalLambda | undefined;
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
       embedded: emulators.started.length > 0,
@@ -65,6 +73,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
     const kafkaPort = options.kafkaPort ?? 0;
     if (kafkaPort !== 0) kafka = await startKafkaServer({ host: '127.0.0.1', port: kafkaPort });
+    if (options.triggers !== false) lambda = await startLocalLambda();
   } catch (error) {
     await gateway?.stop();
     await emulators.stop();
@@ -72,6 +81,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   }
   const runningGateway = gateway;
+  const triggers: RunningLocalTriggers | undefined = options.triggers === false ? undefined : startLocalTriggers();
   const scheduler: RunningScheduler | undefined = options.scheduler === false ? undefined : startScheduler();
   return {
     url: runningGateway.url,
@@ -79,9 +89,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     emulators,
     gateway: runningGateway,
     kafka,
+    lambdaEndpoint: lambda?.endpoint,
+    lambdaServedLocally: lambda?.server !== undefined,
     async stop() {
       scheduler?.stop();
       await kafka?.stop();
+      await triggers?.stop();
+      await lambda?.stop();
       await runningGateway.stop();
       resetAwsClients();
       await emulators.stop();

@@ -31,6 +31,14 @@ async function main(): Promise<void> {
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
   if (runtime.kafka) console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients)`);
+  if (runtime.lambdaEndpoint) {
+    const served = !runtime.lambdaServedLocally
+      ? 'AWS_ENDPOINT_URL_LAMBDA'
+      : process.env.LOGWAY_FUNCTIONS
+        ? `local functions ${process.env.LOGWAY_FUNCTIONS}`
+        : 'no local functions: set LOGWAY_FUNCTIONS=name=path/to/module.ts';
+    console.log(`  triggers:    invoke functions at ${runtime.lambdaEndpoint} (${served})`);
+  }
   console.log(
     iam
       ? `  IAM check:   every SDK call a handler makes, against its function's synthesized policy (${iam.synthesizedMs ? `synthesized in ${iam.synthesizedMs} ms` : 'cached'}; LOGWAY_IAM_CHECK=0 turns it off)`

@@ -10,6 +10,7 @@ import type { RouteName } from '../http/routes';
 import { fetchQuerySchema, multiFetchSchema } from '../log/fetch';
 import { produceRequestSchema } from '../log/produce';
 import { alterTopicSchema, createTopicSchema } from '../topics/operations';
+import { putTriggerSchema, resetTriggerSchema } from '../triggers/model';
 
 export interface RouteContract {
   readonly body?: z.ZodType;
@@ -43,5 +44,10 @@ export function routeContracts(): Readonly<Record<RouteName, RouteContract>> {
     'describe-group': groups['describe-group'],
     'reset-offsets': groups['reset-offsets'],
     'delete-group': {},
+    'put-trigger': { body: putTriggerSchema() },
+    'list-triggers': {},
+    'describe-trigger': {},
+    'delete-trigger': {},
+    'reset-trigger': { body: resetTriggerSchema() },
   } satisfies Record<RouteName, RouteContract>;
 }

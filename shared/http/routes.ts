@@ -181,6 +181,41 @@ export const routes = [
     summary: 'Delete an empty group and its committed offsets',
     tables: { groups: ['read', 'DeleteItem'], offsets: ['read', 'DeleteItem'] },
   },
+  {
+    name: 'put-trigger',
+    method: 'PUT',
+    path: '/v1/triggers/{trigger}',
+    summary: "Create or replace a trigger: a Lambda function invoked with a topic's records",
+    // The definition is read and put conditionally; partitions and batches (and the bucket, for a
+    // batch in a segment): the starting position (high watermark, or a timestamp lookup).
+    tables: { triggers: ['read', 'PutItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
+  },
+  { name: 'list-triggers', method: 'GET', path: '/v1/triggers', summary: 'List triggers', tables: { triggers: ['Scan'] } },
+  {
+    name: 'describe-trigger',
+    method: 'GET',
+    path: '/v1/triggers/{trigger}',
+    summary: 'Describe a trigger: its definition and per partition the position, high watermark, lag and last error',
+    tables: { triggers: ['read'], topics: ['read'], partitions: ['read'] },
+  },
+  {
+    name: 'delete-trigger',
+    method: 'DELETE',
+    path: '/v1/triggers/{trigger}',
+    summary: 'Delete a trigger and its positions',
+    // The definition is deleted conditionally, then the state items found by a Query in batches.
+    tables: { triggers: ['read', 'DeleteItem', 'BatchWriteItem'] },
+  },
+  {
+    name: 'reset-trigger',
+    method: 'POST',
+    path: '/v1/triggers/{trigger}/reset',
+    summary: "Move a disabled trigger's position (every partition or one) to earliest, latest, a timestamp or an offset",
+    // Each partition's state item is updated (position, fencing epoch); the rest is the target's lookup.
+    tables: { triggers: ['read', 'UpdateItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type RouteName = (typeof routes)[number]['name'];

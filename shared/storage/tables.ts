@@ -31,6 +31,12 @@ export interface TableDefinition {
   readonly globalIndexes?: readonly GlobalIndexDefinition[];
   /** Attribute holding an epoch-seconds expiry that DynamoDB TTL deletes by. */
   readonly ttlAttribute?: string;
+  /**
+   * A DynamoDB stream of the table's changes (keys only: readers re-read what they need). The
+   * partitions table has one so that trigger dispatchers wake on appends; the triggers table, so
+   * that the sweep can wake them without invoking anything.
+   */
+  readonly stream?: 'KEYS_ONLY';
   readonly description: string;
 }
 
@@ -49,6 +55,7 @@ export const tables = {
     // Keyed by `<topicId>:<partition>` alone, not (topicId, partition): each partition's head
     // is then its own DynamoDB partition key, so the partitions of a hot topic never share one.
     partitionKey: { name: 'partitionKey', type: 'S' },
+    stream: 'KEYS_ONLY',
     description:
       'One item per partition: high watermark, log start offset and running max timestamp. ' +
       'Every append is a transaction conditioned on the high watermark stored here.',
@@ -94,6 +101,27 @@ export const tables = {
     partitionKey: { name: 'groupId', type: 'S' },
     sortKey: { name: 'topicPartition', type: 'S' },
     description: 'Committed offsets: one item per group, topic and partition.',
+  },
+  triggers: {
+    id: 'Triggers',
+    envVar: 'LOGWAY_TRIGGERS_TABLE',
+    partitionKey: { name: 'name', type: 'S' },
+    sortKey: { name: 'item', type: 'S' },
+    // Wake-up items ('w#<n>') the once-a-minute sweep writes reach the dispatcher through this stream.
+    stream: 'KEYS_ONLY',
+    globalIndexes: [
+      {
+        // Sparse: only definition items carry topicId. A dispatcher woken by an append finds the
+        // triggers of that topic with one Query.
+        indexName: 'byTopicId',
+        partitionKey: { name: 'topicId', type: 'S' },
+        projectedAttributes: ['enabled'],
+      },
+    ],
+    description:
+      "Triggers (Lambda functions invoked with a topic's records): per trigger one definition item " +
+      "('#def') and one item per partition ('p#<n>') with its position, retry state, last error and " +
+      'the delivery lease (owner, fencing epoch, expiry) every position commit is conditioned on.',
   },
 } as const satisfies Record<string, TableDefinition>;
 

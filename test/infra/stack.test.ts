@@ -195,7 +195,12 @@ describe('LogwayStack from the project route table (dev)', () => {
   });
 
   it('no function holds dynamodb:DescribeTable, stream reads or a wildcard index ARN', () => {
-    const text = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    // The trigger dispatcher is the one stream reader (its event sources); test/triggers/cdk.test.ts checks its grants.
+    const dispatcherRole = logicalId(stack.triggerDispatcher!.dispatcher.role);
+    const others = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+      (policy) => !JSON.stringify(policy.Properties.Roles ?? []).includes(dispatcherRole),
+    );
+    const text = JSON.stringify(others);
     expect(text).not.toMatch(/DescribeTable|GetRecords|GetShardIterator|\/index\/\*/);
   });
 
@@ -347,10 +352,15 @@ describe('LogwayStack from the project route table (dev)', () => {
 
   it("alarms on API 5xx, every function's errors and throttles, every table's throttling", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
-    // Every route's function, the $default route's not-found function, every scheduled function.
-    expect(alarms).toHaveLength(1 + 2 * (routes.length + 1 + scheduledFunctions.length) + tableIds.length);
+    // Every route's function, the $default route's not-found function, every scheduled function, the trigger dispatcher.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + 1 + scheduledFunctions.length + 1) + tableIds.length);
     expect(alarms.filter((a) => a.includes('"MetricName":"5xx"'))).toHaveLength(1);
-    for (const fn of [...stack.routeFunctions.values(), stack.notFoundFunction, ...stack.scheduledFunctions.values()]) {
+    for (const fn of [
+      ...stack.routeFunctions.values(),
+      stack.notFoundFunction,
+      ...stack.scheduledFunctions.values(),
+      stack.triggerDispatcher!.dispatcher,
+    ]) {
       const mine = alarms.filter((a) => a.includes(`"Ref":"${logicalId(fn.function)}"`));
       expect(mine.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(1);
       expect(mine.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(1);

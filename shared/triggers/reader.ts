@@ -1,0 +1,56 @@
+/**
+ * Reads records for delivery through the log's own index and decoder (shared/log/read.ts), keeping
+ * what a trigger needs beyond a fetch: when each batch was appended (for maximumRecordAgeMs) and
+ * its timestamp type (for the event's timestampType).
+ */
+import { batchesFrom, decodeBatch, type BatchIndexItem } from '../log/read';
+import type { DeliverableRecord } from './events';
+
+export interface DeliveryRead {
+  readonly records: DeliverableRecord[];
+  /** Where the next read starts: past the last record returned, or past an offset gap left by compaction. */
+  readonly nextOffset: number;
+}
+
+/**
+ * Up to `maxRecords` records from `offset`, never at or past `highWatermark`. Batches are read
+ * until about `maxBytes` of stored bytes (at least one batch), since an event cannot hold more.
+ */
+export async function readForDelivery(
+  topicId: string,
+  partition: number,
+  offset: number,
+  highWatermark: number,
+  maxRecords: number,
+  maxBytes: number,
+): Promise<DeliveryRead> {
+  const chosen: BatchIndexItem[] = [];
+  let planned = 0;
+  let bytes = 0;
+  if (offset >= highWatermark) return { records: [], nextOffset: offset };
+  const mostNeeded = () => Math.max(1, Math.min(maxRecords, highWatermark - offset) - planned);
+  for await (const item of batchesFrom(topicId, partition, offset, 8, mostNeeded)) {
+    if (item.baseOffset >= highWatermark) break;
+    if (chosen.length > 0 && bytes + item.sizeBytes > maxBytes) break;
+    chosen.push(item);
+    planned += item.lastOffset - Math.max(item.baseOffset, offset) + 1;
+    bytes += item.sizeBytes;
+    if (planned >= maxRecords || item.lastOffset >= highWatermark - 1) break;
+  }
+  const decoded = await Promise.all(chosen.map(decodeBatch));
+  const records: DeliverableRecord[] = [];
+  let nextOffset = offset;
+  outer: for (let i = 0; i < decoded.length; i++) {
+    const batch = decoded[i]!;
+    const item = chosen[i]! as BatchIndexItem & { appendedAt?: number };
+    const appendedAt = item.appendedAt ?? batch.maxTimestamp;
+    for (const record of batch.records) {
+      if (record.offset < nextOffset) continue;
+      if (record.offset >= highWatermark || records.length >= maxRecords) break outer;
+      records.push({ ...record, appendedAt, timestampType: batch.timestampType });
+      nextOffset = record.offset + 1;
+    }
+    nextOffset = Math.max(nextOffset, Math.min(item.lastOffset + 1, highWatermark));
+  }
+  return { records, nextOffset };
+}
