@@ -48,8 +48,12 @@ export interface IdempotencyRecord {
 
 export type AppendOutcome =
   | { readonly kind: 'appended'; readonly baseOffsets: ReadonlyMap<number, number> }
-  /** The topic was deleted (and perhaps recreated) since the batches were planned: plan again. */
-  | { readonly kind: 'topic-changed' }
+  /**
+   * The topic changed since the batches were planned: plan again against a fresh read.
+   * `deleted`: a partition is marked deleted (the topic was deleted, perhaps recreated, or its
+   * deletion is under way); such a partition never takes an append again.
+   */
+  | { readonly kind: 'topic-changed'; readonly reason?: 'deleted' | 'config' }
   /** Another request with the same Idempotency-Key committed first. */
   | { readonly kind: 'duplicate' };
 
@@ -116,7 +120,7 @@ export async function appendBatches(
       const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined);
       if (verdict === 'topic-changed' || verdict === 'duplicate') {
         for (const batch of batches) knownHeads.delete(partitionKeyOf(topic.topicId, batch.partition));
-        return { kind: verdict };
+        return verdict === 'duplicate' ? { kind: verdict } : { kind: verdict, reason: 'deleted' };
       }
       appendMetrics.conflict();
       if (Date.now() >= deadline) {

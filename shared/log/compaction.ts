@@ -9,14 +9,14 @@
  * a new segment object, under a condition on the bytes it replaces, so a concurrent sweep or
  * retention cannot be overwritten. Readers that raced the rewrite re-read the item (read.ts).
  */
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { loadServiceConfig } from '../config';
 import { encodeRecordBatch } from '../records';
 import type { BatchRecord, RecordInput } from '../records/types';
 import { dynamo, tableName } from '../runtime/aws';
-import { partitionKeyOf } from '../topics/store';
 import { batchesFrom, decodeBatch, type BatchIndexItem } from './read';
+import { updateLivePartition } from './partition-heads';
 import { writeSegment } from './segments';
 
 /** Kafka's default delete.retention.ms: how long a tombstone outlives what it deleted. */
@@ -118,14 +118,10 @@ export async function compactPartition(
       if (error instanceof ConditionalCheckFailedException) continue;
       throw error;
     }
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName('partitions'),
-        Key: { partitionKey: partitionKeyOf(topicId, partition) },
-        UpdateExpression: 'ADD sizeBytes :delta',
-        ExpressionAttributeValues: { ':delta': bytes.length - item.sizeBytes },
-      }),
-    );
+    await updateLivePartition(topicId, partition, {
+      UpdateExpression: 'ADD sizeBytes :delta',
+      ExpressionAttributeValues: { ':delta': bytes.length - item.sizeBytes },
+    });
     if (oldSegment) await releaseSegment(oldSegment, oldBatches ?? 1);
     report.batchesRewritten++;
     report.recordsRemoved += batch.records.length - kept.length;

@@ -5,13 +5,13 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { LogwayError, unknownPartition } from '../errors';
+import { LogwayError, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
 import { createRequestPartitioner, encodeRecordBatch } from '../records';
 import type { CompressionType, RecordInput } from '../records/types';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
-import type { TopicMetadata } from '../topics/store';
+import { getTopic, type TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
 import { encodeStoredResponse, readStoredProduce, replayOrReject, requestHash, validateIdempotencyKey } from './idempotency';
 import { appendMetrics } from './metrics';
@@ -99,8 +99,13 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
   const recordBytes = request.records.map(toRecordBytes);
   const highestExplicitPartition = request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
   let totalBytes = 0;
+  // One deadline for the whole request: lost races, and re-plans after the topic changed.
+  const deadline = Date.now() + produceDeadlineMs;
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
+    if (attempt > 0) {
+      if (Date.now() >= deadline) throw topicChangingTooOften(topicName);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
+    }
     const topic = await cachedTopic(topicName, highestExplicitPartition + 1);
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
@@ -198,6 +203,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
             response: (baseOffsets) => encodeStoredResponse(responseFor(baseOffsets)),
           }
         : undefined,
+      { deadlineMs: Math.max(1, deadline - Date.now()) },
     );
     if (outcome.kind === 'appended') {
       appendMetrics.produced(request.records.length, totalBytes);
@@ -209,7 +215,30 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       // The other request's record expired between its commit and our read: append as new.
       continue;
     }
-    // The topic was deleted (and perhaps recreated): plan again against what it is now.
+    // The topic changed: plan again against what it is now.
     forgetTopic(topicName);
+    if (outcome.reason === 'deleted') {
+      // A partition marked deleted never takes an append again. If the topic of that name is
+      // still the same topic, its deletion is under way (or crashed halfway and will be
+      // finished by a retried DELETE): it is gone for producers, not worth a retry loop.
+      const fresh = await getTopic(topicName);
+      if (!fresh) throw unknownTopic(topicName);
+      if (fresh.topicId === topic.topicId) {
+        throw new LogwayError(404, 'UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topicName}' is being deleted.`, { topic: topicName });
+      }
+    }
   }
+}
+
+/** How long one produce request may spend on lost races and re-plans before answering 429. */
+export const produceDeadlineMs = 10_000;
+
+function topicChangingTooOften(topic: string): LogwayError {
+  return new LogwayError(
+    429,
+    'THROTTLING_QUOTA_EXCEEDED',
+    `Topic '${topic}' kept changing while this request was being appended; retry (with the same Idempotency-Key).`,
+    { topic },
+    1,
+  );
 }

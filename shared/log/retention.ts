@@ -26,7 +26,7 @@ import {
   type TopicTombstone,
 } from '../topics/store';
 import { compactPartition } from './compaction';
-import { readHeads, type PartitionHead } from './partition-heads';
+import { readHeads, updateLivePartition, type PartitionHead } from './partition-heads';
 
 interface SweptBatch {
   readonly lastOffset: number;
@@ -144,7 +144,8 @@ async function sweepPartition(
           TableName: tableName('partitions'),
           Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
           UpdateExpression: 'SET logStartOffset = :newStart ADD sizeBytes :minusFreed',
-          ConditionExpression: 'logStartOffset = :oldStart',
+          // Never on a partition of a deleted topic: its purge owns it.
+          ConditionExpression: 'logStartOffset = :oldStart AND attribute_not_exists(deletedAt)',
           ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': logStartOffset, ':minusFreed': -freed },
         }),
       );
@@ -193,14 +194,10 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
       );
       report.batchesCompacted += compacted.batchesRewritten;
       report.recordsCompactedAway += compacted.recordsRemoved;
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: tableName('partitions'),
-          Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
-          UpdateExpression: 'SET compactedUpTo = :hw, compactedAt = :now',
-          ExpressionAttributeValues: { ':hw': current.highWatermark, ':now': now },
-        }),
-      );
+      await updateLivePartition(topic.topicId, partition, {
+        UpdateExpression: 'SET compactedUpTo = :hw, compactedAt = :now',
+        ExpressionAttributeValues: { ':hw': current.highWatermark, ':now': now },
+      });
     }
   }
   report.topicsSwept++;
@@ -231,13 +228,15 @@ async function deleteSegmentObjects(topicId: string): Promise<number> {
   return deleted;
 }
 
-/** Removes everything a deleted topic left behind, then its tombstone. */
+/**
+ * Removes everything a deleted topic left behind, then its tombstone. The partition items stay,
+ * marked `deletedAt` (a few dozen bytes each): a producer that still holds the deleted topic's
+ * metadata conditions its append on that mark, and a missing item would read as an empty,
+ * writable partition.
+ */
 export async function purgeDeletedTopic(tombstone: TopicTombstone, report: SweepReport): Promise<void> {
   for (let partition = 0; partition < tombstone.partitions; partition++) {
     await deleteAllBatches(tombstone.topicId, partition);
-    await dynamo().send(
-      new DeleteCommand({ TableName: tableName('partitions'), Key: { partitionKey: partitionKeyOf(tombstone.topicId, partition) } }),
-    );
   }
   report.segmentsDeleted += await deleteSegmentObjects(tombstone.topicId);
   await removeTombstone(tombstone.topicId);
