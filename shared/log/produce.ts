@@ -16,7 +16,7 @@ import { appendBatches, type PreparedBatch } from './append';
 import { encodeStoredResponse, readStoredProduce, replayOrReject, requestHash, validateIdempotencyKey } from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordSize, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordLimitViolation, toRecordBytes, type RecordBytes } from './wire';
 
 export const produceRequestSchema = z.object({
   records: z.array(producedRecordSchema).min(1, 'a produce request needs at least one record'),
@@ -110,14 +110,12 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
     recordBytes.forEach((record, index) => {
-      const size = recordSize(record);
-      if (size > maxMessageBytes) {
-        throw new LogwayError(
-          413,
-          'RECORD_TOO_LARGE',
-          `records[${index}] is ${size} bytes, more than topic '${topicName}' allows (max.message.bytes=${maxMessageBytes}).`,
-          { field: `records[${index}]`, size, maxMessageBytes },
-        );
+      const violation = recordLimitViolation(record, maxMessageBytes);
+      if (violation) {
+        throw new LogwayError(413, violation.code, `records[${index}] of topic '${topicName}' ${violation.message}`, {
+          field: `records[${index}]`,
+          ...violation.details,
+        });
       }
     });
 
