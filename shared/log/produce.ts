@@ -13,10 +13,19 @@ import { cachedTopic, forgetTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
 import { getTopic, type TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
-import { encodeStoredResponse, readStoredProduce, replayOrReject, requestHash, validateIdempotencyKey } from './idempotency';
+import {
+  encodeStoredOffsets,
+  maxStoredResponseBytes,
+  readStoredProduce,
+  replayOrReject,
+  requestHash,
+  storedOffsetsBytesBound,
+  validateIdempotencyKey,
+} from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordLimitViolation, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './wire';
+import { responseBudgetBytes } from './fetch';
 
 export const produceRequestSchema = z.object({
   records: z.array(producedRecordSchema).min(1, 'a produce request needs at least one record'),
@@ -45,6 +54,31 @@ export interface ProduceOutcome {
  * head, batch index) per partition leave room for 49 partitions per request.
  */
 export const maxPartitionsPerRequest = 49;
+
+/**
+ * The most records one produce request may carry (413 RECORD_LIST_TOO_LARGE beyond): its
+ * response (at most `producedOffsetBytes` a record) then always fits Lambda's 6 MB, and its
+ * stored Idempotency-Key response DynamoDB's 400 KB item. Checked before anything is written.
+ */
+export const maxRecordsPerRequest = 20_000;
+
+/** The most one record's entry can take in a produce response, as Lambda counts it. */
+export const producedOffsetBytes =
+  responseBytes({ partition: 1_000_000, offset: Number.MAX_SAFE_INTEGER, timestamp: Number.MAX_SAFE_INTEGER }) + 1;
+
+/** Bytes a produce response of `records` records takes at most. */
+export const produceResponseBytesBound = (records: number) => responseBytes({ offsets: [] }) + records * producedOffsetBytes;
+
+function checkResponseFits(records: number): void {
+  if (records > maxRecordsPerRequest || produceResponseBytesBound(records) > responseBudgetBytes) {
+    throw new LogwayError(
+      413,
+      'RECORD_LIST_TOO_LARGE',
+      `This request has ${records} records; one request may carry at most ${maxRecordsPerRequest}. Split it into several requests.`,
+      { field: 'records', records, maxRecords: maxRecordsPerRequest },
+    );
+  }
+}
 
 function compressionOf(configured: string): CompressionType {
   // 'producer' keeps what the producer sent; HTTP producers send records uncompressed.
@@ -96,6 +130,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     if (stored) return { response: replayOrReject(stored, hash, idempotencyKey) as ProduceResponse, replayed: true };
   }
 
+  checkResponseFits(request.records.length);
   const recordBytes = request.records.map(toRecordBytes);
   const highestExplicitPartition = request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
   let totalBytes = 0;
@@ -134,6 +169,15 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
         'RECORD_LIST_TOO_LARGE',
         `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
         { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
+      );
+    }
+
+    if (idempotencyKey !== undefined && storedOffsetsBytesBound(request.records.length, planned.length) > maxStoredResponseBytes) {
+      throw new LogwayError(
+        413,
+        'RECORD_LIST_TOO_LARGE',
+        'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
+        { records: request.records.length, maxStoredResponseBytes },
       );
     }
 
@@ -198,7 +242,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
             key: idempotencyKey,
             requestHash: hash,
             expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
-            response: (baseOffsets) => encodeStoredResponse(responseFor(baseOffsets)),
+            response: (baseOffsets) => encodeStoredOffsets(responseFor(baseOffsets).offsets),
           }
         : undefined,
       { deadlineMs: Math.max(1, deadline - Date.now()) },

@@ -6,6 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { responseBudgetBytes } from '../../shared/log/fetch';
+import { maxStoredResponseBytes, storedOffsetsBytesBound } from '../../shared/log/idempotency';
+import { maxPartitionsPerRequest, maxRecordsPerRequest, produceResponseBytesBound } from '../../shared/log/produce';
 import { offsetOutOfRange } from '../../shared/log/read';
 import {
   fetchedRecordBytesBound,
@@ -131,5 +133,47 @@ describe('produce refuses what fetch could not return', () => {
         expect(many.body.results[1].error.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
       }
     }
+  }, 60_000);
+});
+
+describe('records per request', () => {
+  it('the largest request has a response within Lambda 6 MB and a stored response within the item limit', () => {
+    expect(produceResponseBytesBound(maxRecordsPerRequest)).toBeLessThanOrEqual(responseBudgetBytes);
+    expect(storedOffsetsBytesBound(maxRecordsPerRequest, maxPartitionsPerRequest)).toBeLessThanOrEqual(maxStoredResponseBytes);
+  });
+
+  it('120,000 empty records are 413 RECORD_LIST_TOO_LARGE before anything is written, with or without a key', async () => {
+    await http.post('/v1/topics', { name: 'many', partitions: 2 });
+    const records = Array.from({ length: 120_000 }, () => ({}));
+    for (const headers of [{}, { 'Idempotency-Key': 'many-1' }] as Record<string, string>[]) {
+      const response = await http.post('/v1/topics/many/records', { records }, headers);
+      expect(response.status).toBe(413);
+      expect(response.body.error).toMatchObject({ code: 'RECORD_LIST_TOO_LARGE', maxRecords: maxRecordsPerRequest });
+    }
+    const over = await http.post('/v1/topics/many/records', { records: records.slice(0, maxRecordsPerRequest + 1) });
+    expect(over.status).toBe(413);
+    const described = await http.get('/v1/topics/many');
+    expect(described.body.partitions.map((p: { highWatermark: number }) => p.highWatermark)).toEqual([0, 0]);
+  });
+
+  it(`${maxRecordsPerRequest} records over many partitions with scattered timestamps: stored and replayed exactly`, async () => {
+    await http.post('/v1/topics', { name: 'many-idem', partitions: maxPartitionsPerRequest });
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const records = Array.from({ length: maxRecordsPerRequest }, (_, i) => ({
+      partition: next() % maxPartitionsPerRequest,
+      timestamp: 1_600_000_000_000 + (next() % 1_000_000_000),
+      ...(i % 3 === 0 ? {} : { value: `v${i}` }),
+    }));
+    const first = await http.post('/v1/topics/many-idem/records', { records }, { 'Idempotency-Key': 'many-idem-1' });
+    expect(first.status).toBe(200);
+    expect(first.body.offsets).toHaveLength(maxRecordsPerRequest);
+    const replay = await http.post('/v1/topics/many-idem/records', { records }, { 'Idempotency-Key': 'many-idem-1' });
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(first.body);
   }, 60_000);
 });
