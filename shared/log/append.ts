@@ -20,6 +20,7 @@ import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
 import { appendMetrics } from './metrics';
+import { cancelledByThrottling, throttled } from './throttling';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -117,6 +118,8 @@ export async function appendBatches(
       return { kind: 'appended', baseOffsets };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
+      // Throttled: another round now would be throttled too; the client retries later (429).
+      if (cancelledByThrottling(error.CancellationReasons)) throw throttled(`Appending to topic '${topic.name}'`);
       const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined);
       if (verdict === 'topic-changed' || verdict === 'duplicate') {
         for (const batch of batches) knownHeads.delete(partitionKeyOf(topic.topicId, batch.partition));
