@@ -141,7 +141,17 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       if (Date.now() >= deadline) throw topicChangingTooOften(topicName);
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
     }
-    const topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    let topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    // Refuse a record only on config a fresh read confirms: a cached topic may predate a raise.
+    // (A lowered limit binds through the append's config-version condition.)
+    const violates = (t: TopicMetadata) => {
+      const limit = effectiveTopicConfig(t.config)['max.message.bytes'];
+      return recordBytes.some((record) => recordLimitViolation(record, limit) !== undefined);
+    };
+    if (violates(topic)) {
+      forgetTopic(topicName);
+      topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    }
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
     recordBytes.forEach((record, index) => {
