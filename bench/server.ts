@@ -118,7 +118,7 @@ function tableShapes(): (name: string) => TableShape | undefined {
     const keys = [definition.partitionKey.name, ...('sortKey' in definition && definition.sortKey ? [definition.sortKey.name] : [])];
     const indexes = ('globalIndexes' in definition ? definition.globalIndexes : []).map((index) => ({
       partitionKey: index.partitionKey.name,
-      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
+      ...('sortKey' in index && index.sortKey ? { sortKey: index.sortKey.name } : {}),
       projected: index.projectedAttributes,
     }));
     byName.set(name, { keys, indexes });

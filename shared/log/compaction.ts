@@ -54,7 +54,8 @@ export async function compactPartition(
   logStartOffset: number,
   highWatermark: number,
   now: number,
-  releaseSegment: (key: string, batchesInSegment: number) => Promise<boolean>,
+  /** Releases the batch at `lastOffset` from segment `key` (idempotent per batch). */
+  releaseSegment: (key: string, batchesInSegment: number, lastOffset: number) => Promise<boolean>,
 ): Promise<CompactionReport> {
   const report: CompactionReport = { batchesRewritten: 0, recordsRemoved: 0 };
   const items: BatchIndexItem[] = [];
@@ -122,7 +123,7 @@ export async function compactPartition(
       UpdateExpression: 'ADD sizeBytes :delta',
       ExpressionAttributeValues: { ':delta': bytes.length - item.sizeBytes },
     });
-    if (oldSegment) await releaseSegment(oldSegment, oldBatches ?? 1);
+    if (oldSegment) await releaseSegment(oldSegment, oldBatches ?? 1, item.lastOffset);
     report.batchesRewritten++;
     report.recordsRemoved += batch.records.length - kept.length;
   }

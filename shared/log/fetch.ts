@@ -11,7 +11,7 @@ import { topicNameSchema } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
-import { offsetOutOfRange, readRecords, type ReadResult } from './read';
+import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
 import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
 
@@ -156,7 +156,7 @@ export async function fetchPartition(
     params.waitMs ?? 0,
     initial,
   );
-  const result = await readRecords(topic.topicId, partition, params.offset, head.highWatermark, {
+  const result = await readWithinRange(topic, partition, params.offset, head.highWatermark, {
     maxRecords: params.maxRecords ?? limits.defaultMaxRecords,
     maxBytes: params.maxBytes ?? limits.defaultMaxBytes,
   });
@@ -168,6 +168,29 @@ export async function fetchPartition(
     highWatermark: head.highWatermark,
     logStartOffset: head.logStartOffset,
   };
+}
+
+/**
+ * Reads records, turning a race with retention (the batches being read were removed since the
+ * head was read) into what a fresh head says: 416 if the offset is now below the log start
+ * offset, else a second read.
+ */
+async function readWithinRange(
+  topic: TopicMetadata,
+  partition: number,
+  offset: number,
+  highWatermark: number,
+  limits: { maxRecords: number; maxBytes: number },
+): Promise<ReadResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readRecords(topic.topicId, partition, offset, highWatermark, limits);
+    } catch (error) {
+      if (!(error instanceof LogRangeMoved)) throw error;
+      const head = await readHead(topic.topicId, partition);
+      if (offset < head.logStartOffset || attempt > 0) throw offsetOutOfRange(topic.name, partition, offset, head);
+    }
+  }
 }
 
 /** Where the next fetch starts when the response kept only the first `kept` records read. */
@@ -253,11 +276,18 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     const head = heads.get(keyOf(entry))!;
     const read =
       budgetBytes > 0 && budgetRecords > 0
-        ? await readRecords(entry.metadata!.topicId, entry.partition, entry.offset, head.highWatermark, {
+        ? await readWithinRange(entry.metadata!, entry.partition, entry.offset, head.highWatermark, {
             maxRecords: budgetRecords,
             maxBytes: budgetBytes,
+          }).catch((error: unknown) => {
+            if (error instanceof LogwayError && error.code === 'OFFSET_OUT_OF_RANGE') return error;
+            throw error;
           })
         : { records: [], nextOffset: entry.offset, bytes: 0 };
+    if (read instanceof LogwayError) {
+      results.push({ topic: entry.topic, partition: entry.partition, ...read.toJSON() });
+      continue;
+    }
     const page = toResponseRecords(entry.partition, read.records, base64, responseBudget, !anyRecords);
     anyRecords ||= page.consumed > 0;
     budgetBytes -= read.bytes;

@@ -5,7 +5,7 @@
 import type { MiddlewareStack } from '@smithy/types';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { purgeDeletedTopic, sweepRetention } from '../../shared/log/retention';
+import { emptySweepReport, purgeDeletedTopic, sweepRetention } from '../../shared/log/retention';
 import { dynamo, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
@@ -107,14 +107,7 @@ describe('sweeps never re-create a purged partition', () => {
       (name, input) => name === 'UpdateItemCommand' && JSON.stringify(input).includes(topicId),
       async () => {
         expect((await http.delete('/v1/topics/compact-purge')).status).toBe(204);
-        const report = {
-          topicsSwept: 0,
-          batchesDeleted: 0,
-          segmentsDeleted: 0,
-          deletedTopicsPurged: 0,
-          batchesCompacted: 0,
-          recordsCompactedAway: 0,
-        };
+        const report = emptySweepReport();
         for (const tombstone of await listTombstones()) if (tombstone.topicId === topicId) await purgeDeletedTopic(tombstone, report);
         expect(report.deletedTopicsPurged).toBe(1);
       },
