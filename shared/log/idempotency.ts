@@ -18,6 +18,15 @@ export function validateIdempotencyKey(key: string): void {
   }
 }
 
+/**
+ * The item key of a produce's Idempotency-Key: scoped to the topic id, so a key lives and dies
+ * with its topic (delete and re-create starts afresh) and is per topic (no producer can squat
+ * another topic's keys). `/` cannot occur in a topic id.
+ */
+export function scopedIdempotencyKey(topicId: string, key: string): string {
+  return `${topicId}/${key}`;
+}
+
 export function requestHash(topic: string, body: unknown): string {
   return createHash('sha256').update(topic).update('\n').update(JSON.stringify(body)).digest('base64');
 }

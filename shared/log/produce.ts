@@ -19,6 +19,7 @@ import {
   readStoredProduce,
   replayOrReject,
   requestHash,
+  scopedIdempotencyKey,
   storedOffsetsBytesBound,
   validateIdempotencyKey,
 } from './idempotency';
@@ -126,13 +127,13 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
   if (idempotencyKey !== undefined) {
     validateIdempotencyKey(idempotencyKey);
     hash = requestHash(topicName, body);
-    const stored = await readStoredProduce(idempotencyKey);
-    if (stored) return { response: replayOrReject(stored, hash, idempotencyKey) as ProduceResponse, replayed: true };
+    const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartitionOf(request) + 1);
+    if (replay) return { response: replayOrReject(replay, hash, idempotencyKey) as ProduceResponse, replayed: true };
   }
 
   checkResponseFits(request.records.length);
   const recordBytes = request.records.map(toRecordBytes);
-  const highestExplicitPartition = request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
+  const highestExplicitPartition = highestExplicitPartitionOf(request);
   let totalBytes = 0;
   // One deadline for the whole request: lost races, and re-plans after the topic changed.
   const deadline = Date.now() + produceDeadlineMs;
@@ -249,7 +250,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       batches,
       idempotencyKey !== undefined && hash !== undefined
         ? {
-            key: idempotencyKey,
+            key: scopedIdempotencyKey(topic.topicId, idempotencyKey),
             requestHash: hash,
             expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
             response: (baseOffsets) => encodeStoredOffsets(responseFor(baseOffsets).offsets),
@@ -262,7 +263,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {
-      const stored = await readStoredProduce(idempotencyKey!);
+      const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, idempotencyKey!));
       if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!) as ProduceResponse, replayed: true };
       // The other request's record expired between its commit and our read: append as new.
       continue;
@@ -280,6 +281,25 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       }
     }
   }
+}
+
+const highestExplicitPartitionOf = (request: ProduceRequest) => request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
+
+/**
+ * The stored response for this key under the topic of that name as it is now. Keys are scoped to
+ * the topic id: a topic deleted and created again does not replay the old topic's offsets, and
+ * one topic's producers cannot take another's keys. A hit found through cached metadata is
+ * confirmed with a fresh read (the cached topic may be a deleted one).
+ */
+async function storedForCurrentTopic(topicName: string, key: string, partitionsNeeded: number) {
+  const cached = await cachedTopic(topicName, partitionsNeeded);
+  const stored = await readStoredProduce(scopedIdempotencyKey(cached.topicId, key));
+  if (!stored) return undefined;
+  const fresh = await getTopic(topicName);
+  if (!fresh) throw unknownTopic(topicName);
+  if (fresh.topicId === cached.topicId) return stored;
+  forgetTopic(topicName);
+  return readStoredProduce(scopedIdempotencyKey(fresh.topicId, key));
 }
 
 /** How long one produce request may spend on lost races and re-plans before answering 429. */
