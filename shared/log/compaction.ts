@@ -3,13 +3,13 @@
  * share a key, only the latest stays; a tombstone (null value) stays for `deleteRetentionMs`
  * after its batch, then goes too. As in Kafka the newest batch (the "active segment") is never
  * cleaned, offsets never change (compaction leaves gaps, which readers step over), and records
- * without a key are kept.
+ * without a key are kept. A tombstone's retention counts from when compaction first saw it.
  *
  * A batch is rewritten in place: the same index item (same offsets) gets new bytes, inline or in
  * a new segment object, under a condition on the bytes it replaces, so a concurrent sweep or
  * retention cannot be overwritten. Readers that raced the rewrite re-read the item (read.ts).
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { loadServiceConfig } from '../config';
 import { encodeRecordBatch } from '../records';
@@ -27,21 +27,25 @@ const keyOf = (record: BatchRecord): string | undefined =>
 
 /**
  * Which records of a batch survive: those that are the latest for their key (or have none),
- * minus tombstones whose batch is older than the tombstone retention. Pure.
+ * minus tombstones the cleaner first saw (in this batch) more than the tombstone retention ago,
+ * as Kafka counts delete.retention.ms (KIP-534's delete horizon), not from the producer's
+ * timestamp. Pure.
  */
 export function survivors(
   records: readonly BatchRecord[],
   latestOffsetByKey: ReadonlyMap<string, number>,
-  batchMaxTimestamp: number,
+  tombstonesSeenAt: number,
   now: number,
 ): BatchRecord[] {
   return records.filter((record) => {
     const key = keyOf(record);
     if (key === undefined) return true;
     if (latestOffsetByKey.get(key) !== record.offset) return false;
-    return record.value !== null || batchMaxTimestamp >= now - deleteRetentionMs;
+    return record.value !== null || tombstonesSeenAt >= now - deleteRetentionMs;
   });
 }
+
+const isTombstone = (record: BatchRecord) => record.key !== null && record.value === null;
 
 export interface CompactionReport {
   batchesRewritten: number;
@@ -81,8 +85,14 @@ export async function compactPartition(
   for (let i = 0; i < items.length - 1; i++) {
     const item = items[i]!;
     const batch = decoded[i]!;
-    const kept = survivors(batch.records, latest, item.maxTimestamp, now);
-    if (kept.length === batch.records.length) continue;
+    // When this cleaner first saw the batch's tombstones (recorded on the item the first time).
+    const seenAt = item.tombstonesSeenAt ?? now;
+    const kept = survivors(batch.records, latest, seenAt, now);
+    const keepsTombstones = kept.some(isTombstone);
+    if (kept.length === batch.records.length) {
+      if (keepsTombstones && item.tombstonesSeenAt === undefined) await markTombstonesSeen(item, now);
+      continue;
+    }
     const records: RecordInput[] = kept.map((r) => ({
       key: r.key,
       value: r.value,
@@ -108,7 +118,13 @@ export async function compactPartition(
       await dynamo().send(
         new PutCommand({
           TableName: tableName('batches'),
-          Item: { ...rest, ...location, sizeBytes: bytes.length, compactedAt: now },
+          Item: {
+            ...rest,
+            ...location,
+            sizeBytes: bytes.length,
+            compactedAt: now,
+            ...(keepsTombstones ? { tombstonesSeenAt: seenAt } : {}),
+          },
           // Replace exactly the bytes that were compacted: not a batch retention deleted meanwhile,
           // nor one another sweep already rewrote.
           ConditionExpression: 'attribute_exists(partitionKey) AND sizeBytes = :oldSize',
@@ -128,4 +144,21 @@ export async function compactPartition(
     report.recordsRemoved += batch.records.length - kept.length;
   }
   return report;
+}
+
+/** Records when compaction first saw a batch's tombstones, from which their retention counts. */
+async function markTombstonesSeen(item: BatchIndexItem, now: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('batches'),
+        Key: { partitionKey: item.partitionKey, lastOffset: item.lastOffset },
+        UpdateExpression: 'SET tombstonesSeenAt = :now',
+        ConditionExpression: 'attribute_exists(partitionKey) AND attribute_not_exists(tombstonesSeenAt)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }

@@ -27,6 +27,8 @@ export interface BatchIndexItem {
   readonly segmentKey?: string;
   readonly segmentPosition?: number;
   readonly segmentBatches?: number;
+  /** When compaction first saw this batch's tombstones (their retention counts from it). */
+  readonly tombstonesSeenAt?: number;
 }
 
 export interface ReadLimits {
