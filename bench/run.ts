@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../infra/project';
 import { crc32cImplementation, zstdImplementation } from '../shared/records/index';
 import { runCodecBench, runCrc32cBench } from './codec';
 import { runColdStart } from './coldstart';
@@ -59,8 +59,6 @@ const workloadOptions: WorkloadOptions = quick
 const floorOptions: FloorOptions = quick
   ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
   : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 function commit(): string {
   try {

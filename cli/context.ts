@@ -22,10 +22,11 @@ export function clientFor(command: Command): Logway {
   });
 }
 
-/** Prints an error the way every command does: the server's code and message on stderr; exit status 1. */
+/** Prints an error the way every command does: the server's code and message (and a hint for API Gateway's own answers) on stderr; exit status 1. */
 export function reportError(error: unknown): void {
   if (error instanceof LogwayApiError) {
     process.stderr.write(`Error [${error.code}]: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`  ${error.hint}.\n`);
   } else {
     process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
   }

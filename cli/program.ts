@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { defaultUrl } from '../client/src/http';
 import { clientVersion } from '../client/src/version';
+import { consoleCommand } from './commands/console';
 import { consumeCommand } from './commands/consume';
 import { devCommand } from './commands/dev';
 import { groupsCommand } from './commands/groups';
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
     .addCommand(topicsCommand())
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
-    .addCommand(groupsCommand());
+    .addCommand(groupsCommand())
+    .addCommand(consoleCommand());
 }

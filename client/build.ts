@@ -3,6 +3,7 @@
  * - dist/index.js: the library, one ESM bundle (the service's murmur2 partitioner inlined);
  * - dist/cli.js: the `logway` CLI (its `dev` command prints how to run the local service from a
  *   clone, since the local runtime is not part of the package);
+ * - dist/console/: the web console's files, which `logway console` serves;
  * - dist/types/: declarations (tsc), with relative imports given their .js extension so that
  *   `moduleResolution: node16/nodenext` consumers resolve them too.
  * The package's dependencies (commander, the AWS signer and credential chain) stay external.
@@ -10,12 +11,13 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildConsole } from '../console/build';
+import { repoRoot } from '../infra/project';
 
 const clientDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(clientDir, '..');
 const defaultDistDir = join(clientDir, 'dist');
 const manifest = JSON.parse(readFileSync(join(clientDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
@@ -24,6 +26,14 @@ const publishedDev: Plugin = {
   name: 'published-dev',
   setup(b) {
     b.onResolve({ filter: /\/dev-runtime$/ }, () => ({ path: join(repoRoot, 'cli', 'dev-runtime.published.ts') }));
+  },
+};
+
+/** `logway console` in the package: the console files next to the bundle, not the repository's build. */
+const publishedConsole: Plugin = {
+  name: 'published-console',
+  setup(b) {
+    b.onResolve({ filter: /\/console\/assets$/ }, () => ({ path: join(repoRoot, 'console', 'assets.published.ts') }));
   },
 };
 
@@ -40,7 +50,9 @@ function addJsExtensions(dir: string): void {
       (match, prefix: string, quote: string, spec: string) => {
         if (/\.(js|json)$/.test(spec)) return match;
         const target = resolve(dirname(path), spec);
+        // A module file wins over a folder of the same name (consumer.d.ts beside consumer/), as in resolution.
         const isDir = (() => {
+          if (existsSync(`${target}.d.ts`)) return false;
           try {
             return statSync(target).isDirectory();
           } catch {
@@ -74,8 +86,11 @@ export async function buildClient(
     entryPoints: [join(repoRoot, 'cli', 'main.ts')],
     outfile: join(distDir, 'cli.js'),
     banner: { js: '#!/usr/bin/env node' },
-    plugins: [publishedDev],
+    plugins: [publishedDev, publishedConsole],
   });
+  await buildConsole({ outDir: join(distDir, 'console') });
+  // The build's timestamp is for rebuilding in a clone; the package needs only the files.
+  rmSync(join(distDir, 'console', '.built'), { force: true });
   chmodSync(join(distDir, 'cli.js'), 0o755);
   if (options.types ?? true) {
     execFileSync(

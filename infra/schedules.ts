@@ -5,16 +5,8 @@
  * `functions/<name>.ts` (exporting `handler`), an EventBridge rule that invokes it on
  * `schedule`, and grants it exactly the access listed.
  *
- * To add one, append an entry like those below, e.g.
- *
- *   {
- *     name: 'retention-sweep',
- *     schedule: 'rate(15 minutes)',
- *     description: "Deletes batches and segment objects past their topic's retention.ms",
- *     tables: { topics: 'read', partitions: 'readwrite', batches: 'readwrite' },
- *     bucket: 'readwrite',
- *     timeoutSeconds: 600,
- *   }
+ * To add one, append an entry to `scheduledFunctions` below and write `functions/<name>.ts`;
+ * CONTRIBUTING.md walks through it.
  */
 import type { Access } from '../shared/http/routes';
 import type { TableId } from '../shared/storage/tables';

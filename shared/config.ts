@@ -1,23 +1,15 @@
 /**
- * Config defaults: the one place both the CDK stack and the local runtime read them from.
+ * Service defaults: the one place both the CDK stack and the local runtime read them from (topic
+ * configs and their defaults are in the registry, shared/topics/configs.ts).
  * Each can be overridden per deployment through the environment variable named beside it.
  */
-
-export const topicConfigDefaults = {
-  'retention.ms': 7 * 24 * 60 * 60 * 1000,
-  'retention.bytes': -1,
-  'max.message.bytes': 1_048_576,
-  'cleanup.policy': 'delete',
-  'compression.type': 'producer',
-  'message.timestamp.type': 'CreateTime',
-} as const;
 
 export const serviceDefaults = {
   /** Batches up to this many encoded bytes live inline in DynamoDB; larger go to S3 (docs/storage.md). */
   inlineBatchMaxBytes: 4 * 1024,
   /** How long a produce response is kept for Idempotency-Key replay. */
   idempotencyTtlHours: 24,
-  /** Upper bound of a fetch long poll (DESIGN.md: capped at 20 s). */
+  /** Upper bound of a fetch long poll (docs/api.md: capped at 20 s). */
   maxWaitMs: 20_000,
   /** How often a waiting fetch re-reads the high watermark. */
   longPollIntervalMs: 50,
@@ -29,8 +21,22 @@ export const serviceDefaults = {
   minSessionTimeoutMs: 1_000,
   maxSessionTimeoutMs: 300_000,
   heartbeatIntervalMs: 5_000,
+  /**
+   * Deepest nesting of arrays and objects a JSON request body may have, the envelope included;
+   * deeper values overflow the stack of JSON.stringify (docs/api.md, limits).
+   */
+  maxJsonDepth: 64,
   /** AWS Lambda's synchronous invocation payload limit, request and response. */
   lambdaPayloadLimitBytes: 6 * 1024 * 1024,
+} as const;
+
+/** Limits of one request that AWS fixes: not configurable per deployment. */
+export const requestLimits = {
+  /**
+   * DynamoDB transactions take at most 100 items: one idempotency record and two items (partition
+   * head, batch index) per partition leave room for 49 partitions per produce request.
+   */
+  maxPartitionsPerRequest: 49,
 } as const;
 
 export type ServiceConfig = { -readonly [K in keyof typeof serviceDefaults]: number };

@@ -1,7 +1,7 @@
 /**
  * The admin client: topics and consumer groups (KafkaJS's admin, over Logway's HTTP API).
  */
-import { isLogwayApiError } from './errors';
+import { hasErrorCode } from './errors';
 import { segment, type HttpTransport } from './http';
 import type {
   CommittedOffset,
@@ -59,7 +59,7 @@ export class Admin {
       try {
         await this.createTopic(topic);
       } catch (error) {
-        if (isLogwayApiError(error) && error.code === 'TOPIC_ALREADY_EXISTS') allCreated = false;
+        if (hasErrorCode(error, 'TOPIC_ALREADY_EXISTS')) allCreated = false;
         else throw error;
       }
     }

@@ -169,7 +169,12 @@ export class HttpTransport {
       }
     }
     if (response.status >= 200 && response.status < 300) return { status: response.status, body: parsed as T, headers: response.headers };
-    throw errorFromResponse(response.status, parsed, parseRetryAfter(response.headers.get('retry-after')));
+    throw errorFromResponse(
+      response.status,
+      parsed,
+      parseRetryAfter(response.headers.get('retry-after')),
+      response.headers.get('x-amzn-errortype'),
+    );
   }
 }
 

@@ -18,7 +18,14 @@ export {
   type TopicPartitionOffset,
 } from './consumer';
 export { Admin, type NewTopic, type TopicOffsets } from './admin';
-export { LogwayApiError, isLogwayApiError } from './errors';
+export {
+  LogwayApiError,
+  hasErrorCode,
+  isLogwayApiError,
+  type LogwayErrorCode,
+  type LogwayErrorKind,
+  type LogwayErrorOrigin,
+} from './errors';
 export { HttpTransport, defaultUrl, type ConnectionOptions, type RetryEvent, type RetryPolicy, type RequestOptions } from './http';
 export { backoffDelay, parseRetryAfter, defaultRetryOptions, type RetryOptions } from './retry';
 export type { AuthMode, AwsCredentials, AwsCredentialsProvider } from './auth';

@@ -16,17 +16,27 @@
  *   second copy.
  */
 import { randomUUID } from 'node:crypto';
+import { requestLimits } from '../../shared/config';
 import { partitionForKey } from '../../shared/records/partitioner';
-import { isLogwayApiError, LogwayApiError } from './errors';
+import { BoundedCache } from '../../shared/runtime/bounded-cache';
+import { hasErrorCode, LogwayApiError } from './errors';
 import { segment, type HttpTransport } from './http';
 import { keyBytes, recordSize, toWireRecord, type ProducerMessage } from './records';
 import { retryOptions, type RetryOptions } from './retry';
 import type { ProducedOffset, TopicDescription } from './types';
 
 /** DynamoDB transactions take 100 items: a request can append to at most 49 partitions (docs/storage.md). */
-export const maxPartitionsPerRequest = 49;
+export const maxPartitionsPerRequest: number = requestLimits.maxPartitionsPerRequest;
 /** Keeps the stored idempotent response well under the service's 350 KB limit. */
 export const maxRecordsPerRequest = 20_000;
+/** Topics whose metadata a producer keeps at once. */
+const maxCachedTopics = 10_000;
+/**
+ * max.message.bytes when a topic description lacks it (it never does: the service answers the
+ * effective config). The registry (shared/topics/configs.ts) builds zod schemas, so the bundle
+ * does not import it; test/client/shapes.test.ts keeps this equal to its default.
+ */
+export const defaultMaxMessageBytes = 1_048_576;
 
 export interface ProducerOptions {
   /** How long a record may wait for others to share its request (Kafka's linger.ms). Default 5. */
@@ -92,11 +102,6 @@ interface TopicMetadata {
   maxMessageBytes: number;
 }
 
-interface TopicMetadataEntry {
-  metadata: Promise<TopicMetadata>;
-  fetchedAt: number;
-}
-
 /** One request of a flush: whole partition batches, in partition order. */
 export interface PlannedRequest {
   batches: { partition: number; records: Pending[] }[];
@@ -115,7 +120,7 @@ export class Producer {
   private readonly retry: RetryOptions | undefined;
   private readonly requestTimeoutMs: number | undefined;
   private readonly buffers = new Map<string, TopicBuffer>();
-  private readonly metadata = new Map<string, TopicMetadataEntry>();
+  private readonly metadata: BoundedCache<string, Promise<TopicMetadata>>;
   private readonly enqueuing = new Set<Promise<unknown>>();
   private readonly spaceWaiters: { bytes: number; resolve(): void }[] = [];
   private bufferedBytes = 0;
@@ -132,6 +137,7 @@ export class Producer {
     this.maxRequestBytes = positive('maxRequestBytes', options.maxRequestBytes ?? 2 * 1_048_576);
     this.maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes ?? 32 * 1_048_576);
     this.metadataMaxAgeMs = nonNegative('metadataMaxAgeMs', options.metadataMaxAgeMs ?? 300_000);
+    this.metadata = new BoundedCache({ maxEntries: maxCachedTopics, ttlMs: this.metadataMaxAgeMs });
     this.idempotent = options.idempotent ?? true;
     this.retry = options.retry ? retryOptions({ ...http.retry, ...options.retry }) : undefined;
     this.requestTimeoutMs = options.requestTimeoutMs;
@@ -270,17 +276,16 @@ export class Producer {
 
   /** A topic's partition count and max.message.bytes, cached for metadataMaxAgeMs. */
   private topicMetadata(topic: string, refresh = false): Promise<TopicMetadata> {
-    const cached = this.metadata.get(topic);
-    if (!refresh && cached && Date.now() - cached.fetchedAt < this.metadataMaxAgeMs) return cached.metadata;
+    const cached = refresh ? undefined : this.metadata.get(topic);
+    if (cached) return cached;
     const metadata = this.http.request<TopicDescription>({ method: 'GET', path: `/v1/topics/${segment(topic)}` }).then(({ body }) => ({
       partitions: body.partitions.length,
-      maxMessageBytes: Number(body.config['max.message.bytes'] ?? 1_048_576) || 1_048_576,
+      maxMessageBytes: Number(body.config['max.message.bytes'] ?? defaultMaxMessageBytes) || defaultMaxMessageBytes,
     }));
-    const entry = { metadata, fetchedAt: Date.now() };
     metadata.catch(() => {
-      if (this.metadata.get(topic) === entry) this.metadata.delete(topic);
+      if (this.metadata.get(topic) === metadata) this.metadata.delete(topic);
     });
-    this.metadata.set(topic, entry);
+    this.metadata.set(topic, metadata);
     return metadata;
   }
 
@@ -418,7 +423,7 @@ export class Producer {
         else record.reject(new LogwayApiError(0, 'INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
       });
     } catch (error) {
-      if (isLogwayApiError(error) && error.code === 'UNKNOWN_TOPIC_OR_PARTITION') this.metadata.delete(topic);
+      if (hasErrorCode(error, 'UNKNOWN_TOPIC_OR_PARTITION')) this.metadata.delete(topic);
       for (const record of records) record.reject(error);
     } finally {
       this.release(request.bytes);

@@ -1,70 +1,32 @@
-/** The HTTP API's JSON shapes (DESIGN.md, docs/groups.md), as the client sees them. */
+/** The HTTP API's JSON shapes (docs/api.md, docs/groups.md), under the names the client has published. */
 
-export type TopicConfigValue = string | number;
-export type TopicConfig = Record<string, TopicConfigValue>;
+// The log API's shapes are the server's own (types only: nothing of the server is bundled).
+import type {
+  ErrorBodyJson,
+  FetchedRecordJson,
+  FetchResultJson,
+  HeaderJson,
+  PartitionOffsetsJson,
+  ProducedOffsetJson,
+  ProducedRecordJson,
+  TopicConfigJson,
+  TopicDescriptionJson,
+  TopicListingJson,
+} from '../../shared/api/log-shapes';
 
-export interface TopicListing {
-  name: string;
-  partitions: number;
-}
-
-export interface PartitionOffsets {
-  partition: number;
-  logStartOffset: number;
-  highWatermark: number;
-}
-
-export interface TopicDescription {
-  name: string;
-  topicId: string;
-  config: TopicConfig;
-  partitions: PartitionOffsets[];
-}
-
-export interface WireHeader {
-  key: string;
-  value?: string | null;
-  valueBase64?: string;
-}
-
+export type { TopicConfigValue } from '../../shared/api/log-shapes';
+export type TopicConfig = TopicConfigJson;
+export type TopicListing = TopicListingJson;
+export type PartitionOffsets = PartitionOffsetsJson;
+export type TopicDescription = TopicDescriptionJson;
+export type WireHeader = HeaderJson;
 /** A record in a produce request. */
-export interface WireRecord {
-  key?: string | null;
-  keyBase64?: string;
-  value?: unknown;
-  valueBase64?: string;
-  headers?: WireHeader[];
-  partition?: number;
-  timestamp?: number;
-}
-
+export type WireRecord = ProducedRecordJson;
 /** A fetched record: text fields when the bytes are UTF-8, base64 otherwise. */
-export interface WireFetchedRecord {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key?: string | null;
-  keyBase64?: string;
-  value?: string | null;
-  valueBase64?: string;
-  headers: WireHeader[];
-}
-
-export interface ProducedOffset {
-  partition: number;
-  offset: number;
-  timestamp: number;
-}
-
-export interface WireErrorBody {
-  code: string;
-  message: string;
-  [detail: string]: unknown;
-}
-
-export type WireFetchResult =
-  | { topic: string; partition: number; records: WireFetchedRecord[]; nextOffset: number; highWatermark: number; logStartOffset: number }
-  | { topic: string; partition: number; error: WireErrorBody };
+export type WireFetchedRecord = FetchedRecordJson;
+export type ProducedOffset = ProducedOffsetJson;
+export type WireErrorBody = ErrorBodyJson;
+export type WireFetchResult = FetchResultJson;
 
 // The group API's shapes are the server's own (types only: nothing of the server is bundled).
 export type {

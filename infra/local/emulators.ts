@@ -7,7 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from './processes';
+
+const reaperPath = fileURLToPath(new URL('./reaper.mjs', import.meta.url));
 
 export interface RunningEmulator {
   readonly endpoint: string;
@@ -75,9 +78,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const { jar, libraryPath } = dynamoDbLocalJar();
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  // Through the reaper (infra/local/reaper.mjs), so that the JVM ends with this process even when
+  // this process is SIGKILLed: a JVM left behind would hold the port and the database files.
   const child = spawn(
-    javaCommand,
+    process.execPath,
     [
+      reaperPath,
+      javaCommand,
       // A small heap and one JIT tier keep start-up near two seconds on small machines.
       '-Xms64m',
       '-XX:+UseSerialGC',
@@ -91,7 +98,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let output = '';
   const collect = (chunk: Buffer) => {

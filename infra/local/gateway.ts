@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { serviceDefaults } from '../../shared/config';
 import { matchRoute, type RouteDefinition } from '../../shared/http/routes';
-import type { LambdaHttpHandler } from '../../shared/http/handler';
+import { type HttpResponse, type LambdaHttpHandler, toLambdaResult } from '../../shared/http/handler';
+import { notFoundResponse } from '../../shared/http/not-found';
+import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
+import { consoleFilesDir } from '../../console/assets';
+import { isConsolePath, serveConsoleFile } from '../../console/serve';
 
 /** API Gateway HTTP API's request body quota. */
 export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
@@ -115,6 +119,8 @@ const awsError = (status: number, message: string): GatewayResponse => ({
   body: Buffer.from(JSON.stringify({ message })),
 });
 
+const fromHttpResponse = (response: HttpResponse): GatewayResponse => fromLambdaResult(toLambdaResult(response));
+
 /** Maps a Lambda result to HTTP the way API Gateway does for payload format 2.0. */
 export function fromLambdaResult(result: APIGatewayProxyResultV2): GatewayResponse {
   if (typeof result === 'string' || typeof result !== 'object' || result === null || !('statusCode' in result)) {
@@ -142,7 +148,8 @@ export const importHandler: HandlerLoader = async (route) => {
 export async function invoke(request: GatewayRequest, loadHandler: HandlerLoader = importHandler): Promise<GatewayResponse> {
   const path = new URL(request.url, 'http://localhost').pathname;
   const match = matchRoute(request.method, path);
-  if (!match || 'methodNotAllowed' in match) return awsError(404, 'Not Found');
+  // On AWS the $default route's function gives the same answer (functions/not-found.ts).
+  if (match.kind !== 'matched') return fromHttpResponse(notFoundResponse(request.method, path));
   if (request.body.length > httpApiBodyLimitBytes) return awsError(413, 'Request Entity Too Large');
   const event = toLambdaEvent(request, match.route, match.pathParameters);
   const eventBytes = Buffer.byteLength(JSON.stringify(event));
@@ -198,12 +205,25 @@ const drainMs = 2_000;
 
 export async function startGateway(options: { port?: number; loadHandler?: HandlerLoader } = {}): Promise<RunningGateway> {
   const inFlight = new Set<Promise<void>>();
+  // Known once listening; requests arrive only after that.
+  let port = 0;
   const server = createServer((request, response) => {
     const handled = handle(request, response).finally(() => inFlight.delete(handled));
     inFlight.add(handled);
   });
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
+      const refusal = refuseForeignRequest(request.headers, port);
+      if (refusal) {
+        request.resume();
+        return write(response, fromHttpResponse({ status: refusal.status, body: refusalBody(refusal) }));
+      }
+      // The web console's static files, under the same Host/Origin check (built on demand).
+      const pathname = (request.url ?? '/').split('?')[0]!;
+      if (isConsolePath(pathname)) {
+        request.resume();
+        return write(response, serveConsoleFile(request.method ?? 'GET', pathname, await consoleFilesDir()));
+      }
       const body = await readBody(request, httpApiBodyLimitBytes);
       if (body === 'too-large') return write(response, awsError(413, 'Request Entity Too Large'));
       const result = await invoke(
@@ -229,7 +249,7 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -4,9 +4,8 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { handlersDir } from '../project';
 import { scheduledFunctions, type ScheduledFunctionDefinition } from '../schedules';
-
-const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 
 const unitMs: Record<string, number> = {
   minute: 60_000,
@@ -37,7 +36,7 @@ export function startScheduler(definitions: readonly ScheduledFunctionDefinition
       if (running) return;
       running = true;
       try {
-        const module = (await import(pathToFileURL(join(repoRoot, 'functions', `${definition.name}.ts`)).href)) as {
+        const module = (await import(pathToFileURL(join(handlersDir, `${definition.name}.ts`)).href)) as {
           handler: () => Promise<void>;
         };
         await module.handler();

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
   console.log(`  try:         curl ${runtime.url}/v1/health`);
+  console.log(`  console:     ${runtime.url}/console/`);
 
   let stopping = false;
   const stop = async (signal: string) => {

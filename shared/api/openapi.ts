@@ -3,32 +3,8 @@
  * same zod schemas that validate requests, so the document cannot disagree with the service.
  */
 import { z } from 'zod';
-import { routes, type RouteDefinition } from '../http/routes';
-import { produceRequestSchema } from '../log/produce';
-import { fetchQuerySchema, multiFetchSchema } from '../log/fetch';
-import { alterTopicSchema, createTopicSchema } from '../topics/operations';
-import { requestSchemas as groupRequestSchemas } from '../groups/schemas';
-
-interface RouteContract {
-  body?: z.ZodType;
-  query?: z.ZodObject;
-  headers?: Record<string, string>;
-}
-
-function contracts(): Record<string, RouteContract> {
-  return {
-    'create-topic': { body: createTopicSchema() },
-    'alter-topic': { body: alterTopicSchema() },
-    produce: {
-      body: produceRequestSchema,
-      headers: { 'Idempotency-Key': 'Makes a retry return the first response instead of appending again (kept 24 h).' },
-    },
-    'fetch-records': { query: fetchQuerySchema() },
-    'fetch-many': { body: multiFetchSchema() },
-    'list-offsets': { query: z.object({ at: z.string().describe("'earliest', 'latest' or a timestamp in ms") }) },
-    ...groupRequestSchemas(),
-  };
-}
+import { type RouteDefinition, type RouteName, routes } from '../http/routes';
+import { type RouteContract, routeContracts } from './contracts';
 
 const jsonSchema = (schema: z.ZodType) => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -79,11 +55,11 @@ function operation(route: RouteDefinition, contract: RouteContract | undefined) 
 }
 
 export function openApiDocument(): Record<string, unknown> {
-  const byRoute = contracts();
+  const byRoute = routeContracts();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes as readonly RouteDefinition[]) {
     paths[route.path] ??= {};
-    paths[route.path]![route.method.toLowerCase()] = operation(route, byRoute[route.name]);
+    paths[route.path]![route.method.toLowerCase()] = operation(route, byRoute[route.name as RouteName]);
   }
   return {
     openapi: '3.1.0',

@@ -3,7 +3,7 @@
  * document. A failed parse becomes 400 INVALID_REQUEST naming the offending field.
  */
 import type { z } from 'zod';
-import { invalidRequest, LogwayError } from '../errors';
+import { type ErrorCode, invalidRequest, LogwayError } from '../errors';
 
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -18,7 +18,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
  * Kafka error codes for fields whose bad values Kafka names, by top-level field, e.g.
  * `{ partitions: 'INVALID_PARTITIONS' }`. A value of the wrong type stays INVALID_REQUEST.
  */
-export type FieldErrorCodes = Readonly<Record<string, string>>;
+export type FieldErrorCodes = Readonly<Record<string, ErrorCode>>;
 
 /**
  * Parses `value` with `schema`. `where` names the part of the request ("body", "query") for
@@ -34,7 +34,7 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, whe
   // zod reports a non-integer number as invalid_type "expected int": a bad value, not a bad type.
   const wrongType = issue.code === 'invalid_type' && (issue as { expected?: string }).expected !== 'int';
   const code = wrongType || typeof topField !== 'string' ? undefined : fieldCodes[topField];
-  if (code) throw new LogwayError(400, code, message, { field });
+  if (code) throw new LogwayError(code, message, { field });
   throw invalidRequest(message, { field });
 }
 

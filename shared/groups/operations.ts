@@ -11,7 +11,15 @@ import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { parsePartitionKey, partitionKey } from './assignor';
 import { groupNotFound, offsetMetadataTooLarge } from './errors';
-import { commitOffsetsSchema, fetchOffsetsQuerySchema, heartbeatSchema, maxOffsetMetadataBytes, resetOffsetsSchema } from './schemas';
+import { compareTopicPartition, pageOf } from '../api/paging';
+import {
+  commitOffsetsSchema,
+  describeGroupQuerySchema,
+  fetchOffsetsQuerySchema,
+  heartbeatSchema,
+  maxOffsetMetadataBytes,
+  resetOffsetsSchema,
+} from './schemas';
 import type { GroupDescription, GroupListing, PartitionDescription } from './wire';
 import { groupStateName, liveMembers, ownedKeys, requireEmpty, type HeartbeatResponse } from './state';
 import {
@@ -90,12 +98,13 @@ async function requirePartitionsExist(offsets: readonly { topic: string; partiti
 export async function fetchCommittedOffsetsOperation(
   groupId: string,
   query: Record<string, string>,
-): Promise<{ groupId: string; offsets: CommittedOffset[] }> {
+): Promise<{ groupId: string; offsets: CommittedOffset[]; nextPageToken?: string }> {
   validateGroupId(groupId);
-  const { topic } = parseRequest(fetchOffsetsQuerySchema(), query, 'query');
+  const { topic, pageToken } = parseRequest(fetchOffsetsQuerySchema(), query, 'query');
   const group = await readGroup(groupId);
   if (!group) throw groupNotFound(groupId);
-  return { groupId, offsets: await readCommittedOffsets(group, topic) };
+  const page = pageOf(await readCommittedOffsets(group, topic), (o) => [o.topic, o.partition], compareTopicPartition, pageToken);
+  return { groupId, offsets: page.entries, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
 }
 
 export async function listGroupsOperation(): Promise<{ groups: GroupListing[] }> {
@@ -109,8 +118,9 @@ export async function listGroupsOperation(): Promise<{ groups: GroupListing[] }>
   return { groups };
 }
 
-export async function describeGroupOperation(groupId: string): Promise<GroupDescription> {
+export async function describeGroupOperation(groupId: string, query: Record<string, string> = {}): Promise<GroupDescription> {
   validateGroupId(groupId);
+  const { pageToken } = parseRequest(describeGroupQuerySchema(), query, 'query');
   const group = await readGroup(groupId);
   if (!group) throw groupNotFound(groupId);
   const now = Date.now();
@@ -163,6 +173,7 @@ export async function describeGroupOperation(groupId: string): Promise<GroupDesc
       };
     })
     .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  const page = pageOf(partitions, (p) => [p.topic, p.partition], compareTopicPartition, pageToken);
 
   return {
     groupId,
@@ -180,7 +191,8 @@ export async function describeGroupOperation(groupId: string): Promise<GroupDesc
       lastHeartbeat: m.lastHeartbeat,
       joinedAt: m.joinedAt,
     })),
-    partitions,
+    partitions: page.entries,
+    ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
   };
 }
 

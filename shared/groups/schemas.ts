@@ -69,8 +69,17 @@ function buildCommitOffsetsSchema() {
   });
 }
 
+const pageToken = () =>
+  z.string().max(2048).optional().describe('nextPageToken of the previous page: listings are paged to stay under 5 MB of JSON');
+
 function buildFetchOffsetsQuerySchema() {
-  return z.object({ topic: topicName().optional().describe('Only this topic') });
+  return z.object({ topic: topicName().optional().describe('Only this topic'), pageToken: pageToken() });
+}
+
+function buildDescribeGroupQuerySchema() {
+  return z.object({
+    pageToken: pageToken().describe('nextPageToken of the previous page: the partitions list is paged to stay under 5 MB'),
+  });
 }
 
 function buildResetOffsetsSchema() {
@@ -88,13 +97,15 @@ function buildResetOffsetsSchema() {
   });
 }
 
-export function requestSchemas(): Record<string, { body?: z.ZodType; query?: z.ZodObject }> {
+/** The group routes' request schemas, by route name (shared/api/contracts.ts puts them in the route contracts). */
+export function requestSchemas() {
   return {
     'group-heartbeat': { body: heartbeatSchema() },
     'commit-offsets': { body: commitOffsetsSchema() },
     'fetch-committed-offsets': { query: fetchOffsetsQuerySchema() },
+    'describe-group': { query: describeGroupQuerySchema() },
     'reset-offsets': { body: resetOffsetsSchema() },
-  };
+  } as const;
 }
 
 export const heartbeatSchema = schemaOnce(buildHeartbeatSchema);
@@ -102,5 +113,7 @@ export const heartbeatSchema = schemaOnce(buildHeartbeatSchema);
 export const commitOffsetsSchema = schemaOnce(buildCommitOffsetsSchema);
 
 export const fetchOffsetsQuerySchema = schemaOnce(buildFetchOffsetsQuerySchema);
+
+export const describeGroupQuerySchema = schemaOnce(buildDescribeGroupQuerySchema);
 
 export const resetOffsetsSchema = schemaOnce(buildResetOffsetsSchema);

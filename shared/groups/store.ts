@@ -20,8 +20,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { queryItems, scanItems } from '../runtime/paging';
+import { unknownTopic } from '../errors';
 import { getTopic } from '../topics/store';
-import { tooManyConflicts } from './errors';
+import { groupTooLarge, tooManyConflicts } from './errors';
 import { maxOffsetsPerCommit } from './schemas';
 import {
   checkMemberCommit,
@@ -56,6 +57,12 @@ interface OffsetItem extends CommittedOffset {
   groupId: string;
   topicPartition: string;
   incarnation: string;
+  /**
+   * The id of the topic the offset was committed for. A topic deleted and created again under
+   * its name has a new id, and the old topic's offsets no longer count (as Kafka deletes a
+   * deleted topic's committed offsets). Items written before topic ids were kept have none.
+   */
+  topicId?: string;
   memberId?: string;
   memberEpoch?: number;
 }
@@ -88,6 +95,17 @@ function groupPut(read: GroupState | undefined, next: GroupState): TransactItem 
   return { Put: { TableName: tableName('groups'), Item: next, ...versionCondition(read) } };
 }
 
+/**
+ * DynamoDB refuses items over 400 KB, after the fact; the group is checked before each write with
+ * room to spare. Its size is that of its JSON (attribute names and values, as DynamoDB counts
+ * them, within a few bytes per number).
+ */
+export const maxGroupItemBytes = 350 * 1024;
+
+export function groupItemBytes(group: GroupState): number {
+  return Buffer.byteLength(JSON.stringify(group), 'utf8');
+}
+
 /** Stores `next`; false when another writer changed the group since `read` (the caller re-reads and retries). */
 export async function writeGroup(
   read: GroupState | undefined,
@@ -95,6 +113,8 @@ export async function writeGroup(
   change: Change,
   memberId: string | undefined,
 ): Promise<boolean> {
+  const bytes = groupItemBytes(next);
+  if (bytes > maxGroupItemBytes) throw groupTooLarge(next.groupId, bytes, maxGroupItemBytes, Object.keys(next.members).length);
   try {
     if (change === 'liveness' && read && memberId !== undefined) {
       const member = next.members[memberId]!;
@@ -215,16 +235,35 @@ export async function heartbeatGroup(
 
 // ---- offsets ----
 
+/** The current id of each topic named, by name; a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION. */
+async function requireTopicIds(offsets: readonly { topic: string }[]): Promise<Map<string, string>> {
+  const ids = await currentTopicIds(offsets.map((o) => o.topic));
+  for (const { topic } of offsets) if (!ids.has(topic)) throw unknownTopic(topic);
+  return ids;
+}
+
+async function currentTopicIds(names: Iterable<string>): Promise<Map<string, string>> {
+  const unique = [...new Set(names)];
+  const topics = await Promise.all(unique.map((name) => getTopic(name)));
+  const ids = new Map<string, string>();
+  topics.forEach((topic, i) => {
+    if (topic) ids.set(unique[i]!, topic.topicId);
+  });
+  return ids;
+}
+
 function offsetPut(
   groupId: string,
   incarnation: string,
   offset: OffsetToCommit,
+  topicId: string,
   now: number,
   member?: { memberId: string; memberEpoch: number },
 ): TransactItem {
   const item: OffsetItem = {
     groupId,
     topicPartition: `${offset.topic}:${offset.partition}`,
+    topicId,
     topic: offset.topic,
     partition: offset.partition,
     offset: offset.offset,
@@ -249,8 +288,9 @@ export async function commitMemberOffsets(
   options: StoreOptions = {},
 ): Promise<void> {
   const clock = options.now ?? Date.now;
+  const topicIds = await requireTopicIds(offsets);
   await retrying(groupId, options, async () =>
-    (await tryCommitMemberOffsets(groupId, await readGroup(groupId), member, offsets, clock())) ? true : RETRY,
+    (await tryCommitMemberOffsets(groupId, await readGroup(groupId), member, offsets, clock(), topicIds)) ? true : RETRY,
   );
 }
 
@@ -264,7 +304,9 @@ export async function tryCommitMemberOffsets(
   member: { memberId: string; memberEpoch: number },
   offsets: readonly OffsetToCommit[],
   now: number,
+  topicIds?: ReadonlyMap<string, string>,
 ): Promise<boolean> {
+  const ids = topicIds ?? (await requireTopicIds(offsets));
   const check = checkMemberCommit(groupId, read, member.memberId, member.memberEpoch, offsets, now);
   if (!check.ok) throw check.error;
   const condition: TransactItem = {
@@ -282,7 +324,7 @@ export async function tryCommitMemberOffsets(
       },
     },
   };
-  const puts = offsets.map((offset) => offsetPut(groupId, read!.incarnation, offset, now, member));
+  const puts = offsets.map((offset) => offsetPut(groupId, read!.incarnation, offset, ids.get(offset.topic)!, now, member));
   return transact([condition, ...puts]);
 }
 
@@ -309,10 +351,11 @@ export async function commitOffsetsWithoutMember(
   options: StoreOptions = {},
 ): Promise<void> {
   const clock = options.now ?? Date.now;
+  const topicIds = await requireTopicIds(offsets);
   for (let i = 0; i < offsets.length; i += maxOffsetsPerCommit) {
     const chunk = offsets.slice(i, i + maxOffsetsPerCommit);
     await retrying(groupId, options, async () =>
-      (await tryCommitOffsetsWithoutMember(groupId, await readGroup(groupId), chunk, action, clock())) ? true : RETRY,
+      (await tryCommitOffsetsWithoutMember(groupId, await readGroup(groupId), chunk, action, clock(), topicIds)) ? true : RETRY,
     );
   }
 }
@@ -324,19 +367,24 @@ export async function tryCommitOffsetsWithoutMember(
   offsets: readonly OffsetToCommit[],
   action: string,
   now: number,
+  topicIds?: ReadonlyMap<string, string>,
 ): Promise<boolean> {
+  const ids = topicIds ?? (await requireTopicIds(offsets));
   const empty = requireEmpty(groupId, read, now, action, { incarnation: randomUUID() });
   if (!empty.ok) throw empty.error;
   const groupItem: TransactItem = empty.write
     ? groupPut(read, empty.write)
     : { ConditionCheck: { TableName: tableName('groups'), Key: { groupId }, ...versionCondition(read) } };
-  const puts = offsets.map((offset) => offsetPut(groupId, empty.state!.incarnation, offset, now));
+  const puts = offsets.map((offset) => offsetPut(groupId, empty.state!.incarnation, offset, ids.get(offset.topic)!, now));
   return transact([groupItem, ...puts]);
 }
 
-/** The committed offsets of this incarnation of the group, by topic then partition. */
+/**
+ * The committed offsets of this incarnation of the group, by topic then partition: only those
+ * committed for the topic that now has the name (a deleted topic's offsets do not count).
+ */
 export async function readCommittedOffsets(group: GroupState, topic?: string): Promise<CommittedOffset[]> {
-  const offsets: CommittedOffset[] = [];
+  const items: OffsetItem[] = [];
   for await (const raw of queryItems({
     TableName: tableName('offsets'),
     KeyConditionExpression: topic ? 'groupId = :group AND begins_with(topicPartition, :prefix)' : 'groupId = :group',
@@ -344,7 +392,13 @@ export async function readCommittedOffsets(group: GroupState, topic?: string): P
     ConsistentRead: true,
   })) {
     const item = raw as unknown as OffsetItem;
-    if (item.incarnation !== group.incarnation) continue;
+    if (item.incarnation === group.incarnation) items.push(item);
+  }
+  const topicIds = await currentTopicIds(items.map((item) => item.topic));
+  const offsets: CommittedOffset[] = [];
+  for (const item of items) {
+    const current = topicIds.get(item.topic);
+    if (current === undefined || (item.topicId !== undefined && item.topicId !== current)) continue;
     offsets.push({
       topic: item.topic,
       partition: item.partition,

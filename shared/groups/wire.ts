@@ -64,4 +64,6 @@ export interface GroupDescription {
   assignmentEpoch: number;
   members: MemberDescription[];
   partitions: PartitionDescription[];
+  /** Present when more partitions follow: pass it as `pageToken` for the next page. */
+  nextPageToken?: string;
 }

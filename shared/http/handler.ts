@@ -4,11 +4,13 @@
  * Every handler in functions/ is one call to `httpHandler`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { isLogwayError, LogwayError, invalidRequest } from '../errors';
+import { serviceDefaults } from '../config';
+import { invalidRequest, isLogwayError, LogwayError, serviceFault } from '../errors';
 import { throttlingError } from '../log/throttling';
 import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
 import { flushMetrics } from '../runtime/metrics';
+import { jsonNestingDepth } from './json-depth';
 
 export interface HttpRequest {
   readonly method: string;
@@ -57,8 +59,16 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
     requestId: event.requestContext.requestId,
     json() {
       if (body.length === 0) return undefined;
+      const text = body.toString('utf8');
+      const depth = jsonNestingDepth(text);
+      if (depth > serviceDefaults.maxJsonDepth) {
+        throw invalidRequest(
+          `Request body nests ${depth} levels of arrays and objects; at most ${serviceDefaults.maxJsonDepth} are accepted. Send deep structures as a string or base64 value.`,
+          { field: 'body', depth, maxDepth: serviceDefaults.maxJsonDepth },
+        );
+      }
       try {
-        return JSON.parse(body.toString('utf8'));
+        return JSON.parse(text);
       } catch (error) {
         throw invalidRequest(`Request body is not valid JSON: ${(error as Error).message}`);
       }
@@ -87,15 +97,10 @@ export function errorResponse(error: unknown, requestId?: string): HttpResponse 
   if (error instanceof RecordsError) {
     // Stored bytes failed their checksum or could not be decoded: a fault of the service's storage.
     logger.error('Stored record batch unreadable', { error, requestId });
-    return { status: 500, body: new LogwayError(500, error.code, error.message).toJSON() };
+    return { status: 500, body: new LogwayError('CORRUPT_MESSAGE', error.message, {}, { cause: error }).toJSON() };
   }
   logger.error('Unhandled error', { error: error as Error, requestId });
-  const internal = new LogwayError(
-    500,
-    'UNKNOWN_SERVER_ERROR',
-    `The service failed to process the request${requestId ? ` (request id ${requestId})` : ''}; it is safe to retry with the same Idempotency-Key.`,
-  );
-  return { status: 500, body: internal.toJSON() };
+  return { status: 500, body: serviceFault(requestId, error).toJSON() };
 }
 
 export function httpHandler(operation: Operation): LambdaHttpHandler {

@@ -154,22 +154,37 @@ const compiled = routes.map((route: RouteDefinition) => {
   return { route, regex: new RegExp(`^${pattern}$`), paramNames };
 });
 
+export type RouteLookup =
+  | ({ readonly kind: 'matched' } & RouteMatch)
+  /** The path exists under other methods: HTTP's 405, with these in `Allow`. */
+  | { readonly kind: 'method-not-allowed'; readonly allow: readonly HttpMethod[] }
+  | { readonly kind: 'not-found' }
+  /** A path segment is not valid percent-encoding (`%ZZ`): the request is malformed, a 400. */
+  | { readonly kind: 'malformed-path'; readonly segment: string };
+
 /**
  * Finds the route for a request path the way API Gateway does: exact segments, `{param}` matching
- * one non-empty segment. Returns `methodNotAllowed` when the path exists under another method.
+ * one non-empty segment, parameters percent-decoded.
  */
-export function matchRoute(method: string, path: string): RouteMatch | { methodNotAllowed: true } | undefined {
-  let pathMatched = false;
+export function matchRoute(method: string, path: string): RouteLookup {
+  const allow: HttpMethod[] = [];
   for (const { route, regex, paramNames } of compiled) {
     const match = regex.exec(path);
     if (!match) continue;
-    pathMatched = true;
-    if (route.method !== method.toUpperCase()) continue;
+    if (route.method !== method.toUpperCase()) {
+      allow.push(route.method);
+      continue;
+    }
     const pathParameters: Record<string, string> = {};
-    paramNames.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
-    });
-    return { route, pathParameters };
+    for (const [i, name] of paramNames.entries()) {
+      const raw = match[i + 1] ?? '';
+      try {
+        pathParameters[name] = decodeURIComponent(raw);
+      } catch {
+        return { kind: 'malformed-path', segment: raw };
+      }
+    }
+    return { kind: 'matched', route, pathParameters };
   }
-  return pathMatched ? { methodNotAllowed: true } : undefined;
+  return allow.length > 0 ? { kind: 'method-not-allowed', allow } : { kind: 'not-found' };
 }

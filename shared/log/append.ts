@@ -15,12 +15,12 @@
 import { TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LogwayError } from '../errors';
+import { throttled } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
 import { appendMetrics } from './metrics';
-import { cancelledByThrottling, throttled } from './throttling';
+import { cancelledByThrottling } from './throttling';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -127,7 +127,13 @@ export async function appendBatches(
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       // Throttled: another round now would be throttled too; the client retries later (429).
-      if (cancelledByThrottling(error.CancellationReasons)) throw throttled(`Appending to topic '${topic.name}'`);
+      if (cancelledByThrottling(error.CancellationReasons)) {
+        throw throttled(
+          `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait with the same Idempotency-Key.`,
+          { topic: topic.name },
+          { cause: error },
+        );
+      }
       const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined, configVersionOf(topic));
       if (verdict === 'topic-changed' || verdict === 'config-changed' || verdict === 'duplicate') {
         for (const batch of batches) knownHeads.delete(partitionKeyOf(topic.topicId, batch.partition));
@@ -136,12 +142,9 @@ export async function appendBatches(
       }
       appendMetrics.conflict();
       if (Date.now() >= deadline) {
-        throw new LogwayError(
-          429,
-          'THROTTLING_QUOTA_EXCEEDED',
+        throw throttled(
           `Too many concurrent appends to topic '${topic.name}': gave up after ${attempt + 1} attempts. Retry with the same Idempotency-Key, or batch more records per request.`,
           { topic: topic.name },
-          1,
         );
       }
       if (verdict === 'transaction-conflict') {

@@ -200,7 +200,7 @@ function nextOffsetAfter(read: ReadResult, kept: number): number {
 
 export function parsePartition(partitionParam: string): number {
   if (!/^\d+$/.test(partitionParam) || Number(partitionParam) > 1_000_000) {
-    throw new LogwayError(400, 'INVALID_REQUEST', `partition must be a non-negative integer; got '${partitionParam}'.`, {
+    throw new LogwayError('INVALID_REQUEST', `partition must be a non-negative integer; got '${partitionParam}'.`, {
       field: 'partition',
     });
   }

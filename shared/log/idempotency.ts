@@ -104,7 +104,6 @@ function decodeStoredOffsets(raw: Buffer): { offsets: StoredOffset[] } {
 
 function responseTooLargeToKeep(): LogwayError {
   return new LogwayError(
-    413,
     'RECORD_LIST_TOO_LARGE',
     'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
     { maxStoredResponseBytes },
@@ -133,7 +132,6 @@ export async function readStoredProduce(key: string): Promise<StoredProduce | un
 export function replayOrReject(stored: StoredProduce, hash: string, key: string): unknown {
   if (stored.requestHash !== hash) {
     throw new LogwayError(
-      422,
       'IDEMPOTENCY_KEY_REUSED',
       `Idempotency-Key '${key}' was already used with a different request; use a new key for a new request.`,
       { idempotencyKey: key },

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { LogwayError, unknownPartition, unknownTopic } from '../errors';
+import { LogwayError, throttled, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
 import { createRequestPartitioner, encodeRecordBatch } from '../records';
 import type { CompressionType, RecordInput } from '../records/types';
@@ -73,7 +73,6 @@ export const produceResponseBytesBound = (records: number) => responseBytes({ of
 function checkResponseFits(records: number): void {
   if (records > maxRecordsPerRequest || produceResponseBytesBound(records) > responseBudgetBytes) {
     throw new LogwayError(
-      413,
       'RECORD_LIST_TOO_LARGE',
       `This request has ${records} records; one request may carry at most ${maxRecordsPerRequest}. Split it into several requests.`,
       { field: 'records', records, maxRecords: maxRecordsPerRequest },
@@ -158,7 +157,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     recordBytes.forEach((record, index) => {
       const violation = recordLimitViolation(record, maxMessageBytes);
       if (violation) {
-        throw new LogwayError(413, violation.code, `records[${index}] of topic '${topicName}' ${violation.message}`, {
+        throw new LogwayError(violation.code, `records[${index}] of topic '${topicName}' ${violation.message}`, {
           field: `records[${index}]`,
           ...violation.details,
         });
@@ -176,7 +175,6 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     );
     if (planned.length > maxPartitionsPerRequest) {
       throw new LogwayError(
-        413,
         'RECORD_LIST_TOO_LARGE',
         `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
         { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
@@ -185,7 +183,6 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
 
     if (idempotencyKey !== undefined && storedOffsetsBytesBound(request.records.length, planned.length) > maxStoredResponseBytes) {
       throw new LogwayError(
-        413,
         'RECORD_LIST_TOO_LARGE',
         'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
         { records: request.records.length, maxStoredResponseBytes },
@@ -277,7 +274,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       const fresh = await getTopic(topicName);
       if (!fresh) throw unknownTopic(topicName);
       if (fresh.topicId === topic.topicId) {
-        throw new LogwayError(404, 'UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topicName}' is being deleted.`, { topic: topicName });
+        throw new LogwayError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topicName}' is being deleted.`, { topic: topicName });
       }
     }
   }
@@ -306,11 +303,7 @@ async function storedForCurrentTopic(topicName: string, key: string, partitionsN
 export const produceDeadlineMs = 10_000;
 
 function topicChangingTooOften(topic: string): LogwayError {
-  return new LogwayError(
-    429,
-    'THROTTLING_QUOTA_EXCEEDED',
-    `Topic '${topic}' kept changing while this request was being appended; retry (with the same Idempotency-Key).`,
-    { topic },
-    1,
-  );
+  return throttled(`Topic '${topic}' kept changing while this request was being appended; retry (with the same Idempotency-Key).`, {
+    topic,
+  });
 }

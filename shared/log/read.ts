@@ -57,7 +57,6 @@ export class LogRangeMoved extends Error {
 
 export function offsetOutOfRange(topic: string, partition: number, offset: number, head: PartitionHead): LogwayError {
   return new LogwayError(
-    416,
     'OFFSET_OUT_OF_RANGE',
     `Offset ${offset} is out of range for ${topic}-${partition}: valid offsets are ${head.logStartOffset} to ${head.highWatermark} (the high watermark, where the next record will be).`,
     { topic, partition, offset, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark },

@@ -3,7 +3,7 @@
  * DynamoDB side is in store.ts.
  */
 import { z } from 'zod';
-import { topicConfigDefaults } from '../config';
+import { topicConfigDefaults, topicConfigNames, topicConfigSchemas, type TopicConfig, type TopicConfigOverrides } from './configs';
 import { LogwayError } from '../errors';
 
 export const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -15,43 +15,11 @@ export function isLegalTopicName(name: string): boolean {
 
 export function validateGroupId(groupId: string): void {
   if (!groupIdPattern.test(groupId)) {
-    throw new LogwayError(400, 'INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
+    throw new LogwayError('INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
       group: groupId.slice(0, 300),
     });
   }
 }
-
-export const compressionTypes = ['producer', 'none', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
-export const cleanupPolicies = ['delete', 'compact', 'compact,delete', 'delete,compact'] as const;
-export const timestampTypes = ['CreateTime', 'LogAppendTime'] as const;
-
-/** Kafka configs travel as strings; JSON users send numbers. Both are accepted. */
-const longConfig = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .union([
-      z.number(),
-      z
-        .string()
-        .regex(/^-?\d+$/)
-        .transform(Number),
-    ])
-    .pipe(z.number().int().min(min).max(max));
-
-export const topicConfigSchemas = {
-  'retention.ms': longConfig(-1),
-  'retention.bytes': longConfig(-1),
-  // A record must fit in one produce request, which Lambda caps at 6 MB including JSON overhead.
-  'max.message.bytes': longConfig(0, 5 * 1024 * 1024),
-  'cleanup.policy': z.enum(cleanupPolicies),
-  'compression.type': z.enum(compressionTypes),
-  'message.timestamp.type': z.enum(timestampTypes),
-} as const;
-
-export type TopicConfigName = keyof typeof topicConfigSchemas;
-export type TopicConfig = { [K in TopicConfigName]: z.output<(typeof topicConfigSchemas)[K]> };
-export type TopicConfigOverrides = Partial<TopicConfig>;
-
-export const topicConfigNames = Object.keys(topicConfigSchemas) as TopicConfigName[];
 
 /** Config overrides in a request: only Kafka configs Logway honours, each validated. */
 export const topicConfigOverridesSchema = z
@@ -70,7 +38,7 @@ export const partitionCountSchema = (maxPartitions: number) =>
 
 /** The effective config: defaults (optionally overridden per deployment) under the topic's overrides. */
 export function effectiveTopicConfig(overrides: TopicConfigOverrides, env: NodeJS.ProcessEnv = process.env): TopicConfig {
-  const defaults: TopicConfig = { ...topicConfigDefaults } as TopicConfig;
+  const defaults: TopicConfig = { ...topicConfigDefaults };
   if (env.LOGWAY_DEFAULT_RETENTION_MS) defaults['retention.ms'] = Number(env.LOGWAY_DEFAULT_RETENTION_MS);
   return { ...defaults, ...overrides };
 }

@@ -6,7 +6,8 @@ import { loadServiceConfig } from '../config';
 import { LogwayError } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
-import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema, type TopicConfig } from './model';
+import type { TopicConfig } from './configs';
+import { effectiveTopicConfig, partitionCountSchema, topicConfigOverridesSchema, topicNameSchema } from './model';
 import { alterTopic, createTopic, deleteTopic, listTopics, requireTopic, type TopicMetadata } from './store';
 
 export const createTopicSchema = schemaOnce(() =>
@@ -25,13 +26,13 @@ export const alterTopicSchema = schemaOnce(() =>
 );
 
 /** Kafka's names for a bad value of each field (a wrong type is INVALID_REQUEST). */
-const topicFieldCodes = { name: 'INVALID_TOPIC_EXCEPTION', partitions: 'INVALID_PARTITIONS', config: 'INVALID_CONFIG' };
+const topicFieldCodes = { name: 'INVALID_TOPIC_EXCEPTION', partitions: 'INVALID_PARTITIONS', config: 'INVALID_CONFIG' } as const;
 
 export interface TopicDescription {
   name: string;
   topicId: string;
   config: TopicConfig;
-  partitions: { partition: number; logStartOffset: number; highWatermark: number }[];
+  partitions: { partition: number; logStartOffset: number; highWatermark: number; sizeBytes: number }[];
 }
 
 export async function createTopicOperation(body: unknown): Promise<TopicDescription> {
@@ -55,7 +56,6 @@ export async function alterTopicOperation(name: string, body: unknown): Promise<
   if (partitions !== undefined) {
     if (partitions <= topic.partitions) {
       throw new LogwayError(
-        400,
         'INVALID_PARTITIONS',
         `Topic '${name}' has ${topic.partitions} partitions; partitions can only grow, so ask for more than ${topic.partitions}.`,
         { field: 'partitions', currentPartitions: topic.partitions },
@@ -79,7 +79,7 @@ async function describe(topic: TopicMetadata): Promise<TopicDescription> {
     config: effectiveTopicConfig(topic.config),
     partitions: partitionNumbers.map((partition) => {
       const head = heads.get(partition)!;
-      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+      return { partition, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark, sizeBytes: head.sizeBytes };
     }),
   };
 }

@@ -10,7 +10,8 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { LogwayError, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { scanItems } from '../runtime/paging';
-import { isLegalTopicName, type TopicConfigOverrides } from './model';
+import type { TopicConfigOverrides } from './configs';
+import { isLegalTopicName } from './model';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -57,7 +58,7 @@ export async function createTopic(name: string, partitions: number, config: Topi
     );
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      throw new LogwayError(409, 'TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`, { topic: name });
+      throw new LogwayError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`, { topic: name });
     }
     throw error;
   }
@@ -130,7 +131,6 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       throw new LogwayError(
-        409,
         'CONCURRENT_TRANSACTIONS',
         `Topic '${current.name}' changed while this request was altering it; read it again and retry.`,
         { topic: current.name },

@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../infra/project';
 import { startTestService, type TestService } from '../support/local-service';
 
-const repoRoot = join(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'cli', 'logway.mjs');
 
 let service: TestService;

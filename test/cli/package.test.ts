@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildClient } from '../../client/build';
 import { partitionForKey } from '../../shared/records/partitioner';
+import { repoRoot } from '../../infra/project';
 import { startTestService, type TestService } from '../support/local-service';
 
 const run = promisify(execFile);
-const repoRoot = join(import.meta.dirname, '..', '..');
 // Inside the repository, so the bundles' external dependencies resolve from its node_modules.
 const outDir = join(repoRoot, 'client', 'dist', `.test-${process.pid}`);
 

@@ -83,14 +83,26 @@ describe('local gateway: request to payload-format 2.0 event', () => {
 });
 
 describe('local gateway: AWS behaviour', () => {
-  it('answers 404 {"message":"Not Found"} for an unknown route or method, like API Gateway', async () => {
-    for (const [method, url] of [
-      ['GET', '/v1/nothing-here'],
-      ['DELETE', '/v1/health'],
-    ] as const) {
-      const response = await invoke({ method, url, headers: {}, body: Buffer.alloc(0) }, echoLoader);
-      expect(response.status).toBe(404);
-      expect(JSON.parse(response.body.toString())).toEqual({ message: 'Not Found' });
+  it("answers an unknown path 404 NOT_FOUND in the contract's error shape, as the $default route does on AWS", async () => {
+    const response = await invoke({ method: 'GET', url: '/v1/nothing-here', headers: {}, body: Buffer.alloc(0) }, echoLoader);
+    expect(response.status).toBe(404);
+    const body = JSON.parse(response.body.toString());
+    expect(body.error.code).toBe('NOT_FOUND');
+    expect(body.error.message).toContain('/v1/nothing-here');
+  });
+
+  it('answers a known path under another method 405 METHOD_NOT_ALLOWED with Allow', async () => {
+    const response = await invoke({ method: 'PUT', url: '/v1/topics/orders', headers: {}, body: Buffer.alloc(0) }, echoLoader);
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe('GET, PATCH, DELETE');
+    expect(JSON.parse(response.body.toString()).error).toMatchObject({ code: 'METHOD_NOT_ALLOWED', allow: ['GET', 'PATCH', 'DELETE'] });
+  });
+
+  it('answers a malformed percent escape in the path 400 INVALID_REQUEST, not 500', async () => {
+    for (const url of ['/v1/topics/%ZZ', '/v1/topics/a%/partitions/0/records', '/v1/topics/%E0%A4%A']) {
+      const response = await invoke({ method: 'GET', url, headers: {}, body: Buffer.alloc(0) }, echoLoader);
+      expect(response.status, url).toBe(400);
+      expect(JSON.parse(response.body.toString()).error.code).toBe('INVALID_REQUEST');
     }
   });
 
@@ -135,6 +147,33 @@ describe('GET /v1/health end to end over HTTP', () => {
     const response = await fetch(`${gateway.url}/v1/health`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'ok', service: 'logway' });
+  });
+
+  it('refuses a foreign Host (DNS rebinding) and a foreign Origin (CSRF) with 403 and a code', async () => {
+    const { request } = await import('node:http');
+    const send = (headers: Record<string, string>, method = 'GET') =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request(`${gateway.url}/v1/health`, { method, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const own = `127.0.0.1:${gateway.port}`;
+    expect((await send({ host: own })).status).toBe(200);
+    expect((await send({ host: `localhost:${gateway.port}`, origin: `http://localhost:${gateway.port}` })).status).toBe(200);
+    const rebinding = await send({ host: `attacker.example:${gateway.port}` });
+    expect(rebinding.status).toBe(403);
+    expect(rebinding.body.error.code).toBe('FORBIDDEN_HOST');
+    for (const origin of ['https://evil.example', `http://127.0.0.1:${gateway.port + 1}`, 'null']) {
+      const csrf = await send({ host: own, origin }, 'POST');
+      expect(csrf.status, origin).toBe(403);
+      expect(csrf.body.error.code).toBe('FORBIDDEN_ORIGIN');
+    }
+    const crossSiteGet = await send({ host: own, 'sec-fetch-site': 'cross-site' });
+    expect(crossSiteGet.status).toBe(403);
   });
 
   it('is in the route table', () => {

@@ -15,9 +15,9 @@ describe('topics', () => {
     const described = await http.get('/v1/topics/orders');
     expect(described.status).toBe(200);
     expect(described.body.partitions).toEqual([
-      { partition: 0, logStartOffset: 0, highWatermark: 0 },
-      { partition: 1, logStartOffset: 0, highWatermark: 0 },
-      { partition: 2, logStartOffset: 0, highWatermark: 0 },
+      { partition: 0, logStartOffset: 0, highWatermark: 0, sizeBytes: 0 },
+      { partition: 1, logStartOffset: 0, highWatermark: 0, sizeBytes: 0 },
+      { partition: 2, logStartOffset: 0, highWatermark: 0, sizeBytes: 0 },
     ]);
   });
 

@@ -19,7 +19,11 @@ export interface TestService {
 /** Creates this file's tables and bucket and points the handlers' environment at them. */
 export async function useTestResources(): Promise<{ prefix: string; environment: Record<string, string> }> {
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const { environment } = await bootstrapLocalResources({ dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') }, prefix, {
+  const dynamodb = inject('dynamodbEndpoint');
+  if (!dynamodb) {
+    throw new Error('This test file needs the emulators: list it in integrationTests in vitest.config.ts (CONTRIBUTING.md, "Test tiers").');
+  }
+  const { environment } = await bootstrapLocalResources({ dynamodb, s3: inject('s3Endpoint') }, prefix, {
     embedded: inject('embeddedEmulators'),
   });
   Object.assign(process.env, environment);
