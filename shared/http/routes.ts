@@ -47,7 +47,8 @@ export const routes = [
     method: 'PATCH',
     path: '/v1/topics/{topic}',
     summary: 'Grow partitions or change config',
-    tables: { topics: 'readwrite', partitions: 'read' },
+    // partitions readwrite: a config change fences every partition item with its config version.
+    tables: { topics: 'readwrite', partitions: 'readwrite' },
   },
   {
     name: 'delete-topic',
