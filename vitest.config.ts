@@ -16,6 +16,8 @@ export const integrationTests = [
   'test/cli/package.test.ts',
   'test/client/client.test.ts',
   'test/client/consumer-group.test.ts',
+  'test/chaos/proxy.test.ts',
+  'test/chaos/regressions.test.ts',
   'test/client/producer-faults.test.ts',
   'test/console/console.test.ts',
   'test/console/proxy.test.ts',
@@ -24,6 +26,8 @@ export const integrationTests = [
   'test/groups/offsets.http.test.ts',
   'test/groups/store.test.ts',
   'test/http/hostile-input.test.ts',
+  'test/local/iam-check.test.ts',
+  'test/local/localstack.test.ts',
   'test/local/start.test.ts',
   'test/log/compaction.test.ts',
   'test/log/concurrency.test.ts',
@@ -66,7 +70,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: integrationTests, globalSetup: ['test/support/global-setup.ts'] },
+        test: {
+          name: 'integration',
+          include: integrationTests,
+          globalSetup: ['test/support/global-setup.ts'],
+          // The IAM check of every handler's SDK calls against the synthesized policies.
+          setupFiles: ['test/support/iam-setup.ts'],
+        },
       },
     ],
   },

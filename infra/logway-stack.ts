@@ -1,8 +1,9 @@
 /**
  * The Logway service as one CloudFormation stack, derived from the project's single definitions:
  * the tables and bucket of shared/storage/tables.ts, one Lambda function and one HTTP route per
- * entry of the route table (shared/http/routes.ts), one function and EventBridge rule per
- * scheduled function (infra/schedules.ts), each granted exactly the access its entry lists.
+ * entry of the route table (shared/http/routes.ts) plus the `$default` route's not-found function,
+ * one function and EventBridge rule per scheduled function (infra/schedules.ts), each granted
+ * exactly the access its entry lists.
  *
  * Secure by default: IAM (SigV4) on every route, TLS-only buckets with public access blocked,
  * encrypted tables with point-in-time recovery, one role per function, cdk-nag clean.
@@ -78,6 +79,8 @@ export class LogwayStack extends Stack {
   readonly httpApi: LogwayHttpApi;
   /** Route functions by route name. */
   readonly routeFunctions = new Map<string, LogwayFunction>();
+  /** The `$default` route's function: the contract's 404/405 for a request no route takes. */
+  readonly notFoundFunction: LogwayFunction;
   /** Scheduled functions by name. */
   readonly scheduledFunctions = new Map<string, LogwayFunction>();
   readonly observability: LogwayObservability;
@@ -152,6 +155,16 @@ export class LogwayStack extends Stack {
       this.routeFunctions.set(route.name, fn);
     }
 
+    // Touches no data: it only maps the method and path to an error (shared/http/not-found.ts).
+    this.notFoundFunction = new LogwayFunction(this, 'NotFound', {
+      name: 'not-found',
+      description: 'Logway $default route: 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED for a request no route takes',
+      tables: {},
+      timeout: props.functionTimeout ?? defaultRouteTimeout,
+      defaults,
+    });
+    this.httpApi.addDefaultRoute(this.notFoundFunction.function);
+
     const scheduleScope = new Construct(this, 'Schedules');
     for (const schedule of uniqueByName(props.scheduledFunctions ?? scheduleTable, 'scheduled function')) {
       const fn = new LogwayFunction(scheduleScope, constructId(schedule.name), {
@@ -174,7 +187,7 @@ export class LogwayStack extends Stack {
       dashboardName: this.stackName,
       serviceName: this.stackName,
       api: this.httpApi.api,
-      functions: [...this.routeFunctions.values(), ...this.scheduledFunctions.values()],
+      functions: [...this.routeFunctions.values(), this.notFoundFunction, ...this.scheduledFunctions.values()],
       tables: this.storage.tables,
       alarmEmail: props.alarmEmail,
       removalPolicy,

@@ -8,7 +8,7 @@
  * To add one, append an entry to `scheduledFunctions` below and write `functions/<name>.ts`;
  * CONTRIBUTING.md walks through it.
  */
-import type { Access } from '../shared/http/routes';
+import type { BucketAccess, TableAccess } from '../shared/http/routes';
 import type { TableId } from '../shared/storage/tables';
 
 export interface ScheduledFunctionDefinition {
@@ -17,8 +17,9 @@ export interface ScheduledFunctionDefinition {
   /** An EventBridge schedule expression: `rate(5 minutes)` or `cron(0 3 * * ? *)` (UTC). */
   readonly schedule: string;
   readonly description: string;
-  readonly tables: Partial<Record<TableId, Access>>;
-  readonly bucket?: Access;
+  /** IAM actions per table, as in the route table (shared/http/routes.ts). */
+  readonly tables: Partial<Record<TableId, TableAccess>>;
+  readonly bucket?: BucketAccess;
   /** Up to Lambda's 900 s; defaults to 300 s. */
   readonly timeoutSeconds?: number;
 }
@@ -28,8 +29,19 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     name: 'retention-sweep',
     schedule: 'rate(5 minutes)',
     description: "Deletes batches and segment objects past their topic's retention and purges deleted topics",
-    tables: { topics: 'readwrite', partitions: 'readwrite', batches: 'readwrite', idempotency: 'readwrite' },
-    bucket: 'readwrite',
+    // Lists topics and tombstones (Scan) and removes a purged topic's tombstone; moves log starts,
+    // sizes and compaction marks (UpdateItem; a purge keeps the partition items); removes batches
+    // one by one (DeleteItem, conditioned on where they point) or in bulk for a purge
+    // (BatchWriteItem), writes compacted batches and its orphan cursor (PutItem), keeps segment
+    // release sets and tombstone marks in the batches table (UpdateItem, DeleteItem) and asks the
+    // bySegment index whether an object is referenced (Query); reads, writes (compaction), lists
+    // and deletes segment objects. No access to the idempotency table.
+    tables: {
+      topics: ['read', 'Scan', 'DeleteItem'],
+      partitions: ['read', 'UpdateItem'],
+      batches: ['read', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+    },
+    bucket: ['read', 'PutObject', 'DeleteObject'],
     timeoutSeconds: 600,
   },
 ];

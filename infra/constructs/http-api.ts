@@ -85,6 +85,23 @@ export class LogwayHttpApi extends Construct {
     return this.stage.url;
   }
 
+  /**
+   * Sends every request that matches no route to `handler` (the `$default` route), under the same
+   * authorizer as the others, so an unknown path answers in the contract's error shape rather than
+   * API Gateway's `{"message":"Not Found"}`.
+   */
+  addDefaultRoute(handler: lambda.IFunction): apigwv2.HttpRoute {
+    const route = new apigwv2.HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: apigwv2.HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('DefaultRouteIntegration', handler, {
+        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    this.acknowledgeOpenRoute(route);
+    return route;
+  }
+
   /** Routes `route.method route.path` to `handler`. */
   addRoute(route: RouteDefinition, handler: lambda.IFunction): apigwv2.HttpRoute[] {
     const httpRoutes = this.api.addRoutes({
@@ -94,16 +111,17 @@ export class LogwayHttpApi extends Construct {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
       }),
     });
-    if (this.authMode === 'none') {
-      for (const httpRoute of httpRoutes) {
-        Validations.of(httpRoute).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'authMode none was chosen explicitly for a dev stage (the stack refuses it for any other ' +
-            'stage and warns at synth): the route is open for local experiments with curl.',
-        });
-      }
-    }
+    for (const httpRoute of httpRoutes) this.acknowledgeOpenRoute(httpRoute);
     return httpRoutes;
+  }
+
+  private acknowledgeOpenRoute(httpRoute: apigwv2.HttpRoute): void {
+    if (this.authMode !== 'none') return;
+    Validations.of(httpRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'authMode none was chosen explicitly for a dev stage (the stack refuses it for any other ' +
+        'stage and warns at synth): the route is open for local experiments with curl.',
+    });
   }
 }

@@ -1,14 +1,14 @@
 /**
  * Where Logway keeps its data: one DynamoDB table per entry of shared/storage/tables.ts and the
  * S3 bucket of segment objects, plus the bucket that receives the segment bucket's access logs.
- * `grantAccess` turns a route's (or schedule's) access map into IAM grants, and nothing more.
+ * `grantAccess` turns a route's (or schedule's) access lists into IAM grants, and nothing more.
  */
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { Access } from '../../shared/http/routes';
+import { bucketActions, tableActions, type BucketAccess, type TableAccess } from '../../shared/http/routes';
 import {
   segmentBucket as segmentBucketDefinition,
   tableIds,
@@ -21,8 +21,8 @@ import {
 
 /** What one function may touch; route and schedule definitions both have this shape. */
 export interface DataAccess {
-  readonly tables: Partial<Record<TableId, Access>>;
-  readonly bucket?: Access;
+  readonly tables: Partial<Record<TableId, TableAccess>>;
+  readonly bucket?: BucketAccess;
 }
 
 export interface LogStorageProps {
@@ -132,41 +132,48 @@ export class LogStorage extends Construct {
   }
 
   /**
-   * Grants `role` exactly `access`: 'read' is DynamoDB's read actions on the table and its
-   * indexes (and s3:GetObject on segments), 'readwrite' adds the write actions. Tables and the
-   * bucket that are not listed get nothing.
+   * Grants `role` exactly the actions `access` lists (shared/http/routes.ts): each table's on that
+   * table, and Query/Scan also on its named indexes; object actions on the segments/ prefix of the
+   * segment bucket, ListBucket on the bucket. Tables and the bucket that are not listed get nothing.
    */
   grantAccess(role: iam.Role, access: DataAccess): void {
-    for (const [tableId, level] of Object.entries(access.tables) as [TableId, Access][]) {
+    for (const [tableId, grants] of Object.entries(access.tables) as [TableId, TableAccess][]) {
       const table = this.tables[tableId];
       if (!table) throw new Error(`Unknown table '${tableId}' in an access map`);
-      if (level === 'readwrite') table.grants.readWriteData(role);
-      else table.grants.readData(role);
+      const actions = tableActions(grants);
+      if (actions.length === 0) throw new Error(`The ${tableId} table is listed with no actions`);
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }));
       const definition: TableDefinition = tableDefinitions[tableId];
-      if (definition.globalIndexes?.length) {
-        Validations.of(role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(table)}.Arn>/index/*]`,
-          reason:
-            `Queries the global secondary indexes of the ${tableId} table; DynamoDB authorizes an ` +
-            "index as <table ARN>/index/<name>, and the wildcard covers only this table's indexes.",
-        });
+      const indexActions = actions.filter((a) => a === 'Query' || a === 'Scan');
+      if (definition.globalIndexes?.length && indexActions.length > 0) {
+        // DynamoDB authorizes a Query on an index against <table ARN>/index/<name>.
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: indexActions.map((a) => `dynamodb:${a}`),
+            resources: definition.globalIndexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+          }),
+        );
       }
     }
 
     if (access.bucket) {
       const bucket = this.segmentBucket;
-      const segments = bucket.arnForObjects(`${segmentBucketDefinition.segmentPrefix}*`);
-      const objectActions =
-        access.bucket === 'readwrite' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : ['s3:GetObject'];
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions, resources: [segments] }));
+      const actions = bucketActions(access.bucket);
+      const objectActions = actions.filter((a) => a !== 'ListBucket');
+      if (objectActions.length > 0) {
+        const segments = bucket.arnForObjects(`${segmentBucketDefinition.segmentPrefix}*`);
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: objectActions.map((a) => `s3:${a}`), resources: [segments] }));
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(bucket)}.Arn>/${segmentBucketDefinition.segmentPrefix}*]`,
+          reason:
+            'Segment object keys are created at run time (segments/<topic id>/...), so object ARNs need a ' +
+            'wildcard; it is confined to the segments/ prefix of this one bucket.',
+        });
+      }
       // ListBucket makes a missing key a 404 rather than a 403, and lets the sweep list a topic.
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${this.logicalIdOf(bucket)}.Arn>/${segmentBucketDefinition.segmentPrefix}*]`,
-        reason:
-          'Segment object keys are created at run time (segments/<topic id>/...), so object ARNs need a ' +
-          'wildcard; it is confined to the segments/ prefix of this one bucket.',
-      });
+      if (actions.includes('ListBucket')) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+      }
     }
   }
 

@@ -16,6 +16,7 @@ import { matchRoute, type RouteDefinition } from '../../shared/http/routes';
 import { type HttpResponse, type LambdaHttpHandler, toLambdaResult } from '../../shared/http/handler';
 import { notFoundResponse } from '../../shared/http/not-found';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
+import { runAsFunction } from '../../shared/runtime/aws';
 import { consoleFilesDir } from '../../console/assets';
 import { isConsolePath, serveConsoleFile } from '../../console/serve';
 
@@ -160,7 +161,10 @@ export async function invoke(request: GatewayRequest, loadHandler: HandlerLoader
   let result: APIGatewayProxyResultV2;
   try {
     const handler = await loadHandler(match.route);
-    result = await handler(event, { awsRequestId: event.requestContext.requestId, functionName: match.route.name });
+    // As on Lambda, the handler runs as its own function (and role): see runAsFunction.
+    result = await runAsFunction(match.route.name, () =>
+      handler(event, { awsRequestId: event.requestContext.requestId, functionName: match.route.name }),
+    );
   } catch (error) {
     // An exception that escapes a handler is a failed invocation: API Gateway hides it as a 500.
     console.error(`[logway] handler ${match.route.name} threw:`, error);

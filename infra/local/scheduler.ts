@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runAsFunction } from '../../shared/runtime/aws';
 import { handlersDir } from '../project';
 import { scheduledFunctions, type ScheduledFunctionDefinition } from '../schedules';
 
@@ -39,7 +40,7 @@ export function startScheduler(definitions: readonly ScheduledFunctionDefinition
         const module = (await import(pathToFileURL(join(handlersDir, `${definition.name}.ts`)).href)) as {
           handler: () => Promise<void>;
         };
-        await module.handler();
+        await runAsFunction(definition.name, () => module.handler());
       } catch (error) {
         console.error(`[logway] scheduled function ${definition.name} failed:`, error);
       } finally {

@@ -8,13 +8,31 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const dataDir = process.env.LOGWAY_DATA_DIR ?? '.logway';
   const startedAt = Date.now();
-  const runtime = await startLocalRuntime({ port, dataDir });
+  // The IAM check (docs/local-runtime.md) loads while the emulators start. It lives with the test
+  // support code and its dev dependencies (CDK, the AGPL IAM simulator), never in a Lambda bundle.
+  const iamCheck =
+    process.env.LOGWAY_IAM_CHECK === '0'
+      ? Promise.resolve(undefined)
+      : import('../../test/support/iam-local').then((module) => module.installLocalIamCheck());
+  const [started, checked] = await Promise.allSettled([startLocalRuntime({ port, dataDir }), iamCheck]);
+  if (started.status === 'rejected') throw started.reason;
+  const runtime = started.value;
+  if (checked.status === 'rejected') {
+    await runtime.stop();
+    throw checked.reason;
+  }
+  const iam = checked.value;
   const emulated = runtime.emulators.started.length
     ? `embedded ${runtime.emulators.started.join(' and ')} emulator(s)`
     : 'endpoints from AWS_ENDPOINT_URL';
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  console.log(
+    iam
+      ? `  IAM check:   every SDK call a handler makes, against its function's synthesized policy (${iam.synthesizedMs ? `synthesized in ${iam.synthesizedMs} ms` : 'cached'}; LOGWAY_IAM_CHECK=0 turns it off)`
+      : '  IAM check:   off (LOGWAY_IAM_CHECK=0)',
+  );
   console.log(`  try:         curl ${runtime.url}/v1/health`);
   console.log(`  console:     ${runtime.url}/console/`);
 

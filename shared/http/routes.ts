@@ -2,14 +2,49 @@
  * The route table: every HTTP operation of Logway, its handler and what it may touch.
  *
  * CDK makes one Lambda function and one API Gateway route per entry, and grants each function
- * exactly the access listed; the local gateway routes requests with the same table and calls
- * the same handler module in-process. A route's handler lives in `functions/<name>.ts` and is
- * exported as `handler`.
+ * exactly the actions listed (nothing else: see docs/deploy.md); the local gateway routes requests
+ * with the same table and calls the same handler module in-process, and the test suite checks
+ * every SDK call a handler makes against the synthesized grants. A route's handler lives in
+ * `functions/<name>.ts` and is exported as `handler`.
  */
 import type { TableId } from '../storage/tables';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type Access = 'read' | 'readwrite';
+
+/** DynamoDB item actions, by their IAM names (without `dynamodb:`). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'Scan'
+  | 'ConditionCheckItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem';
+/** S3 actions on the segment bucket (objects under segments/, and listing it), by IAM name. */
+export type BucketAction = 'GetObject' | 'PutObject' | 'DeleteObject' | 'ListBucket';
+
+/**
+ * What a function may do with one table: IAM action names, or `read` for reading items by key
+ * (GetItem, BatchGetItem, Query on the table and its indexes, ConditionCheckItem in a
+ * transaction). Scans and every write are always named.
+ */
+export type TableAccess = readonly ('read' | TableAction)[];
+/** What a function may do with the segment bucket; `read` is GetObject + ListBucket (a missing key is then 404, not 403). */
+export type BucketAccess = readonly ('read' | BucketAction)[];
+
+export const tableReadActions = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'] as const satisfies readonly TableAction[];
+export const bucketReadActions = ['GetObject', 'ListBucket'] as const satisfies readonly BucketAction[];
+
+/** The IAM actions (without service prefix) an access list grants, `read` expanded, sorted and unique. */
+export function tableActions(access: TableAccess): TableAction[] {
+  return [...new Set(access.flatMap((grant) => (grant === 'read' ? tableReadActions : [grant])))].sort();
+}
+
+export function bucketActions(access: BucketAccess): BucketAction[] {
+  return [...new Set(access.flatMap((grant) => (grant === 'read' ? bucketReadActions : [grant])))].sort();
+}
 
 export interface RouteDefinition {
   /** Handler module name (functions/<name>.ts) and the Lambda function's logical name. */
@@ -18,8 +53,8 @@ export interface RouteDefinition {
   /** API Gateway path syntax: `{param}` for one path segment. */
   readonly path: string;
   readonly summary: string;
-  readonly tables: Partial<Record<TableId, Access>>;
-  readonly bucket?: Access;
+  readonly tables: Partial<Record<TableId, TableAccess>>;
+  readonly bucket?: BucketAccess;
   /** A long-polling route needs a timeout beyond its longest wait. */
   readonly timeoutSeconds?: number;
 }
@@ -32,46 +67,52 @@ export const routes = [
     method: 'POST',
     path: '/v1/topics',
     summary: 'Create a topic',
-    tables: { topics: 'readwrite', partitions: 'read' },
+    // A conditional PutItem creates it; the partition heads are read for the answer.
+    tables: { topics: ['PutItem'], partitions: ['read'] },
   },
-  { name: 'list-topics', method: 'GET', path: '/v1/topics', summary: 'List topics', tables: { topics: 'read' } },
+  { name: 'list-topics', method: 'GET', path: '/v1/topics', summary: 'List topics', tables: { topics: ['Scan'] } },
   {
     name: 'describe-topic',
     method: 'GET',
     path: '/v1/topics/{topic}',
     summary: 'Describe a topic: config and partition offsets',
-    tables: { topics: 'read', partitions: 'read' },
+    tables: { topics: ['read'], partitions: ['read'] },
   },
   {
     name: 'alter-topic',
     method: 'PATCH',
     path: '/v1/topics/{topic}',
     summary: 'Grow partitions or change config',
-    // partitions readwrite: a config change fences every partition item with its config version.
-    tables: { topics: 'readwrite', partitions: 'readwrite' },
+    // partitions UpdateItem: a config change fences every partition item with its config version.
+    tables: { topics: ['read', 'UpdateItem'], partitions: ['read', 'UpdateItem'] },
   },
   {
     name: 'delete-topic',
     method: 'DELETE',
     path: '/v1/topics/{topic}',
     summary: 'Delete a topic; its name is reusable at once',
-    tables: { topics: 'readwrite' },
+    // Marks every partition deleted (fencing appends), then swaps the topic for its tombstone in one
+    // transaction (DeleteItem + PutItem); the retention sweep removes the data later.
+    tables: { topics: ['read', 'PutItem', 'DeleteItem'], partitions: ['UpdateItem'] },
   },
   {
     name: 'produce',
     method: 'POST',
     path: '/v1/topics/{topic}/records',
     summary: 'Append records atomically, optionally idempotently',
-    tables: { topics: 'read', partitions: 'readwrite', batches: 'readwrite', idempotency: 'readwrite' },
-    bucket: 'readwrite',
+    // One transaction: UpdateItem of each partition head, PutItem of each batch and of the
+    // Idempotency-Key's response. Large batches go to a new segment object (PutObject). Nothing is
+    // ever deleted or overwritten by produce.
+    tables: { topics: ['read'], partitions: ['read', 'UpdateItem'], batches: ['PutItem'], idempotency: ['read', 'PutItem'] },
+    bucket: ['PutObject'],
   },
   {
     name: 'fetch-records',
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/records',
     summary: 'Fetch records from an offset, optionally long-polling',
-    tables: { topics: 'read', partitions: 'read', batches: 'read' },
-    bucket: 'read',
+    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
     timeoutSeconds: 29,
   },
   {
@@ -79,8 +120,8 @@ export const routes = [
     method: 'POST',
     path: '/v1/fetch',
     summary: 'Fetch from several partitions; returns as soon as any has data',
-    tables: { topics: 'read', partitions: 'read', batches: 'read' },
-    bucket: 'read',
+    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
     timeoutSeconds: 29,
   },
   {
@@ -88,54 +129,58 @@ export const routes = [
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/offsets',
     summary: 'Earliest, latest, or first offset at or after a timestamp',
-    tables: { topics: 'read', partitions: 'read', batches: 'read' },
-    bucket: 'read',
+    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
   },
   {
     name: 'group-heartbeat',
     method: 'POST',
     path: '/v1/groups/{group}/heartbeat',
     summary: 'Join, heartbeat or leave a consumer group; returns the member epoch and assignment',
-    tables: { groups: 'readwrite', topics: 'read' },
+    // PutItem for a membership change, UpdateItem for a heartbeat that changes only liveness.
+    tables: { groups: ['read', 'PutItem', 'UpdateItem'], topics: ['read'] },
   },
   {
     name: 'commit-offsets',
     method: 'POST',
     path: '/v1/groups/{group}/offsets',
     summary: "Commit offsets, as the partitions' owning member or (group empty) without a member",
-    // groups readwrite: a commit without a member creates the group and drops expired members.
-    tables: { groups: 'readwrite', offsets: 'readwrite', topics: 'read' },
+    // One transaction: the group checked (ConditionCheckItem) or, without a member, written (PutItem:
+    // creates the group and drops expired members), and a PutItem per committed offset.
+    tables: { groups: ['read', 'PutItem'], offsets: ['PutItem'], topics: ['read'] },
   },
   {
     name: 'fetch-committed-offsets',
     method: 'GET',
     path: '/v1/groups/{group}/offsets',
     summary: "A group's committed offsets",
-    tables: { groups: 'read', offsets: 'read' },
+    // topics: offsets are kept per topic id; the listing shows those of each topic's live id only.
+    tables: { groups: ['read'], offsets: ['read'], topics: ['read'] },
   },
-  { name: 'list-groups', method: 'GET', path: '/v1/groups', summary: 'List consumer groups', tables: { groups: 'read' } },
+  { name: 'list-groups', method: 'GET', path: '/v1/groups', summary: 'List consumer groups', tables: { groups: ['Scan'] } },
   {
     name: 'describe-group',
     method: 'GET',
     path: '/v1/groups/{group}',
     summary: 'Describe a group: state, epochs, members, and per partition the committed offset, high watermark and lag',
-    tables: { groups: 'read', offsets: 'read', topics: 'read', partitions: 'read' },
+    tables: { groups: ['read'], offsets: ['read'], topics: ['read'], partitions: ['read'] },
   },
   {
     name: 'reset-offsets',
     method: 'POST',
     path: '/v1/groups/{group}/reset-offsets',
     summary: "Reset an empty group's offsets of a topic to earliest, latest, a timestamp or an offset",
-    // groups readwrite: creates the group if needed and drops expired members; batches and bucket: timestamp lookup.
-    tables: { groups: 'readwrite', offsets: 'readwrite', topics: 'read', partitions: 'read', batches: 'read' },
-    bucket: 'read',
+    // As an offset commit without a member (groups PutItem: creates the group if needed and drops
+    // expired members); batches and bucket: the timestamp lookup.
+    tables: { groups: ['read', 'PutItem'], offsets: ['PutItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    bucket: ['read'],
   },
   {
     name: 'delete-group',
     method: 'DELETE',
     path: '/v1/groups/{group}',
     summary: 'Delete an empty group and its committed offsets',
-    tables: { groups: 'readwrite', offsets: 'readwrite' },
+    tables: { groups: ['read', 'DeleteItem'], offsets: ['read', 'DeleteItem'] },
   },
 ] as const satisfies readonly RouteDefinition[];
 

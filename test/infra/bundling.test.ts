@@ -51,7 +51,7 @@ describe('bundling (esbuild, ESM, arm64 target)', () => {
     };
     // A function's code is the asset whose hash names both its S3 key and its staging directory.
     bundles = new Map();
-    for (const [name, fn] of stack.routeFunctions) {
+    for (const [name, fn] of [...stack.routeFunctions, ['not-found', stack.notFoundFunction] as const]) {
       const resource = template.Resources[stack.getLogicalId(fn.function.node.defaultChild as never)]!;
       const hash = resource.Properties.Code!.S3Key!.replace(/\.zip$/, '');
       bundles.set(name, join(outdir, `asset.${hash}`, 'index.mjs'));
@@ -63,7 +63,7 @@ describe('bundling (esbuild, ESM, arm64 target)', () => {
   });
 
   it('makes one .mjs bundle with a source map per route, without node_modules', () => {
-    expect(bundles.size).toBe(routes.length);
+    expect(bundles.size).toBe(routes.length + 1);
     for (const file of bundles.values()) {
       expect(existsSync(file), file).toBe(true);
       expect(existsSync(`${file}.map`)).toBe(true);
@@ -75,6 +75,37 @@ describe('bundling (esbuild, ESM, arm64 target)', () => {
     for (const [name, file] of bundles) {
       expect(invokeBundle(file).exportsHandler, name).toBe(true);
     }
+  });
+
+  it('no bundle contains test code or the AGPL-licensed IAM simulator (a test-only dev dependency)', () => {
+    for (const [name, file] of bundles) {
+      const { sources } = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
+      expect(sources.length, name).toBeGreaterThan(0);
+      expect(
+        sources.filter((source) => /@cloud-copilot|(^|\/)test\//.test(source)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('the not-found bundle answers 404 NOT_FOUND', () => {
+    const script = `
+      const mod = await import(process.argv[1]);
+      const response = await mod.handler({
+        version: '2.0', routeKey: '$default', rawPath: '/v2/nothing', rawQueryString: '', headers: {},
+        requestContext: { requestId: 'bundle-test', http: { method: 'GET', path: '/v2/nothing' } },
+        isBase64Encoded: false,
+      }, { awsRequestId: 'bundle-test' });
+      process.stdout.write(JSON.stringify(response));
+    `;
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, bundles.get('not-found')!], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH ?? '', POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+      encoding: 'utf8',
+    });
+    const response = JSON.parse(output) as { statusCode: number; body: string };
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body).error.code).toBe('NOT_FOUND');
   });
 
   it('the health bundle answers 200', () => {

@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { LogwayFunction } from '../../infra/constructs/logway-function';
 import type { LogwayStack } from '../../infra/logway-stack';
 import { scheduledFunctions, type ScheduledFunctionDefinition } from '../../infra/schedules';
-import { routes, type Access, type RouteDefinition } from '../../shared/http/routes';
+import { bucketActions, routes, tableActions, type BucketAccess, type RouteDefinition, type TableAccess } from '../../shared/http/routes';
 import { metricNames } from '../../shared/runtime/metrics';
 import { segmentBucket, tableIds, tables, type TableDefinition, type TableId } from '../../shared/storage/tables';
+import { resolve } from '../support/iam-policies';
 import {
   actionsOf,
   fixtureRoutes,
@@ -27,65 +28,47 @@ const dynamoWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb
 const s3WriteActions = ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
 
 /**
- * Asserts that `fn` can reach exactly the tables and bucket of `access`, writing only where it says
- * 'readwrite', and nothing else but its own log group.
+ * Asserts that `fn`'s role grants exactly what `access` lists and nothing else: each listed table
+ * exactly its actions (Query/Scan also on its named indexes, never `index/*`), segment objects and
+ * the bucket exactly the listed S3 actions, its own log group the two write actions, no other
+ * resource, no `*`, no Deny and no conditions to reason about.
  */
 function expectLeastPrivilege(
   { stack, template }: Synthesized,
   fn: LogwayFunction,
-  access: { tables: Partial<Record<TableId, Access>>; bucket?: Access },
+  access: { tables: Partial<Record<TableId, TableAccess>>; bucket?: BucketAccess },
 ): void {
-  const tableByLogicalId = new Map(tableIds.map((id) => [logicalId(stack.storage.tables[id]), id]));
-  const bucketLogicalId = logicalId(stack.storage.segmentBucket);
-  const allowed = new Set([logicalId(fn.logGroup), bucketLogicalId, ...tableByLogicalId.keys()]);
-  const statements = statementsOfRole(template, logicalId(fn.role));
-  const granted = new Map<TableId, Set<string>>();
-  const s3Actions = new Set<string>();
-
-  for (const statement of statements) {
+  const references = new Map<string, string>([[logicalId(fn.logGroup), 'arn:log-group']]);
+  for (const id of tableIds) references.set(logicalId(stack.storage.tables[id]), `arn:table/${id}`);
+  references.set(logicalId(stack.storage.segmentBucket), 'arn:bucket');
+  const granted: Record<string, string[]> = {};
+  for (const statement of statementsOfRole(template, logicalId(fn.role))) {
     expect(statement.Effect).toBe('Allow');
-    const { logicalIds, wildcard } = resourcesOf(statement);
-    expect(wildcard, `${fn.name} has a statement on Resource '*'`).toBe(false);
-    for (const id of logicalIds) expect(allowed, `${fn.name} references ${id}`).toContain(id);
-    const actions = actionsOf(statement);
-    for (const action of actions) expect(action, `${fn.name}: ${action}`).toMatch(/^(dynamodb|s3|logs):[A-Za-z]+$/);
-
-    const dynamoActions = actions.filter((action) => action.startsWith('dynamodb:'));
-    for (const id of logicalIds) {
-      const tableId = tableByLogicalId.get(id);
-      if (!tableId) continue;
-      expect(access.tables[tableId], `${fn.name} may not touch the ${tableId} table`).toBeDefined();
-      if (access.tables[tableId] === 'read') {
-        expect(
-          dynamoActions.filter((a) => dynamoWriteActions.includes(a)),
-          `${fn.name} writes ${tableId}`,
-        ).toEqual([]);
-      }
-      const set = granted.get(tableId) ?? new Set<string>();
-      for (const a of dynamoActions) set.add(a);
-      granted.set(tableId, set);
-    }
-    for (const action of actions.filter((a) => a.startsWith('s3:'))) {
-      expect(logicalIds, `${fn.name}: ${action} outside the segment bucket`).toEqual(new Set([bucketLogicalId]));
-      s3Actions.add(action);
-    }
-    if (actions.some((a) => a.startsWith('logs:'))) {
-      expect(logicalIds).toEqual(new Set([logicalId(fn.logGroup)]));
+    expect((statement as { Condition?: unknown }).Condition).toBeUndefined();
+    for (const resource of [statement.Resource].flat()) {
+      // Throws on a reference to anything but these tables, the bucket and the function's log group.
+      const arn = resolve(resource, references);
+      expect(arn, `${fn.name} has a statement on Resource '*'`).not.toBe('*');
+      granted[arn] = [...new Set([...(granted[arn] ?? []), ...actionsOf(statement)])].sort();
     }
   }
-
-  // Everything listed is actually granted.
-  expect(new Set(granted.keys())).toEqual(new Set(Object.keys(access.tables)));
-  for (const [tableId, level] of Object.entries(access.tables) as [TableId, Access][]) {
-    const actions = granted.get(tableId)!;
-    expect(actions).toContain('dynamodb:GetItem');
-    expect(actions).toContain('dynamodb:Query');
-    if (level === 'readwrite') for (const write of dynamoWriteActions) expect(actions).toContain(write);
+  const expected: Record<string, string[]> = { 'arn:log-group': ['logs:CreateLogStream', 'logs:PutLogEvents'] };
+  for (const [tableId, grants] of Object.entries(access.tables) as [TableId, TableAccess][]) {
+    const actions = tableActions(grants);
+    expected[`arn:table/${tableId}`] = actions.map((a) => `dynamodb:${a}`).sort();
+    const indexActions = actions.filter((a) => a === 'Query' || a === 'Scan').map((a) => `dynamodb:${a}`);
+    const definition: TableDefinition = tables[tableId];
+    for (const index of definition.globalIndexes ?? []) {
+      if (indexActions.length > 0) expected[`arn:table/${tableId}/index/${index.indexName}`] = indexActions.sort();
+    }
   }
-  if (!access.bucket) expect(s3Actions.size, `${fn.name} has S3 actions`).toBe(0);
-  if (access.bucket) expect(s3Actions).toContain('s3:GetObject');
-  if (access.bucket === 'read') expect([...s3Actions].filter((a) => s3WriteActions.includes(a))).toEqual([]);
-  if (access.bucket === 'readwrite') for (const write of ['s3:PutObject', 's3:DeleteObject']) expect(s3Actions).toContain(write);
+  if (access.bucket) {
+    const actions = bucketActions(access.bucket);
+    const objectActions = actions.filter((a) => a !== 'ListBucket').map((a) => `s3:${a}`);
+    if (objectActions.length > 0) expected[`arn:bucket/${segmentBucket.segmentPrefix}*`] = objectActions.sort();
+    if (actions.includes('ListBucket')) expected['arn:bucket'] = ['s3:ListBucket'];
+  }
+  expect(granted, `${fn.name}'s role`).toEqual(expected);
 }
 
 function routeResource(template: Template, route: RouteDefinition): Record<string, unknown> {
@@ -107,9 +90,9 @@ describe('LogwayStack from the project route table (dev)', () => {
     ({ stack, template } = synthesized);
   });
 
-  it('has one API route and one function per route table entry, one function and rule per schedule', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length);
+  it('has one API route and one function per route table entry, the $default route, one function and rule per schedule', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routes.length + 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', routes.length + 1);
     expect(stack.routeFunctions.size).toBe(routes.length);
     expect(stack.scheduledFunctions.size).toBe(scheduledFunctions.length);
     template.resourceCountIs('AWS::Events::Rule', scheduledFunctions.length);
@@ -131,6 +114,26 @@ describe('LogwayStack from the project route table (dev)', () => {
       });
     },
   );
+
+  it('$default: IAM-authorized route to the not-found function, which touches no data', () => {
+    const matches = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: '$default' } }));
+    expect(matches).toHaveLength(1);
+    const properties = matches[0]!.Properties as Record<string, unknown>;
+    expect(properties.AuthorizationType).toBe('AWS_IAM');
+    const integrationId = JSON.stringify(properties.Target).match(/"Ref":"([A-Za-z0-9]+)"/)?.[1];
+    const integration = template.findResources('AWS::ApiGatewayV2::Integration')[integrationId!]!;
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(stack.notFoundFunction.function), 'Arn'] },
+    });
+    expectLeastPrivilege(synthesized, stack.notFoundFunction, { tables: {} });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [logicalId(stack.notFoundFunction.role), 'Arn'] },
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+    });
+  });
 
   it.each(routes.map((route) => [route.name, route] as const))(
     '%s: function on nodejs22.x arm64 with its timeout and the shared environment',
@@ -180,6 +183,21 @@ describe('LogwayStack from the project route table (dev)', () => {
       expectLeastPrivilege(synthesized, fn, definition);
     },
   );
+
+  it('produce can neither delete nor overwrite anything: no s3:DeleteObject, no idempotency update or delete', () => {
+    const produce = stack.routeFunctions.get('produce')!;
+    const actions = statementsOfRole(template, logicalId(produce.role)).flatMap(actionsOf);
+    expect(actions).not.toContain('s3:DeleteObject');
+    expect(actions).not.toContain('s3:AbortMultipartUpload');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+
+  it('no function holds dynamodb:DescribeTable, stream reads or a wildcard index ARN', () => {
+    const text = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(text).not.toMatch(/DescribeTable|GetRecords|GetShardIterator|\/index\/\*/);
+  });
 
   it('health can touch no table and no bucket', () => {
     const health = stack.routeFunctions.get('health')!;
@@ -329,9 +347,10 @@ describe('LogwayStack from the project route table (dev)', () => {
 
   it("alarms on API 5xx, every function's errors and throttles, every table's throttling", () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => JSON.stringify(a.Properties));
-    expect(alarms).toHaveLength(1 + 2 * (routes.length + scheduledFunctions.length) + tableIds.length);
+    // Every route's function, the $default route's not-found function, every scheduled function.
+    expect(alarms).toHaveLength(1 + 2 * (routes.length + 1 + scheduledFunctions.length) + tableIds.length);
     expect(alarms.filter((a) => a.includes('"MetricName":"5xx"'))).toHaveLength(1);
-    for (const fn of [...stack.routeFunctions.values(), ...stack.scheduledFunctions.values()]) {
+    for (const fn of [...stack.routeFunctions.values(), stack.notFoundFunction, ...stack.scheduledFunctions.values()]) {
       const mine = alarms.filter((a) => a.includes(`"Ref":"${logicalId(fn.function)}"`));
       expect(mine.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(1);
       expect(mine.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(1);
@@ -391,7 +410,7 @@ describe('LogwayStack with a fixture route table and a scheduled function', () =
     });
     expectLeastPrivilege(synthesized, fn, schedule);
     // Scheduled functions are not routes.
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', fixtureRoutes.length);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', fixtureRoutes.length + 1);
   });
 });
 
