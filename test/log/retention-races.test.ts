@@ -12,11 +12,14 @@ import { describe, expect, it } from 'vitest';
 import { compactPartition } from '../../shared/log/compaction';
 import { orphanGraceMs, releaseSegmentBatch, sweepRetention } from '../../shared/log/retention';
 import { writeSegment } from '../../shared/log/segments';
-import { bucketName, dynamo, s3Client, tableName } from '../../shared/runtime/aws';
+import { bucketName, dynamo, runAsFunction, s3Client, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService();
+
+/** A sweep as the scheduled function runs it: under its own IAM role (checked against its policy). */
+const sweep = (now?: number) => runAsFunction('retention-sweep', () => sweepRetention(now));
 
 const old = () => Date.now() - 3_600_000;
 const big = (c: string) => c.repeat(5000); // over the inline threshold: in S3
@@ -69,7 +72,8 @@ describe('a fetch racing retention', () => {
       const response = await ahead(
         s3Stack(),
         (command) => command === 'GetObjectCommand',
-        () => sweepRetention(),
+        // The sweep runs as its own function (its own IAM role), though it starts inside the fetch's call.
+        () => sweep(),
         () =>
           route === 'get'
             ? http.get(`/v1/topics/${name}/partitions/0/records?offset=0`)
@@ -89,7 +93,7 @@ describe('a fetch racing retention', () => {
       dynamoStack(),
       (command, input) =>
         command === 'QueryCommand' && JSON.stringify(input).includes(`${topicId}:0`) && !JSON.stringify(input).includes('Projection'),
-      () => sweepRetention(),
+      () => sweep(),
       () => http.get('/v1/topics/race-index/partitions/0/records?offset=0'),
     );
     expect(response.status).toBe(416);
@@ -125,7 +129,7 @@ describe('overlapping sweeps', () => {
         compactPartition(topicId, 0, 0, 2, Date.now(), (key, batches, lastOffset) =>
           releaseSegmentBatch(key, batches, `${partitionKeyOf(topicId, 0)}@${lastOffset}`),
         ),
-      () => sweepRetention(),
+      () => sweep(),
     );
     expect(await objectKeys(`segments/${topicId}/`)).toEqual(objectsBefore);
     const kept = await http.get('/v1/topics/shared-object/partitions/1/records?offset=0');
@@ -144,7 +148,7 @@ describe('overlapping sweeps', () => {
       });
     }
     await http.post('/v1/topics/two-sweeps/records', { records: [{ value: 'fresh', partition: 0 }] });
-    await Promise.all([sweepRetention(), sweepRetention(), sweepRetention()]);
+    await Promise.all([sweep(), sweep(), sweep()]);
     const described = (await http.get('/v1/topics/two-sweeps')).body.partitions;
     expect(described.map((p: { logStartOffset: number }) => p.logStartOffset)).toEqual([4, 2]);
     expect(await objectKeys(`segments/${topicId}/`)).toHaveLength(2);
@@ -178,12 +182,12 @@ describe('a sweep that dies halfway', () => {
       { step: 'initialize', name: 'crashSweep' },
     );
     try {
-      await expect(sweepRetention()).rejects.toThrow('injected');
+      await expect(sweep()).rejects.toThrow('injected');
     } finally {
       stack.remove('crashSweep');
     }
     expect((await http.get('/v1/topics/crashed-sweep')).body.partitions[0].logStartOffset).toBe(1);
-    await sweepRetention();
+    await sweep();
     const { Items } = await dynamo().send(
       new QueryCommand({
         TableName: batchesTable,
@@ -229,10 +233,10 @@ describe('orphaned segment objects', () => {
     await http.delete('/v1/topics/doomed');
 
     // Young objects are left alone: their append may still be committing.
-    expect((await sweepRetention()).orphansDeleted).toBe(0);
+    expect((await sweep()).orphansDeleted).toBe(0);
     expect(await objectKeys(`segments/${doomedId}/`)).toHaveLength(0);
     await writeSegment(doomedId, [Buffer.from(big('l'))]);
-    const report = await sweepRetention(Date.now() + orphanGraceMs + 60_000);
+    const report = await sweep(Date.now() + orphanGraceMs + 60_000);
     expect(report.orphansDeleted).toBe(2);
     expect(await objectKeys(`segments/${topicId}/`)).toEqual(referenced);
     expect(await objectKeys(`segments/${doomedId}/`)).toHaveLength(0);
@@ -240,6 +244,6 @@ describe('orphaned segment objects', () => {
     const fetched = await http.get('/v1/topics/orphans/partitions/0/records?offset=0');
     expect(fetched.body.records[0].value).toBe(big('k'));
     // The next pass reads only objects written since.
-    expect((await sweepRetention(Date.now() + orphanGraceMs + 120_000)).orphansDeleted).toBe(0);
+    expect((await sweep(Date.now() + orphanGraceMs + 120_000)).orphansDeleted).toBe(0);
   });
 });
