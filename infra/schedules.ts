@@ -29,16 +29,17 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     name: 'retention-sweep',
     schedule: 'rate(5 minutes)',
     description: "Deletes batches and segment objects past their topic's retention and purges deleted topics",
-    // Lists topics and tombstones (Scan) and removes a purged topic's tombstone; moves log starts
-    // and compaction marks (UpdateItem) and deletes a purged topic's heads; deletes expired batches
-    // (BatchWriteItem) and writes compacted ones (PutItem); counts released segment batches in the
-    // idempotency table (UpdateItem, DeleteItem); reads, writes (compaction), lists and deletes
-    // segment objects.
+    // Lists topics and tombstones (Scan) and removes a purged topic's tombstone; moves log starts,
+    // sizes and compaction marks (UpdateItem; a purge keeps the partition items); removes batches
+    // one by one (DeleteItem, conditioned on where they point) or in bulk for a purge
+    // (BatchWriteItem), writes compacted batches and its orphan cursor (PutItem), keeps segment
+    // release sets and tombstone marks in the batches table (UpdateItem, DeleteItem) and asks the
+    // bySegment index whether an object is referenced (Query); reads, writes (compaction), lists
+    // and deletes segment objects. No access to the idempotency table.
     tables: {
       topics: ['read', 'Scan', 'DeleteItem'],
-      partitions: ['read', 'UpdateItem', 'DeleteItem'],
-      batches: ['read', 'PutItem', 'BatchWriteItem'],
-      idempotency: ['UpdateItem', 'DeleteItem'],
+      partitions: ['read', 'UpdateItem'],
+      batches: ['read', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
     },
     bucket: ['read', 'PutObject', 'DeleteObject'],
     timeoutSeconds: 600,

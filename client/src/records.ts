@@ -75,7 +75,10 @@ export function keyBytes(key: ProducerMessage['key']): Uint8Array | string | nul
 const byteLength = (value: string | Bytes | null | undefined): number =>
   value === null || value === undefined ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
 
-/** The bytes Kafka (and Logway) count against max.message.bytes: key, value and headers. */
+/** What Logway counts per header besides its key and value (its JSON frame in a fetched record). */
+export const headerOverheadBytes = 24;
+
+/** The bytes Logway counts against max.message.bytes: key, value, headers and 24 bytes per header. */
 export function recordSize(message: ProducerMessage): number {
   const key =
     message.key === null || message.key === undefined
@@ -95,11 +98,11 @@ export function recordSize(message: ProducerMessage): number {
           : Buffer.byteLength(JSON.stringify(value)));
   const headers = message.headers;
   if (Array.isArray(headers)) {
-    for (const h of headers) size += Buffer.byteLength(h.key) + byteLength(h.value);
+    for (const h of headers) size += Buffer.byteLength(h.key) + byteLength(h.value) + headerOverheadBytes;
   } else if (headers) {
     for (const [key, v] of Object.entries(headers)) {
       if (v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) size += Buffer.byteLength(key) + byteLength(one);
+      for (const one of Array.isArray(v) ? v : [v]) size += Buffer.byteLength(key) + byteLength(one) + headerOverheadBytes;
     }
   }
   return size;

@@ -72,8 +72,15 @@ async function ensureTable(client: DynamoDBClient, definition: TableDefinition, 
   }
   for (let attempt = 0; attempt < 100; attempt++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const keys = (Table?.KeySchema ?? []).map((k) => k.AttributeName).join(',');
-    const expected = [definition.partitionKey.name, definition.sortKey?.name].filter(Boolean).join(',');
+    const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort();
+    const keys = [...(Table?.KeySchema ?? []).map((k) => k.AttributeName), ...indexes.map((i) => `index ${i}`)].join(',');
+    const expected = [
+      definition.partitionKey.name,
+      definition.sortKey?.name,
+      ...(definition.globalIndexes ?? []).map((i) => `index ${i.indexName}`).sort(),
+    ]
+      .filter(Boolean)
+      .join(',');
     if (keys !== expected) {
       // Kept data from a Logway whose table layout differed: say so rather than fail obscurely later.
       throw new Error(

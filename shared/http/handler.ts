@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { serviceDefaults } from '../config';
 import { invalidRequest, isLogwayError, LogwayError, serviceFault } from '../errors';
+import { throttlingError } from '../log/throttling';
 import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
 import { flushMetrics } from '../runtime/metrics';
@@ -87,6 +88,7 @@ export function toLambdaResult(response: HttpResponse): APIGatewayProxyStructure
 }
 
 export function errorResponse(error: unknown, requestId?: string): HttpResponse {
+  error = throttlingError(error) ?? error;
   if (isLogwayError(error)) {
     const headers: Record<string, string> = {};
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);

@@ -83,7 +83,8 @@ export const routes = [
     method: 'PATCH',
     path: '/v1/topics/{topic}',
     summary: 'Grow partitions or change config',
-    tables: { topics: ['read', 'UpdateItem'], partitions: ['read'] },
+    // partitions UpdateItem: a config change fences every partition item with its config version.
+    tables: { topics: ['read', 'UpdateItem'], partitions: ['read', 'UpdateItem'] },
   },
   {
     name: 'delete-topic',

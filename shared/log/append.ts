@@ -20,6 +20,7 @@ import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
 import { appendMetrics } from './metrics';
+import { cancelledByThrottling } from './throttling';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -48,8 +49,12 @@ export interface IdempotencyRecord {
 
 export type AppendOutcome =
   | { readonly kind: 'appended'; readonly baseOffsets: ReadonlyMap<number, number> }
-  /** The topic was deleted (and perhaps recreated) since the batches were planned: plan again. */
-  | { readonly kind: 'topic-changed' }
+  /**
+   * The topic changed since the batches were planned: plan again against a fresh read.
+   * `deleted`: a partition is marked deleted (the topic was deleted, perhaps recreated, or its
+   * deletion is under way); such a partition never takes an append again.
+   */
+  | { readonly kind: 'topic-changed'; readonly reason?: 'deleted' | 'config' }
   /** Another request with the same Idempotency-Key committed first. */
   | { readonly kind: 'duplicate' };
 
@@ -102,7 +107,15 @@ export async function appendBatches(
 
   for (let attempt = 0; ; attempt++) {
     const baseOffsets = new Map(batches.map((b) => [b.partition, heads.get(b.partition)!.highWatermark]));
-    const transactItems = appendTransactItems(appendTables(), topic.topicId, batches, heads, baseOffsets, idempotency);
+    const transactItems = appendTransactItems(
+      appendTables(),
+      topic.topicId,
+      batches,
+      heads,
+      baseOffsets,
+      idempotency,
+      configVersionOf(topic),
+    );
     try {
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
       for (const batch of batches) {
@@ -113,10 +126,19 @@ export async function appendBatches(
       return { kind: 'appended', baseOffsets };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined);
-      if (verdict === 'topic-changed' || verdict === 'duplicate') {
+      // Throttled: another round now would be throttled too; the client retries later (429).
+      if (cancelledByThrottling(error.CancellationReasons)) {
+        throw throttled(
+          `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait with the same Idempotency-Key.`,
+          { topic: topic.name },
+          { cause: error },
+        );
+      }
+      const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined, configVersionOf(topic));
+      if (verdict === 'topic-changed' || verdict === 'config-changed' || verdict === 'duplicate') {
         for (const batch of batches) knownHeads.delete(partitionKeyOf(topic.topicId, batch.partition));
-        return { kind: verdict };
+        if (verdict === 'duplicate') return { kind: verdict };
+        return { kind: 'topic-changed', reason: verdict === 'config-changed' ? 'config' : 'deleted' };
       }
       appendMetrics.conflict();
       if (Date.now() >= deadline) {
@@ -149,7 +171,10 @@ function advance(head: PartitionHead, batch: PreparedBatch): PartitionHead {
   };
 }
 
-type Verdict = 'head-moved' | 'transaction-conflict' | 'topic-changed' | 'duplicate';
+type Verdict = 'head-moved' | 'transaction-conflict' | 'topic-changed' | 'config-changed' | 'duplicate';
+
+/** The config version an append presents: the topic's, 0 for a topic never altered. */
+const configVersionOf = (topic: TopicMetadata) => topic.configVersion ?? 0;
 
 /**
  * Reads why DynamoDB cancelled the transaction. Reasons come in TransactItems order:
@@ -160,20 +185,24 @@ function readCancellation(
   batches: readonly PreparedBatch[],
   heads: Map<number, PartitionHead>,
   hasIdempotency: boolean,
+  configVersion: number,
 ): Verdict {
   if (hasIdempotency && reasons[batches.length * 2]?.Code === 'ConditionalCheckFailed') return 'duplicate';
   let moved = false;
   let deleted = false;
+  let configChanged = false;
   batches.forEach((batch, i) => {
     const reason = reasons[i * 2];
     if (reason?.Code === 'ConditionalCheckFailed') {
       const item = reason.Item ? unmarshall(reason.Item) : undefined;
       if (item?.deletedAt !== undefined) deleted = true;
+      if (Number(item?.configVersion ?? 0) > configVersion) configChanged = true;
       moved = true;
       heads.set(batch.partition, headFromItem(item));
     }
   });
   if (deleted) return 'topic-changed';
+  if (configChanged) return 'config-changed';
   if (moved) return 'head-moved';
   if (reasons.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ConditionalCheckFailed')) {
     return 'transaction-conflict';
@@ -207,11 +236,14 @@ export function appendTransactItems(
   heads: ReadonlyMap<number, PartitionHead>,
   baseOffsets: ReadonlyMap<number, number>,
   idempotency: IdempotencyRecord | undefined,
+  /** The config version the batches were planned with (`TopicMetadata.configVersion`). */
+  topicConfigVersion?: number,
 ): AppendTransactItems {
   const partitionsTable = tables.partitions;
   const batchesTable = tables.batches;
   const items: AppendTransactItems = [];
   const appendedAt = Date.now();
+  const configVersion = topicConfigVersion ?? 0;
   for (const batch of batches) {
     const head = heads.get(batch.partition)!;
     const baseOffset = baseOffsets.get(batch.partition)!;
@@ -223,11 +255,13 @@ export function appendTransactItems(
         UpdateExpression:
           // sizeBytes is added, not set: the retention sweep subtracts from it concurrently.
           'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
-        ConditionExpression:
-          head.highWatermark === 0
-            ? 'attribute_not_exists(deletedAt) AND (attribute_not_exists(highWatermark) OR highWatermark = :expected)'
-            : 'attribute_not_exists(deletedAt) AND highWatermark = :expected',
+        // Not deleted, not fenced by a config change newer than the config this append was
+        // planned with, and still at the head this appender read.
+        ConditionExpression: `attribute_not_exists(deletedAt) AND (attribute_not_exists(configVersion) OR configVersion <= :configVersion) AND ${
+          head.highWatermark === 0 ? '(attribute_not_exists(highWatermark) OR highWatermark = :expected)' : 'highWatermark = :expected'
+        }`,
         ExpressionAttributeValues: {
+          ':configVersion': configVersion,
           ':next': next.highWatermark,
           ':expected': head.highWatermark,
           ':maxTimestamp': next.maxTimestamp,

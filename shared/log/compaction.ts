@@ -3,7 +3,7 @@
  * share a key, only the latest stays; a tombstone (null value) stays for `deleteRetentionMs`
  * after its batch, then goes too. As in Kafka the newest batch (the "active segment") is never
  * cleaned, offsets never change (compaction leaves gaps, which readers step over), and records
- * without a key are kept.
+ * without a key are kept. A tombstone's retention counts from when compaction first saw it.
  *
  * A batch is rewritten in place: the same index item (same offsets) gets new bytes, inline or in
  * a new segment object, under a condition on the bytes it replaces, so a concurrent sweep or
@@ -15,8 +15,8 @@ import { loadServiceConfig } from '../config';
 import { encodeRecordBatch } from '../records';
 import type { BatchRecord, RecordInput } from '../records/types';
 import { dynamo, tableName } from '../runtime/aws';
-import { partitionKeyOf } from '../topics/store';
 import { batchesFrom, decodeBatch, type BatchIndexItem } from './read';
+import { updateLivePartition } from './partition-heads';
 import { writeSegment } from './segments';
 
 /** Kafka's default delete.retention.ms: how long a tombstone outlives what it deleted. */
@@ -27,21 +27,25 @@ const keyOf = (record: BatchRecord): string | undefined =>
 
 /**
  * Which records of a batch survive: those that are the latest for their key (or have none),
- * minus tombstones whose batch is older than the tombstone retention. Pure.
+ * minus tombstones the cleaner first saw (in this batch) more than the tombstone retention ago,
+ * as Kafka counts delete.retention.ms (KIP-534's delete horizon), not from the producer's
+ * timestamp. Pure.
  */
 export function survivors(
   records: readonly BatchRecord[],
   latestOffsetByKey: ReadonlyMap<string, number>,
-  batchMaxTimestamp: number,
+  tombstonesSeenAt: number,
   now: number,
 ): BatchRecord[] {
   return records.filter((record) => {
     const key = keyOf(record);
     if (key === undefined) return true;
     if (latestOffsetByKey.get(key) !== record.offset) return false;
-    return record.value !== null || batchMaxTimestamp >= now - deleteRetentionMs;
+    return record.value !== null || tombstonesSeenAt >= now - deleteRetentionMs;
   });
 }
+
+const isTombstone = (record: BatchRecord) => record.key !== null && record.value === null;
 
 export interface CompactionReport {
   batchesRewritten: number;
@@ -54,7 +58,8 @@ export async function compactPartition(
   logStartOffset: number,
   highWatermark: number,
   now: number,
-  releaseSegment: (key: string, batchesInSegment: number) => Promise<boolean>,
+  /** Releases the batch at `lastOffset` from segment `key` (idempotent per batch). */
+  releaseSegment: (key: string, batchesInSegment: number, lastOffset: number) => Promise<boolean>,
 ): Promise<CompactionReport> {
   const report: CompactionReport = { batchesRewritten: 0, recordsRemoved: 0 };
   const items: BatchIndexItem[] = [];
@@ -80,8 +85,14 @@ export async function compactPartition(
   for (let i = 0; i < items.length - 1; i++) {
     const item = items[i]!;
     const batch = decoded[i]!;
-    const kept = survivors(batch.records, latest, item.maxTimestamp, now);
-    if (kept.length === batch.records.length) continue;
+    // When this cleaner first saw the batch's tombstones (recorded on the item the first time).
+    const seenAt = item.tombstonesSeenAt ?? now;
+    const kept = survivors(batch.records, latest, seenAt, now);
+    const keepsTombstones = kept.some(isTombstone);
+    if (kept.length === batch.records.length) {
+      if (keepsTombstones && item.tombstonesSeenAt === undefined) await markTombstonesSeen(item, now);
+      continue;
+    }
     const records: RecordInput[] = kept.map((r) => ({
       key: r.key,
       value: r.value,
@@ -107,7 +118,13 @@ export async function compactPartition(
       await dynamo().send(
         new PutCommand({
           TableName: tableName('batches'),
-          Item: { ...rest, ...location, sizeBytes: bytes.length, compactedAt: now },
+          Item: {
+            ...rest,
+            ...location,
+            sizeBytes: bytes.length,
+            compactedAt: now,
+            ...(keepsTombstones ? { tombstonesSeenAt: seenAt } : {}),
+          },
           // Replace exactly the bytes that were compacted: not a batch retention deleted meanwhile,
           // nor one another sweep already rewrote.
           ConditionExpression: 'attribute_exists(partitionKey) AND sizeBytes = :oldSize',
@@ -118,17 +135,30 @@ export async function compactPartition(
       if (error instanceof ConditionalCheckFailedException) continue;
       throw error;
     }
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName('partitions'),
-        Key: { partitionKey: partitionKeyOf(topicId, partition) },
-        UpdateExpression: 'ADD sizeBytes :delta',
-        ExpressionAttributeValues: { ':delta': bytes.length - item.sizeBytes },
-      }),
-    );
-    if (oldSegment) await releaseSegment(oldSegment, oldBatches ?? 1);
+    await updateLivePartition(topicId, partition, {
+      UpdateExpression: 'ADD sizeBytes :delta',
+      ExpressionAttributeValues: { ':delta': bytes.length - item.sizeBytes },
+    });
+    if (oldSegment) await releaseSegment(oldSegment, oldBatches ?? 1, item.lastOffset);
     report.batchesRewritten++;
     report.recordsRemoved += batch.records.length - kept.length;
   }
   return report;
+}
+
+/** Records when compaction first saw a batch's tombstones, from which their retention counts. */
+async function markTombstonesSeen(item: BatchIndexItem, now: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('batches'),
+        Key: { partitionKey: item.partitionKey, lastOffset: item.lastOffset },
+        UpdateExpression: 'SET tombstonesSeenAt = :now',
+        ConditionExpression: 'attribute_exists(partitionKey) AND attribute_not_exists(tombstonesSeenAt)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }

@@ -4,24 +4,38 @@
  * returns as soon as a record exists at the wanted offset, or empty at the deadline.
  */
 import { z } from 'zod';
-import { loadServiceConfig } from '../config';
+import { loadServiceConfig, serviceDefaults } from '../config';
 import { LogwayError, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
+import { topicNameSchema } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
-import { offsetOutOfRange, readRecords, type ReadResult } from './read';
+import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
-import { toFetchedRecord, type FetchedRecord } from './wire';
+import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
 
 const config = () => loadServiceConfig();
 
 /**
- * JSON bytes a fetch response may spend on records, below Lambda's 6 MB response limit. Text
- * can grow when serialised (a control character becomes a 6-byte escape), so the limit is
- * applied to the serialised records, not to record bytes.
+ * Bytes a fetch response may take: Lambda's 6 MB response limit, less room for the Lambda
+ * result's own fields (status code, headers). Everything is counted as Lambda counts it: the
+ * JSON body escaped once more as the result's `body` string (`responseBytes`).
  */
-export const responseRecordBudgetBytes = 5_800_000;
+export const responseBudgetBytes = serviceDefaults.lambdaPayloadLimitBytes - 2048;
+
+const largestOffset = Number.MAX_SAFE_INTEGER;
+
+/** The envelope of a single-partition fetch response at its largest. */
+const singleFetchEnvelopeBytes = responseBytes({
+  records: [],
+  nextOffset: largestOffset,
+  highWatermark: largestOffset,
+  logStartOffset: largestOffset,
+});
+
+/** What the records of a single-partition fetch may take. */
+export const responseRecordBudgetBytes = responseBudgetBytes - singleFetchEnvelopeBytes;
 
 interface ResponseBudget {
   remaining: number;
@@ -29,8 +43,9 @@ interface ResponseBudget {
 
 /**
  * Turns decoded records into wire records within the response budget. A record that would not
- * fit as text travels as base64 when that fits (only ever the first record of a response); the
- * page ends before the first record that does not fit at all.
+ * fit as text travels as base64 (only ever the first record of a response; produce accepts no
+ * record whose base64 form would not fit, see `maxFetchedRecordBytes`); the page ends before the
+ * first record that does not fit at all.
  */
 function toResponseRecords(
   partition: number,
@@ -42,10 +57,10 @@ function toResponseRecords(
   const out: FetchedRecord[] = [];
   for (const record of records) {
     let wire = toFetchedRecord(partition, record, base64);
-    let size = Buffer.byteLength(JSON.stringify(wire)) + 1;
+    let size = responseBytes(wire) + 1;
     if (size > budget.remaining && first && out.length === 0 && !base64) {
       wire = toFetchedRecord(partition, record, true);
-      size = Buffer.byteLength(JSON.stringify(wire)) + 1;
+      size = responseBytes(wire) + 1;
     }
     if (size > budget.remaining && !(first && out.length === 0)) break;
     out.push(wire);
@@ -79,7 +94,8 @@ function buildMultiFetchSchema() {
     partitions: z
       .array(
         z.object({
-          topic: z.string(),
+          // A legal name, so that the error an unknown topic gets stays small.
+          topic: topicNameSchema,
           partition: z.number().int().min(0),
           offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
         }),
@@ -140,7 +156,7 @@ export async function fetchPartition(
     params.waitMs ?? 0,
     initial,
   );
-  const result = await readRecords(topic.topicId, partition, params.offset, head.highWatermark, {
+  const result = await readWithinRange(topic, partition, params.offset, head.highWatermark, {
     maxRecords: params.maxRecords ?? limits.defaultMaxRecords,
     maxBytes: params.maxBytes ?? limits.defaultMaxBytes,
   });
@@ -152,6 +168,29 @@ export async function fetchPartition(
     highWatermark: head.highWatermark,
     logStartOffset: head.logStartOffset,
   };
+}
+
+/**
+ * Reads records, turning a race with retention (the batches being read were removed since the
+ * head was read) into what a fresh head says: 416 if the offset is now below the log start
+ * offset, else a second read.
+ */
+async function readWithinRange(
+  topic: TopicMetadata,
+  partition: number,
+  offset: number,
+  highWatermark: number,
+  limits: { maxRecords: number; maxBytes: number },
+): Promise<ReadResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readRecords(topic.topicId, partition, offset, highWatermark, limits);
+    } catch (error) {
+      if (!(error instanceof LogRangeMoved)) throw error;
+      const head = await readHead(topic.topicId, partition);
+      if (offset < head.logStartOffset || attempt > 0) throw offsetOutOfRange(topic.name, partition, offset, head);
+    }
+  }
 }
 
 /** Where the next fetch starts when the response kept only the first `kept` records read. */
@@ -209,7 +248,22 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
   heads = await waitForData(readAll, (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset), request.waitMs ?? 0, heads);
 
   const base64 = request.encoding === 'base64';
-  const responseBudget: ResponseBudget = { remaining: responseRecordBudgetBytes };
+  // The records may take what the envelope (every result without its records) leaves.
+  const envelope = responseBytes({
+    results: entries.map((entry) =>
+      entry.error
+        ? { topic: entry.topic, partition: entry.partition, ...entry.error.toJSON() }
+        : {
+            topic: entry.topic,
+            partition: entry.partition,
+            records: [],
+            nextOffset: largestOffset,
+            highWatermark: largestOffset,
+            logStartOffset: largestOffset,
+          },
+    ),
+  });
+  const responseBudget: ResponseBudget = { remaining: responseBudgetBytes - envelope };
   let budgetBytes = request.maxBytes ?? limits.defaultMaxBytes;
   let budgetRecords = request.maxRecords ?? limits.defaultMaxRecords;
   const results: MultiFetchResult[] = [];
@@ -222,11 +276,18 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     const head = heads.get(keyOf(entry))!;
     const read =
       budgetBytes > 0 && budgetRecords > 0
-        ? await readRecords(entry.metadata!.topicId, entry.partition, entry.offset, head.highWatermark, {
+        ? await readWithinRange(entry.metadata!, entry.partition, entry.offset, head.highWatermark, {
             maxRecords: budgetRecords,
             maxBytes: budgetBytes,
+          }).catch((error: unknown) => {
+            if (error instanceof LogwayError && error.code === 'OFFSET_OUT_OF_RANGE') return error;
+            throw error;
           })
         : { records: [], nextOffset: entry.offset, bytes: 0 };
+    if (read instanceof LogwayError) {
+      results.push({ topic: entry.topic, partition: entry.partition, ...read.toJSON() });
+      continue;
+    }
     const page = toResponseRecords(entry.partition, read.records, base64, responseBudget, !anyRecords);
     anyRecords ||= page.consumed > 0;
     budgetBytes -= read.bytes;

@@ -18,19 +18,96 @@ export function validateIdempotencyKey(key: string): void {
   }
 }
 
+/**
+ * The item key of a produce's Idempotency-Key: scoped to the topic id, so a key lives and dies
+ * with its topic (delete and re-create starts afresh) and is per topic (no producer can squat
+ * another topic's keys). `/` cannot occur in a topic id.
+ */
+export function scopedIdempotencyKey(topicId: string, key: string): string {
+  return `${topicId}/${key}`;
+}
+
 export function requestHash(topic: string, body: unknown): string {
   return createHash('sha256').update(topic).update('\n').update(JSON.stringify(body)).digest('base64');
 }
 
 export function encodeStoredResponse(response: unknown): Buffer {
   const stored = gzipSync(JSON.stringify(response));
-  if (stored.length > maxStoredResponseBytes) {
-    throw new LogwayError(
-      'RECORD_LIST_TOO_LARGE',
-      'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
-    );
-  }
+  if (stored.length > maxStoredResponseBytes) throw responseTooLargeToKeep();
   return stored;
+}
+
+interface StoredOffset {
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+const compactFormat = Buffer.from([0x4c, 0x57, 0x01]);
+
+/** zlib's deflateBound plus the gzip frame: what gzip can make of `n` bytes at worst. */
+const gzipBound = (n: number) => n + (n >> 12) + (n >> 14) + (n >> 25) + 13 + 18;
+
+/**
+ * Bytes the stored form of a produce response takes at most, known before the append (from the
+ * record and partition counts alone), so an oversized one is refused before anything is written.
+ */
+export function storedOffsetsBytesBound(records: number, partitions: number): number {
+  return gzipBound(compactFormat.length + 2 + 12 * partitions + 4 + 9 * records);
+}
+
+/**
+ * A produce response in a compact fixed-width form: the offsets of one partition's records are
+ * consecutive in request order, so per partition its base offset, per record its partition's
+ * index and its timestamp (9 bytes a record, whatever the offsets). Gzip'd.
+ */
+export function encodeStoredOffsets(offsets: readonly StoredOffset[]): Buffer {
+  const partitions = new Map<number, { index: number; base: number }>();
+  for (const o of offsets) if (!partitions.has(o.partition)) partitions.set(o.partition, { index: partitions.size, base: o.offset });
+  if (partitions.size > 255) throw new RangeError('a stored produce response holds at most 255 partitions');
+  const raw = Buffer.alloc(compactFormat.length + 2 + 12 * partitions.size + 4 + 9 * offsets.length);
+  let at = compactFormat.copy(raw, 0);
+  at = raw.writeUInt16BE(partitions.size, at);
+  for (const [partition, { base }] of partitions) {
+    at = raw.writeUInt32BE(partition, at);
+    at = raw.writeDoubleBE(base, at);
+  }
+  at = raw.writeUInt32BE(offsets.length, at);
+  for (const o of offsets) {
+    at = raw.writeUInt8(partitions.get(o.partition)!.index, at);
+    at = raw.writeDoubleBE(o.timestamp, at);
+  }
+  const stored = gzipSync(raw);
+  if (stored.length > maxStoredResponseBytes) throw responseTooLargeToKeep();
+  return stored;
+}
+
+function decodeStoredOffsets(raw: Buffer): { offsets: StoredOffset[] } {
+  let at = compactFormat.length;
+  const count = raw.readUInt16BE(at);
+  at += 2;
+  const partitions: { partition: number; next: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    partitions.push({ partition: raw.readUInt32BE(at), next: raw.readDoubleBE(at + 4) });
+    at += 12;
+  }
+  const records = raw.readUInt32BE(at);
+  at += 4;
+  const offsets: StoredOffset[] = new Array(records);
+  for (let i = 0; i < records; i++) {
+    const p = partitions[raw.readUInt8(at)]!;
+    offsets[i] = { partition: p.partition, offset: p.next++, timestamp: raw.readDoubleBE(at + 1) };
+    at += 9;
+  }
+  return { offsets };
+}
+
+function responseTooLargeToKeep(): LogwayError {
+  return new LogwayError(
+    'RECORD_LIST_TOO_LARGE',
+    'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
+    { maxStoredResponseBytes },
+  );
 }
 
 export interface StoredProduce {
@@ -43,7 +120,11 @@ export async function readStoredProduce(key: string): Promise<StoredProduce | un
   if (!Item) return undefined;
   // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
   if (Number(Item.expiresAt) < Date.now() / 1000) return undefined;
-  const response = JSON.parse(gunzipSync(Item.response as Uint8Array).toString('utf8')) as unknown;
+  const raw = gunzipSync(Item.response as Uint8Array);
+  // The compact form of produce's responses, or JSON (other callers, and responses stored before it).
+  const response: unknown = raw.subarray(0, compactFormat.length).equals(compactFormat)
+    ? decodeStoredOffsets(raw)
+    : JSON.parse(raw.toString('utf8'));
   return { requestHash: Item.requestHash as string, response };
 }
 

@@ -3,7 +3,8 @@
  * timestamp. Read with strong consistency from the partitions table; a partition no record was
  * ever appended to has no item and reads as empty.
  */
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf } from '../topics/store';
 
@@ -60,4 +61,29 @@ export async function readHeadsAcrossTopics(keys: readonly { topicId: string; pa
   }
   for (const partitionKey of unique) if (!heads.has(partitionKey)) heads.set(partitionKey, emptyHead);
   return heads;
+}
+
+/**
+ * A bookkeeping update of a partition item that must neither re-create a purged item nor touch
+ * a deleted topic's partition: conditioned on the item being a live head. False if it is not.
+ */
+export async function updateLivePartition(
+  topicId: string,
+  partition: number,
+  update: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('partitions'),
+        Key: { partitionKey: partitionKeyOf(topicId, partition) },
+        ...update,
+        ConditionExpression: 'attribute_exists(highWatermark) AND attribute_not_exists(deletedAt)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }

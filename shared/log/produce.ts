@@ -5,18 +5,28 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { LogwayError, unknownPartition } from '../errors';
+import { LogwayError, throttled, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
 import { createRequestPartitioner, encodeRecordBatch } from '../records';
 import type { CompressionType, RecordInput } from '../records/types';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
-import type { TopicMetadata } from '../topics/store';
+import { getTopic, type TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
-import { encodeStoredResponse, readStoredProduce, replayOrReject, requestHash, validateIdempotencyKey } from './idempotency';
+import {
+  encodeStoredOffsets,
+  maxStoredResponseBytes,
+  readStoredProduce,
+  replayOrReject,
+  requestHash,
+  scopedIdempotencyKey,
+  storedOffsetsBytesBound,
+  validateIdempotencyKey,
+} from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordSize, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './wire';
+import { responseBudgetBytes } from './fetch';
 
 export const produceRequestSchema = z.object({
   records: z.array(producedRecordSchema).min(1, 'a produce request needs at least one record'),
@@ -45,6 +55,30 @@ export interface ProduceOutcome {
  * head, batch index) per partition leave room for 49 partitions per request.
  */
 export const maxPartitionsPerRequest = 49;
+
+/**
+ * The most records one produce request may carry (413 RECORD_LIST_TOO_LARGE beyond): its
+ * response (at most `producedOffsetBytes` a record) then always fits Lambda's 6 MB, and its
+ * stored Idempotency-Key response DynamoDB's 400 KB item. Checked before anything is written.
+ */
+export const maxRecordsPerRequest = 20_000;
+
+/** The most one record's entry can take in a produce response, as Lambda counts it. */
+export const producedOffsetBytes =
+  responseBytes({ partition: 1_000_000, offset: Number.MAX_SAFE_INTEGER, timestamp: Number.MAX_SAFE_INTEGER }) + 1;
+
+/** Bytes a produce response of `records` records takes at most. */
+export const produceResponseBytesBound = (records: number) => responseBytes({ offsets: [] }) + records * producedOffsetBytes;
+
+function checkResponseFits(records: number): void {
+  if (records > maxRecordsPerRequest || produceResponseBytesBound(records) > responseBudgetBytes) {
+    throw new LogwayError(
+      'RECORD_LIST_TOO_LARGE',
+      `This request has ${records} records; one request may carry at most ${maxRecordsPerRequest}. Split it into several requests.`,
+      { field: 'records', records, maxRecords: maxRecordsPerRequest },
+    );
+  }
+}
 
 function compressionOf(configured: string): CompressionType {
   // 'producer' keeps what the producer sent; HTTP producers send records uncompressed.
@@ -92,26 +126,41 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
   if (idempotencyKey !== undefined) {
     validateIdempotencyKey(idempotencyKey);
     hash = requestHash(topicName, body);
-    const stored = await readStoredProduce(idempotencyKey);
-    if (stored) return { response: replayOrReject(stored, hash, idempotencyKey) as ProduceResponse, replayed: true };
+    const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartitionOf(request) + 1);
+    if (replay) return { response: replayOrReject(replay, hash, idempotencyKey) as ProduceResponse, replayed: true };
   }
 
+  checkResponseFits(request.records.length);
   const recordBytes = request.records.map(toRecordBytes);
-  const highestExplicitPartition = request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
+  const highestExplicitPartition = highestExplicitPartitionOf(request);
   let totalBytes = 0;
+  // One deadline for the whole request: lost races, and re-plans after the topic changed.
+  const deadline = Date.now() + produceDeadlineMs;
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
-    const topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    if (attempt > 0) {
+      if (Date.now() >= deadline) throw topicChangingTooOften(topicName);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
+    }
+    let topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    // Refuse a record only on config a fresh read confirms: a cached topic may predate a raise.
+    // (A lowered limit binds through the append's config-version condition.)
+    const violates = (t: TopicMetadata) => {
+      const limit = effectiveTopicConfig(t.config)['max.message.bytes'];
+      return recordBytes.some((record) => recordLimitViolation(record, limit) !== undefined);
+    };
+    if (violates(topic)) {
+      forgetTopic(topicName);
+      topic = await cachedTopic(topicName, highestExplicitPartition + 1);
+    }
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
     recordBytes.forEach((record, index) => {
-      const size = recordSize(record);
-      if (size > maxMessageBytes) {
-        throw new LogwayError(
-          'RECORD_TOO_LARGE',
-          `records[${index}] is ${size} bytes, more than topic '${topicName}' allows (max.message.bytes=${maxMessageBytes}).`,
-          { field: `records[${index}]`, size, maxMessageBytes },
-        );
+      const violation = recordLimitViolation(record, maxMessageBytes);
+      if (violation) {
+        throw new LogwayError(violation.code, `records[${index}] of topic '${topicName}' ${violation.message}`, {
+          field: `records[${index}]`,
+          ...violation.details,
+        });
       }
     });
 
@@ -129,6 +178,14 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
         'RECORD_LIST_TOO_LARGE',
         `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
         { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
+      );
+    }
+
+    if (idempotencyKey !== undefined && storedOffsetsBytesBound(request.records.length, planned.length) > maxStoredResponseBytes) {
+      throw new LogwayError(
+        'RECORD_LIST_TOO_LARGE',
+        'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
+        { records: request.records.length, maxStoredResponseBytes },
       );
     }
 
@@ -190,24 +247,63 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       batches,
       idempotencyKey !== undefined && hash !== undefined
         ? {
-            key: idempotencyKey,
+            key: scopedIdempotencyKey(topic.topicId, idempotencyKey),
             requestHash: hash,
             expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
-            response: (baseOffsets) => encodeStoredResponse(responseFor(baseOffsets)),
+            response: (baseOffsets) => encodeStoredOffsets(responseFor(baseOffsets).offsets),
           }
         : undefined,
+      { deadlineMs: Math.max(1, deadline - Date.now()) },
     );
     if (outcome.kind === 'appended') {
       appendMetrics.produced(request.records.length, totalBytes);
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {
-      const stored = await readStoredProduce(idempotencyKey!);
+      const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, idempotencyKey!));
       if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!) as ProduceResponse, replayed: true };
       // The other request's record expired between its commit and our read: append as new.
       continue;
     }
-    // The topic was deleted (and perhaps recreated): plan again against what it is now.
+    // The topic changed: plan again against what it is now.
     forgetTopic(topicName);
+    if (outcome.reason === 'deleted') {
+      // A partition marked deleted never takes an append again. If the topic of that name is
+      // still the same topic, its deletion is under way (or crashed halfway and will be
+      // finished by a retried DELETE): it is gone for producers, not worth a retry loop.
+      const fresh = await getTopic(topicName);
+      if (!fresh) throw unknownTopic(topicName);
+      if (fresh.topicId === topic.topicId) {
+        throw new LogwayError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topicName}' is being deleted.`, { topic: topicName });
+      }
+    }
   }
+}
+
+const highestExplicitPartitionOf = (request: ProduceRequest) => request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
+
+/**
+ * The stored response for this key under the topic of that name as it is now. Keys are scoped to
+ * the topic id: a topic deleted and created again does not replay the old topic's offsets, and
+ * one topic's producers cannot take another's keys. A hit found through cached metadata is
+ * confirmed with a fresh read (the cached topic may be a deleted one).
+ */
+async function storedForCurrentTopic(topicName: string, key: string, partitionsNeeded: number) {
+  const cached = await cachedTopic(topicName, partitionsNeeded);
+  const stored = await readStoredProduce(scopedIdempotencyKey(cached.topicId, key));
+  if (!stored) return undefined;
+  const fresh = await getTopic(topicName);
+  if (!fresh) throw unknownTopic(topicName);
+  if (fresh.topicId === cached.topicId) return stored;
+  forgetTopic(topicName);
+  return readStoredProduce(scopedIdempotencyKey(fresh.topicId, key));
+}
+
+/** How long one produce request may spend on lost races and re-plans before answering 429. */
+export const produceDeadlineMs = 10_000;
+
+function topicChangingTooOften(topic: string): LogwayError {
+  return throttled(`Topic '${topic}' kept changing while this request was being appended; retry (with the same Idempotency-Key).`, {
+    topic,
+  });
 }

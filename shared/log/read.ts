@@ -27,6 +27,8 @@ export interface BatchIndexItem {
   readonly segmentKey?: string;
   readonly segmentPosition?: number;
   readonly segmentBatches?: number;
+  /** When compaction first saw this batch's tombstones (their retention counts from it). */
+  readonly tombstonesSeenAt?: number;
 }
 
 export interface ReadLimits {
@@ -39,6 +41,18 @@ export interface ReadResult {
   readonly records: BatchRecord[];
   readonly nextOffset: number;
   readonly bytes: number;
+}
+
+/**
+ * The log under a reader moved: retention removed batches it was about to read (their items or
+ * their segment objects are gone). The caller re-reads the head: the offset is now below the
+ * log start offset (416), or it reads again.
+ */
+export class LogRangeMoved extends Error {
+  constructor(readonly partitionKey: string) {
+    super(`the batches of ${partitionKey} being read were removed by retention`);
+    this.name = 'LogRangeMoved';
+  }
 }
 
 export function offsetOutOfRange(topic: string, partition: number, offset: number, head: PartitionHead): LogwayError {
@@ -106,15 +120,21 @@ export async function batchBytes(item: BatchIndexItem): Promise<Buffer> {
     // Compaction may have rewritten the batch (and removed its old object) since the index was
     // read: read the batch's current item once more.
     if ((error as Error).name !== 'NoSuchKey') throw error;
-    const { Item } = await dynamo().send(
+    const { Item }: { Item?: Record<string, unknown> } = await dynamo().send(
       new GetCommand({
         TableName: tableName('batches'),
         Key: { partitionKey: item.partitionKey, lastOffset: item.lastOffset },
         ConsistentRead: true,
       }),
     );
-    if (!Item) throw error;
-    stored = await storedBytes(Item as BatchIndexItem);
+    // Gone too, or still pointing at the removed object: retention took the batch.
+    if (!Item || (Item as unknown as BatchIndexItem).segmentKey === item.segmentKey) throw new LogRangeMoved(item.partitionKey);
+    try {
+      stored = await storedBytes(Item as unknown as BatchIndexItem);
+    } catch (again) {
+      if ((again as Error).name === 'NoSuchKey') throw new LogRangeMoved(item.partitionKey);
+      throw again;
+    }
   }
   return withBaseOffset(stored, item.baseOffset);
 }
@@ -150,12 +170,16 @@ export async function readRecords(
   const mostNeeded = () => Math.min(limits.maxRecords, highWatermark - offset) - plannedRecords;
   for await (const item of batchesFrom(topicId, partition, offset, 16, mostNeeded)) {
     if (item.baseOffset >= highWatermark) break;
+    // Every offset in [logStartOffset, highWatermark) is in a batch: a first batch that starts
+    // after the offset means retention removed the one holding it since the head was read.
+    if (chosen.length === 0 && item.baseOffset > offset) throw new LogRangeMoved(item.partitionKey);
     if (chosen.length > 0 && plannedBytes + item.sizeBytes > limits.maxBytes) break;
     chosen.push(item);
     plannedRecords += item.lastOffset - Math.max(item.baseOffset, offset) + 1;
     plannedBytes += item.sizeBytes;
     if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
   }
+  if (chosen.length === 0) throw new LogRangeMoved(partitionKeyOf(topicId, partition));
   const decoded = (await Promise.all(chosen.map(decodeBatch))).map((batch) => batch.records);
 
   outer: for (let i = 0; i < decoded.length; i++) {

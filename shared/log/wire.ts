@@ -36,18 +36,103 @@ export const producedRecordSchema = z
 
 export type ProducedRecord = z.output<typeof producedRecordSchema>;
 
+/** The most headers one record may carry (413 RECORD_TOO_LARGE beyond). */
+export const maxHeadersPerRecord = 1000;
+
 /**
- * A record's size as fetch's maxBytes and produce's max.message.bytes count it: key, value,
- * header keys (UTF-8) and header values, in bytes.
+ * What each header costs besides its key and value: its JSON frame in a fetched record,
+ * `{"key":"","value":null},`. Without it 300,000 empty headers would count as 0 bytes.
  */
-export function recordSize(record: {
+export const headerOverheadBytes = 24;
+
+/**
+ * The most bytes one record may take in a fetch response, as the Lambda response carries it
+ * (base64, JSON-escaped twice: once in the body, once as the body string of the Lambda result).
+ * With the envelope of the largest `POST /v1/fetch` response (1,000 partitions, every one an
+ * error naming a 249-character topic) it stays inside Lambda's 6 MB: any record produce accepts
+ * can be fetched alone, through either route, as text or base64 (test/log/record-limits.test.ts).
+ */
+export const maxFetchedRecordBytes = 5_000_000;
+
+type SizedRecord = {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
   readonly headers: readonly RecordHeader[];
-}): number {
+};
+
+/**
+ * A record's size as fetch's maxBytes and produce's max.message.bytes count it: key, value,
+ * header keys (UTF-8) and header values, in bytes, plus `headerOverheadBytes` per header.
+ */
+export function recordSize(record: SizedRecord): number {
   let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+  for (const header of record.headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0) + headerOverheadBytes;
   return size;
+}
+
+/**
+ * Bytes a value adds to a Lambda response: its JSON text escaped once more as the `body` string
+ * of the Lambda result (every quote and backslash doubles), as Lambda's 6 MB limit counts it.
+ */
+export function responseBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(value))) - 2;
+}
+
+const base64Length = (bytes: Uint8Array | null) => (bytes === null ? 0 : 4 * Math.ceil(bytes.length / 3));
+
+/**
+ * The most a record can cost in a fetch response in base64 form, wherever it lands: computed
+ * without its bytes, from a frame at the largest partition, offset and timestamp plus the base64
+ * length of each byte field. Base64 text needs no JSON escaping, so this is exact up to digits.
+ */
+export function fetchedRecordBytesBound(record: SizedRecord): number {
+  const empty = Buffer.alloc(0);
+  const frame = toFetchedRecord(
+    1_000_000,
+    {
+      offset: Number.MAX_SAFE_INTEGER,
+      timestamp: Number.MAX_SAFE_INTEGER,
+      key: record.key && empty,
+      value: record.value && empty,
+      headers: record.headers.map((h) => ({ key: h.key, value: h.value && empty })),
+    },
+    true,
+  );
+  let size = responseBytes(frame) + 1;
+  size += base64Length(record.key) + base64Length(record.value);
+  for (const header of record.headers) size += base64Length(header.value);
+  return size;
+}
+
+/** Why a produced record cannot be accepted, checked before anything is written; undefined if it can. */
+export function recordLimitViolation(
+  record: SizedRecord,
+  maxMessageBytes: number,
+): { code: 'RECORD_TOO_LARGE'; message: string; details: Record<string, unknown> } | undefined {
+  if (record.headers.length > maxHeadersPerRecord) {
+    return {
+      code: 'RECORD_TOO_LARGE',
+      message: `has ${record.headers.length} headers; a record may carry at most ${maxHeadersPerRecord}.`,
+      details: { headers: record.headers.length, maxHeaders: maxHeadersPerRecord },
+    };
+  }
+  const size = recordSize(record);
+  if (size > maxMessageBytes) {
+    return {
+      code: 'RECORD_TOO_LARGE',
+      message: `is ${size} bytes (key, value and headers, ${headerOverheadBytes} bytes per header included), more than max.message.bytes=${maxMessageBytes}.`,
+      details: { size, maxMessageBytes },
+    };
+  }
+  const fetched = fetchedRecordBytesBound(record);
+  if (fetched > maxFetchedRecordBytes) {
+    return {
+      code: 'RECORD_TOO_LARGE',
+      message: `would take ${fetched} bytes of a fetch response in base64, more than the ${maxFetchedRecordBytes} a fetch response can carry.`,
+      details: { size, fetchedSize: fetched, maxFetchedRecordBytes },
+    };
+  }
+  return undefined;
 }
 
 export interface RecordBytes {

@@ -72,11 +72,20 @@ export const tables = {
         sortKey: { name: 'maxTimestampSoFar', type: 'N' },
         projectedAttributes: ['baseOffset'],
       },
+      {
+        // Which batch items point at a segment object (sparse: inline batches have no segmentKey).
+        // The retention sweep asks it whether an object it found is referenced at all.
+        indexName: 'bySegment',
+        partitionKey: { name: 'segmentKey', type: 'S' },
+        projectedAttributes: ['segmentPosition'],
+      },
     ],
     description:
       'The log index: one item per appended record batch, keyed by its last offset so that ' +
       'one Query (lastOffset >= wanted) finds the batch holding an offset and those after it. ' +
-      'Small batches carry their bytes inline; large ones point at a byte range of an S3 segment.',
+      'Small batches carry their bytes inline; large ones point at a byte range of an S3 segment. ' +
+      'The retention sweep keeps its own bookkeeping here under keys no partition has ' +
+      '(`segment-refs#<object key>`: which batches of an object were released; `orphan-cursor#<topicId>`).',
   },
   idempotency: {
     id: 'Idempotency',

@@ -1,8 +1,13 @@
 /**
- * Topic metadata cached per process for the produce path, for a few seconds. A deleted topic is
- * safe to have cached: appends to its partitions are refused, after which the caller forgets it
- * and reads again. Other changes (more partitions, config) reach a producer within
- * `topicCacheTtlMs`, as a Kafka producer picks them up on its next metadata refresh.
+ * Topic metadata cached per process for the produce path, for a few seconds. Acting on a stale
+ * entry is safe by construction, not by the TTL:
+ * - a deleted topic: appends to its partitions are refused (their items are marked deleted);
+ * - a config change: appends are conditioned on the config version each partition was fenced
+ *   with, so a stale entry's append fails and the caller reads the topic again;
+ * - a request is refused (e.g. RECORD_TOO_LARGE) only after a fresh read confirms it;
+ * - a request naming a partition the cached topic lacks re-reads it first.
+ * Only partitioning of keyed records follows the cached partition count until the TTL ends, as
+ * a Kafka producer's does until its next metadata refresh.
  */
 import { requireTopic, type TopicMetadata } from './store';
 

@@ -19,8 +19,15 @@ export interface TopicMetadata {
   readonly partitions: number;
   readonly config: TopicConfigOverrides;
   readonly createdAt: number;
-  /** Bumped by every change; appends are conditioned on it so cached metadata is never acted on stale. */
+  /** Bumped by every change of the topic item. */
   readonly version: number;
+  /**
+   * The version at which the config last changed (absent: never since creation). Every partition
+   * item carries the config version it was fenced with, and every append is conditioned on
+   * presenting at least that version: a producer holding older config cannot append once a
+   * config change is acknowledged (docs/storage.md, "Config changes bind at once").
+   */
+  readonly configVersion?: number;
 }
 
 /** Tombstones share the topics table under names no topic can have ('#' is not a legal character). */
@@ -92,11 +99,16 @@ export interface TopicChange {
 
 /** Grows partitions and/or merges config overrides, conditioned on the version read. */
 export async function alterTopic(current: TopicMetadata, change: TopicChange): Promise<TopicMetadata> {
+  const configChanged = Object.entries(change.config ?? {}).some(
+    ([name, value]) => current.config[name as keyof TopicConfigOverrides] !== value,
+  );
+  const version = current.version + 1;
   const next: TopicMetadata = {
     ...current,
     partitions: change.partitions ?? current.partitions,
     config: { ...current.config, ...change.config },
-    version: current.version + 1,
+    version,
+    ...(configChanged ? { configVersion: version } : {}),
   };
   try {
     await dynamo().send(
@@ -104,7 +116,7 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
         TableName: tableName('topics'),
         Key: { name: current.name },
         // Partitions, config and version are all DynamoDB reserved words.
-        UpdateExpression: 'SET #partitions = :partitions, #config = :config, #version = :next',
+        UpdateExpression: `SET #partitions = :partitions, #config = :config, #version = :next${configChanged ? ', configVersion = :next' : ''}`,
         ConditionExpression: 'topicId = :topicId AND #version = :version',
         ExpressionAttributeNames: { '#partitions': 'partitions', '#config': 'config', '#version': 'version' },
         ExpressionAttributeValues: {
@@ -126,7 +138,38 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
     }
     throw error;
   }
+  if (configChanged) await fenceConfigVersion(next);
   return next;
+}
+
+/**
+ * After a config change, raises every partition item's config version (creating the items of
+ * partitions never written), so that appends planned with older config fail their condition and
+ * re-read the topic. Done after the topic item changed, so a crash between leaves at worst the
+ * old config acting until the producers' caches expire (5 s), never a topic no one can append to.
+ */
+async function fenceConfigVersion(topic: TopicMetadata): Promise<void> {
+  const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
+  for (let i = 0; i < partitions.length; i += 25) {
+    await Promise.all(
+      partitions.slice(i, i + 25).map(async (partition) => {
+        try {
+          await dynamo().send(
+            new UpdateCommand({
+              TableName: tableName('partitions'),
+              Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
+              UpdateExpression: 'SET configVersion = :version',
+              // A later change may have fenced it higher already.
+              ConditionExpression: 'attribute_not_exists(configVersion) OR configVersion < :version',
+              ExpressionAttributeValues: { ':version': topic.configVersion },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+  }
 }
 
 /**

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { recordSize, toRecordBytes, valueBytes } from '../../shared/log/wire';
+import { headerOverheadBytes, recordSize, toRecordBytes, valueBytes } from '../../shared/log/wire';
 
 describe('records on the wire', () => {
-  it('counts key, value, UTF-8 header keys and header values as bytes', () => {
+  it('counts key, value, UTF-8 header keys and header values as bytes, plus each header frame', () => {
     const record = { key: Buffer.from('k'), value: Buffer.from('vv'), headers: [{ key: 'ключ', value: Buffer.from('x') }] };
     // 'ключ' is 4 characters but 8 bytes of UTF-8.
-    expect(recordSize(record)).toBe(1 + 2 + 8 + 1);
+    expect(recordSize(record)).toBe(1 + 2 + 8 + 1 + headerOverheadBytes);
     expect(recordSize({ key: null, value: null, headers: [] })).toBe(0);
   });
 
