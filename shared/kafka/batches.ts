@@ -6,7 +6,7 @@
  * with the base offset set to 0 as every stored batch has it (readers patch the real one in).
  */
 import { decodeRecordBatch, readBatchHeader, withBaseOffset, withLogAppendTime, type RecordBatchHeader } from '../records';
-import { recordSize } from '../log/wire';
+import { recordLimitViolation } from '../log/wire';
 import { KafkaError } from './errors';
 
 export interface ClientBatch {
@@ -67,13 +67,10 @@ export function clientBatches(records: Buffer | null, limits: BatchLimits): Clie
     let firstTimestamp = Infinity;
     let maxTimestamp = -Infinity;
     decoded.records.forEach((record, i) => {
-      const size = recordSize(record);
-      if (size > limits.maxMessageBytes) {
-        throw new KafkaError(
-          'MESSAGE_TOO_LARGE',
-          `Record ${i} of a batch is ${size} bytes, more than the topic allows (max.message.bytes=${limits.maxMessageBytes}).`,
-        );
-      }
+      // The rule HTTP produce applies, so that every record a Kafka client appends can also be
+      // fetched through the HTTP API and delivered by triggers (headers counted, fetch bound).
+      const violation = recordLimitViolation(record, limits.maxMessageBytes);
+      if (violation) throw new KafkaError('MESSAGE_TOO_LARGE', `Record ${i} of a batch ${violation.message}`);
       if (record.offset !== header.baseOffset + i)
         throw new KafkaError(
           'INVALID_RECORD',
