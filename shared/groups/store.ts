@@ -19,6 +19,8 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { BoundedCache } from '../runtime/bounded-cache';
+import { type Backoff, fullJitterDelay, retryUntil, tryAgain } from '../runtime/retry';
 import { queryItems, scanItems } from '../runtime/paging';
 import { unknownTopic } from '../errors';
 import { getTopic } from '../topics/store';
@@ -160,28 +162,29 @@ function isCancelledByRace(error: unknown): boolean {
   return codes.every((code) => code === 'None' || code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
 }
 
-export const RETRY = Symbol('retry');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** What an attempt returns when it lost a race and should run again after a backoff. */
+export const RETRY: typeof tryAgain = tryAgain;
 
 /** Full-jitter exponential backoff between lost races. */
+export const groupConflictBackoff: Backoff = { initialRetryTimeMs: 8, maxRetryTimeMs: 250, multiplier: 2 };
+
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(250, 8 * 2 ** Math.min(attempt, 8)));
+  return fullJitterDelay(attempt, groupConflictBackoff, random);
 }
 
-export async function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
-  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
-  for (let n = 0; ; n++) {
-    const result = await attempt();
-    if (result !== RETRY) return result;
-    if (Date.now() >= deadline) throw tooManyConflicts(groupId, n + 1);
-    await sleep(backoffMs(n, options.random));
-  }
+export function retrying<T>(groupId: string, options: StoreOptions, attempt: () => Promise<T | typeof RETRY>): Promise<T> {
+  return retryUntil(attempt, {
+    backoff: groupConflictBackoff,
+    deadlineMs: options.deadlineMs ?? 10_000,
+    onDeadline: (attempts) => tooManyConflicts(groupId, attempts),
+    ...(options.random ? { random: options.random } : {}),
+  });
 }
 
 // ---- heartbeats ----
 
 /** Topics each group's members subscribed to when last seen, so the next heartbeat reads them alongside the group. */
-const subscribedByGroup = new Map<string, string[]>();
+const subscribedByGroup = new BoundedCache<string, string[]>({ maxEntries: 10_000 });
 
 async function readTopicCounts(names: Iterable<string>): Promise<Record<string, number>> {
   const unique = [...new Set(names)];
@@ -213,7 +216,6 @@ export async function heartbeatGroup(
     const needed = new Set([...(request.subscribedTopics ?? []), ...Object.values(read?.members ?? {}).flatMap((m) => m.subscribedTopics)]);
     const missing = [...needed].filter((topic) => !guess.has(topic));
     const topics = missing.length > 0 ? { ...guessed, ...(await readTopicCounts(missing)) } : guessed;
-    if (subscribedByGroup.size > 10_000) subscribedByGroup.clear();
     subscribedByGroup.set(groupId, [...needed]);
 
     const outcome = heartbeat(groupId, read, request, {

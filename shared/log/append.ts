@@ -21,6 +21,8 @@ import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
 import { appendMetrics } from './metrics';
 import { cancelledByThrottling } from './throttling';
+import { BoundedCache } from '../runtime/bounded-cache';
+import { type Backoff, fullJitterDelay, sleep } from '../runtime/retry';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -63,11 +65,9 @@ export type AppendOutcome =
  * partition usually holds the right head, so its append is a single round trip; a stale entry
  * only costs one failed condition, which returns the true head.
  */
-const knownHeads = new Map<string, PartitionHead>();
-const maxKnownHeads = 10_000;
+const knownHeads = new BoundedCache<string, PartitionHead>({ maxEntries: 10_000 });
 
 function remember(key: string, head: PartitionHead): void {
-  if (knownHeads.size >= maxKnownHeads) knownHeads.clear();
   knownHeads.set(key, head);
 }
 
@@ -77,12 +77,11 @@ export interface AppendOptions {
   readonly random?: () => number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Full-jitter backoff between lost races: spreads the losers so the next round has fewer contenders. */
+export const appendConflictBackoff: Backoff = { initialRetryTimeMs: 2, maxRetryTimeMs: 100, multiplier: 2 };
 
-/** Full-jitter backoff: spreads the losers of a race so the next round has fewer contenders. */
 export function conflictBackoffMs(attempt: number, random: () => number = Math.random): number {
-  const cap = Math.min(100, 2 * 2 ** Math.min(attempt, 6));
-  return Math.floor(random() * cap);
+  return fullJitterDelay(attempt, appendConflictBackoff, random);
 }
 
 export async function appendBatches(

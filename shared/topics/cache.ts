@@ -9,19 +9,19 @@
  * Only partitioning of keyed records follows the cached partition count until the TTL ends, as
  * a Kafka producer's does until its next metadata refresh.
  */
+import { BoundedCache } from '../runtime/bounded-cache';
 import { requireTopic, type TopicMetadata } from './store';
 
 export const topicCacheTtlMs = 5_000;
 
-const cached = new Map<string, { topic: TopicMetadata; until: number }>();
+const cached = new BoundedCache<string, TopicMetadata>({ maxEntries: 10_000, ttlMs: topicCacheTtlMs });
 
 /** `partitionsNeeded`: a request naming a partition the cached topic lacks re-reads it first. */
 export async function cachedTopic(name: string, partitionsNeeded = 0): Promise<TopicMetadata> {
   const hit = cached.get(name);
-  if (hit && hit.until > Date.now() && hit.topic.partitions >= partitionsNeeded) return hit.topic;
+  if (hit && hit.partitions >= partitionsNeeded) return hit;
   const topic = await requireTopic(name);
-  if (cached.size > 10_000) cached.clear();
-  cached.set(name, { topic, until: Date.now() + topicCacheTtlMs });
+  cached.set(name, topic);
   return topic;
 }
 
