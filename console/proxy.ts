@@ -5,10 +5,10 @@
  * credentials it listens on 127.0.0.1 only and refuses a foreign Host or Origin, like the gateway.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { RequestSigner } from '../client/src/auth';
 import { refuseForeignRequest, refusalBody } from '../shared/http/request-guard';
 import { isConsolePath, serveConsoleFile } from './serve';
+import { listenOnLoopback } from '../shared/http/loopback';
 
 export interface ConsoleProxyOptions {
   /** The Logway API, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com (a path prefix is kept). */
@@ -153,11 +153,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<R
   // Long polls (live tail) hold a request for up to 20 s.
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
+  port = await listenOnLoopback(server, options.port ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

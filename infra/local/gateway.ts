@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -19,6 +18,7 @@ import { refuseForeignRequest, refusalBody } from '../../shared/http/request-gua
 import { runAsFunction } from '../../shared/runtime/aws';
 import { consoleFilesDir } from '../../console/assets';
 import { isConsolePath, serveConsoleFile } from '../../console/serve';
+import { listenOnLoopback } from '../../shared/http/loopback';
 
 /** API Gateway HTTP API's request body quota. */
 export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
@@ -249,11 +249,7 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
   // Long polls hold a request for up to 20 s; the default timeouts would cut them.
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
+  port = await listenOnLoopback(server, options.port ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

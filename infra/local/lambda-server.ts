@@ -14,12 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
 import { functionBaseName } from '../../shared/triggers/model';
+import { listenOnLoopback } from '../../shared/http/loopback';
 
 export interface LocalFunction {
   readonly name: string;
@@ -319,11 +319,7 @@ export async function startLambdaServer(options: LambdaServerOptions): Promise<R
   });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0;
-  await new Promise<void>((done, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => done());
-  });
-  port = (server.address() as AddressInfo).port;
+  port = await listenOnLoopback(server, options.port ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
