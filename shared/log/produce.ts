@@ -1,7 +1,7 @@
 /**
  * Produce: validate a request's records, partition them as Kafka's Java client does, encode one
  * RecordBatch v2 per partition, put large batches in one S3 segment object, then append every
- * partition in one transaction (DESIGN.md guarantees 1-3).
+ * partition in one transaction (docs/guarantees.md, guarantees 1-3).
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';

@@ -2,7 +2,7 @@
  * Reading the log: find the batches holding an offset with one Query on the batch index
  * (lastOffset >= offset, ascending), fetch only the bytes needed (inline, or the exact S3 byte
  * range of each batch), decode, and cut at the limits. Never past the high watermark the caller
- * read, never skipping an offset (DESIGN.md guarantee 4).
+ * read, never skipping an offset (docs/guarantees.md, guarantee 4).
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LogwayError } from '../errors';

@@ -1,5 +1,5 @@
 /**
- * Records on the wire (DESIGN.md "Records on the wire"): the JSON shape of a produced record,
+ * Records on the wire (docs/api.md, "Produce" and "Fetch"): the JSON shape of a produced record,
  * its conversion to bytes, and the JSON shape of a fetched record. Keys, values and header
  * values are bytes; text that is valid UTF-8 travels as text, anything else as base64.
  */
