@@ -149,8 +149,11 @@ describe('function errors', () => {
     await produce('partial', ['h']);
     await eventually(async () => (await describe_('partial')).partitions[0].lag === 0, 10_000, 'partial caught up');
     const batches = mine('partial-fn').map((i) => recordsOf(i, 'partial-0').map((r) => r.offset));
-    // Enabling does not wake the trigger; the append of 'h' does, so the first batch holds all eight.
-    expect(batches[0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // The first batch starts at the first record and holds a through g, and h too unless a late
+    // wake-up from g's append (the stream is polled) delivered before h was appended.
+    expect(batches[0]!.slice(0, 7)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect([7, 8]).toContain(batches[0]!.length);
+    // The function reported offsets 5 and 3 failed: everything before 3 is acknowledged, 3 is retried.
     expect(batches[1]?.[0]).toBe(3);
     expect(new Set(lambda.offsets('partial-0', 'partial-fn'))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7]));
   });
