@@ -2,13 +2,13 @@
  * Deleted and purged topics stay closed: no append lands in them, and no sweep brings their
  * partition items back (issue: writes into a purged topic, sweeps that re-create items).
  */
-import type { MiddlewareStack } from '@smithy/types';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { emptySweepReport, purgeDeletedTopic, sweepRetention } from '../../shared/log/retention';
 import { dynamo, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
+import { aheadOfFirst, type ClientStack } from '../support/intercept';
 
 const { http } = useTestService();
 
@@ -22,31 +22,6 @@ const partitionItem = async (topicId: string, partition: number) =>
       }),
     )
   ).Item;
-
-/** Runs `body` with a middleware on the real DynamoDB client that calls `before` ahead of matching commands. */
-async function withInterception<T>(
-  matches: (commandName: string, input: unknown) => boolean,
-  before: () => Promise<void>,
-  body: () => Promise<T>,
-): Promise<T> {
-  let armed = true;
-  const stack = dynamo().middlewareStack as MiddlewareStack<any, any>;
-  stack.add(
-    (next, context) => async (args) => {
-      if (armed && matches(context.commandName as string, args.input)) {
-        armed = false;
-        await before();
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'interceptForTest' },
-  );
-  try {
-    return await body();
-  } finally {
-    stack.remove('interceptForTest');
-  }
-}
 
 describe('a deleted topic takes no appends', () => {
   it('a producer holding a purged topic (cached metadata) gets 404 and writes nothing', async () => {
@@ -103,7 +78,8 @@ describe('sweeps never re-create a purged partition', () => {
 
     // Just before the compaction pass writes its bookkeeping to the partition item, the topic is
     // deleted and purged by another sweep.
-    await withInterception(
+    await aheadOfFirst(
+      dynamo().middlewareStack as ClientStack,
       (name, input) => name === 'UpdateItemCommand' && JSON.stringify(input).includes(topicId),
       async () => {
         expect((await http.delete('/v1/topics/compact-purge')).status).toBe(204);

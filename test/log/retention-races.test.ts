@@ -7,7 +7,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import type { MiddlewareStack } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { compactPartition } from '../../shared/log/compaction';
 import { orphanGraceMs, releaseSegmentBatch, sweepRetention } from '../../shared/log/retention';
@@ -15,6 +14,7 @@ import { writeSegment } from '../../shared/log/segments';
 import { bucketName, dynamo, runAsFunction, s3Client, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
+import { aheadOfFirst, type ClientStack } from '../support/intercept';
 
 const { http } = useTestService();
 
@@ -27,35 +27,8 @@ const big = (c: string) => c.repeat(5000); // over the inline threshold: in S3
 const objectKeys = async (prefix = 'segments/') =>
   ((await s3Client().send(new ListObjectsV2Command({ Bucket: bucketName(), Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
 
-type Stack = MiddlewareStack<any, any>;
-
-/** Runs `before` once, ahead of the first command of `client` that `matches`. */
-async function ahead<T>(
-  stack: Stack,
-  matches: (command: string, input: any) => boolean,
-  before: () => Promise<unknown>,
-  body: () => Promise<T>,
-) {
-  let armed = true;
-  stack.add(
-    (next, context) => async (args) => {
-      if (armed && matches(context.commandName as string, args.input)) {
-        armed = false;
-        await before();
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'raceForTest' },
-  );
-  try {
-    return await body();
-  } finally {
-    stack.remove('raceForTest');
-  }
-}
-
-const dynamoStack = () => dynamo().middlewareStack as Stack;
-const s3Stack = () => s3Client().middlewareStack as Stack;
+const dynamoStack = () => dynamo().middlewareStack as ClientStack;
+const s3Stack = () => s3Client().middlewareStack as ClientStack;
 
 async function expiringTopic(name: string, partitions = 1) {
   expect((await http.post('/v1/topics', { name, partitions, config: { 'retention.ms': 60_000 } })).status).toBe(201);
@@ -69,7 +42,7 @@ describe('a fetch racing retention', () => {
       await expiringTopic(name);
       await http.post(`/v1/topics/${name}/records`, { records: [{ value: big('a'), timestamp: old() }] });
       await http.post(`/v1/topics/${name}/records`, { records: [{ value: 'fresh' }] });
-      const response = await ahead(
+      const response = await aheadOfFirst(
         s3Stack(),
         (command) => command === 'GetObjectCommand',
         // The sweep runs as its own function (its own IAM role), though it starts inside the fetch's call.
@@ -89,7 +62,7 @@ describe('a fetch racing retention', () => {
     const topicId = await expiringTopic('race-index');
     await http.post('/v1/topics/race-index/records', { records: [{ value: 'old', timestamp: old() }] });
     await http.post('/v1/topics/race-index/records', { records: [{ value: 'fresh' }] });
-    const response = await ahead(
+    const response = await aheadOfFirst(
       dynamoStack(),
       (command, input) =>
         command === 'QueryCommand' && JSON.stringify(input).includes(`${topicId}:0`) && !JSON.stringify(input).includes('Projection'),
@@ -122,7 +95,7 @@ describe('overlapping sweeps', () => {
 
     // Retention has read partition 0's first batch; before it moves the log start, a compaction
     // pass rewrites that batch (dropping the superseded record) and releases it from the object.
-    await ahead(
+    await aheadOfFirst(
       dynamoStack(),
       (command, input) => command === 'UpdateItemCommand' && JSON.stringify(input).includes('logStartOffset = :newStart'),
       () =>
@@ -210,7 +183,7 @@ describe('orphaned segment objects', () => {
     expect(referenced).toHaveLength(1);
 
     // A commit that failed after its object was written (here: throttled, 429).
-    const throttled = await ahead(
+    const throttled = await aheadOfFirst(
       dynamoStack(),
       (command) => command === 'TransactWriteItemsCommand',
       async () => {
