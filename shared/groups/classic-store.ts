@@ -33,9 +33,9 @@ import {
   type TransactItem,
 } from './store';
 import { maxOffsetsPerCommit } from './schemas';
+import { sleep } from '../runtime/retry';
 
 const pollMs = 50;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ClassicContext {
   readonly settings: ClassicSettings;

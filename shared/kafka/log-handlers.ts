@@ -25,11 +25,10 @@ import { clientBatches, type ClientBatch } from './batches';
 import type { Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
 import type { Handler, RequestContext } from './handlers';
+import { sleep } from '../runtime/retry';
 
 // biome-ignore lint/suspicious/noExplicitAny: request shapes come from the schema table, read field by field
 type Any = any;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- Produce ----
 

@@ -14,6 +14,7 @@ import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition
 import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
 import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
+import { sleep } from '../runtime/retry';
 
 const config = () => loadServiceConfig();
 
@@ -115,8 +116,6 @@ export interface PartitionFetchResult {
   highWatermark: number;
   logStartOffset: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `hasData(heads)` or the deadline, re-reading heads each interval. */
 async function waitForData<T>(read: () => Promise<T>, hasData: (value: T) => boolean, waitMs: number, initial: T): Promise<T> {
