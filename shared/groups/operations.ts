@@ -28,6 +28,8 @@ import {
   deleteGroupItem,
   heartbeatGroup,
   readCommittedOffsets,
+  readTopicsInto,
+  type TopicsRead,
   readGroup,
   scanGroups,
   type CommittedOffset,
@@ -125,14 +127,18 @@ export async function describeGroupOperation(groupId: string, query: Record<stri
   if (!group) throw groupNotFound(groupId);
   const now = Date.now();
   const members = liveMembers(group, now);
-  const committed = await readCommittedOffsets(group);
+  // Each topic is read once: the committed offsets' topics while checking their ids, then the rest.
+  const topicsRead: TopicsRead = new Map();
+  const committed = await readCommittedOffsets(group, undefined, topicsRead);
 
   const subscribed = new Set(members.flatMap((m) => m.subscribedTopics));
   const names = [...new Set([...subscribed, ...committed.map((c) => c.topic)])].sort();
+  await readTopicsInto(names, topicsRead);
   const topics = new Map<string, TopicMetadata>();
-  (await Promise.all(names.map((name) => getTopic(name)))).forEach((topic) => {
-    if (topic) topics.set(topic.name, topic);
-  });
+  for (const name of names) {
+    const topic = topicsRead.get(name);
+    if (topic) topics.set(name, topic);
+  }
 
   const owner = new Map<string, string>();
   for (const member of members) for (const key of ownedKeys(member)) owner.set(key, member.memberId);

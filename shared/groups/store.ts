@@ -23,7 +23,7 @@ import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, retryUntil, tryAgain } from '../runtime/retry';
 import { queryItems, scanItems } from '../runtime/paging';
 import { unknownTopic } from '../errors';
-import { getTopic } from '../topics/store';
+import { getTopic, type TopicMetadata } from '../topics/store';
 import { groupTooLarge, tooManyConflicts } from './errors';
 import { maxOffsetsPerCommit } from './schemas';
 import {
@@ -244,13 +244,21 @@ export async function requireTopicIds(offsets: readonly { topic: string }[]): Pr
   return ids;
 }
 
-async function currentTopicIds(names: Iterable<string>): Promise<Map<string, string>> {
-  const unique = [...new Set(names)];
-  const topics = await Promise.all(unique.map((name) => getTopic(name)));
+/** Topics read by name, a missing topic as undefined; a caller may pass them on so that no topic is read twice. */
+export type TopicsRead = Map<string, TopicMetadata | undefined>;
+
+/** Reads (strongly consistent) each named topic that `read` does not hold yet, into it. */
+export async function readTopicsInto(names: Iterable<string>, read: TopicsRead = new Map()): Promise<TopicsRead> {
+  const missing = [...new Set(names)].filter((name) => !read.has(name));
+  const topics = await Promise.all(missing.map((name) => getTopic(name)));
+  for (const [i, name] of missing.entries()) read.set(name, topics[i]);
+  return read;
+}
+
+async function currentTopicIds(names: Iterable<string>, read?: TopicsRead): Promise<Map<string, string>> {
+  const topics = await readTopicsInto(names, read);
   const ids = new Map<string, string>();
-  topics.forEach((topic, i) => {
-    if (topic) ids.set(unique[i]!, topic.topicId);
-  });
+  for (const [name, topic] of topics) if (topic) ids.set(name, topic.topicId);
   return ids;
 }
 
@@ -385,7 +393,7 @@ export async function tryCommitOffsetsWithoutMember(
  * The committed offsets of this incarnation of the group, by topic then partition: only those
  * committed for the topic that now has the name (a deleted topic's offsets do not count).
  */
-export async function readCommittedOffsets(group: GroupState, topic?: string): Promise<CommittedOffset[]> {
+export async function readCommittedOffsets(group: GroupState, topic?: string, topicsRead?: TopicsRead): Promise<CommittedOffset[]> {
   const items: OffsetItem[] = [];
   for await (const raw of queryItems({
     TableName: tableName('offsets'),
@@ -396,7 +404,10 @@ export async function readCommittedOffsets(group: GroupState, topic?: string): P
     const item = raw as unknown as OffsetItem;
     if (item.incarnation === group.incarnation) items.push(item);
   }
-  const topicIds = await currentTopicIds(items.map((item) => item.topic));
+  const topicIds = await currentTopicIds(
+    items.map((item) => item.topic),
+    topicsRead,
+  );
   const offsets: CommittedOffset[] = [];
   for (const item of items) {
     const current = topicIds.get(item.topic);
