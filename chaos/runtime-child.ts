@@ -6,28 +6,34 @@
  * (the harness sets about a second, not their cloud rates of minutes). SIGUSR2 stops the
  * retention sweeps (before the final reads); the trigger sweep goes on, so delivery catches up.
  * Triggers are delivered with the dispatcher settings of CHAOS_TRIGGER_INVOKE_TIMEOUT_MS and
- * CHAOS_TRIGGER_LEASE_MARGIN_MS, so a lease left by a SIGKILLed runtime expires within seconds.
+ * CHAOS_TRIGGER_LEASE_MARGIN_MS, so a lease left by a SIGKILLed runtime expires within seconds,
+ * by CHAOS_TRIGGER_DISPATCHERS independent dispatchers (each its own stream poller and runs, as two
+ * Lambda invocations would be), so that only the leases keep them from delivering one partition
+ * at once.
  */
+import { startLocalTriggers, type LocalTriggersOptions } from '../infra/local/lambda-dispatcher';
 import { startLocalRuntime } from '../infra/local/runtime';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT);
   const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-  const runtime = await startLocalRuntime({
-    port,
-    resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos',
-    triggerOptions: {
-      dispatch: {
-        invokeTimeoutMs: number('CHAOS_TRIGGER_INVOKE_TIMEOUT_MS', 5000),
-        leaseMarginMs: number('CHAOS_TRIGGER_LEASE_MARGIN_MS', 1000),
-      },
+  const triggerOptions = (id: number): LocalTriggersOptions => ({
+    dispatch: {
+      invokeTimeoutMs: number('CHAOS_TRIGGER_INVOKE_TIMEOUT_MS', 5000),
+      leaseMarginMs: number('CHAOS_TRIGGER_LEASE_MARGIN_MS', 1000),
+      dispatcherId: `chaos-dispatcher-${process.pid}-${id}`,
     },
   });
+  const runtime = await startLocalRuntime({ port, resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos', triggerOptions: triggerOptions(0) });
+  const more = Array.from({ length: Math.max(0, number('CHAOS_TRIGGER_DISPATCHERS', 1) - 1) }, (_, i) =>
+    startLocalTriggers(triggerOptions(i + 1)),
+  );
   process.on('SIGUSR2', () => {
     runtime.scheduler?.stop(['retention-sweep']);
     console.log('SWEEPS STOPPED');
   });
   const stop = async () => {
+    await Promise.all(more.map((dispatcher) => dispatcher.stop()));
     await runtime.stop();
     process.exit(0);
   };

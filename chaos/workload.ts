@@ -30,7 +30,10 @@ export const topicPlan: readonly TopicPlan[] = [
   { name: 'chaos-plain', partitions: 4, config: {}, keyed: false },
   { name: 'chaos-retained', partitions: 2, config: { 'retention.bytes': 4000 }, keyed: false },
   { name: 'chaos-compacted', partitions: 2, config: { 'cleanup.policy': 'compact' }, keyed: true },
+  // A trigger delivers this one to the function of chaos/trigger-function.ts (chaos/checker/triggers.ts).
+  { name: 'chaos-triggered', partitions: 2, config: {}, keyed: false },
 ];
+export const triggerPlan = { trigger: 'chaos-trigger', topic: 'chaos-triggered', functionName: 'chaos-recorder', batchSize: 10 } as const;
 export const groupId = 'chaos-group';
 export const groupTopic = 'chaos-plain';
 
@@ -169,7 +172,7 @@ export async function producer(ctx: WorkloadContext, worker: number, prng: Prng)
   let writes = 0;
   while (!ctx.stopped()) {
     const roll = prng.next();
-    const plan = roll < 0.6 ? topicPlan[0]! : roll < 0.8 ? topicPlan[1]! : topicPlan[2]!;
+    const plan = roll < 0.5 ? topicPlan[0]! : roll < 0.67 ? topicPlan[1]! : roll < 0.84 ? topicPlan[2]! : topicPlan[3]!;
     const write = `p${worker}.${writes++}`;
     const count = prng.int(1, plan.name === 'chaos-plain' ? 5 : 3);
     const multi = plan.partitions > 1 && prng.chance(0.4);

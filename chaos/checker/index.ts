@@ -6,6 +6,7 @@ import { completeOps, type HistoryEvent, type Op } from '../history';
 import { checkGroups, type GroupStats } from './groups';
 import { checkLog, type LogStats } from './log';
 import type { Anomaly } from './model';
+import { checkTriggers, type TriggerStats } from './triggers';
 
 export type { Anomaly } from './model';
 
@@ -19,6 +20,7 @@ export interface CheckResult {
   readonly faultsByKind: Record<string, number>;
   readonly log: LogStats;
   readonly groups: GroupStats;
+  readonly triggers: TriggerStats;
 }
 
 export function check(events: readonly HistoryEvent[]): CheckResult {
@@ -41,14 +43,16 @@ export function checkOps(ops: readonly Op[]): CheckResult {
   }
   const log = checkLog(client);
   const groups = checkGroups(ops);
+  const triggers = checkTriggers(ops);
   return {
-    anomalies: [...log.anomalies, ...groups.anomalies],
+    anomalies: [...log.anomalies, ...groups.anomalies, ...triggers.anomalies],
     operations: client.length,
     byFunction,
     faults: Object.values(faultsByKind).reduce((a, b) => a + b, 0),
     faultsByKind,
     log: log.stats,
     groups: groups.stats,
+    triggers: triggers.stats,
   };
 }
 

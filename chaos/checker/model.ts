@@ -132,3 +132,43 @@ export interface Anomaly {
 }
 
 export const pk = (topic: string, partition: number): string => `${topic}/${partition}`;
+
+/** The trigger the workload creates on its triggered topic (before any record), recorded with the timeouts that bound an invocation. */
+export interface CreateTriggerValue {
+  readonly trigger: string;
+  readonly topic: string;
+  readonly functionName: string;
+  readonly batchSize: number;
+  /** The local Lambda server cuts an invocation off (terminating its worker) after this long. */
+  readonly functionTimeoutMs: number;
+}
+
+/** One invocation of the trigger function, as the function reported it when it started. */
+export interface TriggerInvokeValue {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offsets of the event's records, in event order. */
+  readonly offsets: readonly number[];
+  /** The produced id in each record's value (null when the value is not one). */
+  readonly ids: readonly (string | null)[];
+  /** Topic-partitions in the event (always 1 for a Logway trigger). */
+  readonly partitions: number;
+  /** The runtime process that ran the dispatcher and the function: the dispatcher's identity. */
+  readonly pid: number;
+  readonly requestId: string;
+  /** The function's clock when it started (ms since the epoch, the machine's one clock). */
+  readonly started: number;
+  /** The harness told the function to throw. */
+  readonly injectedFailure: boolean;
+}
+
+export interface TriggerInvokeResult {
+  /** The function's clock when it returned or threw. */
+  readonly ended: number;
+}
+
+/** The final quiet period: the trigger's state once delivery caught up (or the wait ran out). */
+export interface TriggerQuietResult {
+  readonly caughtUp: boolean;
+  readonly partitions: readonly { partition: number; position: number; lag: number; lastError?: unknown }[];
+}
