@@ -18,6 +18,7 @@ import { Prng } from './prng';
 import { type FaultKind, type FaultMode, faultKinds, startFaultProxy } from './proxy';
 import { writeReport } from './report';
 import { RuntimeProcess } from './runtime-process';
+import { kafkaFetcher, kafkaProducer } from './kafka-workload';
 import { startTriggerRecorder, type TriggerRecorder } from './trigger-recorder';
 import type { CreateTriggerValue, TriggerQuietResult } from './checker/model';
 import { admin, fetchOne, member, producer, readCommits, reader, topicPlan, triggerPlan, type WorkloadContext } from './workload';
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
   let processes = 1;
   // The trigger function (in the runtime) reports each invocation here; 5 % of them are told to fail.
   const triggerRecorder: TriggerRecorder = await startTriggerRecorder(recorder, () => processes++, root.derive('trigger-function'), 0.05);
+  const kafkaPort = await freePort();
   const runtime = new RuntimeProcess({
     port: await freePort(),
     dynamodb: dynamoProxy.url,
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
       CHAOS_TRIGGER_LEASE_MARGIN_MS: '1000',
       CHAOS_TRIGGER_DISPATCHERS: '2',
       CHAOS_RECORDER_URL: triggerRecorder.url,
+      CHAOS_KAFKA_PORT: String(kafkaPort),
     },
     log: (line) => runtimeLog.push(`${new Date().toISOString()} ${line}`),
   });
@@ -174,6 +177,10 @@ async function main(): Promise<number> {
       ...[0, 1, 2, 3].map((i) => reader(ctx, root.derive(`reader-${i}`))),
       ...[0, 1, 2].map((i) => member(ctx, i, root.derive(`member-${i}`), positions)),
       admin(ctx, root.derive('admin')),
+      // Through the Kafka listener: an idempotent producer, one without retries, a fetcher.
+      kafkaProducer(ctx, 0, root.derive('kafka-producer-0'), kafkaPort, true),
+      kafkaProducer(ctx, 1, root.derive('kafka-producer-1'), kafkaPort, false),
+      kafkaFetcher(ctx, root.derive('kafka-fetcher'), kafkaPort),
     ];
 
     // The nemesis: phases of faults from the proxies, and SIGKILL + restart of the runtime.

@@ -24,7 +24,13 @@ async function main(): Promise<void> {
       dispatcherId: `chaos-dispatcher-${process.pid}-${id}`,
     },
   });
-  const runtime = await startLocalRuntime({ port, resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos', triggerOptions: triggerOptions(0) });
+  const runtime = await startLocalRuntime({
+    port,
+    resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos',
+    // The Kafka listener on a fixed port, so Kafka clients find it again after a restart.
+    kafkaPort: number('CHAOS_KAFKA_PORT', 0),
+    triggerOptions: triggerOptions(0),
+  });
   const more = Array.from({ length: Math.max(0, number('CHAOS_TRIGGER_DISPATCHERS', 1) - 1) }, (_, i) =>
     startLocalTriggers(triggerOptions(i + 1)),
   );

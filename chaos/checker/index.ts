@@ -32,7 +32,9 @@ export function checkOps(ops: readonly Op[]): CheckResult {
   const client = ops.filter((op) => op.process !== 'nemesis');
   const byFunction: CheckResult['byFunction'] = {};
   for (const op of client) {
-    const counts = (byFunction[op.f] ??= { ok: 0, fail: 0, info: 0 });
+    // Kafka clients' operations apart from HTTP's (the same checkers judge both).
+    const name = (op.value as { via?: string } | undefined)?.via === 'kafka' ? `${op.f} (kafka)` : op.f;
+    const counts = (byFunction[name] ??= { ok: 0, fail: 0, info: 0 });
     counts[op.type]++;
   }
   const faultsByKind: Record<string, number> = {};

@@ -20,6 +20,8 @@ export interface ProduceValue {
   readonly attempt: number;
   readonly idempotencyKey?: string;
   readonly records: readonly ProducedRecord[];
+  /** The protocol: HTTP (absent) or the Kafka listener. */
+  readonly via?: 'kafka';
 }
 
 export interface ProduceResult {
@@ -38,6 +40,8 @@ export interface FetchValue {
   readonly partitions: readonly FetchRequestPart[];
   /** Part of the final reads after the nemesis stopped. */
   readonly final?: boolean;
+  /** The protocol: HTTP (absent) or the Kafka listener. */
+  readonly via?: 'kafka';
 }
 
 export interface FetchedRecord {

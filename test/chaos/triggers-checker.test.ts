@@ -185,3 +185,43 @@ describe('chaos checker: trigger guarantees', () => {
     );
   });
 });
+
+describe('chaos checker: Kafka clients in the same history', () => {
+  it('counts them apart, and judges an idempotent Kafka send appended twice, or a Kafka read disagreeing with HTTP', () => {
+    const h = new HistoryBuilder();
+    h.add('create-topic', { name: 'k', partitions: 1, config: {} }, 'ok', {});
+    const records = [record('r10.1.0', 0)];
+    h.add('produce', { topic: 'k', write: 'k0.0', attempt: 1, via: 'kafka', idempotencyKey: 'kafka-idempotent-k0.0', records }, 'ok', {
+      offsets: [{ partition: 0, offset: 0, timestamp: 1 }],
+      replayed: false,
+    });
+    h.add('produce', { topic: 'k', write: 'w1', attempt: 1, records: [record('r1.1.0', 0)] }, 'ok', {
+      offsets: [{ partition: 0, offset: 1, timestamp: 2 }],
+      replayed: false,
+    });
+    const read = (ids: string[], via?: 'kafka') =>
+      h.add('fetch', { partitions: [{ topic: 'k', partition: 0, offset: 0 }], ...(via ? { via } : {}) }, 'ok', {
+        partitions: [
+          {
+            topic: 'k',
+            partition: 0,
+            offset: 0,
+            records: ids.map((id, offset) => ({ offset, id, key: null, timestamp: 1 })),
+            nextOffset: ids.length,
+            highWatermark: ids.length,
+            logStartOffset: 0,
+          },
+        ],
+      });
+    read(['r10.1.0', 'r1.1.0'], 'kafka');
+    const clean = check(h.history());
+    expect(clean.anomalies).toEqual([]);
+    expect(clean.byFunction['produce (kafka)']).toEqual({ ok: 1, fail: 0, info: 0 });
+    expect(clean.byFunction['fetch (kafka)']).toEqual({ ok: 1, fail: 0, info: 0 });
+    read(['r10.1.0', 'r1.1.0', 'r10.1.0'], 'kafka');
+    read(['r1.1.0', 'r10.1.0']);
+    const types = check(h.history()).anomalies.map((a) => a.type);
+    expect(types).toContain('duplicate');
+    expect(types).toContain('inconsistent-offsets');
+  });
+});
