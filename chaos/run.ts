@@ -19,6 +19,7 @@ import { type FaultKind, type FaultMode, faultKinds, startFaultProxy } from './p
 import { writeReport } from './report';
 import { RuntimeProcess } from './runtime-process';
 import { kafkaFetcher, kafkaProducer } from './kafka-workload';
+import { sideClient, sideFetch, sideTopic, topology } from './topology';
 import { startTriggerRecorder, type TriggerRecorder } from './trigger-recorder';
 import type { CreateTriggerValue, TriggerQuietResult } from './checker/model';
 import { admin, fetchOne, member, producer, readCommits, reader, topicPlan, triggerPlan, type WorkloadContext } from './workload';
@@ -141,6 +142,14 @@ async function main(): Promise<number> {
       if (outcome.type !== 'ok') throw new Error(`could not create topic ${plan.name}: ${outcome.error}`);
     }
 
+    // The side topic that chaos/topology.ts deletes and re-creates.
+    {
+      const value = { name: sideTopic.name, partitions: sideTopic.partitions };
+      const op = recorder.invoke(0, 'side-create-topic', value);
+      const outcome = await call(runtime.url, 'POST', '/v1/topics', value, {}, 30_000);
+      recorder.complete(op, 0, 'side-create-topic', outcome.type, outcome.body, outcome.error);
+      if (outcome.type !== 'ok') throw new Error(`could not create topic ${sideTopic.name}: ${outcome.error}`);
+    }
     // The trigger, on its topic before any record is appended: delivery starts at offset 0.
     {
       const value: CreateTriggerValue = { ...triggerPlan, functionTimeoutMs };
@@ -181,6 +190,9 @@ async function main(): Promise<number> {
       kafkaProducer(ctx, 0, root.derive('kafka-producer-0'), kafkaPort, true),
       kafkaProducer(ctx, 1, root.derive('kafka-producer-1'), kafkaPort, false),
       kafkaFetcher(ctx, root.derive('kafka-fetcher'), kafkaPort),
+      // Topology: the side topic deleted and re-created, the keyed topic grown.
+      sideClient(ctx, root.derive('side-client')),
+      topology(ctx, root.derive('topology')),
     ];
 
     // The nemesis: phases of faults from the proxies, and SIGKILL + restart of the runtime.
@@ -246,6 +258,7 @@ async function main(): Promise<number> {
 
     // Final reads: every partition from its log start offset to its high watermark.
     await finalReads(ctx, runtime.url);
+    await finalSideReads(ctx);
     // The final quiet period: no faults, no injected function errors, until the trigger has caught up.
     triggerRecorder.calm();
     await triggerQuiet(ctx, runtime.url, triggerRecorder);
@@ -278,6 +291,7 @@ async function main(): Promise<number> {
     console.log(`  log: ${JSON.stringify(result.log)}`);
     console.log(`  groups: ${JSON.stringify(result.groups)}`);
     console.log(`  triggers: ${JSON.stringify(result.triggers)}`);
+    console.log(`  topology: ${JSON.stringify(result.topology)}`);
     for (const a of known.slice(0, 5)) console.log(`  tolerated (--tolerate ${a.type}): ${a.message}`);
     if (known.length) console.log(`  ${known.length} tolerated anomalies, not counted below (all in report.md)`);
     for (const a of result.anomalies.slice(0, 20)) console.log(`  ANOMALY ${a.type} (guarantee ${a.guarantee}): ${a.message}`);
@@ -322,6 +336,23 @@ async function triggerQuiet(ctx: WorkloadContext, url: string, triggerRecorder: 
   }
   ctx.recorder.complete(op, process, 'trigger-quiet', 'ok', result);
   if (!result.caughtUp) console.log(`chaos: the trigger had not caught up after 60 s: ${JSON.stringify(result.partitions)}`);
+}
+
+/** The side topic's last incarnation, every partition from offset 0 to its high watermark. */
+async function finalSideReads(ctx: WorkloadContext): Promise<void> {
+  for (let partition = 0; partition < sideTopic.partitions; partition++) {
+    let offset = 0;
+    for (let failures = 0; failures < 20; ) {
+      const { fetched } = await sideFetch(ctx, ctx.nextProcess(), partition, offset, true);
+      if (!fetched) {
+        failures++;
+        await sleep(300);
+        continue;
+      }
+      if (fetched.nextOffset <= offset || fetched.nextOffset >= fetched.highWatermark) break;
+      offset = fetched.nextOffset;
+    }
+  }
 }
 
 async function finalReads(ctx: WorkloadContext, url: string): Promise<void> {

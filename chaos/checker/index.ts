@@ -6,6 +6,8 @@ import { completeOps, type HistoryEvent, type Op } from '../history';
 import { checkGroups, type GroupStats } from './groups';
 import { checkLog, type LogStats } from './log';
 import type { Anomaly } from './model';
+import { checkIncarnations, type IncarnationStats } from './incarnations';
+import { checkPartitioning, type PartitioningStats } from './partitioning';
 import { checkTriggers, type TriggerStats } from './triggers';
 
 export type { Anomaly } from './model';
@@ -21,6 +23,7 @@ export interface CheckResult {
   readonly log: LogStats;
   readonly groups: GroupStats;
   readonly triggers: TriggerStats;
+  readonly topology: PartitioningStats & IncarnationStats;
 }
 
 export function check(events: readonly HistoryEvent[]): CheckResult {
@@ -46,8 +49,10 @@ export function checkOps(ops: readonly Op[]): CheckResult {
   const log = checkLog(client);
   const groups = checkGroups(ops);
   const triggers = checkTriggers(ops);
+  const partitioning = checkPartitioning(client);
+  const incarnations = checkIncarnations(client);
   return {
-    anomalies: [...log.anomalies, ...groups.anomalies, ...triggers.anomalies],
+    anomalies: [...log.anomalies, ...groups.anomalies, ...triggers.anomalies, ...partitioning.anomalies, ...incarnations.anomalies],
     operations: client.length,
     byFunction,
     faults: Object.values(faultsByKind).reduce((a, b) => a + b, 0),
@@ -55,6 +60,7 @@ export function checkOps(ops: readonly Op[]): CheckResult {
     log: log.stats,
     groups: groups.stats,
     triggers: triggers.stats,
+    topology: { ...partitioning.stats, ...incarnations.stats },
   };
 }
 

@@ -8,6 +8,7 @@ export interface ProducedRecord {
   /** Unique over the run; the record's value on the wire. */
   readonly id: string;
   readonly key: string | null;
+  /** Where it was sent; -1: no partition given, placed by the key (murmur2 on the partition count in force). */
   readonly partition: number;
   /** UTF-8 bytes of value plus key, to judge RECORD_TOO_LARGE refusals. */
   readonly bytes: number;
@@ -175,4 +176,23 @@ export interface TriggerInvokeResult {
 export interface TriggerQuietResult {
   readonly caughtUp: boolean;
   readonly partitions: readonly { partition: number; position: number; lag: number; lastError?: unknown }[];
+}
+
+/** A side topic deleted and created again under its name: the operation runs from the first delete attempt to the confirmed creation. */
+export interface RecreateTopicValue {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+export interface RecreateTopicResult {
+  /** When a delete answered 2xx or 404 (the old incarnation certainly gone). */
+  readonly deletedAt: number | null;
+  /** When the first create attempt was sent (no new incarnation before). */
+  readonly createdFrom: number | null;
+}
+
+/** `PATCH /v1/topics/{topic}` `{partitions}`: grows a topic to this many partitions. */
+export interface GrowPartitionsValue {
+  readonly topic: string;
+  readonly partitions: number;
 }
