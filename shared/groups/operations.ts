@@ -3,14 +3,13 @@
  * functions/ are one call each.
  */
 import { loadServiceConfig } from '../config';
-import { invalidRequest, unknownPartition, unknownTopic } from '../errors';
+import { groupNotFound, invalidRequest, offsetMetadataTooLarge, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
 import { offsetForTimestamp } from '../log/offsets';
 import { readHeads, readHeadsAcrossTopics } from '../log/partition-heads';
 import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { parsePartitionKey, partitionKey } from './assignor';
-import { groupNotFound, offsetMetadataTooLarge } from './errors';
 import { compareTopicPartition, pageOf } from '../api/paging';
 import {
   commitOffsetsSchema,

@@ -11,7 +11,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LogwayError } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { queryItems, scanItems } from '../runtime/paging';
 import { tables } from '../storage/tables';
@@ -383,8 +382,4 @@ export async function resetPartition(definition: TriggerDefinition, partition: n
       },
     }),
   );
-}
-
-export function conflict(message: string): LogwayError {
-  return new LogwayError('CONCURRENT_TRANSACTIONS', message);
 }
