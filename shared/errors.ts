@@ -5,6 +5,7 @@
  * A lower-level failure that caused it is kept as `cause` for the logs, never sent.
  */
 import { type ErrorCode, errorCatalogue } from './error-codes';
+import type { StaleReason, UnknownMemberReason } from './groups/wire';
 
 export type { ErrorCode } from './error-codes';
 
@@ -98,8 +99,6 @@ export const unknownPartition = (topic: string, partition: number, partitions: n
 export const groupNotFound = (groupId: string) =>
   new LogwayError('GROUP_ID_NOT_FOUND', `Group '${groupId}' does not exist.`, { group: groupId });
 
-export type UnknownMemberReason = 'UNKNOWN' | 'EXPIRED';
-
 /** A consumer-protocol member the group does not have (classic-protocol members: classicGroupError). */
 export const unknownMember = (groupId: string, memberId: string, reason: UnknownMemberReason = 'UNKNOWN') =>
   new LogwayError(
@@ -127,8 +126,6 @@ export const fencedMemberEpoch = (groupId: string, memberId: string, sent: numbe
     `Member '${memberId}' of group '${groupId}' sent epoch ${sent} but its epoch is ${current}: abandon all partitions and rejoin with memberEpoch 0.`,
     { group: groupId, memberId, memberEpoch: sent, currentMemberEpoch: current },
   );
-
-export type StaleReason = 'STALE_EPOCH' | 'NOT_OWNER';
 
 export const staleMemberEpoch = (
   groupId: string,
