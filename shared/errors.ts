@@ -5,7 +5,7 @@
  * A lower-level failure that caused it is kept as `cause` for the logs, never sent.
  */
 import { type ErrorCode, errorCatalogue } from './error-codes';
-import type { StaleReason, UnknownMemberReason } from './groups/wire';
+import type { StaleReason, UnknownMemberReason } from './groups/json';
 
 export type { ErrorCode } from './error-codes';
 

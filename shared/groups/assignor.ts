@@ -22,7 +22,7 @@
  */
 
 /** Partitions by topic name, e.g. `{ "orders": [0, 3] }`. */
-import type { Assignment } from './wire';
+import type { Assignment } from './json';
 export type { Assignment };
 
 export interface AssignorInput {

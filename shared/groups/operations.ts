@@ -19,7 +19,7 @@ import {
   maxOffsetMetadataBytes,
   resetOffsetsSchema,
 } from './schemas';
-import type { GroupDescription, GroupListing, PartitionDescription } from './wire';
+import type { GroupDescription, GroupListing, PartitionDescription } from './json';
 import { groupStateName, liveMembers, ownedKeys, requireEmpty, type HeartbeatResponse } from './state';
 import {
   commitMemberOffsets,

@@ -32,8 +32,8 @@ import type { ClassicGroup } from './classic';
 
 export type { Assignment } from './assignor';
 
-export type { GroupStateName, HeartbeatResponse } from './wire';
-import type { GroupStateName, HeartbeatResponse } from './wire';
+export type { GroupStateName, HeartbeatResponse } from './json';
+import type { GroupStateName, HeartbeatResponse } from './json';
 
 export interface MemberState {
   memberId: string;

@@ -51,7 +51,7 @@ export interface OffsetToCommit {
   readonly metadata: string;
 }
 
-import type { CommittedOffset } from './wire';
+import type { CommittedOffset } from './json';
 export type { CommittedOffset };
 
 interface OffsetItem extends CommittedOffset {

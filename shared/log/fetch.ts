@@ -13,7 +13,7 @@ import { appendMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
 import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
-import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
+import { responseBytes, toFetchedRecord, type FetchedRecord } from './json';
 import { sleep } from '../runtime/retry';
 
 const config = () => loadServiceConfig();

@@ -25,7 +25,7 @@ import {
 } from './idempotency';
 import { appendMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './json';
 import { responseBudgetBytes } from './fetch';
 
 export const produceRequestSchema = z.object({

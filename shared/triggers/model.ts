@@ -28,9 +28,9 @@ export const triggerLimits = {
   maximumRecordAgeMs: { min: 60_000, max: 604_800_000 },
 } as const;
 
-import type { StartingPosition, TriggerSpec, TriggerView } from './wire';
+import type { StartingPosition, TriggerSpec, TriggerView } from './json';
 
-export type { FunctionResponseType, StartingPosition, TriggerSpec, TriggerView } from './wire';
+export type { FunctionResponseType, StartingPosition, TriggerSpec, TriggerView } from './json';
 
 /** The stored definition item. */
 export interface TriggerDefinition extends TriggerSpec {

@@ -30,7 +30,7 @@ import {
   type PartitionState,
   type TriggerError,
 } from './store';
-import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './wire';
+import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './json';
 
 export type { PartitionStatus, ResetTriggerResponse, TriggerDescription };
 

@@ -19,7 +19,7 @@ import type { TriggerDefinition } from './model';
 export const definitionItem = '#def';
 export const partitionItem = (partition: number) => `p#${String(partition).padStart(6, '0')}`;
 
-import type { TriggerError } from './wire';
+import type { TriggerError } from './json';
 
 export type { TriggerError };
 

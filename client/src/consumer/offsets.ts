@@ -5,7 +5,7 @@
  * overwrites a newer one; retried once after a heartbeat on STALE_MEMBER_EPOCH).
  * `OffsetTracker` is pure; `OffsetCommitter` does the requests.
  */
-import type { StaleReason } from '../../../shared/groups/wire';
+import type { StaleReason } from '../../../shared/groups/json';
 import { clientError, hasErrorCode } from '../errors';
 import { segment, type HttpTransport } from '../http';
 import type { Events } from '../signal';
