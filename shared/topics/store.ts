@@ -33,7 +33,11 @@ export interface TopicMetadata {
 /** Tombstones share the topics table under names no topic can have ('#' is not a legal character). */
 export const tombstonePrefix = '#deleted#';
 
-/** The key of a partition's items: its head in the partitions table, its batches in the batch index. */
+/**
+ * The DynamoDB partition key of a partition's items: its head in the partitions table, its batches
+ * in the batch index. (Not Kafka's record key, which picks a partition; not a group's
+ * topicPartitionId, which names a topic's partition in an assignment.)
+ */
 export function partitionKeyOf(topicId: string, partition: number): string {
   return `${topicId}:${partition}`;
 }
