@@ -31,3 +31,15 @@ it("builds errors with the catalogue's builders: no `new LogwayError(` in shared
   const files = filesUnder('shared', isTypeScript).filter((file) => !exempt(file));
   expect(linesMatching(files, /new LogwayError\(/), 'add or use a builder in shared/errors.ts').toEqual([]);
 });
+
+it('backs off and sleeps with shared/runtime/retry.ts: no exponential delays or sleep promises of its own', () => {
+  // shared/log/ is being converted separately; drop it from here once it is.
+  const exempt = (file: string) => file === 'shared/runtime/retry.ts' || file.startsWith('shared/log/');
+  const files = ['shared', 'infra', 'functions', 'cli', 'client/src']
+    .flatMap((dir) => filesUnder(dir, isTypeScript))
+    .filter((file) => !exempt(file));
+  const exponentialDelay = /\b\d[\d_]*\s*\*\s*2\s*\*\*|Math\.pow\(\s*2\b/;
+  const sleepPromise = /new Promise(<void>)?\(\((\w+)\) => setTimeout\(\2, [^()]*(\([^()]*\))?[^()]*\)\)/;
+  expect(linesMatching(files, exponentialDelay), 'use backoffCeiling/backoffDelay/fullJitterDelay').toEqual([]);
+  expect(linesMatching(files, sleepPromise), 'use sleep').toEqual([]);
+});
