@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot } from '../infra/project';
 
-/** The repository's files under `dir` (relative to the root, with `/`), without node_modules, .git and build output. */
+/** What is not the repository's own (.gitignore'd output, dependencies, git). */
+const notSources = ['node_modules', '.git', 'cdk.out', '.logway', 'dist', 'coverage', 'chaos-results'];
+
+/** The repository's files under `dir` (relative to the root, with `/`), without dependencies, git and build output. */
 function filesUnder(dir: string, keep: (file: string) => boolean = () => true): string[] {
   return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = dir ? `${dir}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) return ['node_modules', '.git', 'cdk.out', 'dist'].includes(entry.name) ? [] : filesUnder(path, keep);
+    if (notSources.includes(entry.name)) return [];
+    if (entry.isDirectory()) return filesUnder(path, keep);
     return entry.isFile() && keep(path) ? [path] : [];
   });
 }
@@ -42,4 +46,9 @@ it('backs off and sleeps with shared/runtime/retry.ts: no exponential delays or 
   const sleepPromise = /new Promise(<void>)?\(\((\w+)\) => setTimeout\(\2, [^()]*(\([^()]*\))?[^()]*\)\)/;
   expect(linesMatching(files, exponentialDelay), 'use backoffCeiling/backoffDelay/fullJitterDelay').toEqual([]);
   expect(linesMatching(files, sleepPromise), 'use sleep').toEqual([]);
+});
+
+it('cites no file outside the repo: the product contract users rely on is docs/', () => {
+  const text = (file: string) => !/\.(png|jpe?g|gif|ico|woff2?|zip|gz|tgz|jar)$/.test(file);
+  expect(linesMatching(filesUnder('', text), /DESIGN\.md/), 'cite docs/ (docs/api.md, docs/guarantees.md...) instead').toEqual([]);
 });

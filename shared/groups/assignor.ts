@@ -38,7 +38,7 @@ const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * A topic-partition's id in a group's assignment maps, `topic:partition`; unambiguous because topic
- * names cannot contain ':'. (Not a DynamoDB partition key: that is topics/store.ts' partitionKeyOf.)
+ * names cannot contain ':'. (Not a DynamoDB partition key: that is shared/topics/store.ts' partitionKeyOf.)
  */
 export const topicPartitionId = (topic: string, partition: number) => `${topic}:${partition}`;
 
