@@ -211,7 +211,14 @@ async function main(): Promise<number> {
         const phaseEnd = Date.now() + nemesisPrng.int(2000, 5000);
         while (!stopped && Date.now() < phaseEnd) {
           if (Date.now() >= nextKill) {
-            const kill = recorder.invoke('nemesis', 'kill', { signal: 'SIGKILL' });
+            // Half the kills wait (up to 3 s) for a trigger invocation in flight: a dispatcher killed mid-batch.
+            const midInvocation = nemesisPrng.chance(0.5);
+            for (const until = Date.now() + 3000; midInvocation && Date.now() < until && triggerRecorder.inFlight(1000) === 0; )
+              await sleep(20);
+            const kill = recorder.invoke('nemesis', 'kill', {
+              signal: 'SIGKILL',
+              midInvocation: midInvocation && triggerRecorder.inFlight(1000) > 0,
+            });
             await runtime.kill();
             kills++;
             recorder.complete(kill, 'nemesis', 'kill', 'ok', { signal: 'SIGKILL' });
