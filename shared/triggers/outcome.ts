@@ -115,6 +115,17 @@ const exhaustedOrRetry = (
   return { kind: 'retry', attempts, backoffMs: retryBackoffMs(attempts), counted: true, error, ...(bisectLimit ? { bisectLimit } : {}) };
 };
 
+/** With bisectBatchOnFunctionError, a failed batch of more than one record is split: not a retry, the halves are new batches. */
+const bisectOr = (
+  policy: RetryPolicy,
+  state: AttemptState,
+  batch: Batch,
+  error: { code: string; message: string },
+): NextStep | undefined =>
+  policy.bisectBatchOnFunctionError && batch.offsets.length > 1
+    ? { kind: 'retry', attempts: state.attempts, backoffMs: 0, counted: false, bisectLimit: Math.ceil(batch.offsets.length / 2), error }
+    : undefined;
+
 /**
  * The step after invoking with `batch` at the partition's position. `throttles` is how many
  * consecutive throttles preceded this outcome (for their backoff).
@@ -134,18 +145,7 @@ export function nextStep(policy: RetryPolicy, state: AttemptState, batch: Batch,
       };
     case 'function-error': {
       const error = { code: outcome.code, message: outcome.message };
-      if (policy.bisectBatchOnFunctionError && batch.offsets.length > 1) {
-        // Splitting a batch is not a retry: the halves are new batches.
-        return {
-          kind: 'retry',
-          attempts: state.attempts,
-          backoffMs: 0,
-          counted: false,
-          bisectLimit: Math.ceil(batch.offsets.length / 2),
-          error,
-        };
-      }
-      return exhaustedOrRetry(policy, state.attempts + 1, first, last, error);
+      return bisectOr(policy, state, batch, error) ?? exhaustedOrRetry(policy, state.attempts + 1, first, last, error);
     }
     case 'returned': {
       if (!policy.functionResponseTypes.includes('ReportBatchItemFailures')) return { kind: 'advance', to: last + 1, attempts: 0 };
@@ -159,7 +159,9 @@ export function nextStep(policy: RetryPolicy, state: AttemptState, batch: Batch,
       };
       // The function named the record that failed: when its retries run out, only it is given up
       // (delivery goes on after it, and the records after it are delivered again).
-      if (reading.failedAt === first) return exhaustedOrRetry(policy, state.attempts + 1, first, first, error);
+      // Nothing of the batch succeeded: with bisecting on, the batch is split as on a function error.
+      if (reading.failedAt === first)
+        return bisectOr(policy, state, batch, error) ?? exhaustedOrRetry(policy, state.attempts + 1, first, first, error);
       // Progress: the records before the failed one are acknowledged; this was the failed one's first attempt.
       if (policy.maximumRetryAttempts === 0) {
         return {
