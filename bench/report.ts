@@ -15,6 +15,7 @@ import {
   type StreamWorkload,
   type Usage,
 } from './cost';
+import type { AppendShape, AppendShapeCell } from './append-shapes';
 import type { DynamoFloorCell, FloorResults, S3FloorCell } from './floor';
 import type { CpuUsage } from './server';
 import { prices } from './prices';
@@ -386,6 +387,7 @@ export function formatReport(results: BenchResults): string {
       ),
       '',
     );
+    if (floor.appendShapes?.length) out.push(...appendShapesSection(floor.appendShapes, results.workloads), '');
     out.push("## Floor: s3rver PutObject of one produce request's segment, no HTTP front end", '');
     out.push(
       table(
@@ -529,4 +531,71 @@ export function formatReport(results: BenchResults): string {
   }
   if (results.durationSeconds !== undefined) out.push(`(whole run: ${results.durationSeconds.toFixed(0)} s)`);
   return out.join('\n');
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
+
+/**
+ * Today's append transaction beside the layout-v2 chunk append, on one partition, with the
+ * targets of the hot-partition work and the cost per million one-record requests each implies.
+ */
+export function appendShapesSection(cells: readonly AppendShapeCell[], workloads: WorkloadResults | undefined): string[] {
+  const out: string[] = [
+    "## Append redesign: today's transaction beside layout-v2 chunks (DynamoDB Local, no HTTP, one partition, one 1 KiB record per append, interleaved runs)",
+    '',
+    table(
+      ['shape', 'clients', 'run', 'appends/s', 'p50 ms', 'p99 ms', 'max ms', 'WRU/append', 'failed writes/append', 'failed appends'],
+      cells.map((c) => [
+        c.shape,
+        String(c.clients),
+        String(c.repetition + 1),
+        fixed(c.appendsPerSecond),
+        ms(c.latency.p50Ms),
+        ms(c.latency.p99Ms),
+        ms(c.latency.maxMs),
+        fixed(c.reportedWriteUnitsPerAppend, 2),
+        fixed(c.failedWritesPerAppend, 2),
+        String(c.failed),
+      ]),
+    ),
+    '',
+  ];
+  const clientCounts = [...new Set(cells.map((c) => c.clients))];
+  const of = (shape: AppendShape, clients: number) => cells.filter((c) => c.shape === shape && c.clients === clients);
+  for (const clients of clientCounts) {
+    const today = median(of('transaction', clients).map((c) => c.appendsPerSecond));
+    const chunks = median(of('chunks', clients).map((c) => c.appendsPerSecond));
+    out.push(
+      `- ${clients} client(s): chunks ${fixed(chunks)} appends/s vs transaction ${fixed(today)} (${today > 0 ? (chunks / today).toFixed(1) : '?'}x, medians of ${of('chunks', clients).length} runs); p99 ${ms(median(of('chunks', clients).map((c) => c.latency.p99Ms)))} vs ${ms(median(of('transaction', clients).map((c) => c.latency.p99Ms)))} ms.`,
+    );
+  }
+  const most = Math.max(...clientCounts);
+  const four = clientCounts.includes(4) ? 4 : undefined;
+  if (four !== undefined && most > four) {
+    const at = (clients: number) => median(of('chunks', clients).map((c) => c.appendsPerSecond));
+    out.push(`- chunks at ${most} clients vs 4: ${(at(most) / at(four)).toFixed(2)}x the appends/s (target: at least 1).`);
+  }
+  const hot = of('chunks', most);
+  const p99 = median(hot.map((c) => c.latency.p99Ms));
+  const max = Math.max(...hot.map((c) => c.latency.maxMs));
+  out.push(
+    `- chunks at ${most} clients: p99 ${ms(p99)} ms (target under 100: ${p99 < 100 ? 'met' : 'NOT met'}), max ${ms(max)} ms (target under 500: ${max < 500 ? 'met' : 'NOT met'}), ${hot.reduce((n, c) => n + c.failed, 0)} failed appends.`,
+  );
+  // Cost per million one-record requests: API Gateway and Lambda as measured for today's handler
+  // (1 record per request, 1 client), DynamoDB writes at each shape's uncontended write units.
+  const measured = workloads?.produce.find((c) => c.recordsPerRequest === 1 && c.clients === 1);
+  const single = (shape: AppendShape) => median(of(shape, 1).map((c) => c.reportedWriteUnitsPerAppend));
+  if (measured && of('chunks', 1).length > 0) {
+    const cost = priceUsage(measured.usage);
+    const requests = measured.usage.apiGateway.requests || 1;
+    const front = ((cost.apiGateway + cost.lambdaRequests + cost.lambdaCompute) / requests) * 1e6;
+    const writes = (units: number) => units * prices.dynamodb.perMillionWriteUnits;
+    out.push(
+      `- one 1 KiB record per request, per million records: API Gateway + Lambda ${dollars(front)} (measured, today's handler) + DynamoDB writes: chunks ${fixed(single('chunks'), 2)} WRU = ${dollars(writes(single('chunks')))} -> ${dollars(front + writes(single('chunks')))} (target at most $3.00); transaction ${fixed(single('transaction'), 2)} WRU (+1 time-index GSI entry) = ${dollars(writes(single('transaction') + 1))} -> ${dollars(front + writes(single('transaction') + 1))}.`,
+    );
+  }
+  return out;
 }

@@ -60,8 +60,18 @@ const workloadOptions: WorkloadOptions = quick
       clients: [1, 4, 16],
     };
 const floorOptions: FloorOptions = quick
-  ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
-  : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
+  ? {
+      cellMs: 700,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 1000, clients: [1, 4, 16], repetitions: 1 },
+    }
+  : {
+      cellMs: 2000,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 3000, clients: [1, 4, 16], repetitions: 3 },
+    };
 
 const kafkaOptions: KafkaBenchOptions = quick
   ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }

@@ -10,6 +10,7 @@
  *
  * Every cell resets the server's usage counters first and keeps what it used, for the cost model.
  */
+import { encodeRecordBatch } from '../shared/records';
 import type { Usage } from './cost';
 import type { CpuUsage } from './server';
 import { closedLoop, newHistogram, recordMs, send, sendJson, sleep, summarize, type BenchServer, type LatencySummary } from './harness';
@@ -366,4 +367,14 @@ export async function runWorkloads(
     latency.push(result);
   }
   return { produce, contention, fetch, latency };
+}
+
+/** The stored batch of `count` 1 KiB records, as produce encodes it. */
+export function sampleBatch(count: number): Buffer {
+  const value = Buffer.alloc(RECORD_VALUE_BYTES, 0x61);
+  const now = Date.now();
+  return encodeRecordBatch({
+    records: Array.from({ length: count }, () => ({ key: null, value, headers: [], timestamp: now })),
+    compression: 'none',
+  });
 }
