@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { requestLimits } from '../../shared/config';
 import { partitionForKey } from '../../shared/records/partitioner';
 import { BoundedCache } from '../../shared/runtime/bounded-cache';
-import { hasErrorCode, LogwayApiError } from './errors';
+import { clientError, hasErrorCode, serviceRefusal } from './errors';
 import { segment, type HttpTransport } from './http';
 import { keyBytes, recordSize, toWireRecord, type ProducerMessage } from './records';
 import { retryOptions, type RetryOptions } from './retry';
@@ -169,7 +169,7 @@ export class Producer {
   }
 
   private async enqueue({ topic, messages }: ProducerRecord): Promise<Promise<RecordMetadata>[]> {
-    if (this.closed) throw new LogwayApiError(0, 'PRODUCER_CLOSED', 'The producer was closed; create a new one to send.');
+    if (this.closed) throw clientError('PRODUCER_CLOSED', 'The producer was closed; create a new one to send.');
     if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('send: topic is required');
     if (!Array.isArray(messages) || messages.length === 0) return [];
     for (const message of messages) {
@@ -186,8 +186,7 @@ export class Producer {
     // Refuse what the service would refuse, here: one bad record would fail a whole shared request.
     messages.forEach((message, index) => {
       if (message.partition !== undefined && message.partition >= partitionCount) {
-        throw new LogwayApiError(
-          404,
+        throw serviceRefusal(
           'UNKNOWN_TOPIC_OR_PARTITION',
           `Topic '${topic}' has no partition ${message.partition}: it has partitions 0 to ${partitionCount - 1}.`,
           {
@@ -198,8 +197,7 @@ export class Producer {
       }
       const size = recordSize(message);
       if (size > metadata.maxMessageBytes) {
-        throw new LogwayApiError(
-          413,
+        throw serviceRefusal(
           'RECORD_TOO_LARGE',
           `messages[${index}] is ${size} bytes, more than topic '${topic}' allows (max.message.bytes=${metadata.maxMessageBytes}).`,
           { field: `messages[${index}]`, size, maxMessageBytes: metadata.maxMessageBytes },
@@ -420,7 +418,7 @@ export class Producer {
       records.forEach((record, i) => {
         const offset = offsets[i];
         if (offset) record.resolve(offset);
-        else record.reject(new LogwayApiError(0, 'INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
+        else record.reject(clientError('INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
       });
     } catch (error) {
       if (hasErrorCode(error, 'UNKNOWN_TOPIC_OR_PARTITION')) this.metadata.delete(topic);

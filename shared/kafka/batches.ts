@@ -6,7 +6,7 @@
  * with the base offset set to 0 as every stored batch has it (readers patch the real one in).
  */
 import { decodeRecordBatch, readBatchHeader, withBaseOffset, withLogAppendTime, type RecordBatchHeader } from '../records';
-import { recordLimitViolation } from '../log/wire';
+import { recordLimitViolation } from '../log/json';
 import { KafkaError } from './errors';
 
 export interface ClientBatch {

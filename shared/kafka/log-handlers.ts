@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto';
 import { loadServiceConfig } from '../config';
 import { appendBatches, type PreparedBatch } from '../log/append';
 import { encodeStoredResponse, readStoredProduce } from '../log/idempotency';
-import { appendMetrics } from '../log/metrics';
+import { fetchMetrics, produceMetrics } from '../log/metrics';
 import { offsetForTimestamp } from '../log/offsets';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from '../log/partition-heads';
 import { batchBytes, batchesFrom, readRecords, type BatchIndexItem } from '../log/read';
@@ -102,7 +102,7 @@ async function producePartition(initial: TopicMetadata, index: number, records: 
     for (const batch of batches) {
       const offset = await appendClientBatch(topic, index, batch);
       if (baseOffset < 0) baseOffset = offset;
-      appendMetrics.produced(batch.recordCount, batch.bytes.length);
+      produceMetrics.produced(batch.recordCount, batch.bytes.length);
     }
     return {
       index,
@@ -284,7 +284,7 @@ async function readFetchData(entries: FetchEntry[], maxBytes: number): Promise<n
       if (item.lastOffset >= head.highWatermark - 1) break;
     }
     entry.records = await Promise.all(chosen.map((item) => batchBytes(item)));
-    appendMetrics.fetched(
+    fetchMetrics.fetched(
       chosen.reduce((sum, item) => sum + item.recordCount, 0),
       partitionBytes,
     );

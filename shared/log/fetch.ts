@@ -9,11 +9,11 @@ import { LogwayError, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
 import { topicNameSchema } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
-import { appendMetrics } from './metrics';
+import { fetchMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
 import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
-import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
+import { responseBytes, toFetchedRecord, type FetchedRecord } from './json';
 import { sleep } from '../runtime/retry';
 
 const config = () => loadServiceConfig();
@@ -123,7 +123,7 @@ async function waitForData<T>(read: () => Promise<T>, hasData: (value: T) => boo
   const deadline = Date.now() + Math.min(waitMs, maxWaitMs);
   let value = initial;
   if (hasData(value) || waitMs <= 0) return value;
-  appendMetrics.longPollWaited();
+  fetchMetrics.longPollWaited();
   while (Date.now() < deadline) {
     await sleep(Math.min(longPollIntervalMs, Math.max(0, deadline - Date.now())));
     value = await read();
@@ -160,7 +160,7 @@ export async function fetchPartition(
     maxBytes: params.maxBytes ?? limits.defaultMaxBytes,
   });
   const page = toResponseRecords(partition, result.records, params.encoding === 'base64', { remaining: responseRecordBudgetBytes }, true);
-  appendMetrics.fetched(page.consumed, result.bytes);
+  fetchMetrics.fetched(page.consumed, result.bytes);
   return {
     records: page.records,
     nextOffset: nextOffsetAfter(result, page.consumed),
@@ -291,7 +291,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     anyRecords ||= page.consumed > 0;
     budgetBytes -= read.bytes;
     budgetRecords -= page.consumed;
-    appendMetrics.fetched(page.consumed, read.bytes);
+    fetchMetrics.fetched(page.consumed, read.bytes);
     results.push({
       topic: entry.topic,
       partition: entry.partition,

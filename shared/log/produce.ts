@@ -23,9 +23,9 @@ import {
   storedOffsetsBytesBound,
   validateIdempotencyKey,
 } from './idempotency';
-import { appendMetrics } from './metrics';
+import { produceMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './json';
 import { responseBudgetBytes } from './fetch';
 
 export const produceRequestSchema = z.object({
@@ -256,7 +256,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       { deadlineMs: Math.max(1, deadline - Date.now()) },
     );
     if (outcome.kind === 'appended') {
-      appendMetrics.produced(request.records.length, totalBytes);
+      produceMetrics.produced(request.records.length, totalBytes);
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {

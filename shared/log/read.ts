@@ -8,7 +8,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LogwayError } from '../errors';
 import { decodeRecordBatch, withBaseOffset } from '../records';
 import type { BatchRecord, RecordBatch } from '../records/types';
-import { recordSize } from './wire';
+import { recordSize } from './json';
 import { dynamo, tableName } from '../runtime/aws';
 import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';

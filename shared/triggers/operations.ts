@@ -3,7 +3,7 @@
  * are one call each.
  */
 import { randomUUID } from 'node:crypto';
-import { invalidRequest, unknownPartition, unknownTopic } from '../errors';
+import { concurrentChange, invalidRequest, triggerEnabled, unknownPartition, unknownTopic, unknownTrigger } from '../errors';
 import { parseRequest } from '../api/validation';
 import { offsetForTimestamp } from '../log/offsets';
 import { readHeads, type PartitionHead } from '../log/partition-heads';
@@ -13,16 +13,13 @@ import {
   putTriggerSchema,
   resetTriggerSchema,
   specFromRequest,
-  triggerEnabled,
   triggerView,
-  unknownTrigger,
   validateTriggerName,
   type StartingPosition,
   type TriggerDefinition,
   type TriggerView,
 } from './model';
 import {
-  conflict,
   deleteTrigger,
   getDefinition,
   initialPosition,
@@ -33,7 +30,7 @@ import {
   type PartitionState,
   type TriggerError,
 } from './store';
-import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './wire';
+import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './json';
 
 export type { PartitionStatus, ResetTriggerResponse, TriggerDescription };
 
@@ -93,7 +90,7 @@ export async function putTriggerOperation(name: string, body: unknown): Promise<
     }
     if (await putDefinition(next, existing)) return { created: !existing, trigger: triggerView(next) };
   }
-  throw conflict(`Trigger '${name}' is being changed by other requests at the same time; retry.`);
+  throw concurrentChange(`Trigger '${name}' is being changed by other requests at the same time; retry.`);
 }
 
 export async function listTriggersOperation(): Promise<{ triggers: TriggerView[] }> {

@@ -3,6 +3,7 @@
  * (ReportBatchItemFailures in its Kafka form), and the next step of the partition: move on,
  * retry (maybe bisecting), or give the records up to the failure topic. Pure.
  */
+import { type Backoff, backoffCeiling } from '../runtime/retry';
 import type { FunctionResponseType } from './model';
 
 export type InvokeOutcome =
@@ -80,14 +81,19 @@ export type NextStep =
   /** Retries ran out: records `from` to `to` (inclusive) go to the failure topic, or the partition waits on them. */
   | { readonly kind: 'exhausted'; readonly from: number; readonly to: number; readonly error: { code: string; message: string } };
 
-/** Exponential backoff between attempts of one batch: 100 ms doubling to 10 s. */
+/** Between attempts of one batch: 100 ms doubling to 10 s (no jitter: one dispatcher per partition). */
+const attemptBackoff: Backoff = { initialRetryTimeMs: 100, maxRetryTimeMs: 10_000, multiplier: 2 };
+/** After consecutive throttles of the function: 100 ms doubling to 5 s. */
+const throttleBackoff: Backoff = { initialRetryTimeMs: 100, maxRetryTimeMs: 5_000, multiplier: 2 };
+
+/** Exponential backoff after the n-th failed attempt of one batch (1 for the first). */
 export function retryBackoffMs(attempts: number): number {
-  return Math.min(10_000, 100 * 2 ** Math.max(0, Math.min(attempts - 1, 10)));
+  return backoffCeiling(attempts - 1, attemptBackoff);
 }
 
-/** Backoff after the n-th consecutive throttle (not counted as an attempt): 100 ms doubling to 5 s. */
+/** Backoff after the n-th consecutive throttle (not counted as an attempt). */
 export function throttleBackoffMs(throttles: number): number {
-  return Math.min(5_000, 100 * 2 ** Math.max(0, Math.min(throttles - 1, 10)));
+  return backoffCeiling(throttles - 1, throttleBackoff);
 }
 
 const exhaustedOrRetry = (

@@ -17,7 +17,7 @@ import {
   recordSize,
   responseBytes,
   toFetchedRecord,
-} from '../../shared/log/wire';
+} from '../../shared/log/json';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService(async (http) => {
