@@ -6,6 +6,7 @@ import { formatCodecBench, type CodecBenchRow } from './codec';
 import type { ColdStartResults } from './coldstart';
 import {
   GiB,
+  kinesisOnDemandAdvantageCost,
   kinesisOnDemandCost,
   kinesisProvisionedCost,
   mskServerlessCost,
@@ -18,8 +19,16 @@ import {
 import type { AppendShape, AppendShapeCell } from './append-shapes';
 import type { DynamoFloorCell, FloorResults, S3FloorCell } from './floor';
 import type { CpuUsage } from './server';
+import { defaultConsumerMaxBytes } from '../client/src/consumer';
 import { prices } from './prices';
-import { PRODUCE_PARTITIONS, RECORD_VALUE_BYTES, type FetchCell, type ProduceCell, type WorkloadResults } from './workloads';
+import {
+  clientDefaultRecordsPerRequest,
+  PRODUCE_PARTITIONS,
+  RECORD_VALUE_BYTES,
+  type FetchCell,
+  type ProduceCell,
+  type WorkloadResults,
+} from './workloads';
 
 export interface Environment {
   readonly startedAt: string;
@@ -137,6 +146,7 @@ export interface ComparisonRow {
   readonly volumeGiBPerHour: number;
   readonly logway: { readonly recordsPerRequest: number; readonly total: number }[];
   readonly kinesisOnDemand: number;
+  readonly kinesisOnDemandAdvantage: number;
   readonly kinesisProvisioned: number;
   readonly mskServerless: number;
 }
@@ -164,6 +174,7 @@ export function comparison(results: BenchResults, volumes: readonly number[] = [
         return { recordsPerRequest, total: volume * (produceCost(produce).perGiB + (fetch ? fetchCost(fetch).perGiB : 0)) };
       }),
       kinesisOnDemand: kinesisOnDemandCost(workload).total,
+      kinesisOnDemandAdvantage: kinesisOnDemandAdvantageCost(workload).total,
       kinesisProvisioned: kinesisProvisionedCost(workload).total,
       mskServerless: mskServerlessCost(workload).total,
     };
@@ -479,18 +490,28 @@ export function formatReport(results: BenchResults): string {
         `## The same hour of traffic elsewhere (1 KiB records written once and read once; ${PRODUCE_PARTITIONS} partitions; total $ for the hour)`,
         '',
         table(
-          ['GiB per hour', ...shapes.map((s) => `Logway ${s} rec/req`), 'Kinesis on-demand', 'Kinesis provisioned', 'MSK Serverless'],
+          [
+            'GiB per hour',
+            ...shapes.map((s) => (s === clientDefaultRecordsPerRequest ? `Logway client defaults (${s} rec/req)` : `Logway ${s} rec/req`)),
+            'Kinesis on-demand',
+            'Kinesis On-demand Advantage',
+            'Kinesis provisioned',
+            'MSK Serverless',
+          ],
           rows.map((r) => [
             fixed(r.volumeGiBPerHour),
             ...r.logway.map((l) => dollars(l.total)),
             dollars(r.kinesisOnDemand),
+            dollars(r.kinesisOnDemandAdvantage),
             dollars(r.kinesisProvisioned),
             dollars(r.mskServerless),
           ]),
         ),
         '',
-        `Logway: measured $/GiB in (c=1 cell) + $/GiB out (fetch of that shape's batches); no hourly charge, storage extra.`,
+        `Logway: measured $/GiB in (c=1 cell) + $/GiB out (fetch of that shape's batches; at the client's defaults, ${defaultConsumerMaxBytes / 1_048_576} MiB fetches); no hourly charge, storage extra.`,
+        ...perGiBRatio(rows),
         `Kinesis on-demand: $${prices.kinesisOnDemand.perStreamHour}/stream-hour + $${prices.kinesisOnDemand.perGbIn}/GB in (records rounded up to 1 KB) + $${prices.kinesisOnDemand.perGbOut}/GB out.`,
+        `Kinesis On-demand Advantage: $${prices.kinesisOnDemandAdvantage.perGbIn.toFixed(3)}/GB in + $${prices.kinesisOnDemandAdvantage.perGbOut.toFixed(3)}/GB out (AWS: at least 60% below Standard), no stream-hour charge; its account-wide throughput commitment is not modelled.`,
         `Kinesis provisioned: $${prices.kinesisProvisioned.perShardHour}/shard-hour (shards for the average rate: 1 MB/s or 1000 records/s in, 2 MB/s out each) + $${prices.kinesisProvisioned.perMillionPutPayloadUnits}/M 25 KB PUT units.`,
         `MSK Serverless: $${prices.mskServerless.perClusterHour}/cluster-hour + $${prices.mskServerless.perPartitionHour}/partition-hour + $${prices.mskServerless.perGbIn}/GB in + $${prices.mskServerless.perGbOut}/GB out.`,
         '',
@@ -598,4 +619,20 @@ export function appendShapesSection(cells: readonly AppendShapeCell[], workloads
     );
   }
   return out;
+}
+
+/**
+ * Logway at the client's defaults against Kinesis on-demand per GiB in and out once (its per-GB
+ * charges only, no stream-hour): the hot-partition issue's "at least 10x cheaper".
+ */
+function perGiBRatio(rows: readonly ComparisonRow[]): string[] {
+  const largest = rows.at(-1);
+  const logway = largest?.logway.find((l) => l.recordsPerRequest === clientDefaultRecordsPerRequest);
+  if (!largest || !logway) return [];
+  const logwayPerGiB = logway.total / largest.volumeGiBPerHour;
+  const kinesisPerGiB = prices.kinesisOnDemand.perGbIn + prices.kinesisOnDemand.perGbOut;
+  const advantagePerGiB = prices.kinesisOnDemandAdvantage.perGbIn + prices.kinesisOnDemandAdvantage.perGbOut;
+  return [
+    `Per GiB in and out once at the client's defaults: Logway ${dollars(logwayPerGiB)}, Kinesis on-demand ${dollars(kinesisPerGiB)} (${(kinesisPerGiB / logwayPerGiB).toFixed(1)}x Logway; target at least 10x), On-demand Advantage ${dollars(advantagePerGiB)} (${(advantagePerGiB / logwayPerGiB).toFixed(1)}x).`,
+  ];
 }

@@ -25,7 +25,7 @@ import { runFloor, type FloorOptions } from './floor';
 import { startBenchServer, type BenchServer } from './harness';
 import { formatKafkaReport, runKafkaBench, type KafkaBenchOptions, type KafkaBenchResults } from './kafka';
 import { formatReport, type BenchResults, type Environment } from './report';
-import { runWorkloads, type WorkloadOptions } from './workloads';
+import { clientDefaultRecordsPerRequest, runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
 const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka']);
@@ -47,7 +47,7 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 500,
       latencySamples: { get: 30, post: 20 },
       idleWaitMs: 1000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     }
   : {
@@ -56,7 +56,7 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 1500,
       latencySamples: { get: 150, post: 100 },
       idleWaitMs: 3000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     };
 const floorOptions: FloorOptions = quick
