@@ -29,7 +29,7 @@ import { startBenchServer, type BenchServer } from './harness';
 import { formatKafkaReport, runKafkaBench, type KafkaBenchOptions, type KafkaBenchResults } from './kafka';
 import { formatReport, type BenchResults, type Environment } from './report';
 import { formatTriggersReport, runTriggersBench, type TriggersBenchOptions, type TriggersBenchResults } from './triggers';
-import { runWorkloads, type WorkloadOptions } from './workloads';
+import { clientDefaultRecordsPerRequest, runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
 const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka', 'triggers', 'no-triggers']);
@@ -52,7 +52,7 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 500,
       latencySamples: { get: 30, post: 20 },
       idleWaitMs: 1000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     }
   : {
@@ -61,12 +61,22 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 1500,
       latencySamples: { get: 150, post: 100 },
       idleWaitMs: 3000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     };
 const floorOptions: FloorOptions = quick
-  ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
-  : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
+  ? {
+      cellMs: 700,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 1000, clients: [1, 4, 16], repetitions: 1 },
+    }
+  : {
+      cellMs: 2000,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 3000, clients: [1, 4, 16], repetitions: 3 },
+    };
 
 const kafkaOptions: KafkaBenchOptions = quick
   ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }

@@ -96,6 +96,23 @@ export const unknownPartition = (topic: string, partition: number, partitions: n
     },
   );
 
+/** The topic's deletion is under way (its partitions are fenced): gone for producers. */
+export const topicBeingDeleted = (topic: string) =>
+  new LogwayError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topic}' is being deleted.`, { topic });
+
+/** The offset is outside [logStartOffset, highWatermark] of the partition. */
+export const offsetOutOfRange = (
+  topic: string,
+  partition: number,
+  offset: number,
+  head: { readonly logStartOffset: number; readonly highWatermark: number },
+) =>
+  new LogwayError(
+    'OFFSET_OUT_OF_RANGE',
+    `Offset ${offset} is out of range for ${topic}-${partition}: valid offsets are ${head.logStartOffset} to ${head.highWatermark} (the high watermark, where the next record will be).`,
+    { topic, partition, offset, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark },
+  );
+
 export const groupNotFound = (groupId: string) =>
   new LogwayError('GROUP_ID_NOT_FOUND', `Group '${groupId}' does not exist.`, { group: groupId });
 
@@ -181,6 +198,18 @@ export const concurrentChange = (message: string, details: Details = {}) => new 
 export const recordTooLarge = (message: string, details: Details = {}) => new LogwayError('RECORD_TOO_LARGE', message, details);
 
 export const recordListTooLarge = (message: string, details: Details = {}) => new LogwayError('RECORD_LIST_TOO_LARGE', message, details);
+
+/** Record `index` of a produce request breaks a per-record limit (`violation` says which, and by how much). */
+export const recordLimitExceeded = (topic: string, index: number, violation: { message: string; details: Details }) =>
+  recordTooLarge(`records[${index}] of topic '${topic}' ${violation.message}`, { field: `records[${index}]`, ...violation.details });
+
+/** An Idempotency-Key came back with a different request. */
+export const idempotencyKeyReused = (key: string) =>
+  new LogwayError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `Idempotency-Key '${key}' was already used with a different request; use a new key for a new request.`,
+    { idempotencyKey: key },
+  );
 
 export const offsetMetadataTooLarge = (index: number, bytes: number, max: number) =>
   new LogwayError('OFFSET_METADATA_TOO_LARGE', `offsets[${index}].metadata is ${bytes} bytes; at most ${max} bytes (UTF-8) are kept.`, {

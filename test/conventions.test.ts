@@ -30,15 +30,13 @@ const linesMatching = (files: string[], pattern: RegExp) =>
   );
 
 it("builds errors with the catalogue's builders: no `new LogwayError(` in shared/ outside shared/errors.ts", () => {
-  // shared/log/ is being converted separately; drop it from here once it is.
-  const exempt = (file: string) => file === 'shared/errors.ts' || file.startsWith('shared/log/');
+  const exempt = (file: string) => file === 'shared/errors.ts';
   const files = filesUnder('shared', isTypeScript).filter((file) => !exempt(file));
   expect(linesMatching(files, /new LogwayError\(/), 'add or use a builder in shared/errors.ts').toEqual([]);
 });
 
 it('backs off and sleeps with shared/runtime/retry.ts: no exponential delays or sleep promises of its own', () => {
-  // shared/log/ is being converted separately; drop it from here once it is.
-  const exempt = (file: string) => file === 'shared/runtime/retry.ts' || file.startsWith('shared/log/');
+  const exempt = (file: string) => file === 'shared/runtime/retry.ts';
   const files = ['shared', 'infra', 'functions', 'cli', 'client/src']
     .flatMap((dir) => filesUnder(dir, isTypeScript))
     .filter((file) => !exempt(file));

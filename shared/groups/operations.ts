@@ -2,11 +2,10 @@
  * The consumer-group operations of the HTTP API: validation, then the store. Handlers in
  * functions/ are one call each.
  */
+import { log } from '../log/service';
 import { loadServiceConfig } from '../config';
 import { groupNotFound, invalidRequest, offsetMetadataTooLarge, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
-import { offsetForTimestamp } from '../log/offsets';
-import { readHeads, readHeadsAcrossTopics } from '../log/partition-heads';
 import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { parseTopicPartitionId, topicPartitionId } from './assignor';
@@ -159,7 +158,7 @@ export async function describeGroupOperation(groupId: string, query: Record<stri
   const headKeys = [...listed.values()]
     .filter((p) => topics.has(p.topic) && p.partition < topics.get(p.topic)!.partitions)
     .map((p) => ({ topicId: topics.get(p.topic)!.topicId, partition: p.partition }));
-  const heads = await readHeadsAcrossTopics(headKeys);
+  const heads = await log.readHeadsAcrossTopics(headKeys);
 
   const partitions: PartitionDescription[] = [...listed.entries()]
     .map(([key, { topic, partition }]) => {
@@ -215,7 +214,7 @@ export async function resetOffsetsOperation(groupId: string, body: unknown): Pro
   if (!early.ok) throw early.error;
   const topic = await requireTopic(request.topic);
   const partitionNumbers = Array.from({ length: topic.partitions }, (_, i) => i);
-  const heads = await readHeads(topic.topicId, partitionNumbers);
+  const heads = await log.readHeads(topic.topicId, partitionNumbers);
   const to = request.to;
   const offsets = await Promise.all(
     partitionNumbers.map(async (partition): Promise<OffsetToCommit> => {
@@ -223,7 +222,8 @@ export async function resetOffsetsOperation(groupId: string, body: unknown): Pro
       let offset: number;
       if (to === 'earliest') offset = head.logStartOffset;
       else if (to === 'latest') offset = head.highWatermark;
-      else if ('timestamp' in to) offset = (await offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
+      else if ('timestamp' in to)
+        offset = (await log.offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
       else offset = Math.min(Math.max(to.offset, head.logStartOffset), head.highWatermark);
       return { topic: topic.name, partition, offset, metadata: '' };
     }),

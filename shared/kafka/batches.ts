@@ -7,15 +7,8 @@
  */
 import { decodeRecordBatch, readBatchHeader, withBaseOffset, withLogAppendTime, type RecordBatchHeader } from '../records';
 import { recordLimitViolation } from '../log/json';
+import type { ClientBatch } from '../log/produce-batches';
 import { KafkaError } from './errors';
-
-export interface ClientBatch {
-  readonly bytes: Buffer;
-  readonly header: RecordBatchHeader;
-  readonly recordCount: number;
-  readonly firstTimestamp: number;
-  readonly maxTimestamp: number;
-}
 
 export interface BatchLimits {
   readonly maxMessageBytes: number;

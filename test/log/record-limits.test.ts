@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { responseBudgetBytes } from '../../shared/log/fetch';
 import { maxStoredResponseBytes, storedOffsetsBytesBound } from '../../shared/log/idempotency';
 import { maxPartitionsPerRequest, maxRecordsPerRequest, produceResponseBytesBound } from '../../shared/log/produce';
-import { offsetOutOfRange } from '../../shared/log/read';
+import { offsetOutOfRange } from '../../shared/errors';
 import {
   fetchedRecordBytesBound,
   headerOverheadBytes,
