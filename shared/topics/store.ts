@@ -106,13 +106,16 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
   const configChanged = Object.entries(change.config ?? {}).some(
     ([name, value]) => current.config[name as keyof TopicConfigOverrides] !== value,
   );
+  // Growth fences too: a producer holding the old count would place keyed records by it.
+  const grown = (change.partitions ?? current.partitions) > current.partitions;
+  const fenced = configChanged || grown;
   const version = current.version + 1;
   const next: TopicMetadata = {
     ...current,
     partitions: change.partitions ?? current.partitions,
     config: { ...current.config, ...change.config },
     version,
-    ...(configChanged ? { configVersion: version } : {}),
+    ...(fenced ? { configVersion: version } : {}),
   };
   try {
     await dynamo().send(
@@ -120,7 +123,7 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
         TableName: tableName('topics'),
         Key: { name: current.name },
         // Partitions, config and version are all DynamoDB reserved words.
-        UpdateExpression: `SET #partitions = :partitions, #config = :config, #version = :next${configChanged ? ', configVersion = :next' : ''}`,
+        UpdateExpression: `SET #partitions = :partitions, #config = :config, #version = :next${fenced ? ', configVersion = :next' : ''}`,
         ConditionExpression: 'topicId = :topicId AND #version = :version',
         ExpressionAttributeNames: { '#partitions': 'partitions', '#config': 'config', '#version': 'version' },
         ExpressionAttributeValues: {
@@ -140,14 +143,14 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
     }
     throw error;
   }
-  if (configChanged) await fenceConfigVersion(next);
+  if (fenced) await fenceConfigVersion(next);
   return next;
 }
 
 /**
- * After a config change, raises every partition item's config version (creating the items of
- * partitions never written), so that appends planned with older config fail their condition and
- * re-read the topic. Done after the topic item changed, so a crash between leaves at worst the
+ * After a config change or a growth, raises every partition item's config version (creating the
+ * items of partitions never written), so that appends planned with older config or the older
+ * partition count fail their condition and re-read the topic. Done after the topic item changed, so a crash between leaves at worst the
  * old config acting until the producers' caches expire (5 s), never a topic no one can append to.
  */
 async function fenceConfigVersion(topic: TopicMetadata): Promise<void> {

@@ -55,10 +55,10 @@ describe('chaos regressions', () => {
   // Found by `npm run chaos -- --quick --seed 4` (wrong-key-partition, 40 records in one run):
   // records sent without a partition landed by murmur2 on the partition count of before a
   // growth, 0.2 to 3.6 s after `PATCH {partitions}` had been acknowledged. The produce path
-  // partitions keys on the topic cached for 5 s (shared/topics/cache.ts via cachedTopic in
-  // shared/log/produce.ts); docs/api.md places such records at murmur2(key) % partitions. Not
-  // fixed here (shared/log is being rewritten): `it.fails` until the fix lands.
-  it.fails('places a keyed record on the grown partition count at once after the growth', async () => {
+  // partitioned keys on the topic cached for 5 s (shared/topics/cache.ts via cachedTopic in
+  // shared/log/produce.ts); docs/api.md places such records at murmur2(key) % partitions. Fixed:
+  // a growth now fences appends as a config change does (shared/topics/store.ts, alterTopic).
+  it('places a keyed record on the grown partition count at once after the growth', async () => {
     const key = Array.from({ length: 100 }, (_, i) => `g${i}`).find((k) => partitionForKey(k, 2) !== partitionForKey(k, 3))!;
     expect((await http.post('/v1/topics', { name: 'grown', partitions: 2 })).status).toBe(201);
     // A first produce caches the topic with 2 partitions.

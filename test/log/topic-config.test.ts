@@ -49,7 +49,7 @@ describe('config changes take effect at once', () => {
     expect(stamped.body.offsets[0].timestamp).toBeGreaterThanOrEqual(before);
   });
 
-  it('growing partitions alone does not fence appends, and a PATCH that changes nothing costs no fence', async () => {
+  it('after growing partitions, appends planned on the old count re-plan and succeed; a PATCH that changes nothing costs no fence', async () => {
     await http.post('/v1/topics', { name: 'grown', partitions: 1, config: { 'max.message.bytes': 5000 } });
     expect((await http.post('/v1/topics/grown/records', record(10))).status).toBe(200);
     expect((await http.patch('/v1/topics/grown', { partitions: 2, config: { 'max.message.bytes': 5000 } })).status).toBe(200);
