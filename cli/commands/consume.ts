@@ -4,7 +4,7 @@
  * offset; with -g it joins the consumer group, commits as it goes and leaves when done.
  */
 import { Command, Option } from 'commander';
-import { LogwayApiError } from '../../client/src/errors';
+import { LogwayApiError, partitionResultError, serviceRefusal } from '../../client/src/errors';
 import type { Logway } from '../../client/src/logway';
 import type { Message } from '../../client/src/records';
 import { action, clientFor } from '../context';
@@ -156,8 +156,7 @@ async function consumeDirect(
   for (const partition of chosen) {
     const bounds = partitions.find((p) => p.partition === partition);
     if (!bounds)
-      throw new LogwayApiError(
-        404,
+      throw serviceRefusal(
         'UNKNOWN_TOPIC_OR_PARTITION',
         `Topic '${topic}' has no partition ${partition}: it has partitions 0 to ${partitions.length - 1}.`,
       );
@@ -186,10 +185,7 @@ async function consumeDirect(
       throw error;
     }
     for (const result of results) {
-      if ('error' in result) {
-        const { code, message, ...details } = result.error;
-        throw new LogwayApiError(code === 'OFFSET_OUT_OF_RANGE' ? 416 : 404, code, message, details);
-      }
+      if ('error' in result) throw partitionResultError(result.error);
       for (const message of result.messages) {
         if (printer.isDone) return;
         await printer.print(message);

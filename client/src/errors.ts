@@ -109,6 +109,16 @@ export function serviceRefusal(code: LogwayErrorCode, message: string, details: 
   return new LogwayApiError(errorCatalogue[code].status, code, message, details);
 }
 
+/**
+ * The error one partition of a multi-partition fetch reported (its result's `error`), as the
+ * single-partition request would have thrown it: the code's status from the catalogue.
+ */
+export function partitionResultError(error: { code: string; message: string; [detail: string]: unknown }): LogwayApiError {
+  const { code, message, ...details } = error;
+  const status = (errorCatalogue as Record<string, { status: number } | undefined>)[code]?.status ?? 0;
+  return new LogwayApiError(status, code, message, details);
+}
+
 /** Whether `error` is a LogwayApiError with one of these service codes (a misspelt code does not compile). */
 export function hasErrorCode(error: unknown, ...codes: LogwayErrorCode[]): error is LogwayApiError {
   return error instanceof LogwayApiError && (codes as string[]).includes(error.code);

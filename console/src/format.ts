@@ -2,6 +2,7 @@
  * Pure helpers of the console: how a record's bytes are shown, what a search matches, how the
  * produce form's headers are read, where a browse starts. No DOM here, so they are unit-tested.
  */
+import type { FetchedRecordJson, HeaderJson } from '../../shared/api/log-shapes';
 
 /** A key, value or header value as fetched: text when valid UTF-8, else base64, or null. */
 export interface FetchedBytes {
@@ -31,22 +32,9 @@ export function showBytes(bytes: FetchedBytes): Shown {
   return { kind: 'text', display: text };
 }
 
-export interface FetchedHeader {
-  key: string;
-  value?: string | null;
-  valueBase64?: string;
-}
-
-export interface FetchedRecord {
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key?: string | null;
-  keyBase64?: string;
-  value?: string | null;
-  valueBase64?: string;
-  headers?: FetchedHeader[];
-}
+/** The API's own shapes (shared/api/log-shapes.ts imports nothing, so the bundle stays small). */
+export type FetchedHeader = HeaderJson;
+export type FetchedRecord = FetchedRecordJson;
 
 export const recordKey = (r: FetchedRecord): FetchedBytes =>
   r.keyBase64 !== undefined ? { base64: r.keyBase64 } : { text: r.key ?? null };
