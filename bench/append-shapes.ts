@@ -18,7 +18,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createTableInput, emulatorCredentials } from '../infra/local/bootstrap';
 import { appendTransactItems, conflictBackoffMs, type PreparedBatch } from '../shared/log/append';
-import { appendChunk, chunkTableKey } from '../shared/log/chunk-append';
+import { appendChunk, chunkTable } from '../shared/log/chunk-append';
 import type { ChunkView } from '../shared/log/chunk-plan';
 import { emptyHead } from '../shared/log/partition-heads';
 import { sleep } from '../shared/runtime/retry';
@@ -65,21 +65,8 @@ export async function runAppendShapes(
   const tables = { partitions: `${prefix}-partitions`, batches: `${prefix}-batches`, idempotency: `${prefix}-idempotency` };
   await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.partitions, tables.partitions)));
   await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.batches, tables.batches)));
-  const chunkTable = `${prefix}-chunks`;
-  await raw.send(
-    new CreateTableCommand({
-      TableName: chunkTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [chunkTableKey.partitionKey, chunkTableKey.sortKey].map((k) => ({
-        AttributeName: k.name,
-        AttributeType: k.type,
-      })),
-      KeySchema: [
-        { AttributeName: chunkTableKey.partitionKey.name, KeyType: 'HASH' },
-        { AttributeName: chunkTableKey.sortKey.name, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  const chunkTableName = `${prefix}-chunks`;
+  await raw.send(new CreateTableCommand(createTableInput(chunkTable, chunkTableName)));
   const batch = sampleBatch(1);
 
   async function transactionCell(clients: number, durationMs: number) {
@@ -131,7 +118,12 @@ export async function runAppendShapes(
 
   async function chunksCell(clients: number, durationMs: number) {
     const partitionKey = `${randomUUID()}:0`;
-    const contexts = Array.from({ length: clients }, () => ({ dynamo, table: chunkTable, heads: new Map<string, ChunkView>() }));
+    const contexts = Array.from({ length: clients }, () => ({
+      dynamo,
+      table: chunkTableName,
+      heads: new Map<string, ChunkView>(),
+      contendedUntil: new Map<string, number>(),
+    }));
     let units = 0;
     let failedWrites = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {

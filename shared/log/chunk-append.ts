@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { KeyAttribute } from '../storage/tables';
+import type { TableDefinition } from '../storage/tables';
 import {
   type AppendIntent,
   type AppendStep,
@@ -23,10 +23,16 @@ import {
   viewOfItem,
 } from './chunk-plan';
 
-/** The key of the v2 chunk table: a partition's chunks in offset order. */
-export const chunkTableKey: { partitionKey: KeyAttribute; sortKey: KeyAttribute } = {
+/**
+ * The v2 chunk table: a partition's chunks in offset order. Not in shared/storage/tables.ts yet
+ * (nothing deployed uses it); the bench and the tests create it with createTableInput.
+ */
+export const chunkTable: TableDefinition = {
+  id: 'Chunks',
+  envVar: 'LOGWAY_CHUNKS_TABLE',
   partitionKey: { name: 'partitionKey', type: 'S' },
   sortKey: { name: 'baseOffset', type: 'N' },
+  description: "Layout v2 of the log: one item per chunk of a partition's batches, keyed by its base offset.",
 };
 
 /** Every attribute of a chunk but its bytes: what a writer needs to plan. */

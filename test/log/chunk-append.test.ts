@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { emulatorCredentials } from '../../infra/local/bootstrap';
-import { type ChunkAppendContext, appendChunk, chunkTableKey } from '../../shared/log/chunk-append';
+import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
+import { type ChunkAppendContext, appendChunk, chunkTable } from '../../shared/log/chunk-append';
 import { type ChunkView, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
 
 const table = `chunks-${randomUUID().slice(0, 8)}`;
@@ -23,20 +23,7 @@ beforeAll(async () => {
     ...(inject('embeddedEmulators') ? { credentials: emulatorCredentials } : {}),
   });
   dynamo = DynamoDBDocumentClient.from(client);
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [chunkTableKey.partitionKey, chunkTableKey.sortKey].map((k) => ({
-        AttributeName: k.name,
-        AttributeType: k.type,
-      })),
-      KeySchema: [
-        { AttributeName: chunkTableKey.partitionKey.name, KeyType: 'HASH' },
-        { AttributeName: chunkTableKey.sortKey.name, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await client.send(new CreateTableCommand(createTableInput(chunkTable, table)));
 });
 
 /** A context per writer: like Lambda instances, writers share nothing but the table. */
