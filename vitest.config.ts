@@ -31,6 +31,7 @@ export const integrationTests = [
   'test/kafka/kafka-python.test.ts',
   'test/kafka/kafkajs.test.ts',
   'test/kafka/kcat.test.ts',
+  'test/kafka/sasl.test.ts',
   'test/kafka/server.test.ts',
   'test/local/iam-check.test.ts',
   'test/local/localstack.test.ts',
