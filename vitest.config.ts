@@ -27,6 +27,7 @@ export const integrationTests = [
   'test/groups/store.test.ts',
   'test/http/hostile-input.test.ts',
   'test/kafka/basics.test.ts',
+  'test/kafka/gateway-process.test.ts',
   'test/kafka/groups.test.ts',
   'test/kafka/kafka-python.test.ts',
   'test/kafka/kafkajs.test.ts',

@@ -44,6 +44,8 @@ export interface KafkaServerOptions {
 export interface RunningKafkaServer {
   readonly host: string;
   readonly port: number;
+  /** Whether connections must authenticate. */
+  readonly sasl: boolean;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
   return {
     host,
     port,
+    sasl: options.sasl !== undefined,
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
