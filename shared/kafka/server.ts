@@ -15,6 +15,7 @@
  * locally, every request is allowed.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { runAsFunction } from '../runtime/aws';
 import { flushMetrics } from '../runtime/metrics';
 import { sleep } from '../runtime/retry';
 import { accessOf, openAccess } from './authorization';
@@ -24,6 +25,12 @@ import { handlers, type Broker, type RequestContext } from './handlers';
 import { SaslSession, type SaslOptions } from './sasl';
 import { apis, apiVersions, saslAuthenticate, saslHandshake, servedVersions, unservedApiNames } from './schema';
 import type { ApiSchema, Field } from './types';
+
+/**
+ * Whose role the handlers' AWS calls run under: the gateway's task role (infra/constructs/kafka-gateway.ts).
+ * The local IAM check (test/support/iam-check.ts) evaluates them against that role's synthesized policy.
+ */
+export const kafkaGatewayFunction = 'kafka-gateway';
 
 /** Kafka's socket.request.max.bytes default. */
 export const maxFrameBytes = 100 * 1024 * 1024;
@@ -252,7 +259,8 @@ export async function answer(
     // Before authentication only ApiVersions gets here, which needs no grant.
     const access = !sasl ? openAccess : accessOf(sasl.principal ? await sasl.principal.permissions() : undefined);
     const context: RequestContext = { version, clientId: header.clientId ?? '', clientHost, broker, access };
-    body = await handlers[schema.key]!(request, context);
+    const handler = handlers[schema.key]!;
+    body = await runAsFunction(kafkaGatewayFunction, () => handler(request, context));
   } catch (error) {
     const { code, message, unexpected } = toKafkaError(error);
     if (unexpected) log(`${schema.name} v${version} failed`, { error: message, stack: (error as Error)?.stack });

@@ -21,6 +21,8 @@ import {
   saslHandshake,
 } from '../../shared/kafka/schema';
 import type { KafkaUser, KafkaUserStore } from '../../shared/kafka/users';
+import { currentFunction, setAwsRequestCheck, type AwsRequestCheck } from '../../shared/runtime/aws';
+import type { IamCheck } from '../support/iam-check';
 import { RawClient } from './raw-client';
 import { kcatPath, requireKcat, run, useKafkaService } from './support';
 
@@ -278,6 +280,29 @@ describe('per-topic and per-group authorization', () => {
       addUser('carol');
       raw.close();
     }
+  });
+});
+
+describe('the task role', () => {
+  it("every AWS call a Kafka handler makes runs as 'kafka-gateway', checked against the gateway task role's synthesized policy", async () => {
+    const installed = (globalThis as { logwayIamCheck?: IamCheck }).logwayIamCheck!;
+    const callers = new Set<string | undefined>();
+    const spy: AwsRequestCheck = (request) => {
+      callers.add(currentFunction());
+      return installed.check(request);
+    };
+    setAwsRequestCheck(spy);
+    const before = installed.evaluated;
+    try {
+      const producer = as('bob').producer();
+      await producer.connect();
+      await producer.send({ topic: 'orders', messages: [{ value: 'checked' }] });
+      await producer.disconnect();
+    } finally {
+      setAwsRequestCheck(installed.check);
+    }
+    expect([...callers]).toEqual(['kafka-gateway']);
+    expect(installed.evaluated).toBeGreaterThan(before);
   });
 });
 
