@@ -12,7 +12,8 @@
  * tagged logway:trigger-target=<stack name>), triggerTaggedFunctions (true | false, default true),
  * kafkaGateway (true | false, default false: the Kafka protocol gateway on ECS Fargate) with
  * kafkaDomainName and kafkaCertificateArn (required with it), kafkaHostedZoneId + kafkaHostedZoneName,
- * kafkaAllowedCidrs (comma-separated), kafkaInternetFacing (true | false), kafkaMinTasks, kafkaMaxTasks
+ * kafkaAllowedCidrs (comma-separated), kafkaInternetFacing (true | false), kafkaMinTasks, kafkaMaxTasks,
+ * kafkaUserSecretsKeyArn
  * (docs/deploy.md "Kafka gateway").
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
@@ -69,6 +70,7 @@ function kafkaGateway(): KafkaGatewayStackProps | undefined {
       .map((cidr) => cidr.trim())
       .filter(Boolean),
     internetFacing: oneOf('kafkaInternetFacing', ['true', 'false'], 'false') === 'true',
+    userSecretsKeyArn: context('kafkaUserSecretsKeyArn'),
     minTasks: numberContext('kafkaMinTasks'),
     maxTasks: numberContext('kafkaMaxTasks'),
   };

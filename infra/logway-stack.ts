@@ -19,6 +19,7 @@ import { segmentBucket, tableIds, tables as tableDefinitions } from '../shared/s
 import { logwayBundling, type NativeModuleMode } from './bundling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { LogwayHttpApi, type AuthMode } from './constructs/http-api';
 import { KafkaGateway, type KafkaGatewayProps } from './constructs/kafka-gateway';
@@ -109,6 +110,8 @@ export interface KafkaGatewayStackProps
   readonly allowedCidrs?: readonly string[];
   /** Peers allowed to connect besides the CIDRs (security groups, prefix lists). @default none */
   readonly allowedPeers?: readonly ec2.IPeer[];
+  /** ARN of the customer managed KMS key of the user secrets. @default none (the AWS managed key) */
+  readonly userSecretsKeyArn?: string;
 }
 
 /** API Gateway HTTP APIs give up on an integration after 30 s, whatever the function's timeout. */
@@ -243,7 +246,7 @@ export class LogwayStack extends Stack {
 
     if (props.kafkaGateway) {
       const kafka = props.kafkaGateway;
-      const { certificateArn, hostedZone, allowedCidrs, allowedPeers, ...rest } = kafka;
+      const { certificateArn, hostedZone, allowedCidrs, allowedPeers, userSecretsKeyArn, ...rest } = kafka;
       this.kafkaGateway = new KafkaGateway(this, 'KafkaGateway', {
         ...rest,
         storage: this.storage,
@@ -251,6 +254,7 @@ export class LogwayStack extends Stack {
         certificate: acm.Certificate.fromCertificateArn(this, 'KafkaCertificate', certificateArn),
         ...(hostedZone ? { hostedZone: route53.HostedZone.fromHostedZoneAttributes(this, 'KafkaHostedZone', hostedZone) } : {}),
         allowedClients: [...(allowedCidrs ?? []).map(cidrPeer), ...(allowedPeers ?? [])],
+        ...(userSecretsKeyArn ? { userSecretsKey: kms.Key.fromKeyArn(this, 'KafkaUserSecretsKey', userSecretsKeyArn) } : {}),
         logRetention,
         removalPolicy,
       });

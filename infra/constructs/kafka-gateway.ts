@@ -18,6 +18,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
@@ -102,6 +103,11 @@ export interface KafkaGatewayProps {
   readonly vpc?: ec2.IVpc;
   /** The Secrets Manager names of the users: `<prefix><user>`. @default `<stack name>/kafka-users/` */
   readonly userSecretPrefix?: string;
+  /**
+   * The customer managed KMS key the user secrets are encrypted with: the task role may decrypt
+   * with it, through Secrets Manager only. @default none: the secrets use the AWS managed key, which needs no grant
+   */
+  readonly userSecretsKey?: kms.IKey;
   /** Fewest tasks (also the initial count). @default 2 (one per AZ) */
   readonly minTasks?: number;
   /** Most tasks. @default 10 */
@@ -242,6 +248,15 @@ export class KafkaGateway extends Construct {
       stack,
     );
     this.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArns] }));
+    if (props.userSecretsKey) {
+      this.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [props.userSecretsKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
     Validations.of(this.taskRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${nagText(stack.partition, 'AWS::Partition')}:secretsmanager:${nagText(stack.region, 'AWS::Region')}:${nagText(stack.account, 'AWS::AccountId')}:secret:${this.userSecretPrefix}*]`,
       reason:

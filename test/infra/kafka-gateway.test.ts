@@ -4,12 +4,44 @@
  * closed to every client the props do not name, autoscaled, with the HTTP routes' grants.
  * (cdk-nag for these configurations: nag.test.ts.)
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { kafkaGatewayAccess, kafkaGatewayRoutes, validateKafkaGatewayProps } from '../../infra/constructs/kafka-gateway';
 import type { KafkaGatewayStackProps } from '../../infra/logway-stack';
 import { type RouteDefinition, routes } from '../../shared/http/routes';
+import { repoRoot } from '../../infra/project';
 import { actionsOf, logicalId, statementsOfRole, synthesize } from './synth';
+
+/** Runs infra/app.ts as `cdk synth` does (context in CDK_CONTEXT_JSON, cdk.json's flags included), without bundling. */
+function synthApp(context: Record<string, string>) {
+  const outdir = mkdtempSync(join(tmpdir(), 'logway-app-'));
+  const cdkJson = JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'infra/app.ts')], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }),
+    },
+  });
+  const template = (() => {
+    try {
+      return JSON.parse(readFileSync(join(outdir, 'Logway-dev.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string }>;
+        Outputs?: Record<string, unknown>;
+      };
+    } catch {
+      return undefined;
+    }
+  })();
+  rmSync(outdir, { recursive: true, force: true });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, template };
+}
 
 const certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 const gateway = (extra: Partial<KafkaGatewayStackProps> = {}): KafkaGatewayStackProps => ({
@@ -139,6 +171,17 @@ describe('Kafka gateway (CDK)', () => {
     expect(JSON.stringify(secrets.Resource)).toContain(':secret:Logway-prod/kafka-users/*');
   });
 
+  it('may decrypt the user secrets with a customer managed key, through Secrets Manager only', () => {
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    const { template, stack } = synthesize({ stage: 'prod', kafkaGateway: gateway({ userSecretsKeyArn: keyArn }) });
+    const decrypt = statementsOfRole(template, logicalId(stack.kafkaGateway!.taskRole)).find((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(decrypt).toMatchObject({ Resource: keyArn, Condition: { StringEquals: { 'kms:ViaService': expect.anything() } } });
+    const without = synthesize({ stage: 'prod', kafkaGateway: gateway() });
+    expect(statementsOfRole(without.template, logicalId(without.stack.kafkaGateway!.taskRole)).flatMap(actionsOf)).not.toContain(
+      'kms:Decrypt',
+    );
+  });
+
   it('builds its own VPC by default: two AZs, one NAT gateway, DynamoDB and S3 gateway endpoints, flow logs', () => {
     const { template } = synthesize({ stage: 'prod', kafkaGateway: gateway() });
     template.resourceCountIs('AWS::EC2::VPC', 1);
@@ -147,6 +190,28 @@ describe('Kafka gateway (CDK)', () => {
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
     template.resourceCountIs('AWS::EC2::Subnet', 4);
   });
+
+  it('the CDK app: -c kafkaGateway=true with a domain and certificate synthesizes cdk-nag clean; without them it says what is missing', () => {
+    const on = synthApp({
+      kafkaGateway: 'true',
+      kafkaDomainName: 'kafka.example.com',
+      kafkaCertificateArn: certificateArn,
+      kafkaAllowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
+    });
+    expect(on.status, on.output).toBe(0);
+    const types = Object.values(on.template!.Resources).map((r) => r.Type);
+    expect(types).toContain('AWS::ECS::Service');
+    expect(types).toContain('AWS::ElasticLoadBalancingV2::Listener');
+    expect(on.template!.Outputs).toHaveProperty('KafkaBootstrapServers');
+
+    const off = synthApp({});
+    expect(off.status, off.output).toBe(0);
+    expect(Object.values(off.template!.Resources).map((r) => r.Type)).not.toContain('AWS::ECS::Service');
+
+    const missing = synthApp({ kafkaGateway: 'true' });
+    expect(missing.status).not.toBe(0);
+    expect(missing.output).toContain('kafkaGateway=true needs -c kafkaDomainName');
+  }, 120_000);
 
   it('refuses bad props with a message that says what to change', () => {
     const base = {
