@@ -285,6 +285,7 @@ export class LogwayStack extends Stack {
       tables: this.storage.tables,
       alarmEmail: props.alarmEmail,
       removalPolicy,
+      ...(this.kafkaGateway ? { kafkaGateway: this.kafkaGateway } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -182,6 +182,7 @@ export class KafkaGateway extends Construct {
   readonly vpc: ec2.IVpc;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
   readonly service: ecs.FargateService;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
   readonly taskRole: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly listenerSecurityGroup: ec2.SecurityGroup;
@@ -347,7 +348,7 @@ export class KafkaGateway extends Construct {
       certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
     });
-    listener.addTargets('Tasks', {
+    this.targetGroup = listener.addTargets('Tasks', {
       port: gatewayContainerPort,
       protocol: elbv2.Protocol.TCP,
       targets: [this.service.loadBalancerTarget({ containerName: 'Gateway', containerPort: gatewayContainerPort })],

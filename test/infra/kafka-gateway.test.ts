@@ -139,6 +139,18 @@ describe('Kafka gateway (CDK)', () => {
     });
   });
 
+  it('alarms when a task fails the load balancer health check, and has a dashboard row', () => {
+    const { template, stack } = synthesize({ stage: 'prod', kafkaGateway: gateway() });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'UnHealthyHostCount',
+      Namespace: 'AWS/NetworkELB',
+      Threshold: 1,
+    });
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(JSON.stringify(dashboard)).toContain('Kafka gateway connections');
+    expect(stack.observability.alarms.some((alarm) => alarm.node.id === 'KafkaGatewayUnhealthyTasksAlarm')).toBe(true);
+  });
+
   it('creates the alias record in the hosted zone when one is given', () => {
     const { template } = synthesize({
       stage: 'prod',
