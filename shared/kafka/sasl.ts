@@ -35,7 +35,10 @@ export interface SaslOptions {
 /** The key that derives unknown users' salts; per process, so restarts change nothing anyone relies on. */
 const unknownUserKey = randomBytes(32);
 
-export type TokenResult = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly message: string };
+/** `illegalState`: a token out of turn (no handshake yet, or already authenticated): Kafka's ILLEGAL_SASL_STATE. */
+export type TokenResult =
+  | { readonly ok: true; readonly bytes: Buffer }
+  | { readonly ok: false; readonly message: string; readonly illegalState?: boolean };
 
 export class SaslSession {
   private mechanism: ScramMechanism | undefined;
@@ -76,7 +79,8 @@ export class SaslSession {
   /** One SASL token from the client (SaslAuthenticate's authBytes, or a bare frame after a v0 handshake). */
   async token(bytes: Buffer): Promise<TokenResult> {
     const mechanism = this.mechanism;
-    if (mechanism === undefined || this.authenticated) return { ok: false, message: 'SaslAuthenticate without a SaslHandshake first.' };
+    if (this.authenticated) return { ok: false, illegalState: true, message: 'Already authenticated: re-authentication is not supported.' };
+    if (mechanism === undefined) return { ok: false, illegalState: true, message: 'SaslAuthenticate without a SaslHandshake first.' };
     const text = bytes.toString('utf8');
     try {
       if (this.scram === undefined) {

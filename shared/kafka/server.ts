@@ -244,15 +244,16 @@ export async function answer(
         sessionLifetimeMs: 0,
       });
     }
-    await sleep(sasl.failureDelayMs);
-    const code = sasl.authenticated ? kafkaErrorCodes.ILLEGAL_SASL_STATE : kafkaErrorCodes.SASL_AUTHENTICATION_FAILED;
     const response = encodeResponseFrame(schema, version, header.correlationId, {
-      errorCode: code,
+      errorCode: result.illegalState ? kafkaErrorCodes.ILLEGAL_SASL_STATE : kafkaErrorCodes.SASL_AUTHENTICATION_FAILED,
       errorMessage: result.message,
       authBytes: Buffer.alloc(0),
       sessionLifetimeMs: 0,
     });
-    return sasl.authenticated ? response : { last: response };
+    // An authenticated connection stays (Kafka answers ILLEGAL_SASL_STATE); any other failure closes it after the delay.
+    if (sasl.authenticated) return response;
+    await sleep(sasl.failureDelayMs);
+    return { last: response };
   }
   let body: Message | undefined;
   try {

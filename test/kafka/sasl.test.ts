@@ -160,6 +160,14 @@ describe('SASL/SCRAM authentication', () => {
     expect(raw.closed).toBe(true);
   });
 
+  it('SaslAuthenticate before SaslHandshake is ILLEGAL_SASL_STATE, then the connection closes', async () => {
+    const raw = await RawClient.open(port());
+    const answer = await raw.call(saslAuthenticate, 2, { authBytes: Buffer.from('n,,n=carol,r=x') });
+    expect(answer).toMatchObject({ errorCode: kafkaErrorCodes.ILLEGAL_SASL_STATE, errorMessage: expect.stringContaining('SaslHandshake') });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(raw.closed).toBe(true);
+  });
+
   it('an unknown mechanism is UNSUPPORTED_SASL_MECHANISM with the enabled list, then the connection closes', async () => {
     const raw = await RawClient.open(port());
     expect(await raw.call(saslHandshake, 1, { mechanism: 'PLAIN' })).toEqual({
@@ -197,6 +205,9 @@ describe('SASL/SCRAM authentication', () => {
   it('after authentication, another SaslHandshake is ILLEGAL_SASL_STATE and the connection stays', async () => {
     const raw = await rawAs('carol');
     expect((await raw.call(saslHandshake, 1, { mechanism: 'SCRAM-SHA-512' })).errorCode).toBe(kafkaErrorCodes.ILLEGAL_SASL_STATE);
+    expect((await raw.call(saslAuthenticate, 2, { authBytes: Buffer.from('n,,n=carol,r=x') })).errorCode).toBe(
+      kafkaErrorCodes.ILLEGAL_SASL_STATE,
+    );
     expect((await raw.call(apiVersions, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' })).errorCode).toBe(0);
     raw.close();
   });
