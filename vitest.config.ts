@@ -37,6 +37,7 @@ export const integrationTests = [
   'test/local/iam-check.test.ts',
   'test/local/localstack.test.ts',
   'test/local/start.test.ts',
+  'test/log/chunk-append.test.ts',
   'test/log/compaction.test.ts',
   'test/log/concurrency.test.ts',
   'test/log/deleted-topics.test.ts',

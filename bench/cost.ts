@@ -498,6 +498,20 @@ export function kinesisOnDemandCost(w: StreamWorkload, p: Prices = defaultPrices
   return { ingest, retrieval, hourly, total: ingest + retrieval + hourly, notes: '1 on-demand stream, shared-throughput consumers' };
 }
 
+export function kinesisOnDemandAdvantageCost(w: StreamWorkload, p: Prices = defaultPrices): ServiceCost {
+  const k = p.kinesisOnDemandAdvantage;
+  const billedIn = (w.records * Math.ceil(w.recordBytes / k.recordRoundingBytes) * k.recordRoundingBytes) / GiB;
+  const ingest = billedIn * k.perGbIn;
+  const retrieval = gib(w) * w.reads * k.perGbOut;
+  return {
+    ingest,
+    retrieval,
+    hourly: 0,
+    total: ingest + retrieval,
+    notes: 'account-level mode; its minimum throughput commitment not modelled',
+  };
+}
+
 export function kinesisProvisionedCost(w: StreamWorkload, p: Prices = defaultPrices): ServiceCost {
   const k = p.kinesisProvisioned;
   const seconds = w.hours * 3600;

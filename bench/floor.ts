@@ -18,9 +18,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { bootstrapLocalResources, emulatorCredentials, localResourceNames } from '../infra/local/bootstrap';
 import { appendTransactItems, type PreparedBatch } from '../shared/log/append';
 import { emptyHead } from '../shared/log/partition-heads';
-import { encodeRecordBatch } from '../shared/records';
+import { type AppendShapeCell, type AppendShapeOptions, runAppendShapes } from './append-shapes';
 import { closedLoop, type LatencySummary } from './harness';
-import { RECORD_VALUE_BYTES } from './workloads';
+import { sampleBatch } from './workloads';
 
 export type DynamoFloorMode = 'sequential' | 'one partition item' | 'distinct partition items';
 
@@ -51,22 +51,15 @@ export interface S3FloorCell {
 export interface FloorResults {
   readonly dynamodb: DynamoFloorCell[];
   readonly s3: S3FloorCell[];
+  /** Today's append transaction beside the layout-v2 chunk append (bench/append-shapes.ts). */
+  readonly appendShapes?: AppendShapeCell[];
 }
 
 export interface FloorOptions {
   readonly cellMs: number;
+  readonly appendShapes: AppendShapeOptions;
   readonly clients: readonly number[];
   readonly s3RecordsPerBatch: readonly number[];
-}
-
-/** The stored batch of `count` 1 KiB records, as produce encodes it. */
-export function sampleBatch(count: number): Buffer {
-  const value = Buffer.alloc(RECORD_VALUE_BYTES, 0x61);
-  const now = Date.now();
-  return encodeRecordBatch({
-    records: Array.from({ length: count }, () => ({ key: null, value, headers: [], timestamp: now })),
-    compression: 'none',
-  });
 }
 
 interface Tables {
@@ -221,7 +214,8 @@ export async function runFloor(
         s3Cells.push(cell);
       }
     }
-    return { dynamodb, s3: s3Cells };
+    const appendShapes = await runAppendShapes(endpoints.dynamodb, embedded, options.appendShapes, progress);
+    return { dynamodb, s3: s3Cells, appendShapes };
   } finally {
     dynamo.destroy();
     s3.destroy();

@@ -74,6 +74,18 @@ export const prices = {
     initialWriteMBps: 4,
     initialWriteRecordsPerSecond: 4000,
   },
+  /**
+   * On-demand Advantage: an account-level mode with no per-stream hourly charge and data ingest and
+   * retrieval "at least 60% lower than that of On-demand Standard"
+   * (docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html), against an account-wide
+   * minimum throughput commitment (AWS: cost-effective from about 10 MiB/s in aggregate). Priced
+   * here at exactly 60% off, an upper bound; the commitment is not modelled.
+   */
+  kinesisOnDemandAdvantage: {
+    perGbIn: 0.08 * 0.4,
+    perGbOut: 0.04 * 0.4,
+    recordRoundingBytes: 1024,
+  },
   kinesisProvisioned: {
     perShardHour: 0.015,
     /** One PUT payload unit per 25 KB chunk of a record. */
@@ -102,7 +114,7 @@ export const prices = {
     'DynamoDB: global secondary index writes caused by a transactional Put are billed as standard writes (1 WRU per KB of the index entry), not doubled.',
     'DynamoDB: an UpdateItem is sized as its key plus the attributes it sets (the after-image of a Logway partition item); AWS bills the larger of the before and after images.',
     'API Gateway: the 512 KB metering increment is applied to the larger of the request and the response; AWS does not say whether responses count.',
-    'Kinesis on-demand: whether the partition key counts toward the 1 KB rounding; the comparison bills a 1 KiB record as 1 KB (if the key counts, a 1 KiB value plus its key is billed as 2 KB and the ingest charge doubles). AWS also sells an "on-demand Advantage" mode with lower per-GB prices and a commitment, not modelled.',
+    'Kinesis on-demand: whether the partition key counts toward the 1 KB rounding; the comparison bills a 1 KiB record as 1 KB (if the key counts, a 1 KiB value plus its key is billed as 2 KB and the ingest charge doubles). On-demand Advantage is priced at 60% off Standard (AWS says "at least 60% lower") with no stream-hour charge; its account-wide minimum throughput commitment is not modelled, so at low volume it costs more than shown.',
     'MSK Serverless: storage at $0.10 per GB-month is from memory of the price page, not re-checked.',
     'All: free tiers, CloudWatch Logs (Lambda log lines and EMF metrics, $0.50 per GB ingested), data transfer out of the region and KMS are not modelled.',
   ],

@@ -6,6 +6,7 @@ import { formatCodecBench, type CodecBenchRow } from './codec';
 import type { ColdStartResults } from './coldstart';
 import {
   GiB,
+  kinesisOnDemandAdvantageCost,
   kinesisOnDemandCost,
   kinesisProvisionedCost,
   mskServerlessCost,
@@ -15,10 +16,19 @@ import {
   type StreamWorkload,
   type Usage,
 } from './cost';
+import type { AppendShape, AppendShapeCell } from './append-shapes';
 import type { DynamoFloorCell, FloorResults, S3FloorCell } from './floor';
 import type { CpuUsage } from './server';
+import { defaultConsumerMaxBytes } from '../client/src/consumer';
 import { prices } from './prices';
-import { PRODUCE_PARTITIONS, RECORD_VALUE_BYTES, type FetchCell, type ProduceCell, type WorkloadResults } from './workloads';
+import {
+  clientDefaultRecordsPerRequest,
+  PRODUCE_PARTITIONS,
+  RECORD_VALUE_BYTES,
+  type FetchCell,
+  type ProduceCell,
+  type WorkloadResults,
+} from './workloads';
 
 export interface Environment {
   readonly startedAt: string;
@@ -136,6 +146,7 @@ export interface ComparisonRow {
   readonly volumeGiBPerHour: number;
   readonly logway: { readonly recordsPerRequest: number; readonly total: number }[];
   readonly kinesisOnDemand: number;
+  readonly kinesisOnDemandAdvantage: number;
   readonly kinesisProvisioned: number;
   readonly mskServerless: number;
 }
@@ -163,6 +174,7 @@ export function comparison(results: BenchResults, volumes: readonly number[] = [
         return { recordsPerRequest, total: volume * (produceCost(produce).perGiB + (fetch ? fetchCost(fetch).perGiB : 0)) };
       }),
       kinesisOnDemand: kinesisOnDemandCost(workload).total,
+      kinesisOnDemandAdvantage: kinesisOnDemandAdvantageCost(workload).total,
       kinesisProvisioned: kinesisProvisionedCost(workload).total,
       mskServerless: mskServerlessCost(workload).total,
     };
@@ -386,6 +398,7 @@ export function formatReport(results: BenchResults): string {
       ),
       '',
     );
+    if (floor.appendShapes?.length) out.push(...appendShapesSection(floor.appendShapes, results.workloads), '');
     out.push("## Floor: s3rver PutObject of one produce request's segment, no HTTP front end", '');
     out.push(
       table(
@@ -477,18 +490,28 @@ export function formatReport(results: BenchResults): string {
         `## The same hour of traffic elsewhere (1 KiB records written once and read once; ${PRODUCE_PARTITIONS} partitions; total $ for the hour)`,
         '',
         table(
-          ['GiB per hour', ...shapes.map((s) => `Logway ${s} rec/req`), 'Kinesis on-demand', 'Kinesis provisioned', 'MSK Serverless'],
+          [
+            'GiB per hour',
+            ...shapes.map((s) => (s === clientDefaultRecordsPerRequest ? `Logway client defaults (${s} rec/req)` : `Logway ${s} rec/req`)),
+            'Kinesis on-demand',
+            'Kinesis On-demand Advantage',
+            'Kinesis provisioned',
+            'MSK Serverless',
+          ],
           rows.map((r) => [
             fixed(r.volumeGiBPerHour),
             ...r.logway.map((l) => dollars(l.total)),
             dollars(r.kinesisOnDemand),
+            dollars(r.kinesisOnDemandAdvantage),
             dollars(r.kinesisProvisioned),
             dollars(r.mskServerless),
           ]),
         ),
         '',
-        `Logway: measured $/GiB in (c=1 cell) + $/GiB out (fetch of that shape's batches); no hourly charge, storage extra.`,
+        `Logway: measured $/GiB in (c=1 cell) + $/GiB out (fetch of that shape's batches; at the client's defaults, ${defaultConsumerMaxBytes / 1_048_576} MiB fetches); no hourly charge, storage extra.`,
+        ...perGiBRatio(rows),
         `Kinesis on-demand: $${prices.kinesisOnDemand.perStreamHour}/stream-hour + $${prices.kinesisOnDemand.perGbIn}/GB in (records rounded up to 1 KB) + $${prices.kinesisOnDemand.perGbOut}/GB out.`,
+        `Kinesis On-demand Advantage: $${prices.kinesisOnDemandAdvantage.perGbIn.toFixed(3)}/GB in + $${prices.kinesisOnDemandAdvantage.perGbOut.toFixed(3)}/GB out (AWS: at least 60% below Standard), no stream-hour charge; its account-wide throughput commitment is not modelled.`,
         `Kinesis provisioned: $${prices.kinesisProvisioned.perShardHour}/shard-hour (shards for the average rate: 1 MB/s or 1000 records/s in, 2 MB/s out each) + $${prices.kinesisProvisioned.perMillionPutPayloadUnits}/M 25 KB PUT units.`,
         `MSK Serverless: $${prices.mskServerless.perClusterHour}/cluster-hour + $${prices.mskServerless.perPartitionHour}/partition-hour + $${prices.mskServerless.perGbIn}/GB in + $${prices.mskServerless.perGbOut}/GB out.`,
         '',
@@ -529,4 +552,87 @@ export function formatReport(results: BenchResults): string {
   }
   if (results.durationSeconds !== undefined) out.push(`(whole run: ${results.durationSeconds.toFixed(0)} s)`);
   return out.join('\n');
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
+
+/**
+ * Today's append transaction beside the layout-v2 chunk append, on one partition, with the
+ * targets of the hot-partition work and the cost per million one-record requests each implies.
+ */
+export function appendShapesSection(cells: readonly AppendShapeCell[], workloads: WorkloadResults | undefined): string[] {
+  const out: string[] = [
+    "## Append redesign: today's transaction beside layout-v2 chunks (DynamoDB Local, no HTTP, one partition, one 1 KiB record per append, interleaved runs)",
+    '',
+    table(
+      ['shape', 'clients', 'run', 'appends/s', 'p50 ms', 'p99 ms', 'max ms', 'WRU/append', 'failed writes/append', 'failed appends'],
+      cells.map((c) => [
+        c.shape,
+        String(c.clients),
+        String(c.repetition + 1),
+        fixed(c.appendsPerSecond),
+        ms(c.latency.p50Ms),
+        ms(c.latency.p99Ms),
+        ms(c.latency.maxMs),
+        fixed(c.reportedWriteUnitsPerAppend, 2),
+        fixed(c.failedWritesPerAppend, 2),
+        String(c.failed),
+      ]),
+    ),
+    '',
+  ];
+  const clientCounts = [...new Set(cells.map((c) => c.clients))];
+  const of = (shape: AppendShape, clients: number) => cells.filter((c) => c.shape === shape && c.clients === clients);
+  for (const clients of clientCounts) {
+    const today = median(of('transaction', clients).map((c) => c.appendsPerSecond));
+    const chunks = median(of('chunks', clients).map((c) => c.appendsPerSecond));
+    out.push(
+      `- ${clients} client(s): chunks ${fixed(chunks)} appends/s vs transaction ${fixed(today)} (${today > 0 ? (chunks / today).toFixed(1) : '?'}x, medians of ${of('chunks', clients).length} runs); p99 ${ms(median(of('chunks', clients).map((c) => c.latency.p99Ms)))} vs ${ms(median(of('transaction', clients).map((c) => c.latency.p99Ms)))} ms.`,
+    );
+  }
+  const most = Math.max(...clientCounts);
+  const four = clientCounts.includes(4) ? 4 : undefined;
+  if (four !== undefined && most > four) {
+    const at = (clients: number) => median(of('chunks', clients).map((c) => c.appendsPerSecond));
+    out.push(`- chunks at ${most} clients vs 4: ${(at(most) / at(four)).toFixed(2)}x the appends/s (target: at least 1).`);
+  }
+  const hot = of('chunks', most);
+  const p99 = median(hot.map((c) => c.latency.p99Ms));
+  const max = Math.max(...hot.map((c) => c.latency.maxMs));
+  out.push(
+    `- chunks at ${most} clients: p99 ${ms(p99)} ms (target under 100: ${p99 < 100 ? 'met' : 'NOT met'}), max ${ms(max)} ms (target under 500: ${max < 500 ? 'met' : 'NOT met'}), ${hot.reduce((n, c) => n + c.failed, 0)} failed appends.`,
+  );
+  // Cost per million one-record requests: API Gateway and Lambda as measured for today's handler
+  // (1 record per request, 1 client), DynamoDB writes at each shape's uncontended write units.
+  const measured = workloads?.produce.find((c) => c.recordsPerRequest === 1 && c.clients === 1);
+  const single = (shape: AppendShape) => median(of(shape, 1).map((c) => c.reportedWriteUnitsPerAppend));
+  if (measured && of('chunks', 1).length > 0) {
+    const cost = priceUsage(measured.usage);
+    const requests = measured.usage.apiGateway.requests || 1;
+    const front = ((cost.apiGateway + cost.lambdaRequests + cost.lambdaCompute) / requests) * 1e6;
+    const writes = (units: number) => units * prices.dynamodb.perMillionWriteUnits;
+    out.push(
+      `- one 1 KiB record per request, per million records: API Gateway + Lambda ${dollars(front)} (measured, today's handler) + DynamoDB writes: chunks ${fixed(single('chunks'), 2)} WRU = ${dollars(writes(single('chunks')))} -> ${dollars(front + writes(single('chunks')))} (target at most $3.00); transaction ${fixed(single('transaction'), 2)} WRU (+1 time-index GSI entry) = ${dollars(writes(single('transaction') + 1))} -> ${dollars(front + writes(single('transaction') + 1))}.`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Logway at the client's defaults against Kinesis on-demand per GiB in and out once (its per-GB
+ * charges only, no stream-hour): the hot-partition issue's "at least 10x cheaper".
+ */
+function perGiBRatio(rows: readonly ComparisonRow[]): string[] {
+  const largest = rows.at(-1);
+  const logway = largest?.logway.find((l) => l.recordsPerRequest === clientDefaultRecordsPerRequest);
+  if (!largest || !logway) return [];
+  const logwayPerGiB = logway.total / largest.volumeGiBPerHour;
+  const kinesisPerGiB = prices.kinesisOnDemand.perGbIn + prices.kinesisOnDemand.perGbOut;
+  const advantagePerGiB = prices.kinesisOnDemandAdvantage.perGbIn + prices.kinesisOnDemandAdvantage.perGbOut;
+  return [
+    `Per GiB in and out once at the client's defaults: Logway ${dollars(logwayPerGiB)}, Kinesis on-demand ${dollars(kinesisPerGiB)} (${(kinesisPerGiB / logwayPerGiB).toFixed(1)}x Logway; target at least 10x), On-demand Advantage ${dollars(advantagePerGiB)} (${(advantagePerGiB / logwayPerGiB).toFixed(1)}x).`,
+  ];
 }

@@ -7,10 +7,13 @@
  *   npm run bench -- codec      only the record-batch codec benchmark
  *   npm run bench -- no-codec   everything but the codec (also: no-coldstart, no-floor, no-kafka)
  *   npm run bench -- kafka      only the Kafka gateway beside the HTTP API (bench/kafka.ts)
+ *   npm run bench -- triggers   only push delivery (bench/triggers.ts; also npm run bench:triggers)
+ *   npm run bench -- no-triggers  everything but push delivery
  *
  * Order: the system under test starts in a child process (bench/server.ts); the HTTP workloads
- * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then cold start
- * and the codec, which need a quiet machine. On a shared machine run it under the test lock:
+ * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then triggers (in a
+ * child process with its own runtime: produce-to-invocation latency, delivery rate and cost beside
+ * Kinesis' and MSK's event source mappings); then cold start and the codec, which need a quiet machine. On a shared machine run it under the test lock:
  * `flock /tmp/logway-vitest.lock npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,10 +28,11 @@ import { runFloor, type FloorOptions } from './floor';
 import { startBenchServer, type BenchServer } from './harness';
 import { formatKafkaReport, runKafkaBench, type KafkaBenchOptions, type KafkaBenchResults } from './kafka';
 import { formatReport, type BenchResults, type Environment } from './report';
-import { runWorkloads, type WorkloadOptions } from './workloads';
+import { formatTriggersReport, runTriggersBench, type TriggersBenchOptions, type TriggersBenchResults } from './triggers';
+import { clientDefaultRecordsPerRequest, runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
-const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka']);
+const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka', 'triggers', 'no-triggers']);
 for (const arg of args) {
   if (!known.has(arg)) {
     console.error(`unknown argument '${arg}'; use any of: ${[...known].join(', ')}`);
@@ -38,6 +42,7 @@ for (const arg of args) {
 const quick = args.has('quick');
 const codecOnly = args.has('codec');
 const kafkaOnly = args.has('kafka');
+const triggersOnly = args.has('triggers');
 const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
 
 const workloadOptions: WorkloadOptions = quick
@@ -47,7 +52,7 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 500,
       latencySamples: { get: 30, post: 20 },
       idleWaitMs: 1000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     }
   : {
@@ -56,16 +61,30 @@ const workloadOptions: WorkloadOptions = quick
       warmupMs: 1500,
       latencySamples: { get: 150, post: 100 },
       idleWaitMs: 3000,
-      recordsPerRequest: [1, 100, 1000],
+      recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
     };
 const floorOptions: FloorOptions = quick
-  ? { cellMs: 700, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] }
-  : { cellMs: 2000, clients: [1, 4, 16], s3RecordsPerBatch: [100, 1000] };
+  ? {
+      cellMs: 700,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 1000, clients: [1, 4, 16], repetitions: 1 },
+    }
+  : {
+      cellMs: 2000,
+      clients: [1, 4, 16],
+      s3RecordsPerBatch: [100, 1000],
+      appendShapes: { cellMs: 3000, clients: [1, 4, 16], repetitions: 3 },
+    };
 
 const kafkaOptions: KafkaBenchOptions = quick
   ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }
   : { produceMs: 4000, clients: 4, recordsPerRequest: 100, fetchRecords: 20000 };
+
+const triggersOptions: TriggersBenchOptions = quick
+  ? { latencySamples: 60, throughputRecords: 5_000, partitions: 4 }
+  : { latencySamples: 200, throughputRecords: 20_000, partitions: 4 };
 
 function commit(): string {
   try {
@@ -94,9 +113,12 @@ async function main(): Promise<void> {
     commit: commit(),
     mode,
   };
-  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } & { kafka?: KafkaBenchResults } = { environment };
+  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } & {
+    kafka?: KafkaBenchResults;
+    triggers?: TriggersBenchResults;
+  } = { environment };
 
-  if (!codecOnly) {
+  if (!codecOnly && !triggersOnly) {
     log('starting the local runtime (DynamoDB Local, s3rver, gateway) in a child process');
     let server: BenchServer | undefined;
     const interrupt = () => {
@@ -116,12 +138,18 @@ async function main(): Promise<void> {
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);
     }
+  }
+  if (!codecOnly && !kafkaOnly && !args.has('no-triggers')) {
+    log('triggers benchmark (its own runtime, in a child process)');
+    results.triggers = await runTriggersBench(triggersOptions, log);
+  }
+  if (!codecOnly && !triggersOnly) {
     if (!kafkaOnly && !args.has('no-coldstart')) {
       results.coldStart = await runColdStart({ runs: quick ? 3 : 5 }, log);
       log('cold start measured');
     }
   }
-  if (!kafkaOnly && !args.has('no-codec')) {
+  if (!kafkaOnly && !triggersOnly && !args.has('no-codec')) {
     log('codec benchmark');
     const timing = quick ? { warmupMs: 50, roundMs: 60, rounds: 2 } : {};
     const rows = await runCodecBench(timing);
@@ -132,11 +160,12 @@ async function main(): Promise<void> {
 
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const suffix = [kafkaOnly ? 'kafka' : '', mode === 'full' ? '' : mode].filter(Boolean).join('-');
+  const suffix = [kafkaOnly ? 'kafka' : '', triggersOnly ? 'triggers' : '', mode === 'full' ? '' : mode].filter(Boolean).join('-');
   const file = join(resultsDir, `${environment.startedAt.replace(/[:.]/g, '-')}${suffix ? `-${suffix}` : ''}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(formatReport(results));
   if (results.kafka) console.log(`\n${formatKafkaReport(results.kafka)}`);
+  if (results.triggers) console.log(`\n${formatTriggersReport(results.triggers)}`);
   console.log(`\nresults: ${file}`);
 }
 

@@ -10,6 +10,9 @@
  *
  * Every cell resets the server's usage counters first and keeps what it used, for the cost model.
  */
+import { defaultConsumerMaxBytes } from '../client/src/consumer';
+import { defaultRequestBytes, eventBytes } from '../client/src/producer';
+import { encodeRecordBatch } from '../shared/records';
 import type { Usage } from './cost';
 import type { CpuUsage } from './server';
 import { closedLoop, newHistogram, recordMs, send, sendJson, sleep, summarize, type BenchServer, type LatencySummary } from './harness';
@@ -106,6 +109,14 @@ function recordValue(seed: number): string {
   return text;
 }
 
+/**
+ * Records per request at the client's defaults: as many bench records as fill
+ * `defaultRequestBytes`, counted as the producer counts them (client/src/producer.ts).
+ */
+export const clientDefaultRecordsPerRequest = Math.floor(
+  defaultRequestBytes / eventBytes(`{"partition":0,"value":"${'x'.repeat(RECORD_VALUE_BYTES)}"}`),
+);
+
 /** One produce request body: `count` records of 1 KiB on `partition`. */
 export function produceBody(count: number, partition: number): Buffer {
   const records: string[] = [];
@@ -198,6 +209,10 @@ async function topUp(server: BenchServer, recordsPerRequest: number): Promise<vo
   }
 }
 
+/** Fetches read 1 MiB, except over the client-defaults shape, which reads as the client's consumer does. */
+const fetchMaxBytesFor = (recordsPerRequest: number) =>
+  recordsPerRequest === clientDefaultRecordsPerRequest ? defaultConsumerMaxBytes : 1_048_576;
+
 async function fetchCell(server: BenchServer, recordsPerRequest: number, durationMs: number): Promise<FetchCell> {
   const topic = topicFor(recordsPerRequest);
   await topUp(server, recordsPerRequest);
@@ -210,7 +225,7 @@ async function fetchCell(server: BenchServer, recordsPerRequest: number, duratio
     const result = await send(
       server.url,
       'GET',
-      `/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxBytes=1048576&maxRecords=100000`,
+      `/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxBytes=${fetchMaxBytesFor(recordsPerRequest)}&maxRecords=100000`,
     );
     if (result.status !== 200) return `${result.status} ${errorCode(result.body)}`;
     const page = JSON.parse(result.body.toString()) as FetchedPage;
@@ -366,4 +381,14 @@ export async function runWorkloads(
     latency.push(result);
   }
   return { produce, contention, fetch, latency };
+}
+
+/** The stored batch of `count` 1 KiB records, as produce encodes it. */
+export function sampleBatch(count: number): Buffer {
+  const value = Buffer.alloc(RECORD_VALUE_BYTES, 0x61);
+  const now = Date.now();
+  return encodeRecordBatch({
+    records: Array.from({ length: count }, () => ({ key: null, value, headers: [], timestamp: now })),
+    compression: 'none',
+  });
 }

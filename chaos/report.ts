@@ -51,6 +51,10 @@ export function writeReport(dir: string, events: readonly HistoryEvent[], result
   for (const [kind, n] of Object.entries(result.faultsByKind).sort()) lines.push(`| ${kind} | ${n} |`);
   lines.push('', '## Log and groups', '');
   for (const [k, v] of Object.entries({ ...result.log, ...result.groups })) lines.push(`- ${k}: ${v}`);
+  lines.push('', '## Triggers', '');
+  for (const [k, v] of Object.entries(result.triggers)) lines.push(`- ${k}: ${v}`);
+  lines.push('', '## Topology (re-created and grown topics)', '');
+  for (const [k, v] of Object.entries(result.topology)) lines.push(`- ${k}: ${v}`);
   lines.push('', `## Anomalies (${result.anomalies.length})`, '');
   if (result.anomalies.length === 0) lines.push('None.');
   for (const [i, a] of anomalies.entries()) {

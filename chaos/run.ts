@@ -18,7 +18,11 @@ import { Prng } from './prng';
 import { type FaultKind, type FaultMode, faultKinds, startFaultProxy } from './proxy';
 import { writeReport } from './report';
 import { RuntimeProcess } from './runtime-process';
-import { admin, fetchOne, member, producer, readCommits, reader, topicPlan, type WorkloadContext } from './workload';
+import { kafkaFetcher, kafkaProducer } from './kafka-workload';
+import { sideClient, sideFetch, sideTopic, topology } from './topology';
+import { startTriggerRecorder, type TriggerRecorder } from './trigger-recorder';
+import type { CreateTriggerValue, TriggerQuietResult } from './checker/model';
+import { admin, fetchOne, member, producer, readCommits, reader, topicPlan, triggerPlan, type WorkloadContext } from './workload';
 
 interface Options {
   seed: number;
@@ -54,6 +58,9 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The local Lambda server cuts a trigger invocation off after this long; the dispatcher waits a second more. */
+const functionTimeoutMs = 5000;
 
 /** `--check history.jsonl`: checks a recorded history again (e.g. after a checker change) without running. */
 function recheck(path: string, tolerate: readonly string[]): number {
@@ -93,12 +100,25 @@ async function main(): Promise<number> {
   };
   const dynamoProxy = await startFaultProxy('dynamodb', emulators.endpoints.dynamodb, root.derive('proxy-dynamodb'), onFault);
   const s3Proxy = await startFaultProxy('s3', emulators.endpoints.s3, root.derive('proxy-s3'), onFault);
+  let processes = 1;
+  // The trigger function (in the runtime) reports each invocation here; 5 % of them are told to fail.
+  const triggerRecorder: TriggerRecorder = await startTriggerRecorder(recorder, () => processes++, root.derive('trigger-function'), 0.05);
+  const kafkaPort = await freePort();
   const runtime = new RuntimeProcess({
     port: await freePort(),
     dynamodb: dynamoProxy.url,
     s3: s3Proxy.url,
     prefix: `chaos${options.seed}`,
     sweepMs: 1000,
+    env: {
+      LOGWAY_FUNCTIONS: `${triggerPlan.functionName}=${join(import.meta.dirname, 'trigger-function.ts')}`,
+      LOGWAY_FUNCTION_TIMEOUT_MS: String(functionTimeoutMs),
+      CHAOS_TRIGGER_INVOKE_TIMEOUT_MS: String(functionTimeoutMs + 1000),
+      CHAOS_TRIGGER_LEASE_MARGIN_MS: '1000',
+      CHAOS_TRIGGER_DISPATCHERS: '2',
+      CHAOS_RECORDER_URL: triggerRecorder.url,
+      CHAOS_KAFKA_PORT: String(kafkaPort),
+    },
     log: (line) => runtimeLog.push(`${new Date().toISOString()} ${line}`),
   });
   let kills = 0;
@@ -122,8 +142,36 @@ async function main(): Promise<number> {
       if (outcome.type !== 'ok') throw new Error(`could not create topic ${plan.name}: ${outcome.error}`);
     }
 
+    // The side topic that chaos/topology.ts deletes and re-creates.
+    {
+      const value = { name: sideTopic.name, partitions: sideTopic.partitions };
+      const op = recorder.invoke(0, 'side-create-topic', value);
+      const outcome = await call(runtime.url, 'POST', '/v1/topics', value, {}, 30_000);
+      recorder.complete(op, 0, 'side-create-topic', outcome.type, outcome.body, outcome.error);
+      if (outcome.type !== 'ok') throw new Error(`could not create topic ${sideTopic.name}: ${outcome.error}`);
+    }
+    // The trigger, on its topic before any record is appended: delivery starts at offset 0.
+    {
+      const value: CreateTriggerValue = { ...triggerPlan, functionTimeoutMs };
+      const op = recorder.invoke(0, 'create-trigger', value);
+      const outcome = await call(
+        runtime.url,
+        'PUT',
+        `/v1/triggers/${triggerPlan.trigger}`,
+        {
+          topic: triggerPlan.topic,
+          functionName: triggerPlan.functionName,
+          startingPosition: 'TRIM_HORIZON',
+          batchSize: triggerPlan.batchSize,
+        },
+        {},
+        30_000,
+      );
+      recorder.complete(op, 0, 'create-trigger', outcome.type, outcome.body, outcome.error);
+      if (outcome.type !== 'ok') throw new Error(`could not create trigger ${triggerPlan.trigger}: ${outcome.error}`);
+    }
+
     let stopped = false;
-    let processes = 1;
     const ctx: WorkloadContext = {
       recorder,
       url: () => runtime.url,
@@ -138,6 +186,13 @@ async function main(): Promise<number> {
       ...[0, 1, 2, 3].map((i) => reader(ctx, root.derive(`reader-${i}`))),
       ...[0, 1, 2].map((i) => member(ctx, i, root.derive(`member-${i}`), positions)),
       admin(ctx, root.derive('admin')),
+      // Through the Kafka listener: an idempotent producer, one without retries, a fetcher.
+      kafkaProducer(ctx, 0, root.derive('kafka-producer-0'), kafkaPort, true),
+      kafkaProducer(ctx, 1, root.derive('kafka-producer-1'), kafkaPort, false),
+      kafkaFetcher(ctx, root.derive('kafka-fetcher'), kafkaPort),
+      // Topology: the side topic deleted and re-created, the keyed topic grown.
+      sideClient(ctx, root.derive('side-client')),
+      topology(ctx, root.derive('topology')),
     ];
 
     // The nemesis: phases of faults from the proxies, and SIGKILL + restart of the runtime.
@@ -156,7 +211,14 @@ async function main(): Promise<number> {
         const phaseEnd = Date.now() + nemesisPrng.int(2000, 5000);
         while (!stopped && Date.now() < phaseEnd) {
           if (Date.now() >= nextKill) {
-            const kill = recorder.invoke('nemesis', 'kill', { signal: 'SIGKILL' });
+            // Half the kills wait (up to 3 s) for a trigger invocation in flight: a dispatcher killed mid-batch.
+            const midInvocation = nemesisPrng.chance(0.5);
+            for (const until = Date.now() + 3000; midInvocation && Date.now() < until && triggerRecorder.inFlight(1000) === 0; )
+              await sleep(20);
+            const kill = recorder.invoke('nemesis', 'kill', {
+              signal: 'SIGKILL',
+              midInvocation: midInvocation && triggerRecorder.inFlight(1000) > 0,
+            });
             await runtime.kill();
             kills++;
             recorder.complete(kill, 'nemesis', 'kill', 'ok', { signal: 'SIGKILL' });
@@ -203,6 +265,10 @@ async function main(): Promise<number> {
 
     // Final reads: every partition from its log start offset to its high watermark.
     await finalReads(ctx, runtime.url);
+    await finalSideReads(ctx);
+    // The final quiet period: no faults, no injected function errors, until the trigger has caught up.
+    triggerRecorder.calm();
+    await triggerQuiet(ctx, runtime.url, triggerRecorder);
     for (let attempt = 0; attempt < 10; attempt++) {
       if ((await readCommits(ctx, ctx.nextProcess(), true)).type === 'ok') break;
       await sleep(500);
@@ -231,6 +297,8 @@ async function main(): Promise<number> {
     );
     console.log(`  log: ${JSON.stringify(result.log)}`);
     console.log(`  groups: ${JSON.stringify(result.groups)}`);
+    console.log(`  triggers: ${JSON.stringify(result.triggers)}`);
+    console.log(`  topology: ${JSON.stringify(result.topology)}`);
     for (const a of known.slice(0, 5)) console.log(`  tolerated (--tolerate ${a.type}): ${a.message}`);
     if (known.length) console.log(`  ${known.length} tolerated anomalies, not counted below (all in report.md)`);
     for (const a of result.anomalies.slice(0, 20)) console.log(`  ANOMALY ${a.type} (guarantee ${a.guarantee}): ${a.message}`);
@@ -242,11 +310,56 @@ async function main(): Promise<number> {
     await runtime.stop().catch(() => undefined);
     await dynamoProxy.close();
     await s3Proxy.close();
+    await triggerRecorder.close();
     await emulators.stop();
     rmSync(s3Directory, { recursive: true, force: true });
     if (exitCode === 2) writeFileSync(join(dir, 'runtime.log'), `${runtimeLog.join('\n')}\n`);
   }
   return exitCode;
+}
+
+/** Waits (at most 60 s) until the trigger has no lag on any partition and no invocation in flight, twice in a row; records what it saw. */
+async function triggerQuiet(ctx: WorkloadContext, url: string, triggerRecorder: TriggerRecorder): Promise<void> {
+  const process = ctx.nextProcess();
+  const op = ctx.recorder.invoke(process, 'trigger-quiet', { trigger: triggerPlan.trigger });
+  const deadline = Date.now() + 60_000;
+  let result: TriggerQuietResult = { caughtUp: false, partitions: [] };
+  let quietPolls = 0;
+  while (Date.now() < deadline) {
+    const outcome = await call(url, 'GET', `/v1/triggers/${triggerPlan.trigger}`, undefined, {}, 10_000);
+    if (outcome.type === 'ok') {
+      const partitions = (outcome.body.partitions as TriggerQuietResult['partitions']).map(({ partition, position, lag, lastError }) => ({
+        partition,
+        position,
+        lag,
+        ...(lastError ? { lastError } : {}),
+      }));
+      const caughtUp = partitions.every((p) => p.lag === 0) && triggerRecorder.inFlight() === 0;
+      result = { caughtUp, partitions };
+      quietPolls = caughtUp ? quietPolls + 1 : 0;
+      if (quietPolls >= 2) break;
+    }
+    await sleep(500);
+  }
+  ctx.recorder.complete(op, process, 'trigger-quiet', 'ok', result);
+  if (!result.caughtUp) console.log(`chaos: the trigger had not caught up after 60 s: ${JSON.stringify(result.partitions)}`);
+}
+
+/** The side topic's last incarnation, every partition from offset 0 to its high watermark. */
+async function finalSideReads(ctx: WorkloadContext): Promise<void> {
+  for (let partition = 0; partition < sideTopic.partitions; partition++) {
+    let offset = 0;
+    for (let failures = 0; failures < 20; ) {
+      const { fetched } = await sideFetch(ctx, ctx.nextProcess(), partition, offset, true);
+      if (!fetched) {
+        failures++;
+        await sleep(300);
+        continue;
+      }
+      if (fetched.nextOffset <= offset || fetched.nextOffset >= fetched.highWatermark) break;
+      offset = fetched.nextOffset;
+    }
+  }
 }
 
 async function finalReads(ctx: WorkloadContext, url: string): Promise<void> {

@@ -2,37 +2,44 @@
  * The runtime under test, as its own process so the nemesis can SIGKILL it mid-request: the
  * real local runtime (infra/local/runtime.ts) on PORT, against the endpoints in
  * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 (the harness's fault proxies; it starts no
- * emulators then). The scheduler's retention sweep runs every 5 minutes, too rarely for a
- * run of minutes, so this process runs the same handler (functions/retention-sweep.ts) every
- * CHAOS_SWEEP_MS instead. SIGUSR2 stops the sweeps (before the final reads).
+ * emulators then). Its scheduler runs the retention and trigger sweeps at LOGWAY_SCHEDULE_RATE_MS
+ * (the harness sets about a second, not their cloud rates of minutes). SIGUSR2 stops the
+ * retention sweeps (before the final reads); the trigger sweep goes on, so delivery catches up.
+ * Triggers are delivered with the dispatcher settings of CHAOS_TRIGGER_INVOKE_TIMEOUT_MS and
+ * CHAOS_TRIGGER_LEASE_MARGIN_MS, so a lease left by a SIGKILLed runtime expires within seconds,
+ * by CHAOS_TRIGGER_DISPATCHERS independent dispatchers (each its own stream poller and runs, as two
+ * Lambda invocations would be), so that only the leases keep them from delivering one partition
+ * at once.
  */
+import { startLocalTriggers, type LocalTriggersOptions } from '../infra/local/lambda-dispatcher';
 import { startLocalRuntime } from '../infra/local/runtime';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT);
-  const sweepMs = Number(process.env.CHAOS_SWEEP_MS ?? 1000);
-  const runtime = await startLocalRuntime({ port, resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos', scheduler: false });
-  const { handler } = (await import('../functions/retention-sweep')) as { handler: () => Promise<void> };
-  let sweeping = true;
-  let running = false;
-  const timer = setInterval(async () => {
-    if (!sweeping || running) return;
-    running = true;
-    try {
-      await handler();
-    } catch (error) {
-      console.error(`[chaos-runtime] retention sweep failed: ${(error as Error).name}: ${(error as Error).message}`);
-    } finally {
-      running = false;
-    }
-  }, sweepMs);
+  const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+  const triggerOptions = (id: number): LocalTriggersOptions => ({
+    dispatch: {
+      invokeTimeoutMs: number('CHAOS_TRIGGER_INVOKE_TIMEOUT_MS', 5000),
+      leaseMarginMs: number('CHAOS_TRIGGER_LEASE_MARGIN_MS', 1000),
+      dispatcherId: `chaos-dispatcher-${process.pid}-${id}`,
+    },
+  });
+  const runtime = await startLocalRuntime({
+    port,
+    resourcePrefix: process.env.CHAOS_PREFIX ?? 'chaos',
+    // The Kafka listener on a fixed port, so Kafka clients find it again after a restart.
+    kafkaPort: number('CHAOS_KAFKA_PORT', 0),
+    triggerOptions: triggerOptions(0),
+  });
+  const more = Array.from({ length: Math.max(0, number('CHAOS_TRIGGER_DISPATCHERS', 1) - 1) }, (_, i) =>
+    startLocalTriggers(triggerOptions(i + 1)),
+  );
   process.on('SIGUSR2', () => {
-    sweeping = false;
-    clearInterval(timer);
+    runtime.scheduler?.stop(['retention-sweep']);
     console.log('SWEEPS STOPPED');
   });
   const stop = async () => {
-    clearInterval(timer);
+    await Promise.all(more.map((dispatcher) => dispatcher.stop()));
     await runtime.stop();
     process.exit(0);
   };

@@ -12,7 +12,10 @@ export interface RuntimeProcessOptions {
   readonly dynamodb: string;
   readonly s3: string;
   readonly prefix: string;
+  /** How often the scheduler runs the retention and trigger sweeps (LOGWAY_SCHEDULE_RATE_MS). */
   readonly sweepMs: number;
+  /** More environment for the runtime (the trigger function's settings). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Output of the child, for the results folder. */
   readonly log: (line: string) => void;
 }
@@ -43,10 +46,11 @@ export class RuntimeProcess {
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
         AWS_REGION: 'us-east-1',
         CHAOS_PREFIX: this.options.prefix,
-        CHAOS_SWEEP_MS: String(this.options.sweepMs),
+        LOGWAY_SCHEDULE_RATE_MS: String(this.options.sweepMs),
         POWERTOOLS_LOG_LEVEL: 'ERROR',
         POWERTOOLS_METRICS_DISABLED: 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...this.options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -87,7 +91,7 @@ export class RuntimeProcess {
     });
   }
 
-  /** Asks the child to stop its retention sweeps (before the final reads). */
+  /** Asks the child to stop its retention sweeps (before the final reads); the trigger sweep goes on. */
   stopSweeps(): void {
     if (this.running) this.child!.kill('SIGUSR2');
   }

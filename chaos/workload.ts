@@ -24,13 +24,19 @@ export interface TopicPlan {
   readonly config: Readonly<Record<string, string | number>>;
   /** Records carry keys from a small set (for compaction). */
   readonly keyed: boolean;
+  /** Records are sent without a partition, placed by their key; the topic's partitions grow mid-run (chaos/topology.ts). */
+  readonly byKey?: boolean;
 }
 
 export const topicPlan: readonly TopicPlan[] = [
   { name: 'chaos-plain', partitions: 4, config: {}, keyed: false },
   { name: 'chaos-retained', partitions: 2, config: { 'retention.bytes': 4000 }, keyed: false },
   { name: 'chaos-compacted', partitions: 2, config: { 'cleanup.policy': 'compact' }, keyed: true },
+  // A trigger delivers this one to the function of chaos/trigger-function.ts (chaos/checker/triggers.ts).
+  { name: 'chaos-triggered', partitions: 2, config: {}, keyed: false },
+  { name: 'chaos-grown', partitions: 2, config: {}, keyed: true, byKey: true },
 ];
+export const triggerPlan = { trigger: 'chaos-trigger', topic: 'chaos-triggered', functionName: 'chaos-recorder', batchSize: 10 } as const;
 export const groupId = 'chaos-group';
 export const groupTopic = 'chaos-plain';
 
@@ -169,7 +175,8 @@ export async function producer(ctx: WorkloadContext, worker: number, prng: Prng)
   let writes = 0;
   while (!ctx.stopped()) {
     const roll = prng.next();
-    const plan = roll < 0.6 ? topicPlan[0]! : roll < 0.8 ? topicPlan[1]! : topicPlan[2]!;
+    const plan =
+      roll < 0.45 ? topicPlan[0]! : roll < 0.6 ? topicPlan[1]! : roll < 0.75 ? topicPlan[2]! : roll < 0.9 ? topicPlan[3]! : topicPlan[4]!;
     const write = `p${worker}.${writes++}`;
     const count = prng.int(1, plan.name === 'chaos-plain' ? 5 : 3);
     const multi = plan.partitions > 1 && prng.chance(0.4);
@@ -180,13 +187,13 @@ export async function producer(ctx: WorkloadContext, worker: number, prng: Prng)
     for (let i = 0; i < count; i++) {
       const id = `r${worker}.${writes}.${i}`;
       const value = big && i === 0 ? `${id}|${'b'.repeat(6000)}` : padded ? `${id}|${'x'.repeat(1200)}` : id;
-      const key = plan.keyed ? `k${prng.int(0, 7)}` : null;
-      const partition = multi ? prng.int(0, plan.partitions - 1) : single;
+      const key = plan.byKey ? `g${prng.int(0, 31)}` : plan.keyed ? `k${prng.int(0, 7)}` : null;
+      const partition = plan.byKey ? -1 : multi ? prng.int(0, plan.partitions - 1) : single;
       records.push({ id, key, partition, bytes: Buffer.byteLength(value) + (key ? Buffer.byteLength(key) : 0), value });
     }
     const keyed = prng.chance(0.6);
     const idempotencyKey = keyed ? `idem-${ctx.startedAt}-${write}` : undefined;
-    const body = { records: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })) };
+    const body = { records: records.map((r) => ({ key: r.key, value: r.value, ...(r.partition >= 0 ? { partition: r.partition } : {}) })) };
     const value = (attempt: number): ProduceValue => ({
       topic: plan.name,
       write,

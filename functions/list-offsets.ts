@@ -1,7 +1,8 @@
+import { parseListOffsets } from '../shared/api/log-requests';
 import { httpHandler } from '../shared/http/handler';
 import { lookupOffset } from '../shared/log/offsets';
 
-export const handler = httpHandler(async (request) => ({
-  status: 200,
-  body: await lookupOffset(request.pathParameters.topic!, request.pathParameters.partition!, request.query.at),
-}));
+export const handler = httpHandler(async (request) => {
+  const { topic, partition, at } = parseListOffsets(request);
+  return { status: 200, body: await lookupOffset(topic, partition, at) };
+});

@@ -1,7 +1,9 @@
+import { parseProduce } from '../shared/api/log-requests';
 import { httpHandler } from '../shared/http/handler';
 import { produce } from '../shared/log/produce';
 
 export const handler = httpHandler(async (request) => {
-  const { response, replayed } = await produce(request.pathParameters.topic!, request.json(), request.headers['idempotency-key']);
+  const { topic, records, idempotency } = parseProduce(request);
+  const { response, replayed } = await produce(topic, records, idempotency);
   return { status: 200, body: response, headers: replayed ? { 'idempotent-replayed': 'true' } : undefined };
 });

@@ -367,7 +367,7 @@ function uniqueByName<T extends { readonly name: string }>(entries: readonly T[]
   return entries;
 }
 
-/** `fetch-multi` -> `FetchMulti`: the construct id of a handler's function. */
+/** `fetch-many` -> `FetchMany`: the construct id of a handler's function. */
 function constructId(name: string): string {
   return name
     .split(/[^A-Za-z0-9]+/)

@@ -1,6 +1,8 @@
 /**
- * Scheduled functions: work that runs on a timer rather than per request (retention sweeps,
- * removing the data of deleted topics, expiring idle group members...). Same idea as the route
+ * Scheduled functions: work that runs on a timer rather than per request (the retention sweep,
+ * which also removes the data of deleted topics; the trigger sweep, which wakes trigger partitions
+ * whose wake-up was missed). Group members are not expired on a timer: the next request that
+ * touches the group drops lapsed members (docs/groups.md, "Expiry"). Same idea as the route
  * table in shared/http/routes.ts: CDK makes one Lambda function per entry from
  * `functions/<name>.ts` (exporting `handler`), an EventBridge rule that invokes it on
  * `schedule`, and grants it exactly the access listed.

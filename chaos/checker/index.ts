@@ -6,6 +6,9 @@ import { completeOps, type HistoryEvent, type Op } from '../history';
 import { checkGroups, type GroupStats } from './groups';
 import { checkLog, type LogStats } from './log';
 import type { Anomaly } from './model';
+import { checkIncarnations, type IncarnationStats } from './incarnations';
+import { checkPartitioning, type PartitioningStats } from './partitioning';
+import { checkTriggers, type TriggerStats } from './triggers';
 
 export type { Anomaly } from './model';
 
@@ -19,6 +22,8 @@ export interface CheckResult {
   readonly faultsByKind: Record<string, number>;
   readonly log: LogStats;
   readonly groups: GroupStats;
+  readonly triggers: TriggerStats;
+  readonly topology: PartitioningStats & IncarnationStats;
 }
 
 export function check(events: readonly HistoryEvent[]): CheckResult {
@@ -30,7 +35,9 @@ export function checkOps(ops: readonly Op[]): CheckResult {
   const client = ops.filter((op) => op.process !== 'nemesis');
   const byFunction: CheckResult['byFunction'] = {};
   for (const op of client) {
-    const counts = (byFunction[op.f] ??= { ok: 0, fail: 0, info: 0 });
+    // Kafka clients' operations apart from HTTP's (the same checkers judge both).
+    const name = (op.value as { via?: string } | undefined)?.via === 'kafka' ? `${op.f} (kafka)` : op.f;
+    const counts = (byFunction[name] ??= { ok: 0, fail: 0, info: 0 });
     counts[op.type]++;
   }
   const faultsByKind: Record<string, number> = {};
@@ -41,14 +48,19 @@ export function checkOps(ops: readonly Op[]): CheckResult {
   }
   const log = checkLog(client);
   const groups = checkGroups(ops);
+  const triggers = checkTriggers(ops);
+  const partitioning = checkPartitioning(client);
+  const incarnations = checkIncarnations(client);
   return {
-    anomalies: [...log.anomalies, ...groups.anomalies],
+    anomalies: [...log.anomalies, ...groups.anomalies, ...triggers.anomalies, ...partitioning.anomalies, ...incarnations.anomalies],
     operations: client.length,
     byFunction,
     faults: Object.values(faultsByKind).reduce((a, b) => a + b, 0),
     faultsByKind,
     log: log.stats,
     groups: groups.stats,
+    triggers: triggers.stats,
+    topology: { ...partitioning.stats, ...incarnations.stats },
   };
 }
 

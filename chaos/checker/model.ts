@@ -8,6 +8,7 @@ export interface ProducedRecord {
   /** Unique over the run; the record's value on the wire. */
   readonly id: string;
   readonly key: string | null;
+  /** Where it was sent; -1: no partition given, placed by the key (murmur2 on the partition count in force). */
   readonly partition: number;
   /** UTF-8 bytes of value plus key, to judge RECORD_TOO_LARGE refusals. */
   readonly bytes: number;
@@ -20,6 +21,8 @@ export interface ProduceValue {
   readonly attempt: number;
   readonly idempotencyKey?: string;
   readonly records: readonly ProducedRecord[];
+  /** The protocol: HTTP (absent) or the Kafka listener. */
+  readonly via?: 'kafka';
 }
 
 export interface ProduceResult {
@@ -38,6 +41,8 @@ export interface FetchValue {
   readonly partitions: readonly FetchRequestPart[];
   /** Part of the final reads after the nemesis stopped. */
   readonly final?: boolean;
+  /** The protocol: HTTP (absent) or the Kafka listener. */
+  readonly via?: 'kafka';
 }
 
 export interface FetchedRecord {
@@ -132,3 +137,62 @@ export interface Anomaly {
 }
 
 export const pk = (topic: string, partition: number): string => `${topic}/${partition}`;
+
+/** The trigger the workload creates on its triggered topic (before any record), recorded with the timeouts that bound an invocation. */
+export interface CreateTriggerValue {
+  readonly trigger: string;
+  readonly topic: string;
+  readonly functionName: string;
+  readonly batchSize: number;
+  /** The local Lambda server cuts an invocation off (terminating its worker) after this long. */
+  readonly functionTimeoutMs: number;
+}
+
+/** One invocation of the trigger function, as the function reported it when it started. */
+export interface TriggerInvokeValue {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offsets of the event's records, in event order. */
+  readonly offsets: readonly number[];
+  /** The produced id in each record's value (null when the value is not one). */
+  readonly ids: readonly (string | null)[];
+  /** Topic-partitions in the event (always 1 for a Logway trigger). */
+  readonly partitions: number;
+  /** The runtime process that ran the dispatcher and the function: the dispatcher's identity. */
+  readonly pid: number;
+  readonly requestId: string;
+  /** The function's clock when it started (ms since the epoch, the machine's one clock). */
+  readonly started: number;
+  /** The harness told the function to throw. */
+  readonly injectedFailure: boolean;
+}
+
+export interface TriggerInvokeResult {
+  /** The function's clock when it returned or threw. */
+  readonly ended: number;
+}
+
+/** The final quiet period: the trigger's state once delivery caught up (or the wait ran out). */
+export interface TriggerQuietResult {
+  readonly caughtUp: boolean;
+  readonly partitions: readonly { partition: number; position: number; lag: number; lastError?: unknown }[];
+}
+
+/** A side topic deleted and created again under its name: the operation runs from the first delete attempt to the confirmed creation. */
+export interface RecreateTopicValue {
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+export interface RecreateTopicResult {
+  /** When a delete answered 2xx or 404 (the old incarnation certainly gone). */
+  readonly deletedAt: number | null;
+  /** When the first create attempt was sent (no new incarnation before). */
+  readonly createdFrom: number | null;
+}
+
+/** `PATCH /v1/topics/{topic}` `{partitions}`: grows a topic to this many partitions. */
+export interface GrowPartitionsValue {
+  readonly topic: string;
+  readonly partitions: number;
+}

@@ -50,6 +50,16 @@ import { backoffDelay, retryOptions, sleep, type RetryOptions } from './retry';
 import { Events } from './signal';
 import type { Assignment, CommittedOffset } from './types';
 
+/**
+ * Bytes a consumer asks each fetch for by default: 4 MiB of the service's 5 MiB most. Fewer,
+ * larger fetches are most of the cost per GiB read (docs/performance.md, "Cost"); the service cuts
+ * a response to Lambda's 6 MB whatever is asked.
+ */
+export const defaultConsumerMaxBytes = 4 * 1_048_576;
+
+/** Records a consumer asks each fetch for by default: enough that 1 KiB records fill `defaultConsumerMaxBytes`. */
+export const defaultConsumerMaxRecords = 10_000;
+
 export type {
   Batch,
   ConsumerEvents,
@@ -132,8 +142,8 @@ export class Consumer {
     );
     const fetcher = new Fetcher(http, {
       maxWaitMs: options.maxWaitTimeInMs ?? 5000,
-      maxBytes: options.maxBytes ?? serviceDefaults.defaultMaxBytes,
-      maxRecords: options.maxRecords,
+      maxBytes: options.maxBytes ?? defaultConsumerMaxBytes,
+      maxRecords: options.maxRecords ?? defaultConsumerMaxRecords,
     });
     this.runner = new Runner(
       this.table,

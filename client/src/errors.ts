@@ -7,10 +7,13 @@
  * on, `retriable` whether repeating the request may succeed, and `hint` what a person can do.
  */
 
-import type { ErrorCode } from '../../shared/error-codes';
+import { type ErrorCode, errorCatalogue } from '../../shared/error-codes';
 
 /** The codes the service answers with (its catalogue, shared/error-codes.ts). */
 export type LogwayErrorCode = ErrorCode;
+
+/** The codes of the errors the client raises itself (status 0, origin `client`). */
+export type ClientErrorCode = 'NETWORK_ERROR' | 'REQUEST_TIMEOUT' | 'INVALID_URL' | 'INVALID_RESPONSE' | 'PRODUCER_CLOSED' | 'NOT_A_MEMBER';
 
 /** Who answered: the service's handlers, API Gateway itself, or nobody (the client's own error). */
 export type LogwayErrorOrigin = 'service' | 'gateway' | 'client';
@@ -93,6 +96,19 @@ export function isLogwayApiError(error: unknown): error is LogwayApiError {
   return error instanceof LogwayApiError;
 }
 
+/** An error the client raises itself, without (or instead of) an answer from the service. */
+export function clientError(code: ClientErrorCode, message: string, cause?: unknown): LogwayApiError {
+  return new LogwayApiError(0, code, message, {}, undefined, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The service's error for a request the client refuses before sending, because the service would
+ * refuse it the same way: the code's status from the catalogue, the service's message.
+ */
+export function serviceRefusal(code: LogwayErrorCode, message: string, details: Record<string, unknown> = {}): LogwayApiError {
+  return new LogwayApiError(errorCatalogue[code].status, code, message, details);
+}
+
 /** Whether `error` is a LogwayApiError with one of these service codes (a misspelt code does not compile). */
 export function hasErrorCode(error: unknown, ...codes: LogwayErrorCode[]): error is LogwayApiError {
   return error instanceof LogwayApiError && (codes as string[]).includes(error.code);
@@ -106,7 +122,12 @@ const authenticationMessages =
   /signature|security token|missing authentication token|authorization header|credential|access key|request has expired|expired token/i;
 
 function errorKind(status: number, code: string, message: string, details: Record<string, unknown>): LogwayErrorKind {
-  if (status === 0) return code === 'NETWORK_ERROR' ? 'network' : code === 'REQUEST_TIMEOUT' ? 'timeout' : 'client';
+  if (status === 0)
+    return code === ('NETWORK_ERROR' satisfies ClientErrorCode)
+      ? 'network'
+      : code === ('REQUEST_TIMEOUT' satisfies ClientErrorCode)
+        ? 'timeout'
+        : 'client';
   if (status === 401) return 'authentication';
   if (status === 403) {
     const errorType = typeof details.errorType === 'string' ? details.errorType : '';

@@ -12,7 +12,7 @@ import {
   type AwsCredentialsProvider,
   type RequestSigner,
 } from './auth';
-import { errorFromResponse, LogwayApiError } from './errors';
+import { clientError, errorFromResponse, LogwayApiError } from './errors';
 import { backoffDelay, parseRetryAfter, retryOptions, sleep, type RetryOptions } from './retry';
 
 export const defaultUrl = 'http://127.0.0.1:8080';
@@ -89,7 +89,7 @@ export class HttpTransport {
     try {
       this.url = new URL(base.endsWith('/') ? base : `${base}/`);
     } catch {
-      throw new LogwayApiError(0, 'INVALID_URL', `'${base}' is not a URL (expected e.g. ${defaultUrl}).`);
+      throw clientError('INVALID_URL', `'${base}' is not a URL (expected e.g. ${defaultUrl}).`);
     }
     this.auth = !options.auth || options.auth === 'auto' ? defaultAuthFor(this.url) : options.auth;
     this.signer = this.auth === 'sigv4' ? sigv4Signer(regionFor(this.url, options.region), options.credentials) : undefined;
@@ -139,25 +139,13 @@ export class HttpTransport {
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason ?? error;
       if (timeout.aborted) {
-        throw new LogwayApiError(
-          0,
-          'REQUEST_TIMEOUT',
-          `${request.method} ${target.pathname} got no response within ${timeoutMs} ms.`,
-          {},
-          undefined,
-          {
-            cause: error,
-          },
-        );
+        throw clientError('REQUEST_TIMEOUT', `${request.method} ${target.pathname} got no response within ${timeoutMs} ms.`, error);
       }
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new LogwayApiError(
-        0,
+      throw clientError(
         'NETWORK_ERROR',
         `${request.method} ${target.origin}${target.pathname} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}.`,
-        {},
-        undefined,
-        { cause: error },
+        error,
       );
     }
     let parsed: unknown;

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { requestLimits } from '../../shared/config';
 import { partitionForKey } from '../../shared/records/partitioner';
 import { BoundedCache } from '../../shared/runtime/bounded-cache';
-import { hasErrorCode, LogwayApiError } from './errors';
+import { clientError, hasErrorCode, serviceRefusal } from './errors';
 import { segment, type HttpTransport } from './http';
 import { keyBytes, recordSize, toWireRecord, type ProducerMessage } from './records';
 import { retryOptions, type RetryOptions } from './retry';
@@ -29,6 +29,19 @@ import type { ProducedOffset, TopicDescription } from './types';
 export const maxPartitionsPerRequest: number = requestLimits.maxPartitionsPerRequest;
 /** Keeps the stored idempotent response well under the service's 350 KB limit. */
 export const maxRecordsPerRequest = 20_000;
+/**
+ * The default batch and request size. A 4 MiB body stays inside Lambda's 6 MB request payload
+ * with room for the event's envelope, counted as `eventBytes` does.
+ */
+export const defaultRequestBytes = 4 * 1_048_576;
+
+/**
+ * What one record's JSON takes in the Lambda event, where the whole body is a JSON string: its
+ * quotes and backslashes are escaped once more (a JSON value with many quotes nearly doubles),
+ * plus the comma that separates it from the next record.
+ */
+export const eventBytes = (json: string) => Buffer.byteLength(JSON.stringify(json)) - 1;
+
 /** Topics whose metadata a producer keeps at once. */
 const maxCachedTopics = 10_000;
 /**
@@ -41,11 +54,18 @@ export const defaultMaxMessageBytes = 1_048_576;
 export interface ProducerOptions {
   /** How long a record may wait for others to share its request (Kafka's linger.ms). Default 5. */
   lingerMs?: number;
-  /** Bytes (of the records' JSON) per partition per request; a full batch is sent at once (Kafka's batch.size). Default 1 MiB. */
+  /**
+   * Bytes per partition per request, of the records' JSON as the Lambda event carries it (escaped once
+   * more); a full batch is sent at once (Kafka's batch.size). Default 4 MiB.
+   */
   batchSize?: number;
   /** Records per partition per request; a full batch is sent at once. Default 5000. */
   maxBatchRecords?: number;
-  /** Bytes of one request body (Lambda takes 6 MB per invocation, including the event's envelope). Default 2 MiB. */
+  /**
+   * Bytes of one request body, counted as the Lambda event carries it (Lambda takes 6 MB per
+   * invocation, the event's envelope included). Default 4 MiB: large requests are what make
+   * Logway cheap per GiB (docs/performance.md, "Cost").
+   */
   maxRequestBytes?: number;
   /** Bytes of records waiting or in flight; `send` waits for room beyond it (Kafka's buffer.memory). Default 32 MiB. */
   maxBufferedBytes?: number;
@@ -132,9 +152,9 @@ export class Producer {
     options: ProducerOptions = {},
   ) {
     this.lingerMs = nonNegative('lingerMs', options.lingerMs ?? 5);
-    this.batchSize = positive('batchSize', options.batchSize ?? 1_048_576);
+    this.batchSize = positive('batchSize', options.batchSize ?? defaultRequestBytes);
     this.maxBatchRecords = positive('maxBatchRecords', Math.min(options.maxBatchRecords ?? 5000, maxRecordsPerRequest));
-    this.maxRequestBytes = positive('maxRequestBytes', options.maxRequestBytes ?? 2 * 1_048_576);
+    this.maxRequestBytes = positive('maxRequestBytes', options.maxRequestBytes ?? defaultRequestBytes);
     this.maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes ?? 32 * 1_048_576);
     this.metadataMaxAgeMs = nonNegative('metadataMaxAgeMs', options.metadataMaxAgeMs ?? 300_000);
     this.metadata = new BoundedCache({ maxEntries: maxCachedTopics, ttlMs: this.metadataMaxAgeMs });
@@ -169,7 +189,7 @@ export class Producer {
   }
 
   private async enqueue({ topic, messages }: ProducerRecord): Promise<Promise<RecordMetadata>[]> {
-    if (this.closed) throw new LogwayApiError(0, 'PRODUCER_CLOSED', 'The producer was closed; create a new one to send.');
+    if (this.closed) throw clientError('PRODUCER_CLOSED', 'The producer was closed; create a new one to send.');
     if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('send: topic is required');
     if (!Array.isArray(messages) || messages.length === 0) return [];
     for (const message of messages) {
@@ -186,8 +206,7 @@ export class Producer {
     // Refuse what the service would refuse, here: one bad record would fail a whole shared request.
     messages.forEach((message, index) => {
       if (message.partition !== undefined && message.partition >= partitionCount) {
-        throw new LogwayApiError(
-          404,
+        throw serviceRefusal(
           'UNKNOWN_TOPIC_OR_PARTITION',
           `Topic '${topic}' has no partition ${message.partition}: it has partitions 0 to ${partitionCount - 1}.`,
           {
@@ -198,8 +217,7 @@ export class Producer {
       }
       const size = recordSize(message);
       if (size > metadata.maxMessageBytes) {
-        throw new LogwayApiError(
-          413,
+        throw serviceRefusal(
           'RECORD_TOO_LARGE',
           `messages[${index}] is ${size} bytes, more than topic '${topic}' allows (max.message.bytes=${metadata.maxMessageBytes}).`,
           { field: `messages[${index}]`, size, maxMessageBytes: metadata.maxMessageBytes },
@@ -218,7 +236,7 @@ export class Producer {
       }
       wire.partition = partition;
       const json = JSON.stringify(wire);
-      return { json, partition, bytes: Buffer.byteLength(json) + 1 };
+      return { json, partition, bytes: eventBytes(json) };
     });
     const bytes = prepared.reduce((sum, p) => sum + p.bytes, 0);
     await this.reserve(bytes);
@@ -420,7 +438,7 @@ export class Producer {
       records.forEach((record, i) => {
         const offset = offsets[i];
         if (offset) record.resolve(offset);
-        else record.reject(new LogwayApiError(0, 'INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
+        else record.reject(clientError('INVALID_RESPONSE', `The produce response has no offset for record ${i}.`));
       });
     } catch (error) {
       if (hasErrorCode(error, 'UNKNOWN_TOPIC_OR_PARTITION')) this.metadata.delete(topic);

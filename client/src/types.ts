@@ -38,7 +38,7 @@ export type {
   HeartbeatResponse,
   MemberDescription as GroupMemberDescription,
   PartitionDescription as GroupPartitionDescription,
-} from '../../shared/groups/wire';
+} from '../../shared/groups/json';
 
 export type ResetTarget = 'earliest' | 'latest' | { timestamp: number } | { offset: number };
 
@@ -59,4 +59,4 @@ export type {
   TriggerInput,
   TriggerResetTarget,
   TriggerView as Trigger,
-} from '../../shared/triggers/wire';
+} from '../../shared/triggers/json';

@@ -13,6 +13,7 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { sleep } from '../../shared/runtime/retry';
 import { segmentBucket, tableIds, tables, type TableDefinition, type TableId } from '../../shared/storage/tables';
 import type { Endpoints } from './emulators';
 
@@ -96,7 +97,7 @@ async function ensureTable(client: DynamoDBClient, definition: TableDefinition, 
       continue;
     }
     if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   if (definition.ttlAttribute) {
     try {

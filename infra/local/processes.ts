@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { createConnection } from 'node:net';
+import { sleep } from '../../shared/runtime/retry';
 
 /** Asks the OS for a free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -31,7 +32,7 @@ export async function waitForPort(port: number, timeoutMs: number, isAlive: () =
       socket.once('error', () => resolve(false));
     });
     if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
 }

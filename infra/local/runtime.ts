@@ -9,7 +9,13 @@ import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
-import { startLocalLambda, startLocalTriggers, type LocalLambda, type RunningLocalTriggers } from './lambda-dispatcher';
+import {
+  startLocalLambda,
+  startLocalTriggers,
+  type LocalLambda,
+  type LocalTriggersOptions,
+  type RunningLocalTriggers,
+} from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
 import { kafkaListenerEnv } from '../../shared/kafka/listener-env';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
@@ -25,12 +31,14 @@ export interface LocalRuntimeOptions {
   resourcePrefix?: string;
   /** How the gateway loads a route's handler (e.g. to wrap it). @default importHandler */
   loadHandler?: HandlerLoader;
-  /** Run the scheduled functions at their rates. @default true */
+  /** Run the scheduled functions at their rates (LOGWAY_SCHEDULE_RATE_MS overrides them). @default true */
   scheduler?: boolean;
   /** Port of the Kafka protocol listener on 127.0.0.1; 0 or absent: none (`npm start` asks for 9092). */
   kafkaPort?: number;
   /** Deliver triggers (wake on appends, invoke functions). @default true */
   triggers?: boolean;
+  /** Dispatcher settings (invoke timeout, lease margin), e.g. shorter under the chaos harness. */
+  triggerOptions?: LocalTriggersOptions;
 }
 
 export interface LocalRuntime {
@@ -45,6 +53,8 @@ export interface LocalRuntime {
   readonly lambdaEndpoint: string | undefined;
   /** True when that endpoint is this runtime's own Lambda Invoke API (LOGWAY_FUNCTIONS). */
   readonly lambdaServedLocally: boolean;
+  /** The scheduled functions, unless turned off. */
+  readonly scheduler: RunningScheduler | undefined;
   stop(): Promise<void>;
 }
 
@@ -82,7 +92,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     throw error;
   }
   const runningGateway = gateway;
-  const triggers: RunningLocalTriggers | undefined = options.triggers === false ? undefined : startLocalTriggers();
+  const triggers: RunningLocalTriggers | undefined = options.triggers === false ? undefined : startLocalTriggers(options.triggerOptions);
   const scheduler: RunningScheduler | undefined = options.scheduler === false ? undefined : startScheduler();
   return {
     url: runningGateway.url,
@@ -92,6 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     kafka,
     lambdaEndpoint: lambda?.endpoint,
     lambdaServedLocally: lambda?.server !== undefined,
+    scheduler,
     async stop() {
       scheduler?.stop();
       await kafka?.stop();

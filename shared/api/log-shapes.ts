@@ -1,7 +1,7 @@
 /**
  * The JSON shapes of the log API (topics, produce, fetch; docs/api.md) as types, importing
  * nothing, so the published client shares them without pulling in the server (as
- * shared/groups/wire.ts does for the consumer-group API). test/client/shapes.test.ts checks at
+ * shared/groups/json.ts does for the consumer-group API). test/client/shapes.test.ts checks at
  * compile time that what the service's schemas and handlers produce fits these shapes.
  */
 

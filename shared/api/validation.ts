@@ -3,7 +3,7 @@
  * document. A failed parse becomes 400 INVALID_REQUEST naming the offending field.
  */
 import type { z } from 'zod';
-import { type ErrorCode, invalidRequest, LogwayError } from '../errors';
+import { type FieldErrorCode, fieldError, invalidRequest } from '../errors';
 
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -18,7 +18,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
  * Kafka error codes for fields whose bad values Kafka names, by top-level field, e.g.
  * `{ partitions: 'INVALID_PARTITIONS' }`. A value of the wrong type stays INVALID_REQUEST.
  */
-export type FieldErrorCodes = Readonly<Record<string, ErrorCode>>;
+export type FieldErrorCodes = Readonly<Record<string, FieldErrorCode>>;
 
 /**
  * Parses `value` with `schema`. `where` names the part of the request ("body", "query") for
@@ -33,8 +33,8 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, whe
   const topField = issue.path[0];
   // zod reports a non-integer number as invalid_type "expected int": a bad value, not a bad type.
   const wrongType = issue.code === 'invalid_type' && (issue as { expected?: string }).expected !== 'int';
-  const code = wrongType || typeof topField !== 'string' ? undefined : fieldCodes[topField];
-  if (code) throw new LogwayError(code, message, { field });
+  const code = wrongType || typeof topField !== 'string' || !Object.hasOwn(fieldCodes, topField) ? undefined : fieldCodes[topField];
+  if (code) throw fieldError(code, message, field);
   throw invalidRequest(message, { field });
 }
 

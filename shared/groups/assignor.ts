@@ -22,7 +22,7 @@
  */
 
 /** Partitions by topic name, e.g. `{ "orders": [0, 3] }`. */
-import type { Assignment } from './wire';
+import type { Assignment } from './json';
 export type { Assignment };
 
 export interface AssignorInput {
@@ -36,10 +36,13 @@ export interface AssignorInput {
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** `topic:partition`; unambiguous because topic names cannot contain ':'. */
-export const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
+/**
+ * A topic-partition's id in a group's assignment maps, `topic:partition`; unambiguous because topic
+ * names cannot contain ':'. (Not a DynamoDB partition key: that is shared/topics/store.ts' partitionKeyOf.)
+ */
+export const topicPartitionId = (topic: string, partition: number) => `${topic}:${partition}`;
 
-export function parsePartitionKey(key: string): { topic: string; partition: number } {
+export function parseTopicPartitionId(key: string): { topic: string; partition: number } {
   const at = key.lastIndexOf(':');
   return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }
@@ -64,7 +67,7 @@ export function assignPartitions(input: AssignorInput): Record<string, Assignmen
     }
   }
 
-  const owner = new Map<string, string>(); // partition key -> member id
+  const owner = new Map<string, string>(); // topic-partition id -> member id
   const owned = new Map<string, Set<string>>(memberIds.map((id) => [id, new Set<string>()]));
   const previousOwner = new Map<string, string>();
   const retained = new Set<string>();
@@ -84,7 +87,7 @@ export function assignPartitions(input: AssignorInput): Record<string, Assignmen
       if (!topics.has(topic)) continue;
       const count = input.topics[topic] ?? 0;
       for (const partition of [...previous[topic]!].sort((a, b) => a - b)) {
-        const key = partitionKey(topic, partition);
+        const key = topicPartitionId(topic, partition);
         if (!Number.isInteger(partition) || partition < 0 || partition >= count) continue;
         if (!previousOwner.has(key)) previousOwner.set(key, id);
         if (owner.has(key)) continue;
@@ -99,7 +102,7 @@ export function assignPartitions(input: AssignorInput): Record<string, Assignmen
   for (const topic of [...subscribers.keys()].sort(byString)) {
     const count = input.topics[topic]!;
     for (let partition = 0; partition < count; partition++) {
-      const key = partitionKey(topic, partition);
+      const key = topicPartitionId(topic, partition);
       if (!owner.has(key)) unplaced.push({ topic, partition, key });
     }
   }
@@ -162,7 +165,7 @@ function pickPartition(
   let bestRank = -1;
   let bestSlot: { topic: string; partition: number } | undefined;
   for (const key of keys) {
-    const slot = parsePartitionKey(key);
+    const slot = parseTopicPartitionId(key);
     if (!topics.has(slot.topic)) continue;
     const rank = previousOwner.get(key) === to ? 2 : retained.has(key) ? 0 : 1;
     const later =
@@ -180,7 +183,7 @@ function pickPartition(
 export function toAssignment(keys: Iterable<string>): Assignment {
   const byTopic = new Map<string, number[]>();
   for (const key of keys) {
-    const { topic, partition } = parsePartitionKey(key);
+    const { topic, partition } = parseTopicPartitionId(key);
     let list = byTopic.get(topic);
     if (!list) byTopic.set(topic, (list = []));
     list.push(partition);
@@ -193,7 +196,7 @@ export function toAssignment(keys: Iterable<string>): Assignment {
 export function assignmentKeys(assignment: Readonly<Record<string, readonly number[]>> | undefined): Set<string> {
   const keys = new Set<string>();
   for (const [topic, partitions] of Object.entries(assignment ?? {})) {
-    for (const partition of partitions) keys.add(partitionKey(topic, partition));
+    for (const partition of partitions) keys.add(topicPartitionId(topic, partition));
   }
   return keys;
 }

@@ -11,7 +11,6 @@ import {
   type ConsumerProtocolCodec,
   type JoinRequest,
   checkClassicCommit,
-  classicError,
   classicHeartbeat,
   classicJoin,
   classicLeave,
@@ -19,7 +18,7 @@ import {
   classicTick,
   joinResult,
 } from './classic';
-import type { LogwayError } from '../errors';
+import { classicGroupError, type LogwayError } from '../errors';
 import type { GroupState } from './state';
 import {
   offsetPut,
@@ -90,7 +89,7 @@ export async function joinClassicGroup(
 }
 
 const rebalanceTimeout = (groupId: string): LogwayError =>
-  classicError('REBALANCE_IN_PROGRESS', `The rebalance of group '${groupId}' did not complete in time: rejoin.`, groupId);
+  classicGroupError('REBALANCE_IN_PROGRESS', `The rebalance of group '${groupId}' did not complete in time: rejoin.`, groupId);
 
 export async function syncClassicGroup(
   groupId: string,

@@ -18,7 +18,7 @@
  * Nothing here does I/O: the store reads the item, calls these, and writes the result
  * conditioned on the version it read; waiting JoinGroup/SyncGroup calls poll the item.
  */
-import { LogwayError } from '../errors';
+import { type ClassicGroupErrorCode, classicGroupError, LogwayError } from '../errors';
 import type { Assignment } from './assignor';
 import type { GroupState, MemberState } from './state';
 import { newGroup } from './state';
@@ -72,12 +72,6 @@ export interface ConsumerProtocolCodec {
 export interface ClassicSettings {
   readonly initialDelayMs: number;
 }
-
-export const classicError = (
-  code: 'INCONSISTENT_GROUP_PROTOCOL' | 'ILLEGAL_GENERATION' | 'REBALANCE_IN_PROGRESS' | 'UNKNOWN_MEMBER_ID',
-  message: string,
-  groupId: string,
-) => new LogwayError(code, message, { group: groupId });
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -135,9 +129,9 @@ export function classicJoin(
   request: JoinRequest,
   ctx: { now: number; newMemberId: string; newIncarnation: string; settings: ClassicSettings; codec: ConsumerProtocolCodec },
 ): { ok: true; state: GroupState; memberId: string } | { ok: false; error: LogwayError } {
-  const fail = (code: Parameters<typeof classicError>[0], message: string) => ({
+  const fail = (code: ClassicGroupErrorCode, message: string) => ({
     ok: false as const,
-    error: classicError(code, message, groupId),
+    error: classicGroupError(code, message, groupId),
   });
   const now = ctx.now;
   if (request.protocols.length === 0) return fail('INCONSISTENT_GROUP_PROTOCOL', 'A JoinGroup must name at least one protocol.');
@@ -318,7 +312,11 @@ export function joinResult(groupId: string, state: GroupState | undefined, membe
   if (!classic || !member)
     return {
       done: true,
-      error: classicError('UNKNOWN_MEMBER_ID', `Member '${memberId}' was removed from group '${groupId}' while joining: rejoin.`, groupId),
+      error: classicGroupError(
+        'UNKNOWN_MEMBER_ID',
+        `Member '${memberId}' was removed from group '${groupId}' while joining: rejoin.`,
+        groupId,
+      ),
     };
   if (classic.phase === 'PreparingRebalance' || member.generationId !== classic.generationId) return { done: false };
   const leader = classic.leaderId === memberId;
@@ -347,9 +345,13 @@ function checkMember(
   const classic = state?.classic;
   const member = classic?.members[memberId];
   if (!classic || !member)
-    return classicError('UNKNOWN_MEMBER_ID', `Group '${groupId}' has no member '${memberId}': rejoin with an empty member id.`, groupId);
+    return classicGroupError(
+      'UNKNOWN_MEMBER_ID',
+      `Group '${groupId}' has no member '${memberId}': rejoin with an empty member id.`,
+      groupId,
+    );
   if (generationId !== classic.generationId) {
-    return classicError(
+    return classicGroupError(
       'ILLEGAL_GENERATION',
       `Member '${memberId}' sent generation ${generationId}; group '${groupId}' is at generation ${classic.generationId}: rejoin.`,
       groupId,
@@ -358,7 +360,7 @@ function checkMember(
   return { member, classic };
 }
 
-const rebalancing = (groupId: string) => classicError('REBALANCE_IN_PROGRESS', `Group '${groupId}' is rebalancing: rejoin.`, groupId);
+const rebalancing = (groupId: string) => classicGroupError('REBALANCE_IN_PROGRESS', `Group '${groupId}' is rebalancing: rejoin.`, groupId);
 
 export type SyncOutcome = { ok: true; state: GroupState; assignment: Buffer | undefined } | { ok: false; error: LogwayError };
 
@@ -408,7 +410,7 @@ export function classicHeartbeat(
   if (!member)
     return {
       state: next,
-      error: classicError('UNKNOWN_MEMBER_ID', `Member '${request.memberId}' missed its session timeout: rejoin.`, groupId),
+      error: classicGroupError('UNKNOWN_MEMBER_ID', `Member '${request.memberId}' missed its session timeout: rejoin.`, groupId),
     };
   member.lastHeartbeat = now;
   member.expiresAt = now + member.sessionTimeoutMs;
@@ -430,14 +432,14 @@ export function classicLeave(
       state: undefined,
       results: memberIds.map((memberId) => ({
         memberId,
-        error: classicError('UNKNOWN_MEMBER_ID', `Group '${groupId}' has no member '${memberId}'.`, groupId),
+        error: classicGroupError('UNKNOWN_MEMBER_ID', `Group '${groupId}' has no member '${memberId}'.`, groupId),
       })),
     };
   }
   const { next, classic } = begin(current);
   const results = memberIds.map((memberId) => {
     if (!classic.members[memberId])
-      return { memberId, error: classicError('UNKNOWN_MEMBER_ID', `Group '${groupId}' has no member '${memberId}'.`, groupId) };
+      return { memberId, error: classicGroupError('UNKNOWN_MEMBER_ID', `Group '${groupId}' has no member '${memberId}'.`, groupId) };
     delete classic.members[memberId];
     return { memberId, error: undefined };
   });

@@ -2,15 +2,13 @@
  * The consumer-group operations of the HTTP API: validation, then the store. Handlers in
  * functions/ are one call each.
  */
+import { log } from '../log/service';
 import { loadServiceConfig } from '../config';
-import { invalidRequest, unknownPartition, unknownTopic } from '../errors';
+import { groupNotFound, invalidRequest, offsetMetadataTooLarge, unknownPartition, unknownTopic } from '../errors';
 import { parseRequest } from '../api/validation';
-import { offsetForTimestamp } from '../log/offsets';
-import { readHeads, readHeadsAcrossTopics } from '../log/partition-heads';
 import { validateGroupId } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
-import { parsePartitionKey, partitionKey } from './assignor';
-import { groupNotFound, offsetMetadataTooLarge } from './errors';
+import { parseTopicPartitionId, topicPartitionId } from './assignor';
 import { compareTopicPartition, pageOf } from '../api/paging';
 import {
   commitOffsetsSchema,
@@ -20,7 +18,7 @@ import {
   maxOffsetMetadataBytes,
   resetOffsetsSchema,
 } from './schemas';
-import type { GroupDescription, GroupListing, PartitionDescription } from './wire';
+import type { GroupDescription, GroupListing, PartitionDescription } from './json';
 import { groupStateName, liveMembers, ownedKeys, requireEmpty, type HeartbeatResponse } from './state';
 import {
   commitMemberOffsets,
@@ -56,7 +54,7 @@ export async function commitOffsetsOperation(groupId: string, body: unknown): Pr
   const request = parseRequest(commitOffsetsSchema(), body ?? {}, 'body');
   const seen = new Set<string>();
   const offsets: OffsetToCommit[] = request.offsets.map((entry, i) => {
-    const key = partitionKey(entry.topic, entry.partition);
+    const key = topicPartitionId(entry.topic, entry.partition);
     if (seen.has(key)) {
       throw invalidRequest(`offsets[${i}]: ${entry.topic}-${entry.partition} appears more than once.`, { field: `offsets[${i}]` });
     }
@@ -142,25 +140,25 @@ export async function describeGroupOperation(groupId: string, query: Record<stri
 
   const owner = new Map<string, string>();
   for (const member of members) for (const key of ownedKeys(member)) owner.set(key, member.memberId);
-  const committedBy = new Map(committed.map((c) => [partitionKey(c.topic, c.partition), c]));
+  const committedBy = new Map(committed.map((c) => [topicPartitionId(c.topic, c.partition), c]));
 
   const listed = new Map<string, { topic: string; partition: number }>();
   for (const name of names) {
     const topic = topics.get(name);
     if (topic && subscribed.has(name)) {
       for (let partition = 0; partition < topic.partitions; partition++)
-        listed.set(partitionKey(name, partition), { topic: name, partition });
+        listed.set(topicPartitionId(name, partition), { topic: name, partition });
     }
   }
-  for (const c of committed) listed.set(partitionKey(c.topic, c.partition), { topic: c.topic, partition: c.partition });
+  for (const c of committed) listed.set(topicPartitionId(c.topic, c.partition), { topic: c.topic, partition: c.partition });
   for (const key of owner.keys()) {
-    listed.set(key, parsePartitionKey(key));
+    listed.set(key, parseTopicPartitionId(key));
   }
 
   const headKeys = [...listed.values()]
     .filter((p) => topics.has(p.topic) && p.partition < topics.get(p.topic)!.partitions)
     .map((p) => ({ topicId: topics.get(p.topic)!.topicId, partition: p.partition }));
-  const heads = await readHeadsAcrossTopics(headKeys);
+  const heads = await log.readHeadsAcrossTopics(headKeys);
 
   const partitions: PartitionDescription[] = [...listed.entries()]
     .map(([key, { topic, partition }]) => {
@@ -216,7 +214,7 @@ export async function resetOffsetsOperation(groupId: string, body: unknown): Pro
   if (!early.ok) throw early.error;
   const topic = await requireTopic(request.topic);
   const partitionNumbers = Array.from({ length: topic.partitions }, (_, i) => i);
-  const heads = await readHeads(topic.topicId, partitionNumbers);
+  const heads = await log.readHeads(topic.topicId, partitionNumbers);
   const to = request.to;
   const offsets = await Promise.all(
     partitionNumbers.map(async (partition): Promise<OffsetToCommit> => {
@@ -224,7 +222,8 @@ export async function resetOffsetsOperation(groupId: string, body: unknown): Pro
       let offset: number;
       if (to === 'earliest') offset = head.logStartOffset;
       else if (to === 'latest') offset = head.highWatermark;
-      else if ('timestamp' in to) offset = (await offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
+      else if ('timestamp' in to)
+        offset = (await log.offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
       else offset = Math.min(Math.max(to.offset, head.logStartOffset), head.highWatermark);
       return { topic: topic.name, partition, offset, metadata: '' };
     }),

@@ -18,15 +18,22 @@
  * to revoke it keeps its epoch (so it can commit their offsets before releasing them, as Kafka's
  * consumer does).
  */
-import { invalidRequest, LogwayError } from '../errors';
+import {
+  classicMembersPresent,
+  fencedMemberEpoch,
+  invalidRequest,
+  type LogwayError,
+  nonEmptyGroup,
+  staleMemberEpoch,
+  unknownMember,
+} from '../errors';
 import { assignPartitions, assignmentKeys, toAssignment, type Assignment } from './assignor';
-import { fencedMemberEpoch, nonEmptyGroup, staleMemberEpoch, unknownMember } from './errors';
 import type { ClassicGroup } from './classic';
 
 export type { Assignment } from './assignor';
 
-export type { GroupStateName, HeartbeatResponse } from './wire';
-import type { GroupStateName, HeartbeatResponse } from './wire';
+export type { GroupStateName, HeartbeatResponse } from './json';
+import type { GroupStateName, HeartbeatResponse } from './json';
 
 export interface MemberState {
   memberId: string;
@@ -160,15 +167,7 @@ export function heartbeat(
     (m) => ctx.now <= m.expiresAt || current?.classic?.phase === 'PreparingRebalance',
   );
   if (classicLive) {
-    return fail(
-      new LogwayError(
-        'INCONSISTENT_GROUP_PROTOCOL',
-        `Group '${groupId}' has members using Kafka's classic protocol (JoinGroup); a consumer-protocol member cannot join it until they leave.`,
-        {
-          group: groupId,
-        },
-      ),
-    );
+    return fail(classicMembersPresent(groupId));
   }
 
   const now = ctx.now;

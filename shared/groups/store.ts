@@ -22,9 +22,8 @@ import { dynamo, tableName } from '../runtime/aws';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, retryUntil, tryAgain } from '../runtime/retry';
 import { queryItems, scanItems } from '../runtime/paging';
-import { unknownTopic } from '../errors';
+import { groupTooLarge, tooManyGroupConflicts, unknownTopic } from '../errors';
 import { getTopic, type TopicMetadata } from '../topics/store';
-import { groupTooLarge, tooManyConflicts } from './errors';
 import { maxOffsetsPerCommit } from './schemas';
 import {
   checkMemberCommit,
@@ -52,7 +51,7 @@ export interface OffsetToCommit {
   readonly metadata: string;
 }
 
-import type { CommittedOffset } from './wire';
+import type { CommittedOffset } from './json';
 export type { CommittedOffset };
 
 interface OffsetItem extends CommittedOffset {
@@ -176,7 +175,7 @@ export function retrying<T>(groupId: string, options: StoreOptions, attempt: () 
   return retryUntil(attempt, {
     backoff: groupConflictBackoff,
     deadlineMs: options.deadlineMs ?? 10_000,
-    onDeadline: (attempts) => tooManyConflicts(groupId, attempts),
+    onDeadline: (attempts) => tooManyGroupConflicts(groupId, attempts),
     ...(options.random ? { random: options.random } : {}),
   });
 }

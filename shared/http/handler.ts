@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { serviceDefaults } from '../config';
-import { invalidRequest, isLogwayError, LogwayError, serviceFault } from '../errors';
+import { corruptMessage, invalidRequest, isLogwayError, serviceFault } from '../errors';
 import { throttlingError } from '../log/throttling';
 import { RecordsError } from '../records/errors';
 import { logger } from '../runtime/logger';
@@ -97,7 +97,7 @@ export function errorResponse(error: unknown, requestId?: string): HttpResponse 
   if (error instanceof RecordsError) {
     // Stored bytes failed their checksum or could not be decoded: a fault of the service's storage.
     logger.error('Stored record batch unreadable', { error, requestId });
-    return { status: 500, body: new LogwayError('CORRUPT_MESSAGE', error.message, {}, { cause: error }).toJSON() };
+    return { status: 500, body: corruptMessage(error.message, error).toJSON() };
   }
   logger.error('Unhandled error', { error: error as Error, requestId });
   return { status: 500, body: serviceFault(requestId, error).toJSON() };

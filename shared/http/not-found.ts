@@ -4,7 +4,7 @@
  * for a path that is not valid percent-encoding. The local gateway calls it, and on AWS the
  * `$default` route's function does, so both answer alike.
  */
-import { invalidRequest, LogwayError } from '../errors';
+import { endpointNotFound, invalidRequest, methodNotAllowed } from '../errors';
 import type { HttpResponse } from './handler';
 import { matchRoute } from './routes';
 
@@ -13,12 +13,9 @@ export function notFoundResponse(method: string, path: string): HttpResponse {
   const shownPath = path.slice(0, 300);
   switch (lookup.kind) {
     case 'method-not-allowed': {
-      const allow = [...new Set(lookup.allow)].join(', ');
-      const error = new LogwayError('METHOD_NOT_ALLOWED', `${method.toUpperCase()} is not allowed on ${shownPath}; use ${allow}.`, {
-        method: method.toUpperCase(),
-        allow: [...new Set(lookup.allow)],
-      });
-      return { status: 405, body: error.toJSON(), headers: { allow } };
+      const allow = [...new Set(lookup.allow)];
+      const error = methodNotAllowed(method, shownPath, allow);
+      return { status: 405, body: error.toJSON(), headers: { allow: allow.join(', ') } };
     }
     case 'malformed-path': {
       const error = invalidRequest(
@@ -30,13 +27,7 @@ export function notFoundResponse(method: string, path: string): HttpResponse {
       return { status: 400, body: error.toJSON() };
     }
     default: {
-      const error = new LogwayError(
-        'NOT_FOUND',
-        `No such endpoint: ${method.toUpperCase()} ${shownPath}. The API lives under /v1; see GET /v1/openapi.json.`,
-        {
-          path: shownPath,
-        },
-      );
+      const error = endpointNotFound(method, shownPath);
       return { status: 404, body: error.toJSON() };
     }
   }

@@ -6,16 +6,9 @@
  * with the base offset set to 0 as every stored batch has it (readers patch the real one in).
  */
 import { decodeRecordBatch, readBatchHeader, withBaseOffset, withLogAppendTime, type RecordBatchHeader } from '../records';
-import { recordLimitViolation } from '../log/wire';
+import { recordLimitViolation } from '../log/json';
+import type { ClientBatch } from '../log/produce-batches';
 import { KafkaError } from './errors';
-
-export interface ClientBatch {
-  readonly bytes: Buffer;
-  readonly header: RecordBatchHeader;
-  readonly recordCount: number;
-  readonly firstTimestamp: number;
-  readonly maxTimestamp: number;
-}
 
 export interface BatchLimits {
   readonly maxMessageBytes: number;

@@ -1,28 +1,18 @@
 /**
  * Produce, Fetch, ListOffsets and InitProducerId on the log's own functions, in-process: the
- * client's batches are appended with appendBatches as they came, and stored batches are returned
- * as they are with their base offset patched in, so records cross between the Kafka protocol and
- * the HTTP API both ways.
- *
- * Idempotent producers: a batch carrying a producer id is appended under the idempotency key
- * (producer id, epoch, topic id, partition, base sequence), recorded in the same transaction as
- * the append, so a retried batch is answered with its first attempt's offset instead of being
- * appended again.
+ * client's batches are validated here and appended through shared/log/produce-batches.ts as they
+ * came (idempotent producers included), and stored batches are returned as they are with their
+ * base offset patched in, so records cross between the Kafka protocol and the HTTP API both ways.
  */
+import { log, type BatchIndexItem, type ClientBatch, type PartitionHead } from '../log/service';
 import { randomInt } from 'node:crypto';
 import { loadServiceConfig } from '../config';
-import { appendBatches, type PreparedBatch } from '../log/append';
-import { encodeStoredResponse, readStoredProduce } from '../log/idempotency';
-import { appendMetrics } from '../log/metrics';
-import { offsetForTimestamp } from '../log/offsets';
-import { readHead, readHeadsAcrossTopics, type PartitionHead } from '../log/partition-heads';
-import { batchBytes, batchesFrom, readRecords, type BatchIndexItem } from '../log/read';
-import { writeSegment } from '../log/segments';
-import { cachedTopic, forgetTopic } from '../topics/cache';
+import { fetchMetrics } from '../log/metrics';
+import { cachedTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
 import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { clusterDenied, topicDenied } from './authorization';
-import { clientBatches, type ClientBatch } from './batches';
+import { clientBatches } from './batches';
 import type { Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
 import type { Handler, RequestContext } from './handlers';
@@ -103,9 +93,8 @@ async function producePartition(initial: TopicMetadata, index: number, records: 
     });
     let baseOffset = -1;
     for (const batch of batches) {
-      const offset = await appendClientBatch(topic, index, batch);
+      const offset = await appendBatch(topic, index, batch);
       if (baseOffset < 0) baseOffset = offset;
-      appendMetrics.produced(batch.recordCount, batch.bytes.length);
     }
     return {
       index,
@@ -121,69 +110,17 @@ async function producePartition(initial: TopicMetadata, index: number, records: 
   }
 }
 
-/** The idempotency key of a producer's batch, or undefined for a producer without an id. */
-export function producerBatchKey(topicId: string, partition: number, header: ClientBatch['header']): string | undefined {
-  if (header.producerId < 0 || header.baseSequence < 0) return undefined;
-  return `kafka:${header.producerId}:${header.producerEpoch}:${topicId}:${partition}:${header.baseSequence}`;
-}
-
-/** Appends one batch; returns its base offset (the first attempt's, for a retried idempotent batch). */
-async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<number> {
-  const config = loadServiceConfig();
-  let topic = initial;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const key = producerBatchKey(topic.topicId, partition, batch.header);
-    // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
-    // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
-    const hash = `records:${batch.recordCount}`;
-    if (key) {
-      const stored = await readStoredProduce(key);
-      if (stored) return replayed(stored, hash);
-    }
-    const location: PreparedBatch['location'] =
-      batch.bytes.length > config.inlineBatchMaxBytes
-        ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
-        : { kind: 'inline' };
-    const prepared: PreparedBatch = {
-      partition,
-      bytes: batch.bytes,
-      recordCount: batch.recordCount,
-      firstTimestamp: batch.firstTimestamp,
-      maxTimestamp: batch.maxTimestamp,
-      location,
-    };
-    const outcome = await appendBatches(
-      topic,
-      [prepared],
-      key
-        ? {
-            key,
-            requestHash: hash,
-            expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
-            response: (baseOffsets) => encodeStoredResponse({ baseOffset: baseOffsets.get(partition) }),
-          }
-        : undefined,
-    );
-    if (outcome.kind === 'appended') return outcome.baseOffsets.get(partition)!;
-    if (outcome.kind === 'duplicate') {
-      const stored = await readStoredProduce(key!);
-      if (stored) return replayed(stored, hash);
-      continue;
-    }
-    forgetTopic(topic.name);
-    topic = await cachedTopic(topic.name, partition + 1);
-  }
-  throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `Topic '${topic.name}' changed while producing to it; refresh metadata and retry.`);
-}
-
-function replayed(stored: { requestHash: string; response: unknown }, hash: string): number {
-  if (stored.requestHash !== hash) {
+/** Appends one batch through the log; returns its base offset (the first attempt's, for a retried idempotent batch). */
+async function appendBatch(topic: TopicMetadata, partition: number, batch: ClientBatch): Promise<number> {
+  const outcome = await log.appendClientBatch(topic, partition, batch);
+  if (outcome.kind === 'appended') return outcome.baseOffset;
+  if (outcome.kind === 'sequence-reused') {
     throw new KafkaError(
       'DUPLICATE_SEQUENCE_NUMBER',
       'This producer already sent a batch with this sequence number and a different record count.',
     );
   }
-  return (stored.response as { baseOffset: number }).baseOffset;
+  throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `Topic '${outcome.topic}' changed while producing to it; refresh metadata and retry.`);
 }
 
 // ---- Fetch ----
@@ -230,7 +167,7 @@ async function fetchHandler(request: Any, { access }: RequestContext): Promise<M
   const keyOf = (e: FetchEntry) => partitionKeyOf(e.metadata!.topicId, e.partition);
   let seen = '';
   for (;;) {
-    const heads = await readHeadsAcrossTopics(live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })));
+    const heads = await log.readHeadsAcrossTopics(live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })));
     for (const entry of live) {
       entry.head = heads.get(keyOf(entry))!;
       const { logStartOffset, highWatermark } = entry.head;
@@ -278,7 +215,7 @@ async function readFetchData(entries: FetchEntry[], maxBytes: number): Promise<n
     if (entry.errorCode !== 0 || entry.offset >= head.highWatermark) continue;
     const chosen: BatchIndexItem[] = [];
     let partitionBytes = 0;
-    for await (const item of batchesFrom(entry.metadata!.topicId, entry.partition, entry.offset, 4)) {
+    for await (const item of log.batchesFrom(entry.metadata!.topicId, entry.partition, entry.offset, 4)) {
       if (item.baseOffset >= head.highWatermark) break;
       const first = total === 0 && chosen.length === 0;
       if (!first && (partitionBytes + item.sizeBytes > entry.maxBytes || total + item.sizeBytes > maxBytes)) break;
@@ -287,8 +224,8 @@ async function readFetchData(entries: FetchEntry[], maxBytes: number): Promise<n
       total += item.sizeBytes;
       if (item.lastOffset >= head.highWatermark - 1) break;
     }
-    entry.records = await Promise.all(chosen.map((item) => batchBytes(item)));
-    appendMetrics.fetched(
+    entry.records = await Promise.all(chosen.map((item) => log.batchBytes(item)));
+    fetchMetrics.fetched(
       chosen.reduce((sum, item) => sum + item.recordCount, 0),
       partitionBytes,
     );
@@ -330,13 +267,13 @@ async function listOffsets(request: Any, { version, access }: RequestContext): P
 }
 
 async function lookup(topic: TopicMetadata, partition: number, timestamp: number): Promise<{ offset: number; timestamp: number }> {
-  const head = await readHead(topic.topicId, partition);
+  const head = await log.readHead(topic.topicId, partition);
   if (timestamp === earliest) return { offset: head.logStartOffset, timestamp: -1 };
   if (timestamp === latest || timestamp < 0) return { offset: head.highWatermark, timestamp: -1 };
-  const offset = await offsetForTimestamp(topic.topicId, partition, timestamp, head);
+  const offset = await log.offsetForTimestamp(topic.topicId, partition, timestamp, head);
   if (offset === null) return { offset: -1, timestamp: -1 };
   // Kafka answers with the found record's own timestamp.
-  const found = await readRecords(topic.topicId, partition, offset, head.highWatermark, { maxRecords: 1, maxBytes: 1 });
+  const found = await log.readRecords(topic.topicId, partition, offset, head.highWatermark, { maxRecords: 1, maxBytes: 1 });
   return { offset, timestamp: found.records[0]?.timestamp ?? timestamp };
 }
 

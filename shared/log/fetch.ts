@@ -5,15 +5,15 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig, serviceDefaults } from '../config';
-import { LogwayError, unknownPartition, unknownTopic } from '../errors';
-import { parseRequest, schemaOnce } from '../api/validation';
+import { LogwayError, offsetOutOfRange, unknownPartition, unknownTopic } from '../errors';
+import { schemaOnce } from '../api/validation';
 import { topicNameSchema } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
-import { appendMetrics } from './metrics';
+import { fetchMetrics } from './metrics';
 import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
-import { LogRangeMoved, offsetOutOfRange, readRecords, type ReadResult } from './read';
+import { LogRangeMoved, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
-import { responseBytes, toFetchedRecord, type FetchedRecord } from './wire';
+import { responseBytes, toFetchedRecord, type FetchedRecord } from './json';
 import { sleep } from '../runtime/retry';
 
 const config = () => loadServiceConfig();
@@ -110,6 +110,12 @@ function buildMultiFetchSchema() {
   });
 }
 
+/** What a single-partition fetch asks for (the HTTP API's query string, parsed). */
+export type FetchParams = z.output<ReturnType<typeof buildFetchQuerySchema>>;
+
+/** What a multi-partition fetch asks for (the HTTP API's body, parsed). */
+export type MultiFetchRequest = z.output<ReturnType<typeof buildMultiFetchSchema>>;
+
 export interface PartitionFetchResult {
   records: FetchedRecord[];
   nextOffset: number;
@@ -123,7 +129,7 @@ async function waitForData<T>(read: () => Promise<T>, hasData: (value: T) => boo
   const deadline = Date.now() + Math.min(waitMs, maxWaitMs);
   let value = initial;
   if (hasData(value) || waitMs <= 0) return value;
-  appendMetrics.longPollWaited();
+  fetchMetrics.longPollWaited();
   while (Date.now() < deadline) {
     await sleep(Math.min(longPollIntervalMs, Math.max(0, deadline - Date.now())));
     value = await read();
@@ -136,13 +142,7 @@ function checkOffset(topic: TopicMetadata, partition: number, offset: number, he
   if (offset < head.logStartOffset || offset > head.highWatermark) throw offsetOutOfRange(topic.name, partition, offset, head);
 }
 
-export async function fetchPartition(
-  topicName: string,
-  partitionParam: string,
-  query: Record<string, string>,
-): Promise<PartitionFetchResult> {
-  const partition = parsePartition(partitionParam);
-  const params = parseRequest(fetchQuerySchema(), query, 'query');
+export async function fetchPartition(topicName: string, partition: number, params: FetchParams): Promise<PartitionFetchResult> {
   const limits = config();
   const topic = await requireTopic(topicName);
   if (partition >= topic.partitions) throw unknownPartition(topicName, partition, topic.partitions);
@@ -160,7 +160,7 @@ export async function fetchPartition(
     maxBytes: params.maxBytes ?? limits.defaultMaxBytes,
   });
   const page = toResponseRecords(partition, result.records, params.encoding === 'base64', { remaining: responseRecordBudgetBytes }, true);
-  appendMetrics.fetched(page.consumed, result.bytes);
+  fetchMetrics.fetched(page.consumed, result.bytes);
   return {
     records: page.records,
     nextOffset: nextOffsetAfter(result, page.consumed),
@@ -197,15 +197,6 @@ function nextOffsetAfter(read: ReadResult, kept: number): number {
   return kept < read.records.length ? read.records[kept]!.offset : read.nextOffset;
 }
 
-export function parsePartition(partitionParam: string): number {
-  if (!/^\d+$/.test(partitionParam) || Number(partitionParam) > 1_000_000) {
-    throw new LogwayError('INVALID_REQUEST', `partition must be a non-negative integer; got '${partitionParam}'.`, {
-      field: 'partition',
-    });
-  }
-  return Number(partitionParam);
-}
-
 export type MultiFetchResult =
   | ({ topic: string; partition: number } & PartitionFetchResult)
   | { topic: string; partition: number; error: { code: string; message: string; [detail: string]: unknown } };
@@ -215,8 +206,7 @@ export type MultiFetchResult =
  * them has data. Problems with one partition (unknown, offset out of range) are reported in
  * that partition's result, as Kafka's Fetch does, so one bad entry does not fail the rest.
  */
-export async function fetchMany(body: unknown): Promise<{ results: MultiFetchResult[] }> {
-  const request = parseRequest(multiFetchSchema(), body, 'body');
+export async function fetchMany(request: MultiFetchRequest): Promise<{ results: MultiFetchResult[] }> {
   const limits = config();
   const topics = new Map<string, TopicMetadata | undefined>();
   await Promise.all(
@@ -291,7 +281,7 @@ export async function fetchMany(body: unknown): Promise<{ results: MultiFetchRes
     anyRecords ||= page.consumed > 0;
     budgetBytes -= read.bytes;
     budgetRecords -= page.consumed;
-    appendMetrics.fetched(page.consumed, read.bytes);
+    fetchMetrics.fetched(page.consumed, read.bytes);
     results.push({
       topic: entry.topic,
       partition: entry.partition,

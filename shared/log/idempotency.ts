@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { invalidRequest, LogwayError } from '../errors';
+import { idempotencyKeyReused, invalidRequest, recordListTooLarge } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 
 /** DynamoDB items stop at 400 KB; the stored response must fit with room for the other attributes. */
@@ -29,6 +29,34 @@ export function scopedIdempotencyKey(topicId: string, key: string): string {
 
 export function requestHash(topic: string, body: unknown): string {
   return createHash('sha256').update(topic).update('\n').update(JSON.stringify(body)).digest('base64');
+}
+
+/** The hash of a produce request given as records (callers that have no JSON body to hash). */
+export function recordsHash(
+  topic: string,
+  records: readonly {
+    key: Uint8Array | null;
+    value: Uint8Array | null;
+    headers: readonly { key: string; value: Uint8Array | null }[];
+    timestamp?: number | undefined;
+    partition?: number | undefined;
+  }[],
+): string {
+  const hash = createHash('sha256').update(topic);
+  const part = (bytes: Uint8Array | null) => {
+    hash.update(bytes === null ? '\u0000-' : `${bytes.length}:`);
+    if (bytes) hash.update(bytes);
+  };
+  for (const record of records) {
+    hash.update(`\n${record.partition ?? ''}/${record.timestamp ?? ''}/${record.headers.length}/`);
+    part(record.key);
+    part(record.value);
+    for (const header of record.headers) {
+      part(Buffer.from(header.key, 'utf8'));
+      part(header.value);
+    }
+  }
+  return hash.digest('base64');
 }
 
 export function encodeStoredResponse(response: unknown): Buffer {
@@ -102,13 +130,10 @@ function decodeStoredOffsets(raw: Buffer): { offsets: StoredOffset[] } {
   return { offsets };
 }
 
-function responseTooLargeToKeep(): LogwayError {
-  return new LogwayError(
-    'RECORD_LIST_TOO_LARGE',
-    'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
-    { maxStoredResponseBytes },
-  );
-}
+const responseTooLargeToKeep = () =>
+  recordListTooLarge('The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.', {
+    maxStoredResponseBytes,
+  });
 
 export interface StoredProduce {
   readonly requestHash: string;
@@ -130,12 +155,6 @@ export async function readStoredProduce(key: string): Promise<StoredProduce | un
 
 /** Replays the stored response when the request is the same, else 422. */
 export function replayOrReject(stored: StoredProduce, hash: string, key: string): unknown {
-  if (stored.requestHash !== hash) {
-    throw new LogwayError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key '${key}' was already used with a different request; use a new key for a new request.`,
-      { idempotencyKey: key },
-    );
-  }
+  if (stored.requestHash !== hash) throw idempotencyKeyReused(key);
   return stored.response;
 }

@@ -1,3 +1,7 @@
+/**
+ * The log's metrics, by the operation that records them: an append to partitions (also under a
+ * Kafka Produce), a produce request, a fetch request. Names and units: shared/runtime/metrics.ts.
+ */
 import { bytes, count, metricNames } from '../runtime/metrics';
 
 export const appendMetrics = {
@@ -7,10 +11,16 @@ export const appendMetrics = {
   conflict(): void {
     count(metricNames.appendConflicts);
   },
+};
+
+export const produceMetrics = {
   produced(records: number, size: number): void {
     count(metricNames.recordsProduced, records);
     bytes(metricNames.bytesProduced, size);
   },
+};
+
+export const fetchMetrics = {
   fetched(records: number, size: number): void {
     count(metricNames.recordsFetched, records);
     bytes(metricNames.bytesFetched, size);

@@ -5,36 +5,26 @@
  * batch whose running maximum reaches T holds the answer, and only that batch is decoded.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { invalidRequest, unknownPartition } from '../errors';
+import { unknownPartition } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { queryItems } from '../runtime/paging';
 import { tables } from '../storage/tables';
 import { requireTopic, partitionKeyOf } from '../topics/store';
-import { parsePartition } from './fetch';
 import { readHead, type PartitionHead } from './partition-heads';
 import { decodeBatch, getBatch, type BatchIndexItem } from './read';
 
 const timeIndex = tables.batches.globalIndexes[0].indexName;
 
-export async function lookupOffset(topicName: string, partitionParam: string, at: string | undefined): Promise<{ offset: number | null }> {
-  const partition = parsePartition(partitionParam);
-  if (at === undefined) throw invalidRequest("at is required: 'earliest', 'latest' or a timestamp in ms.", { field: 'at' });
-  // Kafka's ListOffsets spells latest -1 and earliest -2.
-  if (at === '-1') at = 'latest';
-  if (at === '-2') at = 'earliest';
-  let timestamp: number | undefined;
-  if (at !== 'earliest' && at !== 'latest') {
-    if (!/^\d+$/.test(at) || !Number.isSafeInteger(Number(at))) {
-      throw invalidRequest(`at must be 'earliest', 'latest' or a timestamp in ms; got '${at}'.`, { field: 'at' });
-    }
-    timestamp = Number(at);
-  }
+/** Which offset a lookup asks for: the log start, the high watermark, or the first record at or after a time. */
+export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };
+
+export async function lookupOffset(topicName: string, partition: number, at: OffsetSpec): Promise<{ offset: number | null }> {
   const topic = await requireTopic(topicName);
   if (partition >= topic.partitions) throw unknownPartition(topicName, partition, topic.partitions);
   const head = await readHead(topic.topicId, partition);
   if (at === 'earliest') return { offset: head.logStartOffset };
   if (at === 'latest') return { offset: head.highWatermark };
-  return { offset: await offsetForTimestamp(topic.topicId, partition, timestamp!, head) };
+  return { offset: await offsetForTimestamp(topic.topicId, partition, at.timestamp, head) };
 }
 
 export async function offsetForTimestamp(

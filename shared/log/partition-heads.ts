@@ -7,6 +7,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf } from '../topics/store';
+import { unprocessedItemsBackoff } from '../runtime/batches';
+import { backoffCeiling, sleep } from '../runtime/retry';
 
 export interface PartitionHead {
   readonly highWatermark: number;
@@ -56,7 +58,7 @@ export async function readHeadsAcrossTopics(keys: readonly { topicId: string; pa
       const result = await dynamo().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
       for (const item of result.Responses?.[table] ?? []) heads.set(item.partitionKey as string, headFromItem(item));
       pending = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
+      if (pending.length > 0) await sleep(backoffCeiling(round, unprocessedItemsBackoff));
     }
   }
   for (const partitionKey of unique) if (!heads.has(partitionKey)) heads.set(partitionKey, emptyHead);

@@ -1,12 +1,23 @@
 /**
- * Produce: validate a request's records, partition them as Kafka's Java client does, encode one
- * RecordBatch v2 per partition, put large batches in one S3 segment object, then append every
- * partition in one transaction (docs/guarantees.md, guarantees 1-3).
+ * Produce: check a request's records against the limits, partition them as Kafka's Java client
+ * does, encode one RecordBatch v2 per partition, put large batches in one S3 segment object,
+ * then append every partition in one transaction (docs/guarantees.md, guarantees 1-3).
+ *
+ * Transport-neutral: callers pass records as bytes (the HTTP adapter parses JSON into them in
+ * shared/api/log-requests.ts; the trigger dispatcher builds them itself).
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { LogwayError, throttled, unknownPartition, unknownTopic } from '../errors';
-import { parseRequest } from '../api/validation';
+import {
+  type LogwayError,
+  recordLimitExceeded,
+  recordListTooLarge,
+  throttled,
+  topicBeingDeleted,
+  unknownPartition,
+  unknownTopic,
+} from '../errors';
+import { sleep } from '../runtime/retry';
 import { createRequestPartitioner, encodeRecordBatch } from '../records';
 import type { CompressionType, RecordInput } from '../records/types';
 import { cachedTopic, forgetTopic } from '../topics/cache';
@@ -18,14 +29,12 @@ import {
   maxStoredResponseBytes,
   readStoredProduce,
   replayOrReject,
-  requestHash,
   scopedIdempotencyKey,
   storedOffsetsBytesBound,
-  validateIdempotencyKey,
 } from './idempotency';
-import { appendMetrics } from './metrics';
+import { produceMetrics } from './metrics';
 import { writeSegment } from './segments';
-import { producedRecordSchema, recordLimitViolation, responseBytes, toRecordBytes, type RecordBytes } from './wire';
+import { producedRecordSchema, type RecordBytes, recordLimitViolation, responseBytes } from './json';
 import { responseBudgetBytes } from './fetch';
 
 export const produceRequestSchema = z.object({
@@ -33,6 +42,21 @@ export const produceRequestSchema = z.object({
 });
 
 export type ProduceRequest = z.output<typeof produceRequestSchema>;
+
+/** A record to produce: its bytes, and optionally the partition and timestamp the producer chose. */
+export interface ProducibleRecord extends RecordBytes {
+  readonly partition?: number | undefined;
+  readonly timestamp?: number | undefined;
+}
+
+/**
+ * An Idempotency-Key (validated) and the hash of the request it came with: a retry with the
+ * same key and hash gets the first response, with another hash it is refused.
+ */
+export interface ProduceIdempotency {
+  readonly key: string;
+  readonly requestHash: string;
+}
 
 export interface ProducedOffset {
   partition: number;
@@ -72,8 +96,7 @@ export const produceResponseBytesBound = (records: number) => responseBytes({ of
 
 function checkResponseFits(records: number): void {
   if (records > maxRecordsPerRequest || produceResponseBytesBound(records) > responseBudgetBytes) {
-    throw new LogwayError(
-      'RECORD_LIST_TOO_LARGE',
+    throw recordListTooLarge(
       `This request has ${records} records; one request may carry at most ${maxRecordsPerRequest}. Split it into several requests.`,
       { field: 'records', records, maxRecords: maxRecordsPerRequest },
     );
@@ -95,7 +118,7 @@ interface PlannedPartition {
 
 function plan(
   topic: TopicMetadata,
-  records: RecordBytes[],
+  records: readonly RecordBytes[],
   explicit: (number | undefined)[],
   now: number,
   timestamps: (number | undefined)[],
@@ -119,27 +142,30 @@ function plan(
   return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
 }
 
-export async function produce(topicName: string, body: unknown, idempotencyKey: string | undefined): Promise<ProduceOutcome> {
-  const request = parseRequest(produceRequestSchema, body, 'body');
+/** Produces `records` (at least one) to the topic, exactly once per Idempotency-Key when there is one. */
+export async function produce(
+  topicName: string,
+  records: readonly ProducibleRecord[],
+  idempotency?: ProduceIdempotency,
+): Promise<ProduceOutcome> {
   const config = loadServiceConfig();
-  let hash: string | undefined;
-  if (idempotencyKey !== undefined) {
-    validateIdempotencyKey(idempotencyKey);
-    hash = requestHash(topicName, body);
-    const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartitionOf(request) + 1);
+  const idempotencyKey = idempotency?.key;
+  const hash = idempotency?.requestHash;
+  const highestExplicitPartition = records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
+  if (idempotencyKey !== undefined && hash !== undefined) {
+    const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
     if (replay) return { response: replayOrReject(replay, hash, idempotencyKey) as ProduceResponse, replayed: true };
   }
 
-  checkResponseFits(request.records.length);
-  const recordBytes = request.records.map(toRecordBytes);
-  const highestExplicitPartition = highestExplicitPartitionOf(request);
+  checkResponseFits(records.length);
+  const recordBytes = records;
   let totalBytes = 0;
   // One deadline for the whole request: lost races, and re-plans after the topic changed.
   const deadline = Date.now() + produceDeadlineMs;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
       if (Date.now() >= deadline) throw topicChangingTooOften(topicName);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * attempt)));
+      await sleep(replanDelayMs(attempt));
     }
     let topic = await cachedTopic(topicName, highestExplicitPartition + 1);
     // Refuse a record only on config a fresh read confirms: a cached topic may predate a raise.
@@ -156,12 +182,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     const maxMessageBytes = topicConfig['max.message.bytes'];
     recordBytes.forEach((record, index) => {
       const violation = recordLimitViolation(record, maxMessageBytes);
-      if (violation) {
-        throw new LogwayError(violation.code, `records[${index}] of topic '${topicName}' ${violation.message}`, {
-          field: `records[${index}]`,
-          ...violation.details,
-        });
-      }
+      if (violation) throw recordLimitExceeded(topicName, index, violation);
     });
 
     const now = Date.now();
@@ -169,23 +190,24 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     const planned = plan(
       topic,
       recordBytes,
-      request.records.map((r) => r.partition),
+      records.map((r) => r.partition),
       now,
-      request.records.map((r) => (logAppendTime ? now : r.timestamp)),
+      records.map((r) => (logAppendTime ? now : r.timestamp)),
     );
     if (planned.length > maxPartitionsPerRequest) {
-      throw new LogwayError(
-        'RECORD_LIST_TOO_LARGE',
+      throw recordListTooLarge(
         `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
         { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
       );
     }
 
-    if (idempotencyKey !== undefined && storedOffsetsBytesBound(request.records.length, planned.length) > maxStoredResponseBytes) {
-      throw new LogwayError(
-        'RECORD_LIST_TOO_LARGE',
+    if (idempotencyKey !== undefined && storedOffsetsBytesBound(records.length, planned.length) > maxStoredResponseBytes) {
+      throw recordListTooLarge(
         'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
-        { records: request.records.length, maxStoredResponseBytes },
+        {
+          records: records.length,
+          maxStoredResponseBytes,
+        },
       );
     }
 
@@ -232,7 +254,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
     });
 
     const responseFor = (baseOffsets: ReadonlyMap<number, number>): ProduceResponse => {
-      const offsets: ProducedOffset[] = new Array(request.records.length);
+      const offsets: ProducedOffset[] = new Array(records.length);
       for (const p of planned) {
         const base = baseOffsets.get(p.partition)!;
         p.requestIndexes.forEach((requestIndex, i) => {
@@ -256,7 +278,7 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       { deadlineMs: Math.max(1, deadline - Date.now()) },
     );
     if (outcome.kind === 'appended') {
-      appendMetrics.produced(request.records.length, totalBytes);
+      produceMetrics.produced(records.length, totalBytes);
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {
@@ -274,13 +296,11 @@ export async function produce(topicName: string, body: unknown, idempotencyKey: 
       const fresh = await getTopic(topicName);
       if (!fresh) throw unknownTopic(topicName);
       if (fresh.topicId === topic.topicId) {
-        throw new LogwayError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topicName}' is being deleted.`, { topic: topicName });
+        throw topicBeingDeleted(topicName);
       }
     }
   }
 }
-
-const highestExplicitPartitionOf = (request: ProduceRequest) => request.records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
 
 /**
  * The stored response for this key under the topic of that name as it is now. Keys are scoped to
@@ -298,6 +318,9 @@ async function storedForCurrentTopic(topicName: string, key: string, partitionsN
   forgetTopic(topicName);
   return readStoredProduce(scopedIdempotencyKey(fresh.topicId, key));
 }
+
+/** A short, growing pause before planning again against a topic that changed (10 ms a try, at most 200). */
+const replanDelayMs = (attempt: number) => Math.min(200, 10 * attempt);
 
 /** How long one produce request may spend on lost races and re-plans before answering 429. */
 export const produceDeadlineMs = 10_000;

@@ -5,14 +5,12 @@
  * read, never skipping an offset (docs/guarantees.md, guarantee 4).
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { LogwayError } from '../errors';
 import { decodeRecordBatch, withBaseOffset } from '../records';
 import type { BatchRecord, RecordBatch } from '../records/types';
-import { recordSize } from './wire';
+import { recordSize } from './json';
 import { dynamo, tableName } from '../runtime/aws';
 import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';
-import type { PartitionHead } from './partition-heads';
 import { readSegmentRange } from './segments';
 
 export interface BatchIndexItem {
@@ -53,14 +51,6 @@ export class LogRangeMoved extends Error {
     super(`the batches of ${partitionKey} being read were removed by retention`);
     this.name = 'LogRangeMoved';
   }
-}
-
-export function offsetOutOfRange(topic: string, partition: number, offset: number, head: PartitionHead): LogwayError {
-  return new LogwayError(
-    'OFFSET_OUT_OF_RANGE',
-    `Offset ${offset} is out of range for ${topic}-${partition}: valid offsets are ${head.logStartOffset} to ${head.highWatermark} (the high watermark, where the next record will be).`,
-    { topic, partition, offset, logStartOffset: head.logStartOffset, highWatermark: head.highWatermark },
-  );
 }
 
 /**

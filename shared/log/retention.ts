@@ -21,9 +21,10 @@
  *   producers stay fenced out.
  */
 import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { bucketName, dynamo, s3Client, tableName } from '../runtime/aws';
+import { batchWriteAll } from '../runtime/batches';
 import { segmentBucket, tables } from '../storage/tables';
 import { effectiveTopicConfig } from '../topics/model';
 import {
@@ -173,22 +174,10 @@ async function removeBatches(topicId: string, partition: number, batches: readon
 }
 
 async function deleteBatchItems(topicId: string, partition: number, batches: readonly SweptBatch[]): Promise<void> {
-  const table = tableName('batches');
-  for (let i = 0; i < batches.length; i += 25) {
-    let requests: Record<string, unknown>[] = batches.slice(i, i + 25).map((b) => ({
-      DeleteRequest: { Key: { partitionKey: partitionKeyOf(topicId, partition), lastOffset: b.lastOffset } },
-    }));
-    await batchDelete(table, requests);
-    requests = [];
-  }
-}
-
-async function batchDelete(table: string, requests: Record<string, unknown>[]): Promise<void> {
-  for (let round = 0; requests.length > 0; round++) {
-    const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table]: requests as never } }));
-    requests = (result.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined) ?? [];
-    if (requests.length) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
-  }
+  await batchWriteAll(
+    tableName('batches'),
+    batches.map((b) => ({ DeleteRequest: { Key: { partitionKey: partitionKeyOf(topicId, partition), lastOffset: b.lastOffset } } })),
+  );
 }
 
 async function sweepPartition(
@@ -300,7 +289,7 @@ async function deleteSegmentObjects(topicId: string): Promise<number> {
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
     if (keys.length) {
       await s3Client().send(new DeleteObjectsCommand({ Bucket: bucketName(), Delete: { Objects: keys, Quiet: true } }));
-      await batchDelete(
+      await batchWriteAll(
         tableName('batches'),
         keys.map((k) => ({ DeleteRequest: { Key: segmentRefsKey(k.Key) } })),
       );

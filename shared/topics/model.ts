@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { topicConfigDefaults, topicConfigNames, topicConfigSchemas, type TopicConfig, type TopicConfigOverrides } from './configs';
-import { LogwayError } from '../errors';
+import { invalidGroupId } from '../errors';
 
 export const topicNamePattern = /^[a-zA-Z0-9._-]{1,249}$/;
 export const groupIdPattern = /^[a-zA-Z0-9._-]{1,255}$/;
@@ -15,9 +15,7 @@ export function isLegalTopicName(name: string): boolean {
 
 export function validateGroupId(groupId: string): void {
   if (!groupIdPattern.test(groupId)) {
-    throw new LogwayError('INVALID_GROUP_ID', `Group id '${groupId.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
-      group: groupId.slice(0, 300),
-    });
+    throw invalidGroupId(groupId);
   }
 }
 

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { loadServiceConfig } from '../config';
-import { LogwayError } from '../errors';
+import { partitionsCannotShrink } from '../errors';
 import { parseRequest, schemaOnce } from '../api/validation';
 import { readHeads } from '../log/partition-heads';
 import type { TopicConfig } from './configs';
@@ -55,11 +55,7 @@ export async function alterTopicOperation(name: string, body: unknown): Promise<
   const { partitions } = request;
   if (partitions !== undefined) {
     if (partitions <= topic.partitions) {
-      throw new LogwayError(
-        'INVALID_PARTITIONS',
-        `Topic '${name}' has ${topic.partitions} partitions; partitions can only grow, so ask for more than ${topic.partitions}.`,
-        { field: 'partitions', currentPartitions: topic.partitions },
-      );
+      throw partitionsCannotShrink(name, topic.partitions);
     }
   }
   const altered = await alterTopic(topic, { ...(partitions ? { partitions } : {}), config: request.config ?? {} });

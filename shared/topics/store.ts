@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { LogwayError, unknownTopic } from '../errors';
+import { concurrentChange, topicAlreadyExists, unknownTopic } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { scanItems } from '../runtime/paging';
 import type { TopicConfigOverrides } from './configs';
@@ -33,7 +33,11 @@ export interface TopicMetadata {
 /** Tombstones share the topics table under names no topic can have ('#' is not a legal character). */
 export const tombstonePrefix = '#deleted#';
 
-/** The key of a partition's items: its head in the partitions table, its batches in the batch index. */
+/**
+ * The DynamoDB partition key of a partition's items: its head in the partitions table, its batches
+ * in the batch index. (Not Kafka's record key, which picks a partition; not a group's
+ * topicPartitionId, which names a topic's partition in an assignment.)
+ */
 export function partitionKeyOf(topicId: string, partition: number): string {
   return `${topicId}:${partition}`;
 }
@@ -58,7 +62,7 @@ export async function createTopic(name: string, partitions: number, config: Topi
     );
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      throw new LogwayError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`, { topic: name });
+      throw topicAlreadyExists(name);
     }
     throw error;
   }
@@ -130,11 +134,9 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
     );
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
-      throw new LogwayError(
-        'CONCURRENT_TRANSACTIONS',
-        `Topic '${current.name}' changed while this request was altering it; read it again and retry.`,
-        { topic: current.name },
-      );
+      throw concurrentChange(`Topic '${current.name}' changed while this request was altering it; read it again and retry.`, {
+        topic: current.name,
+      });
     }
     throw error;
   }

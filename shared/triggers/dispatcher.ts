@@ -5,9 +5,9 @@
  * deadline comes (the caller hands the rest on). One batch is in flight per partition, in offset
  * order, and a position moves only after its records were delivered (at least once).
  */
+import { log } from '../log/service';
 import { randomUUID } from 'node:crypto';
 import { isLogwayError } from '../errors';
-import { readHead } from '../log/partition-heads';
 import { logger } from '../runtime/logger';
 import { getTopic } from '../topics/store';
 import { buildEvent, fitBatch, maxEventBytes, topicPartitionKey, type DeliverableRecord } from './events';
@@ -135,7 +135,7 @@ export async function dispatchPartition(name: string, partition: number, options
     }
     let toSend = records?.filter((r) => r.offset >= range.from && r.offset <= range.to);
     if (!toSend || toSend.length === 0 || toSend[0]!.offset !== range.from) {
-      const head = await readHead(def.topicId, partition);
+      const head = await log.readHead(def.topicId, partition);
       toSend = (
         await readForDelivery(
           def.topicId,
@@ -208,13 +208,13 @@ export async function dispatchPartition(name: string, partition: number, options
         continue;
       }
 
-      const head = await readHead(def.topicId, partition);
+      const head = await log.readHead(def.topicId, partition);
       const position = Math.max(state.position, head.logStartOffset);
       if (position >= head.highWatermark) {
         if (position !== state.position && !(await commit({ set: { position } }))) return { kind: 'fenced' };
         await releaseLease(lease);
         // An append that landed while the lease was held found it busy: look once more after releasing.
-        const after = await readHead(def.topicId, partition);
+        const after = await log.readHead(def.topicId, partition);
         if (after.highWatermark > position) {
           const again = await acquireLease(def, partition, newLeaseOwner(dispatcherId), leaseMs);
           if (!again) return { kind: 'busy' };

@@ -5,8 +5,8 @@
  * Idempotency-Key derived from the trigger's incarnation and the offsets, so a dispatcher that
  * dies after producing and before committing its position cannot write the records twice.
  */
+import { log, type ProducibleRecord } from '../log/service';
 import { isLogwayError } from '../errors';
-import { produce } from '../log/produce';
 import type { DeliverableRecord } from './events';
 
 export const failureHeaders = {
@@ -26,21 +26,22 @@ export interface FailureContext {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const bytesOf = (bytes: Uint8Array | null) => (bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null);
+const text = (value: string) => Buffer.from(value, 'utf8');
 
-export function failureRecord(record: DeliverableRecord, context: FailureContext): Record<string, unknown> {
+export function failureRecord(record: DeliverableRecord, context: FailureContext): ProducibleRecord {
   return {
-    ...(record.key ? { keyBase64: b64(record.key) } : {}),
-    ...(record.value ? { valueBase64: b64(record.value) } : {}),
+    key: bytesOf(record.key),
+    value: bytesOf(record.value),
     timestamp: record.timestamp,
     headers: [
-      ...record.headers.map((h) => (h.value ? { key: h.key, valueBase64: b64(h.value) } : { key: h.key, value: null })),
-      { key: failureHeaders.trigger, value: context.trigger },
-      { key: failureHeaders.topic, value: context.topic },
-      { key: failureHeaders.partition, value: String(context.partition) },
-      { key: failureHeaders.offset, value: String(record.offset) },
-      { key: failureHeaders.errorCode, value: context.error.code },
-      { key: failureHeaders.errorMessage, value: context.error.message.slice(0, 1000) },
+      ...record.headers.map((h) => ({ key: h.key, value: bytesOf(h.value) })),
+      { key: failureHeaders.trigger, value: text(context.trigger) },
+      { key: failureHeaders.topic, value: text(context.topic) },
+      { key: failureHeaders.partition, value: text(String(context.partition)) },
+      { key: failureHeaders.offset, value: text(String(record.offset)) },
+      { key: failureHeaders.errorCode, value: text(context.error.code) },
+      { key: failureHeaders.errorMessage, value: text(context.error.message.slice(0, 1000)) },
     ],
   };
 }
@@ -61,7 +62,8 @@ export async function sendToFailureTopic(
     if (chunk.length === 0) return;
     const key = `logway-trigger:${context.incarnation}:${context.partition}:${chunk[0]!.offset}-${chunk.at(-1)!.offset}`;
     try {
-      await produce(failureTopic, { records: chunk.map((r) => failureRecord(r, context)) }, key);
+      const records = chunk.map((r) => failureRecord(r, context));
+      await log.produce(failureTopic, records, { key, requestHash: log.recordsHash(failureTopic, records) });
     } catch (error) {
       // Written before, by a dispatcher that died before committing (its error text may have differed).
       if (!(isLogwayError(error) && error.code === 'IDEMPOTENCY_KEY_REUSED')) throw error;

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { schemaOnce } from '../api/validation';
-import { LogwayError } from '../errors';
+import { invalidRequest } from '../errors';
 import { groupIdPattern, topicNamePattern } from '../topics/model';
 
 /** A trigger is named as a consumer group is. */
@@ -28,9 +28,9 @@ export const triggerLimits = {
   maximumRecordAgeMs: { min: 60_000, max: 604_800_000 },
 } as const;
 
-import type { StartingPosition, TriggerSpec, TriggerView } from './wire';
+import type { StartingPosition, TriggerSpec, TriggerView } from './json';
 
-export type { FunctionResponseType, StartingPosition, TriggerSpec, TriggerView } from './wire';
+export type { FunctionResponseType, StartingPosition, TriggerSpec, TriggerView } from './json';
 
 /** The stored definition item. */
 export interface TriggerDefinition extends TriggerSpec {
@@ -155,15 +155,12 @@ const sameStartingPosition = (a: StartingPosition, b: StartingPosition) => JSON.
 /** A PUT may not change what was fixed at creation. */
 export function checkImmutable(existing: TriggerSpec, request: PutTriggerRequest): void {
   if (request.topic !== existing.topic) {
-    throw new LogwayError(
-      'INVALID_REQUEST',
-      `topic: a trigger's topic cannot change (it is '${existing.topic}'); delete the trigger and create it again.`,
-      { field: 'topic' },
-    );
+    throw invalidRequest(`topic: a trigger's topic cannot change (it is '${existing.topic}'); delete the trigger and create it again.`, {
+      field: 'topic',
+    });
   }
   if (request.startingPosition !== undefined && !sameStartingPosition(request.startingPosition, existing.startingPosition)) {
-    throw new LogwayError(
-      'INVALID_REQUEST',
+    throw invalidRequest(
       `startingPosition: it applies on creation only (it is ${JSON.stringify(existing.startingPosition)}); to move a trigger's position, disable it and POST /v1/triggers/{name}/reset.`,
       { field: 'startingPosition' },
     );
@@ -172,20 +169,9 @@ export function checkImmutable(existing: TriggerSpec, request: PutTriggerRequest
 
 export function validateTriggerName(name: string): void {
   if (!triggerNamePattern.test(name)) {
-    throw new LogwayError('INVALID_REQUEST', `Trigger name '${name.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, {
-      field: 'name',
-    });
+    throw invalidRequest(`Trigger name '${name.slice(0, 300)}' is illegal: use 1 to 255 of [a-zA-Z0-9._-].`, { field: 'name' });
   }
 }
-
-export const unknownTrigger = (name: string) => new LogwayError('UNKNOWN_TRIGGER', `Trigger '${name}' does not exist.`, { trigger: name });
-
-export const triggerEnabled = (name: string) =>
-  new LogwayError(
-    'TRIGGER_ENABLED',
-    `Trigger '${name}' is enabled: disable it first (PUT it with "enabled": false), then reset its position, then enable it again.`,
-    { trigger: name },
-  );
 
 /** The function part of a name or ARN (`arn:aws:lambda:r:a:function:name:qualifier` → `name`). */
 export function functionBaseName(functionName: string): string {

@@ -2,27 +2,23 @@
  * The trigger operations of the HTTP API: validation, then the store. Handlers in functions/
  * are one call each.
  */
+import { log, type PartitionHead } from '../log/service';
 import { randomUUID } from 'node:crypto';
-import { invalidRequest, unknownPartition, unknownTopic } from '../errors';
+import { concurrentChange, invalidRequest, triggerEnabled, unknownPartition, unknownTopic, unknownTrigger } from '../errors';
 import { parseRequest } from '../api/validation';
-import { offsetForTimestamp } from '../log/offsets';
-import { readHeads, type PartitionHead } from '../log/partition-heads';
 import { getTopic, type TopicMetadata } from '../topics/store';
 import {
   checkImmutable,
   putTriggerSchema,
   resetTriggerSchema,
   specFromRequest,
-  triggerEnabled,
   triggerView,
-  unknownTrigger,
   validateTriggerName,
   type StartingPosition,
   type TriggerDefinition,
   type TriggerView,
 } from './model';
 import {
-  conflict,
   deleteTrigger,
   getDefinition,
   initialPosition,
@@ -33,19 +29,19 @@ import {
   type PartitionState,
   type TriggerError,
 } from './store';
-import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './wire';
+import type { PartitionStatus, ResetTriggerResponse, TriggerDescription } from './json';
 
 export type { PartitionStatus, ResetTriggerResponse, TriggerDescription };
 
 async function startPositions(topic: TopicMetadata, start: StartingPosition): Promise<number[]> {
   const numbers = Array.from({ length: topic.partitions }, (_, i) => i);
   if (start === 'TRIM_HORIZON') return numbers.map(() => 0);
-  const heads = await readHeads(topic.topicId, numbers);
+  const heads = await log.readHeads(topic.topicId, numbers);
   if (start === 'LATEST') return numbers.map((p) => heads.get(p)!.highWatermark);
   return Promise.all(
     numbers.map(async (p) => {
       const head = heads.get(p)!;
-      return (await offsetForTimestamp(topic.topicId, p, start.timestamp, head)) ?? head.highWatermark;
+      return (await log.offsetForTimestamp(topic.topicId, p, start.timestamp, head)) ?? head.highWatermark;
     }),
   );
 }
@@ -93,7 +89,7 @@ export async function putTriggerOperation(name: string, body: unknown): Promise<
     }
     if (await putDefinition(next, existing)) return { created: !existing, trigger: triggerView(next) };
   }
-  throw conflict(`Trigger '${name}' is being changed by other requests at the same time; retry.`);
+  throw concurrentChange(`Trigger '${name}' is being changed by other requests at the same time; retry.`);
 }
 
 export async function listTriggersOperation(): Promise<{ triggers: TriggerView[] }> {
@@ -124,7 +120,7 @@ export async function describeTriggerOperation(name: string): Promise<TriggerDes
   const [topic, states] = await Promise.all([liveTopic(definition), readPartitionStates(definition)]);
   const count = topic ? topic.partitions : definition.initialPositions.length;
   const numbers = Array.from({ length: count }, (_, i) => i);
-  const heads: Map<number, PartitionHead> | undefined = topic ? await readHeads(topic.topicId, numbers) : undefined;
+  const heads: Map<number, PartitionHead> | undefined = topic ? await log.readHeads(topic.topicId, numbers) : undefined;
   const now = Date.now();
   const partitions = numbers.map((partition): PartitionStatus => {
     const state: PartitionState | undefined = states.get(partition);
@@ -160,7 +156,7 @@ export async function resetTriggerOperation(name: string, body: unknown): Promis
     throw unknownPartition(topic.name, request.partition, topic.partitions);
   }
   const numbers = request.partition !== undefined ? [request.partition] : Array.from({ length: topic.partitions }, (_, i) => i);
-  const heads = await readHeads(topic.topicId, numbers);
+  const heads = await log.readHeads(topic.topicId, numbers);
   const to = request.to;
   const positions = await Promise.all(
     numbers.map(async (partition) => {
@@ -168,7 +164,8 @@ export async function resetTriggerOperation(name: string, body: unknown): Promis
       let position: number;
       if (to === 'earliest') position = head.logStartOffset;
       else if (to === 'latest') position = head.highWatermark;
-      else if ('timestamp' in to) position = (await offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
+      else if ('timestamp' in to)
+        position = (await log.offsetForTimestamp(topic.topicId, partition, to.timestamp, head)) ?? head.highWatermark;
       else position = Math.min(Math.max(to.offset, head.logStartOffset), head.highWatermark);
       return { partition, position };
     }),

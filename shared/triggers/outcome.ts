@@ -3,6 +3,7 @@
  * (ReportBatchItemFailures in its Kafka form), and the next step of the partition: move on,
  * retry (maybe bisecting), or give the records up to the failure topic. Pure.
  */
+import { type Backoff, backoffCeiling } from '../runtime/retry';
 import type { FunctionResponseType } from './model';
 
 export type InvokeOutcome =
@@ -80,14 +81,19 @@ export type NextStep =
   /** Retries ran out: records `from` to `to` (inclusive) go to the failure topic, or the partition waits on them. */
   | { readonly kind: 'exhausted'; readonly from: number; readonly to: number; readonly error: { code: string; message: string } };
 
-/** Exponential backoff between attempts of one batch: 100 ms doubling to 10 s. */
+/** Between attempts of one batch: 100 ms doubling to 10 s (no jitter: one dispatcher per partition). */
+const attemptBackoff: Backoff = { initialRetryTimeMs: 100, maxRetryTimeMs: 10_000, multiplier: 2 };
+/** After consecutive throttles of the function: 100 ms doubling to 5 s. */
+const throttleBackoff: Backoff = { initialRetryTimeMs: 100, maxRetryTimeMs: 5_000, multiplier: 2 };
+
+/** Exponential backoff after the n-th failed attempt of one batch (1 for the first). */
 export function retryBackoffMs(attempts: number): number {
-  return Math.min(10_000, 100 * 2 ** Math.max(0, Math.min(attempts - 1, 10)));
+  return backoffCeiling(attempts - 1, attemptBackoff);
 }
 
-/** Backoff after the n-th consecutive throttle (not counted as an attempt): 100 ms doubling to 5 s. */
+/** Backoff after the n-th consecutive throttle (not counted as an attempt). */
 export function throttleBackoffMs(throttles: number): number {
-  return Math.min(5_000, 100 * 2 ** Math.max(0, Math.min(throttles - 1, 10)));
+  return backoffCeiling(throttles - 1, throttleBackoff);
 }
 
 const exhaustedOrRetry = (
@@ -109,6 +115,17 @@ const exhaustedOrRetry = (
   return { kind: 'retry', attempts, backoffMs: retryBackoffMs(attempts), counted: true, error, ...(bisectLimit ? { bisectLimit } : {}) };
 };
 
+/** With bisectBatchOnFunctionError, a failed batch of more than one record is split: not a retry, the halves are new batches. */
+const bisectOr = (
+  policy: RetryPolicy,
+  state: AttemptState,
+  batch: Batch,
+  error: { code: string; message: string },
+): NextStep | undefined =>
+  policy.bisectBatchOnFunctionError && batch.offsets.length > 1
+    ? { kind: 'retry', attempts: state.attempts, backoffMs: 0, counted: false, bisectLimit: Math.ceil(batch.offsets.length / 2), error }
+    : undefined;
+
 /**
  * The step after invoking with `batch` at the partition's position. `throttles` is how many
  * consecutive throttles preceded this outcome (for their backoff).
@@ -128,18 +145,7 @@ export function nextStep(policy: RetryPolicy, state: AttemptState, batch: Batch,
       };
     case 'function-error': {
       const error = { code: outcome.code, message: outcome.message };
-      if (policy.bisectBatchOnFunctionError && batch.offsets.length > 1) {
-        // Splitting a batch is not a retry: the halves are new batches.
-        return {
-          kind: 'retry',
-          attempts: state.attempts,
-          backoffMs: 0,
-          counted: false,
-          bisectLimit: Math.ceil(batch.offsets.length / 2),
-          error,
-        };
-      }
-      return exhaustedOrRetry(policy, state.attempts + 1, first, last, error);
+      return bisectOr(policy, state, batch, error) ?? exhaustedOrRetry(policy, state.attempts + 1, first, last, error);
     }
     case 'returned': {
       if (!policy.functionResponseTypes.includes('ReportBatchItemFailures')) return { kind: 'advance', to: last + 1, attempts: 0 };
@@ -153,7 +159,9 @@ export function nextStep(policy: RetryPolicy, state: AttemptState, batch: Batch,
       };
       // The function named the record that failed: when its retries run out, only it is given up
       // (delivery goes on after it, and the records after it are delivered again).
-      if (reading.failedAt === first) return exhaustedOrRetry(policy, state.attempts + 1, first, first, error);
+      // Nothing of the batch succeeded: with bisecting on, the batch is split as on a function error.
+      if (reading.failedAt === first)
+        return bisectOr(policy, state, batch, error) ?? exhaustedOrRetry(policy, state.attempts + 1, first, first, error);
       // Progress: the records before the failed one are acknowledged; this was the failed one's first attempt.
       if (policy.maximumRetryAttempts === 0) {
         return {

@@ -3,7 +3,7 @@
  * what a trigger needs beyond a fetch: when each batch was appended (for maximumRecordAgeMs) and
  * its timestamp type (for the event's timestampType).
  */
-import { batchesFrom, decodeBatch, type BatchIndexItem } from '../log/read';
+import { log, type BatchIndexItem } from '../log/service';
 import type { DeliverableRecord } from './events';
 
 export interface DeliveryRead {
@@ -29,7 +29,7 @@ export async function readForDelivery(
   let bytes = 0;
   if (offset >= highWatermark) return { records: [], nextOffset: offset };
   const mostNeeded = () => Math.max(1, Math.min(maxRecords, highWatermark - offset) - planned);
-  for await (const item of batchesFrom(topicId, partition, offset, 8, mostNeeded)) {
+  for await (const item of log.batchesFrom(topicId, partition, offset, 8, mostNeeded)) {
     if (item.baseOffset >= highWatermark) break;
     if (chosen.length > 0 && bytes + item.sizeBytes > maxBytes) break;
     chosen.push(item);
@@ -37,7 +37,7 @@ export async function readForDelivery(
     bytes += item.sizeBytes;
     if (planned >= maxRecords || item.lastOffset >= highWatermark - 1) break;
   }
-  const decoded = await Promise.all(chosen.map(decodeBatch));
+  const decoded = await Promise.all(chosen.map((item) => log.decodeBatch(item)));
   const records: DeliverableRecord[] = [];
   let nextOffset = offset;
   outer: for (let i = 0; i < decoded.length; i++) {

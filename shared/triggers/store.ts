@@ -10,9 +10,9 @@
  * change nothing. docs/triggers.md describes the design.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LogwayError } from '../errors';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { batchWriteAll } from '../runtime/batches';
 import { queryItems, scanItems } from '../runtime/paging';
 import { tables } from '../storage/tables';
 import type { TriggerDefinition } from './model';
@@ -20,7 +20,7 @@ import type { TriggerDefinition } from './model';
 export const definitionItem = '#def';
 export const partitionItem = (partition: number) => `p#${String(partition).padStart(6, '0')}`;
 
-import type { TriggerError } from './wire';
+import type { TriggerError } from './json';
 
 export type { TriggerError };
 
@@ -159,14 +159,10 @@ export async function deleteTrigger(name: string): Promise<boolean> {
   })) {
     keys.push({ name, item: item.item as string });
   }
-  for (let i = 0; i < keys.length; i += 25) {
-    let pending = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-    for (let round = 0; pending.length > 0; round++) {
-      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
-      pending = (result.UnprocessedItems?.[table()] as typeof pending | undefined) ?? [];
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
-    }
-  }
+  await batchWriteAll(
+    table(),
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
   return true;
 }
 
@@ -185,16 +181,10 @@ export function wakePartition(item: string): number | undefined {
  * access alone.
  */
 export async function writeWakeItems(work: readonly { trigger: string; partition: number }[], now: number = Date.now()): Promise<void> {
-  for (let i = 0; i < work.length; i += 25) {
-    let pending = work.slice(i, i + 25).map((w) => ({
-      PutRequest: { Item: { name: w.trigger, item: wakeItem(w.partition), partition: w.partition, at: now } },
-    }));
-    for (let round = 0; pending.length > 0; round++) {
-      const result = await dynamo().send(new BatchWriteCommand({ RequestItems: { [table()]: pending } }));
-      pending = (result.UnprocessedItems?.[table()] as typeof pending | undefined) ?? [];
-      if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
-    }
-  }
+  await batchWriteAll(
+    table(),
+    work.map((w) => ({ PutRequest: { Item: { name: w.trigger, item: wakeItem(w.partition), partition: w.partition, at: now } } })),
+  );
 }
 
 // ---- partition state ----
@@ -383,8 +373,4 @@ export async function resetPartition(definition: TriggerDefinition, partition: n
       },
     }),
   );
-}
-
-export function conflict(message: string): LogwayError {
-  return new LogwayError('CONCURRENT_TRANSACTIONS', message);
 }

@@ -13,8 +13,8 @@
  * wake-ups are items written to the triggers table, whose stream invokes the dispatcher; the local
  * runtime runs both in-process.
  */
+import { log } from '../log/service';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { readHeadsAcrossTopics } from '../log/partition-heads';
 import { logger } from '../runtime/logger';
 import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { dispatchPartition, type DispatchOptions, type DispatchResult } from './dispatcher';
@@ -109,7 +109,7 @@ export async function sweepWork(now: number = Date.now()): Promise<PartitionWork
   const keys = live.flatMap((d) =>
     Array.from({ length: topics.get(d.topic)!.partitions }, (_, partition) => ({ topicId: d.topicId, partition })),
   );
-  const heads = await readHeadsAcrossTopics(keys);
+  const heads = await log.readHeadsAcrossTopics(keys);
   const work: PartitionWork[] = [];
   await Promise.all(
     live.map(async (definition: TriggerDefinition) => {

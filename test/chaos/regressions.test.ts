@@ -5,6 +5,7 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { partitionForKey } from '../../shared/records/partitioner';
 import { dynamo, tableName } from '../../shared/runtime/aws';
 import { partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
@@ -50,5 +51,23 @@ describe('chaos regressions', () => {
     );
     // Offset 1 is the earliest offset whose timestamp is at or after 500.
     expect((await http.get('/v1/topics/timed/partitions/0/offsets?at=500')).body).toEqual({ offset: 1 });
+  });
+  // Found by `npm run chaos -- --quick --seed 4` (wrong-key-partition, 40 records in one run):
+  // records sent without a partition landed by murmur2 on the partition count of before a
+  // growth, 0.2 to 3.6 s after `PATCH {partitions}` had been acknowledged. The produce path
+  // partitions keys on the topic cached for 5 s (shared/topics/cache.ts via cachedTopic in
+  // shared/log/produce.ts); docs/api.md places such records at murmur2(key) % partitions. Not
+  // fixed here (shared/log is being rewritten): `it.fails` until the fix lands.
+  it.fails('places a keyed record on the grown partition count at once after the growth', async () => {
+    const key = Array.from({ length: 100 }, (_, i) => `g${i}`).find((k) => partitionForKey(k, 2) !== partitionForKey(k, 3))!;
+    expect((await http.post('/v1/topics', { name: 'grown', partitions: 2 })).status).toBe(201);
+    // A first produce caches the topic with 2 partitions.
+    expect((await http.post('/v1/topics/grown/records', { records: [{ key, value: 'before' }] })).body).toMatchObject({
+      offsets: [{ partition: partitionForKey(key, 2) }],
+    });
+    expect((await http.patch('/v1/topics/grown', { partitions: 3 })).status).toBe(200);
+    const after = await http.post('/v1/topics/grown/records', { records: [{ key, value: 'after' }] });
+    expect(after.status).toBe(200);
+    expect(after.body.offsets[0].partition).toBe(partitionForKey(key, 3));
   });
 });

@@ -12,7 +12,7 @@ import { recordSize as clientRecordSize, toWireRecord, type ProducerMessage } fr
 import { maxPartitionsPerRequest as clientMaxPartitions, defaultMaxMessageBytes } from '../../client/src/producer';
 import type { MultiFetchResult, PartitionFetchResult } from '../../shared/log/fetch';
 import { maxPartitionsPerRequest as serviceMaxPartitions, type ProducedOffset, type ProduceResponse } from '../../shared/log/produce';
-import { recordSize as serviceRecordSize, toRecordBytes, type ProducedRecord } from '../../shared/log/wire';
+import { recordSize as serviceRecordSize, toRecordBytes, type ProducedRecord } from '../../shared/log/json';
 import { requestLimits } from '../../shared/config';
 import { type ErrorCode, isErrorCode } from '../../shared/error-codes';
 import { topicConfigDefaults } from '../../shared/topics/configs';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { responseBudgetBytes } from '../../shared/log/fetch';
 import { maxStoredResponseBytes, storedOffsetsBytesBound } from '../../shared/log/idempotency';
 import { maxPartitionsPerRequest, maxRecordsPerRequest, produceResponseBytesBound } from '../../shared/log/produce';
-import { offsetOutOfRange } from '../../shared/log/read';
+import { offsetOutOfRange } from '../../shared/errors';
 import {
   fetchedRecordBytesBound,
   headerOverheadBytes,
@@ -17,7 +17,7 @@ import {
   recordSize,
   responseBytes,
   toFetchedRecord,
-} from '../../shared/log/wire';
+} from '../../shared/log/json';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService(async (http) => {

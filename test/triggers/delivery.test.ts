@@ -148,6 +148,51 @@ describe('delivery', () => {
     expect(described.partitions.reduce((n: number, p: { position: number }) => n + p.position, 0)).toBe(150);
   });
 
+  it('honours maximumBatchingWindowMs: a batch waits up to the window to fill, and no longer', async () => {
+    const windowMs = 1_500;
+    const produceTo = async (topic: string, n: number) => {
+      const response = await http.post(`/v1/topics/${topic}/records`, {
+        records: Array.from({ length: n }, (_, i) => ({ value: `r${i}`, partition: 0 })),
+      });
+      expect(response.status).toBe(200);
+    };
+    const of = (fn: string) => lambda.invocations.filter((i) => i.functionName === fn);
+    lambda.answer = () => ({ kind: 'ok', payload: null });
+
+    // Too few records to fill the batch: the first waits the window (measured from its append), gathering the later ones.
+    await http.post('/v1/topics', { name: 'window-wait', partitions: 1 });
+    expect(
+      (await put('window-wait', { topic: 'window-wait', functionName: 'window-wait-fn', batchSize: 10, maximumBatchingWindowMs: windowMs }))
+        .status,
+    ).toBe(201);
+    const before = Date.now();
+    await produceTo('window-wait', 1);
+    const appended = Date.now();
+    await new Promise((r) => setTimeout(r, 400));
+    await produceTo('window-wait', 2);
+    const first = await eventually(() => of('window-wait-fn')[0], 10_000, 'the windowed batch');
+    expect(first.event.records['window-wait-0']).toHaveLength(3);
+    expect(first.startedAt).toBeGreaterThanOrEqual(before + windowMs);
+    // No longer than the window (plus the dispatcher's 200 ms polling step and a shared machine's slack).
+    expect(first.startedAt - appended).toBeLessThan(windowMs + 1_000);
+    expect(of('window-wait-fn')).toHaveLength(1);
+
+    // A batch that fills goes at once, long before its window.
+    await http.post('/v1/topics', { name: 'window-fill', partitions: 1 });
+    expect(
+      (await put('window-fill', { topic: 'window-fill', functionName: 'window-fill-fn', batchSize: 10, maximumBatchingWindowMs: 60_000 }))
+        .status,
+    ).toBe(201);
+    const start = Date.now();
+    await produceTo('window-fill', 4);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(of('window-fill-fn')).toHaveLength(0);
+    await produceTo('window-fill', 6);
+    const full = await eventually(() => of('window-fill-fn')[0], 10_000, 'the full batch');
+    expect(full.event.records['window-fill-0']).toHaveLength(10);
+    expect(full.startedAt - start).toBeLessThan(5_000);
+  });
+
   it('starts at LATEST (the high watermark at creation) by default, and at a timestamp', async () => {
     await http.post('/v1/topics', { name: 'late', partitions: 1 });
     await http.post('/v1/topics/late/records', { records: [{ value: 'old-1' }, { value: 'old-2' }] });

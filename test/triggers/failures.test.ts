@@ -212,6 +212,55 @@ describe('function errors', () => {
     expect(new Set(succeeded)).toEqual(new Set([0, 1, 2, 3, 4, 6, 7, 8]));
   });
 
+  it.each([
+    ['fails', 'bfirst-err'],
+    ['reports the first record as failed (ReportBatchItemFailures)', 'bfirst-report'],
+  ])('bisects a batch whose first record is the poison when the function %s', async (_how, name) => {
+    const src = `${name}-src`;
+    await http.post('/v1/topics', { name: src, partitions: 1 });
+    await http.post('/v1/topics', { name: `${name}-dlq`, partitions: 1 });
+    const report = name === 'bfirst-report';
+    answers.set(`${name}-fn`, (i) => {
+      const poison = recordsOf(i, `${src}-0`).find((r) => textOf(r.value) === 'poison');
+      if (!poison) return { kind: 'ok' };
+      return report
+        ? { kind: 'ok', payload: { batchItemFailures: [{ itemIdentifier: { 'topic-partition': `${src}-0`, offset: poison.offset } }] } }
+        : { kind: 'error', message: 'poison inside' };
+    });
+    const definition = {
+      topic: src,
+      functionName: `${name}-fn`,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 1,
+      onFailure: { topic: `${name}-dlq` },
+      ...(report ? { functionResponseTypes: ['ReportBatchItemFailures'] } : {}),
+    };
+    await put(name, { ...definition, enabled: false, startingPosition: 'TRIM_HORIZON' });
+    await produce(src, ['poison', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7']);
+    await put(name, { ...definition, enabled: true });
+    await produce(src, ['v8']);
+    await eventually(async () => (await describe_(name)).partitions[0].lag === 0, 15_000, `${name} caught up`);
+    const batches = mine(`${name}-fn`).map((i) => recordsOf(i, `${src}-0`).map((r) => r.offset));
+    // Each failing batch is halved (not retried whole), down to the poison alone, which uses its retries.
+    expect(batches[0]!.length).toBeGreaterThanOrEqual(8);
+    const beforeAlone = batches.findIndex((b) => b.length === 1);
+    expect(beforeAlone).toBeGreaterThan(0);
+    for (let i = 1; i <= beforeAlone; i++) {
+      expect(batches[i]![0]).toBe(0);
+      expect(batches[i]!.length).toBe(Math.ceil(batches[i - 1]!.length / 2));
+    }
+    expect(batches.filter((b) => b.length === 1 && b[0] === 0)).toHaveLength(2);
+    const dlq = await eventually(async () => {
+      const records = await failureTopicRecords(`${name}-dlq`);
+      return records.length > 0 ? records : undefined;
+    });
+    expect(dlq.map((r: { value: string }) => r.value)).toEqual(['poison']);
+    const succeeded = mine(`${name}-fn`)
+      .filter((i) => !recordsOf(i, `${src}-0`).some((r) => textOf(r.value) === 'poison'))
+      .flatMap((i) => recordsOf(i, `${src}-0`).map((r) => r.offset));
+    expect(new Set(succeeded)).toEqual(new Set([1, 2, 3, 4, 5, 6, 7, 8]));
+  });
+
   it('throttles retry without counting as attempts', async () => {
     await http.post('/v1/topics', { name: 'throttled', partitions: 1 });
     await http.post('/v1/topics', { name: 'throttled-dlq', partitions: 1 });

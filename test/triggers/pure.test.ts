@@ -173,6 +173,30 @@ describe('the next step', () => {
     expect(nextStep(bisect, { attempts: 0 }, batch([4]), error)).toMatchObject({ kind: 'exhausted', from: 4, to: 4 });
   });
 
+  it('bisects a batch whose first record the function reports as failed, as it would on a function error', () => {
+    const both = policy({ bisectBatchOnFunctionError: true, functionResponseTypes: ['ReportBatchItemFailures'], maximumRetryAttempts: 0 });
+    const failures = (offset: number) =>
+      ({ kind: 'returned', payload: { batchItemFailures: [{ itemIdentifier: { 'topic-partition': 'orders-0', offset } }] } }) as const;
+    // Nothing of the batch succeeded: it is split without counting an attempt, not retried whole.
+    expect(nextStep(both, { attempts: 0 }, batch([4, 5, 6, 7, 8]), failures(4))).toMatchObject({
+      kind: 'retry',
+      bisectLimit: 3,
+      counted: false,
+    });
+    // Down to the record alone, which then uses its retries.
+    expect(nextStep(both, { attempts: 0 }, batch([4]), failures(4))).toMatchObject({ kind: 'exhausted', from: 4, to: 4 });
+    // A later failed record still acknowledges the records before it.
+    expect(nextStep({ ...both, maximumRetryAttempts: 2 }, { attempts: 0 }, batch([4, 5, 6]), failures(5))).toMatchObject({
+      kind: 'advance',
+      to: 5,
+      attempts: 1,
+    });
+    // Without bisecting, the first record's failure retries the batch (counted).
+    expect(
+      nextStep({ ...both, bisectBatchOnFunctionError: false, maximumRetryAttempts: 2 }, { attempts: 0 }, batch([4, 5, 6]), failures(4)),
+    ).toMatchObject({ kind: 'retry', attempts: 1, counted: true });
+  });
+
   it('with ReportBatchItemFailures acknowledges before the failed record, which has used one attempt', () => {
     const report = policy({ functionResponseTypes: ['ReportBatchItemFailures'], maximumRetryAttempts: 3 });
     const failures = (offset: number) =>

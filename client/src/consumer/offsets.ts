@@ -5,7 +5,8 @@
  * overwrites a newer one; retried once after a heartbeat on STALE_MEMBER_EPOCH).
  * `OffsetTracker` is pure; `OffsetCommitter` does the requests.
  */
-import { hasErrorCode, LogwayApiError } from '../errors';
+import type { StaleReason } from '../../../shared/groups/json';
+import { clientError, hasErrorCode } from '../errors';
 import { segment, type HttpTransport } from '../http';
 import type { Events } from '../signal';
 import { keyOf, type PartitionState, type PartitionTable } from './partitions';
@@ -128,7 +129,7 @@ export class OffsetCommitter {
       for (let chunk of commitChunks(offsets)) {
         for (let attempt = 0; ; attempt++) {
           if (this.membership.memberEpoch <= 0) {
-            throw new LogwayApiError(0, 'NOT_A_MEMBER', `The consumer is not a member of group '${this.groupId}' now: nothing committed.`);
+            throw clientError('NOT_A_MEMBER', `The consumer is not a member of group '${this.groupId}' now: nothing committed.`);
           }
           try {
             await this.http.request({
@@ -139,7 +140,7 @@ export class OffsetCommitter {
             break;
           } catch (error) {
             if (!hasErrorCode(error, 'STALE_MEMBER_EPOCH') || attempt >= 2) throw error;
-            if (error.details.reason === 'NOT_OWNER' && Array.isArray(error.details.partitions)) {
+            if (error.details.reason === ('NOT_OWNER' satisfies StaleReason) && Array.isArray(error.details.partitions)) {
               chunk = withoutPartitions(chunk, error.details.partitions as TopicPartition[]);
               if (chunk.length === 0) throw error;
             } else {

@@ -16,9 +16,9 @@ export interface ConsumerOptions {
   autoOffsetReset?: OffsetReset;
   /** Long-poll wait of a fetch (fetch.max.wait.ms). Default 5000. */
   maxWaitTimeInMs?: number;
-  /** Bytes per fetch (fetch.max.bytes). Default 1 MiB. */
+  /** Bytes per fetch (fetch.max.bytes). Default 4 MiB. */
   maxBytes?: number;
-  /** Records per fetch (the service's default: 500). */
+  /** Records per fetch. Default 10000 (a handler's batch is at most one fetch). */
   maxRecords?: number;
   /** Backoff after a failed eachMessage/eachBatch (the batch is delivered again from the failed message). */
   retry?: Partial<RetryOptions>;

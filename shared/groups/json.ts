@@ -4,6 +4,15 @@
  * server.
  */
 
+/** Why a consumer-protocol member is unknown: the `reason` of an UNKNOWN_MEMBER_ID error. */
+export type UnknownMemberReason = 'UNKNOWN' | 'EXPIRED';
+
+/**
+ * Why a commit's epoch is stale: the `reason` of a STALE_MEMBER_EPOCH error. NOT_OWNER lists
+ * the partitions the member does not own in the error's `partitions`.
+ */
+export type StaleReason = 'STALE_EPOCH' | 'NOT_OWNER';
+
 /** Partitions by topic name. */
 export type Assignment = Record<string, number[]>;
 

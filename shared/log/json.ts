@@ -1,5 +1,5 @@
 /**
- * Records on the wire (docs/api.md, "Produce" and "Fetch"): the JSON shape of a produced record,
+ * Records in the HTTP API's JSON (docs/api.md, "Produce" and "Fetch"): the JSON shape of a produced record,
  * its conversion to bytes, and the JSON shape of a fetched record. Keys, values and header
  * values are bytes; text that is valid UTF-8 travels as text, anything else as base64.
  */

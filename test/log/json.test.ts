@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headerOverheadBytes, recordSize, toRecordBytes, valueBytes } from '../../shared/log/wire';
+import { headerOverheadBytes, recordSize, toRecordBytes, valueBytes } from '../../shared/log/json';
 
 describe('records on the wire', () => {
   it('counts key, value, UTF-8 header keys and header values as bytes, plus each header frame', () => {

@@ -1,0 +1,181 @@
+/**
+ * Today's append beside the layout-v2 append (docs/storage.md, "Append redesign"), on the same
+ * DynamoDB Local in the same run, interleaved so that the machine's drift hits both alike:
+ *
+ * - `transaction` (today): TransactWriteItems of appendTransactItems (conditional Update of the
+ *   partition item + Put of the batch item); a loser takes the head from the failed condition
+ *   and retries after appendConflictBackoff, exactly as shared/log/append.ts does.
+ * - `chunks` (v2): shared/log/chunk-append.ts, one writer context per client (as separate Lambda
+ *   instances share nothing).
+ *
+ * Each client appends one 1 KiB record per request to ONE partition. Reported per cell:
+ * appends/s, latency, write units DynamoDB reported for the successful requests, and the failed
+ * conditional writes per append (billed too, at the item's size).
+ */
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createTableInput, emulatorCredentials } from '../infra/local/bootstrap';
+import { appendTransactItems, conflictBackoffMs, type PreparedBatch } from '../shared/log/append';
+import { appendChunk, chunkTableKey } from '../shared/log/chunk-append';
+import type { ChunkView } from '../shared/log/chunk-plan';
+import { emptyHead } from '../shared/log/partition-heads';
+import { sleep } from '../shared/runtime/retry';
+import { tables as tableDefinitions } from '../shared/storage/tables';
+import { sampleBatch } from './workloads';
+import { closedLoop, type LatencySummary } from './harness';
+
+export type AppendShape = 'transaction' | 'chunks';
+
+export interface AppendShapeCell {
+  readonly shape: AppendShape;
+  readonly clients: number;
+  readonly repetition: number;
+  readonly appends: number;
+  readonly failed: number;
+  readonly appendsPerSecond: number;
+  readonly latency: LatencySummary;
+  /** Write units DynamoDB reported for the requests that succeeded, per append. */
+  readonly reportedWriteUnitsPerAppend: number;
+  /** Writes that failed their condition (or cancelled transactions), per append. */
+  readonly failedWritesPerAppend: number;
+}
+
+export interface AppendShapeOptions {
+  readonly cellMs: number;
+  readonly clients: readonly number[];
+  readonly repetitions: number;
+}
+
+export async function runAppendShapes(
+  endpoint: string,
+  embedded: boolean,
+  options: AppendShapeOptions,
+  progress: (line: string) => void = () => undefined,
+): Promise<AppendShapeCell[]> {
+  const prefix = `bench-shapes-${randomUUID().slice(0, 8)}`;
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    maxAttempts: 4,
+    ...(embedded ? { credentials: emulatorCredentials } : {}),
+  });
+  const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  const tables = { partitions: `${prefix}-partitions`, batches: `${prefix}-batches`, idempotency: `${prefix}-idempotency` };
+  await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.partitions, tables.partitions)));
+  await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.batches, tables.batches)));
+  const chunkTable = `${prefix}-chunks`;
+  await raw.send(
+    new CreateTableCommand({
+      TableName: chunkTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [chunkTableKey.partitionKey, chunkTableKey.sortKey].map((k) => ({
+        AttributeName: k.name,
+        AttributeType: k.type,
+      })),
+      KeySchema: [
+        { AttributeName: chunkTableKey.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: chunkTableKey.sortKey.name, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  const batch = sampleBatch(1);
+
+  async function transactionCell(clients: number, durationMs: number) {
+    const topicId = randomUUID();
+    const heads = Array.from({ length: clients }, () => 0);
+    let units = 0;
+    let failedWrites = 0;
+    const loop = await closedLoop(clients, durationMs, async (worker) => {
+      for (let attempt = 0; ; attempt++) {
+        const head = heads[worker]!;
+        const now = Date.now();
+        const prepared: PreparedBatch = {
+          partition: 0,
+          bytes: batch,
+          recordCount: 1,
+          firstTimestamp: now,
+          maxTimestamp: now,
+          location: { kind: 'inline' },
+        };
+        try {
+          const output = await dynamo.send(
+            new TransactWriteCommand({
+              TransactItems: appendTransactItems(
+                tables,
+                topicId,
+                [prepared],
+                new Map([[0, { ...emptyHead, highWatermark: head }]]),
+                new Map([[0, head]]),
+                undefined,
+              ),
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          );
+          units += (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+          heads[worker] = head + 1;
+          return 1;
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          failedWrites++;
+          const update = error.CancellationReasons?.[0];
+          if (update?.Code === 'ConditionalCheckFailed' && update.Item) heads[worker] = Number(unmarshall(update.Item).highWatermark ?? 0);
+          if (performance.now() > 0 && attempt > 2000) return 'gave up';
+          await sleep(conflictBackoffMs(attempt));
+        }
+      }
+    });
+    return { loop, units, failedWrites };
+  }
+
+  async function chunksCell(clients: number, durationMs: number) {
+    const partitionKey = `${randomUUID()}:0`;
+    const contexts = Array.from({ length: clients }, () => ({ dynamo, table: chunkTable, heads: new Map<string, ChunkView>() }));
+    let units = 0;
+    let failedWrites = 0;
+    const loop = await closedLoop(clients, durationMs, async (worker) => {
+      const outcome = await appendChunk(contexts[worker]!, partitionKey, { bytes: batch, recordCount: 1, configVersion: 0 });
+      if (outcome.kind !== 'appended') return outcome.kind;
+      units += outcome.writeUnits;
+      failedWrites += outcome.collisions;
+      return 1;
+    });
+    return { loop, units, failedWrites };
+  }
+
+  const cells: AppendShapeCell[] = [];
+  try {
+    // Untimed warm-up of the JVM and the connection pool.
+    await transactionCell(4, 500);
+    await chunksCell(4, 500);
+    for (let repetition = 0; repetition < options.repetitions; repetition++) {
+      for (const clients of options.clients) {
+        // Alternate which shape runs first, so neither always gets the warmer machine.
+        const order: AppendShape[] = repetition % 2 === 0 ? ['transaction', 'chunks'] : ['chunks', 'transaction'];
+        for (const shape of order) {
+          const { loop, units, failedWrites } =
+            shape === 'transaction' ? await transactionCell(clients, options.cellMs) : await chunksCell(clients, options.cellMs);
+          const cell: AppendShapeCell = {
+            shape,
+            clients,
+            repetition,
+            appends: loop.ok,
+            failed: loop.failed,
+            appendsPerSecond: loop.ok / (loop.elapsedMs / 1000),
+            latency: loop.latency,
+            reportedWriteUnitsPerAppend: loop.ok > 0 ? units / loop.ok : 0,
+            failedWritesPerAppend: loop.ok > 0 ? failedWrites / loop.ok : 0,
+          };
+          progress(
+            `append shape ${shape} x ${clients} (#${repetition + 1}): ${cell.appendsPerSecond.toFixed(0)} appends/s, p99 ${cell.latency.p99Ms.toFixed(1)} ms, max ${cell.latency.maxMs.toFixed(0)} ms, ${cell.reportedWriteUnitsPerAppend.toFixed(2)} WRU/append`,
+          );
+          cells.push(cell);
+        }
+      }
+    }
+    return cells;
+  } finally {
+    dynamo.destroy();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Layout v2 of the log (docs/storage.md, "Append redesign"): the pure decisions of an append.
+ *
+ * A partition is a chain of chunk items keyed by their base offset. The last chunk is the head:
+ * its base offset plus its record count is the high watermark, so an append writes no other
+ * item. A chunk is final (its record count will never change) when it was sealed, or when it
+ * is full by the limits written into it (`capBytes`, `capBatches`: the chunk carries them, so
+ * writers of different versions agree on when it is full). A non-final chunk is open: appends
+ * may join it. Only the last chunk can be open, because a chunk is put only at the end of a
+ * final one.
+ *
+ * - Uncontended, an append is one conditional Put of a new sealed chunk at the high watermark. A
+ *   writer whose view is stale collides with the chunk that holds that key (the key is taken
+ *   exactly when the offsets it would reuse are taken) and learns that chunk from the failure.
+ * - A writer that collided (someone else appends to the partition now) puts an open chunk, or
+ *   joins the open head with a conditional UpdateItem. Joins never conflict with each other:
+ *   DynamoDB applies them one after another, so under contention nearly every attempt succeeds
+ *   and waiting is first come first served, not a lottery of retries.
+ * - The writer whose join fills a chunk puts the next, empty, open chunk at its end, where the
+ *   others look for it, so a boundary costs the writers in flight one failed join each.
+ *
+ * This module holds only decisions; chunk-append.ts does the I/O.
+ */
+
+/** What a writer knows of the last chunk of a partition. */
+export interface ChunkView {
+  readonly baseOffset: number;
+  readonly recordCount: number;
+  readonly sizeBytes: number;
+  readonly batchCount: number;
+  /** Sealed explicitly (at birth, or because it stayed open past the join window). */
+  readonly sealed: boolean;
+  /** The fill limits of an open chunk, as written into it. */
+  readonly capBytes: number;
+  readonly capBatches: number;
+  /** Epoch ms the chunk was put. An open chunk older than the join window is sealed, not joined. */
+  readonly createdAt: number;
+  /** The config version in force when the chunk was written (a fence carries the new version). */
+  readonly configVersion: number;
+  /** A zero-record fence of a deleted topic: no append may follow it. */
+  readonly deleted: boolean;
+}
+
+export interface ChunkLimits {
+  /** Bytes after which an open chunk takes no more joins (a join is billed for the whole chunk). */
+  readonly openChunkMaxBytes: number;
+  /** Batches after which an open chunk takes no more joins. */
+  readonly openChunkMaxBatches: number;
+  /** An open chunk is joined only this long after it was put; later it is sealed and a new one put. */
+  readonly joinWindowMs: number;
+}
+
+export const chunkLimits: ChunkLimits = { openChunkMaxBytes: 32 * 1024, openChunkMaxBatches: 128, joinWindowMs: 1000 };
+
+export interface AppendIntent {
+  readonly recordCount: number;
+  readonly sizeBytes: number;
+  /** The config version the batch was planned with. */
+  readonly configVersion: number;
+  /** This writer has collided with another writer on this partition lately. */
+  readonly contended: boolean;
+  /** The batch lives in a segment object: such a batch gets a sealed chunk of its own, never joins. */
+  readonly alone?: boolean;
+  /** A join of the chunk at this offset found no chunk there: put one instead of joining again. */
+  readonly noChunkAt?: number;
+}
+
+export type AppendStep =
+  /** Put a new chunk at `baseOffset`, sealed unless the partition is contended. */
+  | { readonly kind: 'put'; readonly baseOffset: number; readonly sealed: boolean }
+  /**
+   * Join the open chunk at `baseOffset`. `speculative`: the chunk before it is final, and the
+   * writer that filled it puts an empty open chunk after it: join that one.
+   */
+  | { readonly kind: 'join'; readonly baseOffset: number; readonly speculative?: boolean }
+  /** Seal the open chunk at `baseOffset` (it outlived its join window), then plan again. */
+  | { readonly kind: 'seal'; readonly baseOffset: number }
+  /** The topic changed under the writer: re-read it and plan again. */
+  | { readonly kind: 'topic-changed'; readonly reason: 'deleted' | 'config' };
+
+export const endOf = (chunk: ChunkView) => chunk.baseOffset + chunk.recordCount;
+
+/** A fence: a zero-record sealed chunk that a config change or a deletion puts at the head. */
+export const isFence = (chunk: ChunkView) => chunk.sealed && chunk.recordCount === 0;
+
+/** Whether the chunk's record count can no longer change. */
+export const isFinal = (chunk: ChunkView) => chunk.sealed || chunk.sizeBytes > chunk.capBytes || chunk.batchCount >= chunk.capBatches;
+
+/** Whether `intent` may join the open chunk `chunk` now. */
+export function fitsOpenChunk(chunk: ChunkView, intent: AppendIntent, limits: ChunkLimits, now: number): boolean {
+  return !isFinal(chunk) && !intent.alone && now - chunk.createdAt <= limits.joinWindowMs;
+}
+
+/**
+ * The next step of an append given the writer's view of the last chunk (undefined: the
+ * partition has no chunk, the log starts at `logStartOffset`).
+ */
+export function planAppend(
+  view: ChunkView | undefined,
+  intent: AppendIntent,
+  limits: ChunkLimits,
+  now: number,
+  logStartOffset = 0,
+): AppendStep {
+  const sealedPut = !intent.contended || intent.alone === true;
+  if (!view) return { kind: 'put', baseOffset: logStartOffset, sealed: sealedPut };
+  if (view.deleted) return { kind: 'topic-changed', reason: 'deleted' };
+  if (view.configVersion > intent.configVersion) return { kind: 'topic-changed', reason: 'config' };
+  // A fence is replaced by the next chunk at its own key.
+  if (isFence(view)) return { kind: 'put', baseOffset: view.baseOffset, sealed: sealedPut };
+  if (isFinal(view)) {
+    const end = endOf(view);
+    if (!sealedPut && intent.noChunkAt !== end) return { kind: 'join', baseOffset: end, speculative: true };
+    return { kind: 'put', baseOffset: end, sealed: sealedPut };
+  }
+  if (fitsOpenChunk(view, intent, limits, now)) return { kind: 'join', baseOffset: view.baseOffset };
+  return { kind: 'seal', baseOffset: view.baseOffset };
+}
+
+/** The view after this writer's own successful put at `baseOffset`. */
+export function viewAfterPut(baseOffset: number, sealed: boolean, intent: AppendIntent, limits: ChunkLimits, now: number): ChunkView {
+  return {
+    baseOffset,
+    recordCount: intent.recordCount,
+    sizeBytes: intent.sizeBytes,
+    batchCount: 1,
+    sealed,
+    capBytes: limits.openChunkMaxBytes,
+    capBatches: limits.openChunkMaxBatches,
+    createdAt: now,
+    configVersion: intent.configVersion,
+    deleted: false,
+  };
+}
+
+/** A chunk item as DynamoDB returns it (unmarshalled), read as a view. */
+export function viewOfItem(item: Record<string, unknown>): ChunkView {
+  return {
+    baseOffset: Number(item.baseOffset),
+    recordCount: Number(item.recordCount ?? 0),
+    sizeBytes: Number(item.sizeBytes ?? 0),
+    batchCount: Number(item.batchCount ?? 0),
+    sealed: item.sealed === true,
+    capBytes: Number(item.capBytes ?? 0),
+    capBatches: Number(item.capBatches ?? 0),
+    createdAt: Number(item.createdAt ?? 0),
+    configVersion: Number(item.configVersion ?? 0),
+    deleted: item.deletedAt !== undefined,
+  };
+}
+
+/**
+ * The first offset of this writer's batch after a join that left the chunk with `countAfter`
+ * records: joins apply one at a time, so the batch is the chunk's last `recordCount` records.
+ */
+export const joinedBaseOffset = (chunkBaseOffset: number, countAfter: number, recordCount: number) =>
+  chunkBaseOffset + countAfter - recordCount;

@@ -1,0 +1,96 @@
+/**
+ * Produce of record batches as a Kafka client encoded them: RecordBatch v2 bytes, already
+ * validated by the front door that parsed them (shared/kafka/batches.ts), stored as they came
+ * (compression kept) with the base offset the append assigns patched in by readers.
+ *
+ * Idempotent producers: a batch carrying a producer id is appended under the idempotency key
+ * (producer id, epoch, topic id, partition, base sequence), recorded in the same transaction as
+ * the append, so a retried batch gets its first attempt's offset instead of a second append.
+ */
+import { loadServiceConfig } from '../config';
+import type { RecordBatchHeader } from '../records';
+import { cachedTopic, forgetTopic } from '../topics/cache';
+import type { TopicMetadata } from '../topics/store';
+import { appendBatches, type PreparedBatch } from './append';
+import { encodeStoredResponse, readStoredProduce } from './idempotency';
+import { produceMetrics } from './metrics';
+import { writeSegment } from './segments';
+
+/** One record batch a client sent, validated: bytes with base offset 0, and what the append needs from its header. */
+export interface ClientBatch {
+  readonly bytes: Buffer;
+  readonly header: RecordBatchHeader;
+  readonly recordCount: number;
+  readonly firstTimestamp: number;
+  readonly maxTimestamp: number;
+}
+
+export type ClientBatchOutcome =
+  | { readonly kind: 'appended'; readonly baseOffset: number }
+  /** The producer sent a batch with this sequence number before, with another record count. */
+  | { readonly kind: 'sequence-reused' }
+  /** The topic kept changing (deleted, re-created, reconfigured) while the batch was appended: refresh and retry. */
+  | { readonly kind: 'topic-changing'; readonly topic: string };
+
+/** The idempotency key of a producer's batch, or undefined for a producer without an id. */
+export function producerBatchKey(topicId: string, partition: number, header: RecordBatchHeader): string | undefined {
+  if (header.producerId < 0 || header.baseSequence < 0) return undefined;
+  return `kafka:${header.producerId}:${header.producerEpoch}:${topicId}:${partition}:${header.baseSequence}`;
+}
+
+/** Appends one batch; a retried idempotent batch gets its first attempt's base offset. */
+export async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome> {
+  const config = loadServiceConfig();
+  let topic = initial;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const key = producerBatchKey(topic.topicId, partition, batch.header);
+    // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
+    // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
+    const hash = `records:${batch.recordCount}`;
+    if (key) {
+      const stored = await readStoredProduce(key);
+      if (stored) return replayed(stored, hash);
+    }
+    const location: PreparedBatch['location'] =
+      batch.bytes.length > config.inlineBatchMaxBytes
+        ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
+        : { kind: 'inline' };
+    const prepared: PreparedBatch = {
+      partition,
+      bytes: batch.bytes,
+      recordCount: batch.recordCount,
+      firstTimestamp: batch.firstTimestamp,
+      maxTimestamp: batch.maxTimestamp,
+      location,
+    };
+    const outcome = await appendBatches(
+      topic,
+      [prepared],
+      key
+        ? {
+            key,
+            requestHash: hash,
+            expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
+            response: (baseOffsets) => encodeStoredResponse({ baseOffset: baseOffsets.get(partition) }),
+          }
+        : undefined,
+    );
+    if (outcome.kind === 'appended') {
+      produceMetrics.produced(batch.recordCount, batch.bytes.length);
+      return { kind: 'appended', baseOffset: outcome.baseOffsets.get(partition)! };
+    }
+    if (outcome.kind === 'duplicate') {
+      const stored = await readStoredProduce(key!);
+      if (stored) return replayed(stored, hash);
+      continue;
+    }
+    forgetTopic(topic.name);
+    topic = await cachedTopic(topic.name, partition + 1);
+  }
+  return { kind: 'topic-changing', topic: topic.name };
+}
+
+function replayed(stored: { requestHash: string; response: unknown }, hash: string): ClientBatchOutcome {
+  if (stored.requestHash !== hash) return { kind: 'sequence-reused' };
+  return { kind: 'appended', baseOffset: (stored.response as { baseOffset: number }).baseOffset };
+}

@@ -1,0 +1,165 @@
+/**
+ * The layout-v2 append (shared/log/chunk-append.ts) on DynamoDB Local: under contention every
+ * acknowledged batch is at the offset it was told, once; chunks chain without gaps or overlaps;
+ * fences refuse writers holding older config or a deleted topic.
+ */
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { emulatorCredentials } from '../../infra/local/bootstrap';
+import { type ChunkAppendContext, appendChunk, chunkTableKey } from '../../shared/log/chunk-append';
+import { type ChunkView, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
+
+const table = `chunks-${randomUUID().slice(0, 8)}`;
+let dynamo: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  const endpoint = inject('dynamodbEndpoint');
+  if (!endpoint) throw new Error('needs the emulators: list this file in integrationTests in vitest.config.ts');
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    ...(inject('embeddedEmulators') ? { credentials: emulatorCredentials } : {}),
+  });
+  dynamo = DynamoDBDocumentClient.from(client);
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [chunkTableKey.partitionKey, chunkTableKey.sortKey].map((k) => ({
+        AttributeName: k.name,
+        AttributeType: k.type,
+      })),
+      KeySchema: [
+        { AttributeName: chunkTableKey.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: chunkTableKey.sortKey.name, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+});
+
+/** A context per writer: like Lambda instances, writers share nothing but the table. */
+const writerContext = (): ChunkAppendContext => ({ dynamo, table, heads: new Map<string, ChunkView>(), contendedUntil: new Map() });
+
+async function allChunks(partitionKey: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'partitionKey = :pk',
+        ExpressionAttributeValues: { ':pk': partitionKey },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+describe('layout v2 chunk append', () => {
+  it('16 concurrent writers on one partition: every acknowledged batch sits at its offset, once; chunks chain gaplessly', async () => {
+    const partitionKey = `${randomUUID()}:0`;
+    const writers = 16;
+    const appendsEach = 25;
+    const acked = new Map<number, string>();
+    await Promise.all(
+      Array.from({ length: writers }, async (_, writer) => {
+        const context = writerContext();
+        for (let i = 0; i < appendsEach; i++) {
+          const recordCount = 1 + ((writer + i) % 3);
+          const tag = `w${writer}-${i}-${recordCount}`;
+          const outcome = await appendChunk(context, partitionKey, { bytes: Buffer.from(tag), recordCount, configVersion: 0 });
+          expect(outcome.kind).toBe('appended');
+          if (outcome.kind !== 'appended') return;
+          expect(acked.has(outcome.baseOffset)).toBe(false);
+          acked.set(outcome.baseOffset, tag);
+        }
+      }),
+    );
+    const chunks = await allChunks(partitionKey);
+    let next = 0;
+    const stored = new Map<number, string>();
+    for (const chunk of chunks) {
+      expect(chunk.baseOffset).toBe(next);
+      let offset = chunk.baseOffset as number;
+      for (const bytes of chunk.batches as Uint8Array[]) {
+        const tag = Buffer.from(bytes).toString();
+        stored.set(offset, tag);
+        offset += Number(tag.split('-')[2]);
+      }
+      expect(offset).toBe(chunk.baseOffset + chunk.recordCount);
+      next = offset;
+    }
+    expect(stored).toEqual(acked);
+    expect(stored.size).toBe(writers * appendsEach);
+    // Only the last chunk may be open: the others are sealed or full by the limits they carry.
+    for (const chunk of chunks.slice(0, -1)) expect(isFinal(viewOfItem(chunk))).toBe(true);
+  }, 60_000);
+
+  it('a fence with a newer config version refuses older writers and is replaced by the first current one', async () => {
+    const partitionKey = `${randomUUID()}:0`;
+    const stale = writerContext();
+    const first = await appendChunk(stale, partitionKey, { bytes: Buffer.from('a'), recordCount: 1, configVersion: 0 });
+    expect(first).toMatchObject({ kind: 'appended', baseOffset: 0 });
+    // What alterTopic would do: a zero-record chunk at the high watermark carrying the new version.
+    await dynamo.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          partitionKey,
+          baseOffset: 1,
+          recordCount: 0,
+          sizeBytes: 0,
+          batchCount: 0,
+          batches: [],
+          sealed: true,
+          createdAt: Date.now(),
+          configVersion: 2,
+        },
+      }),
+    );
+    expect(await appendChunk(stale, partitionKey, { bytes: Buffer.from('b'), recordCount: 1, configVersion: 1 })).toEqual({
+      kind: 'topic-changed',
+      reason: 'config',
+    });
+    const current = await appendChunk(writerContext(), partitionKey, { bytes: Buffer.from('c'), recordCount: 1, configVersion: 2 });
+    expect(current).toMatchObject({ kind: 'appended', baseOffset: 1 });
+    const chunks = await allChunks(partitionKey);
+    expect(chunks.map((c) => [c.baseOffset, c.recordCount, c.configVersion])).toEqual([
+      [0, 1, 0],
+      [1, 1, 2],
+    ]);
+  });
+
+  it('a deletion fence refuses every writer', async () => {
+    const partitionKey = `${randomUUID()}:0`;
+    const writer = writerContext();
+    await appendChunk(writer, partitionKey, { bytes: Buffer.from('a'), recordCount: 1, configVersion: 0 });
+    await dynamo.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          partitionKey,
+          baseOffset: 1,
+          recordCount: 0,
+          sizeBytes: 0,
+          batchCount: 0,
+          batches: [],
+          sealed: true,
+          createdAt: Date.now(),
+          configVersion: 0,
+          deletedAt: Date.now(),
+        },
+      }),
+    );
+    expect(await appendChunk(writer, partitionKey, { bytes: Buffer.from('b'), recordCount: 1, configVersion: 9 })).toEqual({
+      kind: 'topic-changed',
+      reason: 'deleted',
+    });
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The layout-v2 append decisions (shared/log/chunk-plan.ts), against a model of DynamoDB's
+ * conditional writes: any interleaving of writers' steps keeps the chain gapless and every
+ * acknowledged batch at the offsets it was told.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type AppendIntent,
+  type AppendStep,
+  type ChunkLimits,
+  type ChunkView,
+  endOf,
+  isFinal,
+  joinedBaseOffset,
+  planAppend,
+  viewAfterPut,
+} from '../../shared/log/chunk-plan';
+
+const limits: ChunkLimits = { openChunkMaxBytes: 300, openChunkMaxBatches: 4, joinWindowMs: 1000 };
+
+interface ModelChunk extends ChunkView {
+  readonly batches: readonly string[];
+}
+
+/** One partition's chunks, with the conditions chunk-append.ts writes, applied atomically. */
+class ModelTable {
+  readonly chunks = new Map<number, ModelChunk>();
+  last(): ModelChunk | undefined {
+    const keys = [...this.chunks.keys()].sort((a, b) => a - b);
+    return keys.length ? this.chunks.get(keys.at(-1)!) : undefined;
+  }
+  apply(
+    step: Exclude<AppendStep, { kind: 'topic-changed' }>,
+    tag: string,
+    intent: AppendIntent,
+    now: number,
+  ): { ok: true; baseOffset: number; view: ChunkView } | { ok: false; found?: ChunkView } {
+    const existing = this.chunks.get(step.baseOffset);
+    if (step.kind === 'put') {
+      const replaceable =
+        existing && existing.recordCount === 0 && existing.sealed && !existing.deleted && existing.configVersion <= intent.configVersion;
+      if (existing && !replaceable) return { ok: false, found: existing };
+      const view = viewAfterPut(step.baseOffset, step.sealed, intent, limits, now);
+      this.chunks.set(step.baseOffset, { ...view, batches: [tag] });
+      return { ok: true, baseOffset: step.baseOffset, view };
+    }
+    if (step.kind === 'join') {
+      if (!existing) return { ok: false };
+      const open = !existing.sealed && !existing.deleted && existing.configVersion <= intent.configVersion && !isFinal(existing);
+      if (!open) return { ok: false, found: existing };
+      const next: ModelChunk = {
+        ...existing,
+        recordCount: existing.recordCount + intent.recordCount,
+        sizeBytes: existing.sizeBytes + intent.sizeBytes,
+        batchCount: existing.batchCount + 1,
+        batches: [...existing.batches, tag],
+      };
+      this.chunks.set(step.baseOffset, next);
+      return { ok: true, baseOffset: joinedBaseOffset(next.baseOffset, next.recordCount, intent.recordCount), view: next };
+    }
+    if (!existing) return { ok: false };
+    const sealed = { ...existing, sealed: true };
+    this.chunks.set(step.baseOffset, sealed);
+    return { ok: false, found: sealed };
+  }
+  openNext(filled: ChunkView, configVersion: number, now: number): void {
+    const at = endOf(filled);
+    if (this.chunks.has(at)) return;
+    this.chunks.set(at, {
+      ...viewAfterPut(at, false, { recordCount: 0, sizeBytes: 0, configVersion, contended: true }, limits, now),
+      batchCount: 0,
+      batches: [],
+    });
+  }
+}
+
+interface Writer {
+  view: ChunkView | undefined;
+  contended: boolean;
+  noChunkAt?: number;
+  pending?: { tag: string; recordCount: number; sizeBytes: number };
+  done: number;
+}
+
+describe('chunk plan against a model of conditional writes', () => {
+  it('any interleaving: gapless chain, each acknowledged batch exactly at its offsets, only the last chunk open', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 10, max: 200 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 120,
+        }),
+        (writerCount, schedule) => {
+          const table = new ModelTable();
+          const writers: Writer[] = Array.from({ length: writerCount }, () => ({ view: undefined, contended: false, done: 0 }));
+          const acked = new Map<string, number>();
+          let now = 0;
+          for (const [pick, recordCount, sizeBytes, reread] of schedule) {
+            now += 7;
+            const index = pick % writerCount;
+            const writer = writers[index]!;
+            if (!writer.pending) writer.pending = { tag: `w${index}-${writer.done}:${recordCount}`, recordCount, sizeBytes };
+            if (reread || !writer.view) writer.view = table.last();
+            const intent: AppendIntent = {
+              recordCount: writer.pending.recordCount,
+              sizeBytes: writer.pending.sizeBytes,
+              configVersion: 0,
+              contended: writer.contended,
+              ...(writer.noChunkAt !== undefined ? { noChunkAt: writer.noChunkAt } : {}),
+            };
+            const step = planAppend(writer.view, intent, limits, now);
+            expect(step.kind).not.toBe('topic-changed');
+            if (step.kind === 'topic-changed') return;
+            const result = table.apply(step, writer.pending.tag, intent, now);
+            if (result.ok) {
+              expect(acked.has(writer.pending.tag)).toBe(false);
+              acked.set(writer.pending.tag, result.baseOffset);
+              writer.view = result.view;
+              if (!result.view.sealed && isFinal(result.view)) {
+                table.openNext(result.view, 0, now);
+                writer.view = table.last();
+              }
+              writer.pending = undefined;
+              writer.noChunkAt = undefined;
+              writer.done++;
+            } else {
+              if (step.kind !== 'seal') writer.contended = true;
+              if (step.kind === 'join' && step.speculative && !result.found) writer.noChunkAt = step.baseOffset;
+              else writer.view = result.found ?? table.last();
+            }
+          }
+          // The chain: contiguous, final chunks everywhere but the end, batches where they were acknowledged.
+          const keys = [...table.chunks.keys()].sort((a, b) => a - b);
+          let next = keys[0] ?? 0;
+          expect(next).toBe(0);
+          const stored = new Map<string, number>();
+          keys.forEach((key, i) => {
+            const chunk = table.chunks.get(key)!;
+            expect(chunk.baseOffset).toBe(next);
+            if (i < keys.length - 1) expect(isFinal(chunk) || chunk.recordCount === 0).toBe(true);
+            let offset = chunk.baseOffset;
+            for (const tag of chunk.batches) {
+              stored.set(tag, offset);
+              offset += Number(tag.split(':')[1]);
+            }
+            expect(offset).toBe(endOf(chunk));
+            next = offset;
+          });
+          expect(stored).toEqual(acked);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a writer holding older config, or facing a deleted topic, is told so and writes nothing', () => {
+    const fence: ChunkView = { ...viewAfterPut(5, true, { recordCount: 0, sizeBytes: 0, configVersion: 3, contended: false }, limits, 0) };
+    const intent = (configVersion: number): AppendIntent => ({ recordCount: 1, sizeBytes: 10, configVersion, contended: false });
+    expect(planAppend(fence, intent(2), limits, 0)).toEqual({ kind: 'topic-changed', reason: 'config' });
+    expect(planAppend(fence, intent(3), limits, 0)).toEqual({ kind: 'put', baseOffset: 5, sealed: true });
+    expect(planAppend({ ...fence, deleted: true }, intent(9), limits, 0)).toEqual({ kind: 'topic-changed', reason: 'deleted' });
+  });
+
+  it('uncontended appends are one sealed put at the high watermark; contended ones join or open chunks', () => {
+    const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: false }, limits, 0);
+    const calm: AppendIntent = { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: false };
+    expect(planAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
+    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, speculative: true });
+    expect(planAppend(sealed, { ...calm, contended: true, noChunkAt: 3 }, limits, 10)).toEqual({
+      kind: 'put',
+      baseOffset: 3,
+      sealed: false,
+    });
+    const open = viewAfterPut(3, false, { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: true }, limits, 0);
+    expect(planAppend(open, calm, limits, 10)).toEqual({ kind: 'join', baseOffset: 3 });
+    // Past its join window an open chunk is sealed, not joined (a join is billed for the whole chunk).
+    expect(planAppend(open, calm, limits, 5000)).toEqual({ kind: 'seal', baseOffset: 3 });
+    // A batch in a segment object never joins.
+    expect(planAppend(sealed, { ...calm, contended: true, alone: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
+  });
+});
