@@ -151,3 +151,18 @@ describe('Kafka user stores', () => {
     expect(reads).toBe(2);
   });
 });
+
+describe('npm run kafka-user', () => {
+  it('parses grants: NAME:OPS exact, NAME*:OPS prefix, *:OPS everything; refuses unknown operations', async () => {
+    const { buildUser, parseGrant } = await import('../../infra/kafka-gateway/kafka-user');
+    expect(parseGrant('orders:produce,consume')).toEqual({ name: 'orders', operations: ['produce', 'consume'] });
+    expect(parseGrant('team-a.*:consume')).toEqual({ prefix: 'team-a.', operations: ['consume'] });
+    expect(parseGrant('*:admin')).toEqual({ prefix: '', operations: ['admin'] });
+    expect(parseGrant('a:b:produce')).toEqual({ name: 'a:b', operations: ['produce'] });
+    expect(() => parseGrant('orders')).toThrow('NAME:OPERATIONS');
+    const user = buildUser('pw', { topics: ['orders:produce'], groups: ['g*:consume'], cluster: [], iterations: 4096 });
+    expect(Object.keys(user.scram).sort()).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-512']);
+    expect(JSON.stringify(userRecordJson(user))).not.toContain('pw"');
+    expect(() => buildUser('pw', { topics: ['orders:write'], groups: [], cluster: [], iterations: 4096 })).toThrow('topic operations are');
+  });
+});
