@@ -223,6 +223,21 @@ describe('per-topic and per-group authorization', () => {
     await producer.disconnect();
   });
 
+  it('a KafkaJS consumer of a topic without a consume grant crashes with TOPIC_AUTHORIZATION_FAILED', async () => {
+    const consumer = as('carol').consumer({ groupId: 'analytics-denied', retry: { retries: 0 } });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'secret', fromBeginning: true });
+    const crashed = new Promise<unknown>((resolve) => {
+      consumer.on(consumer.events.CRASH, (event) => resolve(event.payload.error));
+    });
+    await consumer.run({ eachMessage: async () => {} });
+    const error = await crashed;
+    await consumer.disconnect();
+    // KafkaJS wraps the protocol error it will not retry.
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    expect(cause, JSON.stringify(error)).toMatchObject({ type: 'TOPIC_AUTHORIZATION_FAILED', code: 29 });
+  });
+
   it('metadata lists only the topics the user may describe, and refuses a named one', async () => {
     const admin = as('bob').admin();
     await admin.connect();
