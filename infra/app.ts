@@ -9,13 +9,18 @@
  * alarmEmail, memoryMB, nativeModules (fallback | install), stackName (Logway-<stage>),
  * nag (true | false: run the cdk-nag AwsSolutions checks at synth, on by default),
  * triggerFunctions (comma-separated function names or ARNs triggers may invoke, besides functions
- * tagged logway:trigger-target=<stack name>), triggerTaggedFunctions (true | false, default true).
+ * tagged logway:trigger-target=<stack name>), triggerTaggedFunctions (true | false, default true),
+ * kafkaGateway (true | false, default false: the Kafka protocol gateway on ECS Fargate) with
+ * kafkaDomainName and kafkaCertificateArn (required with it), kafkaHostedZoneId + kafkaHostedZoneName,
+ * kafkaAllowedCidrs (comma-separated), kafkaInternetFacing (true | false), kafkaMinTasks, kafkaMaxTasks,
+ * kafkaUserSecretsKeyArn
+ * (docs/deploy.md "Kafka gateway").
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { NativeModuleMode } from './bundling';
 import type { AuthMode } from './constructs/http-api';
-import { LogwayStack } from './logway-stack';
+import { LogwayStack, type KafkaGatewayStackProps } from './logway-stack';
 
 const app = new App();
 
@@ -41,6 +46,35 @@ function oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T
 }
 
 const stage = context('stage') ?? 'dev';
+
+function kafkaGateway(): KafkaGatewayStackProps | undefined {
+  if (oneOf('kafkaGateway', ['true', 'false'], 'false') === 'false') return undefined;
+  const domainName = context('kafkaDomainName');
+  const certificateArn = context('kafkaCertificateArn');
+  if (!domainName || !certificateArn) {
+    throw new Error(
+      'kafkaGateway=true needs -c kafkaDomainName=kafka.example.com and -c kafkaCertificateArn=arn:aws:acm:... ' +
+        '(a certificate for that name in the stack region): the gateway only serves TLS.',
+    );
+  }
+  const zoneId = context('kafkaHostedZoneId');
+  const zoneName = context('kafkaHostedZoneName');
+  if ((zoneId === undefined) !== (zoneName === undefined))
+    throw new Error('Set both kafkaHostedZoneId and kafkaHostedZoneName, or neither');
+  return {
+    domainName,
+    certificateArn,
+    ...(zoneId && zoneName ? { hostedZone: { hostedZoneId: zoneId, zoneName } } : {}),
+    allowedCidrs: (context('kafkaAllowedCidrs') ?? '')
+      .split(',')
+      .map((cidr) => cidr.trim())
+      .filter(Boolean),
+    internetFacing: oneOf('kafkaInternetFacing', ['true', 'false'], 'false') === 'true',
+    userSecretsKeyArn: context('kafkaUserSecretsKeyArn'),
+    minTasks: numberContext('kafkaMinTasks'),
+    maxTasks: numberContext('kafkaMaxTasks'),
+  };
+}
 const retentionMs = numberContext('retentionMs');
 
 new LogwayStack(app, context('stackName') ?? `Logway-${stage}`, {
@@ -56,6 +90,7 @@ new LogwayStack(app, context('stackName') ?? `Logway-${stage}`, {
     .map((name) => name.trim())
     .filter(Boolean),
   triggerTaggedFunctions: oneOf('triggerTaggedFunctions', ['true', 'false'], 'true') === 'true',
+  kafkaGateway: kafkaGateway(),
   // Unset without AWS credentials: the stack is then environment-agnostic and synthesizes offline.
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -17,7 +17,12 @@ import { Construct } from 'constructs';
 import { routes as routeTable, type RouteDefinition } from '../shared/http/routes';
 import { segmentBucket, tableIds, tables as tableDefinitions } from '../shared/storage/tables';
 import { logwayBundling, type NativeModuleMode } from './bundling';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { LogwayHttpApi, type AuthMode } from './constructs/http-api';
+import { KafkaGateway, type KafkaGatewayProps } from './constructs/kafka-gateway';
 import { LogStorage } from './constructs/log-storage';
 import { LogwayFunction, type LogwayFunctionDefaults } from './constructs/logway-function';
 import { LogwayObservability, metricsNamespace } from './constructs/observability';
@@ -74,6 +79,39 @@ export interface LogwayStackProps extends StackProps {
   readonly triggerTaggedFunctions?: boolean;
   /** Build the trigger dispatcher. @default true when the route table has the trigger routes */
   readonly triggers?: boolean;
+  /**
+   * The Kafka protocol gateway on ECS Fargate behind a TLS Network Load Balancer (`-c kafkaGateway=true`).
+   * @default none: the stack serves the HTTP API only
+   */
+  readonly kafkaGateway?: KafkaGatewayStackProps;
+}
+
+/** The Kafka gateway's settings as the CDK app passes them (plain values; see KafkaGatewayProps). */
+export interface KafkaGatewayStackProps
+  extends Pick<
+    KafkaGatewayProps,
+    | 'domainName'
+    | 'port'
+    | 'internetFacing'
+    | 'vpc'
+    | 'userSecretPrefix'
+    | 'minTasks'
+    | 'maxTasks'
+    | 'targetCpuPercent'
+    | 'cpu'
+    | 'memoryMiB'
+    | 'image'
+  > {
+  /** ARN of the ACM certificate for `domainName`, in the stack's region. */
+  readonly certificateArn: string;
+  /** A Route 53 hosted zone for the alias record. @default none */
+  readonly hostedZone?: { readonly hostedZoneId: string; readonly zoneName: string };
+  /** IPv4 or IPv6 CIDR ranges allowed to connect. @default none */
+  readonly allowedCidrs?: readonly string[];
+  /** Peers allowed to connect besides the CIDRs (security groups, prefix lists). @default none */
+  readonly allowedPeers?: readonly ec2.IPeer[];
+  /** ARN of the customer managed KMS key of the user secrets. @default none (the AWS managed key) */
+  readonly userSecretsKeyArn?: string;
 }
 
 /** API Gateway HTTP APIs give up on an integration after 30 s, whatever the function's timeout. */
@@ -96,6 +134,8 @@ export class LogwayStack extends Stack {
   readonly observability: LogwayObservability;
   /** Push delivery: the trigger dispatcher (absent when the stack has no trigger routes). */
   readonly triggerDispatcher?: TriggerDispatcher;
+  /** The Kafka protocol gateway (absent unless `kafkaGateway` is set). */
+  readonly kafkaGateway?: KafkaGateway;
 
   constructor(scope: Construct, id: string, props: LogwayStackProps) {
     super(scope, id, { description: `Logway (${props.stage}): Kafka's model on Lambda, DynamoDB and S3`, ...props });
@@ -204,6 +244,34 @@ export class LogwayStack extends Stack {
       });
     }
 
+    if (props.kafkaGateway) {
+      const kafka = props.kafkaGateway;
+      const { certificateArn, hostedZone, allowedCidrs, allowedPeers, userSecretsKeyArn, ...rest } = kafka;
+      this.kafkaGateway = new KafkaGateway(this, 'KafkaGateway', {
+        ...rest,
+        storage: this.storage,
+        environment: defaults.environment,
+        certificate: acm.Certificate.fromCertificateArn(this, 'KafkaCertificate', certificateArn),
+        ...(hostedZone ? { hostedZone: route53.HostedZone.fromHostedZoneAttributes(this, 'KafkaHostedZone', hostedZone) } : {}),
+        allowedClients: [...(allowedCidrs ?? []).map(cidrPeer), ...(allowedPeers ?? [])],
+        ...(userSecretsKeyArn ? { userSecretsKey: kms.Key.fromKeyArn(this, 'KafkaUserSecretsKey', userSecretsKeyArn) } : {}),
+        logRetention,
+        removalPolicy,
+      });
+      new CfnOutput(this, 'KafkaBootstrapServers', {
+        description: 'bootstrap.servers for Kafka clients (security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512)',
+        value: this.kafkaGateway.bootstrapServers,
+      });
+      new CfnOutput(this, 'KafkaLoadBalancerDnsName', {
+        description: 'The Kafka load balancer: point the custom domain at it (done for you with a hosted zone)',
+        value: this.kafkaGateway.loadBalancer.loadBalancerDnsName,
+      });
+      new CfnOutput(this, 'KafkaUserSecretPrefix', {
+        description: 'Kafka users are Secrets Manager secrets named <prefix><user> (npm run kafka-user)',
+        value: this.kafkaGateway.userSecretPrefix,
+      });
+    }
+
     this.observability = new LogwayObservability(this, 'Observability', {
       dashboardName: this.stackName,
       serviceName: this.stackName,
@@ -217,6 +285,7 @@ export class LogwayStack extends Stack {
       tables: this.storage.tables,
       alarmEmail: props.alarmEmail,
       removalPolicy,
+      ...(this.kafkaGateway ? { kafkaGateway: this.kafkaGateway } : {}),
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -239,6 +308,13 @@ export class LogwayStack extends Stack {
       new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
     }
   }
+}
+
+/** `10.0.0.0/16` or `2001:db8::/32` as a security group peer. */
+function cidrPeer(cidr: string): ec2.IPeer {
+  if (/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) return ec2.Peer.ipv4(cidr);
+  if (/^[0-9a-f:]+\/\d{1,3}$/i.test(cidr)) return ec2.Peer.ipv6(cidr);
+  throw new Error(`kafkaGateway.allowedCidrs: '${cidr}' is not an IPv4 or IPv6 CIDR range`);
 }
 
 function validateStage(stage: string): string {

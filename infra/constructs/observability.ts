@@ -14,6 +14,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { KafkaGateway } from './kafka-gateway';
 import { metricNames } from '../../shared/runtime/metrics';
 import { tableIds, tables as tableDefinitions, type TableDefinition, type TableId } from '../../shared/storage/tables';
 import type { LogwayFunction } from './logway-function';
@@ -37,6 +38,8 @@ export interface LogwayObservabilityProps {
   readonly removalPolicy: RemovalPolicy;
   /** API 5xx responses per 5 minutes that raise the alarm. @default 5 */
   readonly apiServerErrorThreshold?: number;
+  /** The Kafka gateway's service, load balancer and target group: an alarm and a dashboard row. @default none */
+  readonly kafkaGateway?: KafkaGateway;
 }
 
 /** Dashboard resolution. Alarms evaluate 5-minute sums. */
@@ -84,6 +87,16 @@ export class LogwayObservability extends Construct {
         alarmDescription:
           `DynamoDB throttled reads or writes on the ${tableId} table or its indexes: a hot partition ` +
           'key or an on-demand throughput limit.',
+      });
+    }
+
+    if (props.kafkaGateway) {
+      this.addAlarm('KafkaGatewayUnhealthyTasks', {
+        metric: props.kafkaGateway.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: alarmPeriod }),
+        threshold: 1,
+        alarmDescription:
+          'A Kafka gateway task failed the load balancer health check (TCP connect to 9092): it crashed, is ' +
+          'starting, or cannot listen. Look at the gateway log group and the ECS service events.',
       });
     }
 
@@ -151,6 +164,47 @@ export class LogwayObservability extends Construct {
         tableIds.map((tableId) => tables[tableId].metricConsumedWriteCapacityUnits({ ...sum, label: tableId })),
       ),
     );
+    if (props.kafkaGateway) {
+      const { loadBalancer, service, targetGroup } = props.kafkaGateway;
+      this.dashboard.addWidgets(
+        graph(
+          'Kafka gateway connections',
+          [
+            loadBalancer.metrics.activeFlowCount({ statistic: cloudwatch.Stats.AVERAGE, period: graphPeriod, label: 'active' }),
+            loadBalancer.metrics.newFlowCount({ ...sum, label: 'new' }),
+          ],
+          [],
+          6,
+        ),
+        graph(
+          'Kafka gateway TLS errors and resets',
+          [
+            loadBalancer.metrics.custom('ClientTLSNegotiationErrorCount', { ...sum, label: 'client TLS negotiation errors' }),
+            loadBalancer.metrics.tcpTargetResetCount({ ...sum, label: 'resets by tasks' }),
+          ],
+          [],
+          6,
+        ),
+        graph(
+          'Kafka gateway tasks',
+          [
+            targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: graphPeriod, label: 'healthy' }),
+            targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: graphPeriod, label: 'unhealthy' }),
+          ],
+          [],
+          6,
+        ),
+        graph(
+          'Kafka gateway CPU / memory (%)',
+          [
+            service.metricCpuUtilization({ period: graphPeriod, label: 'CPU' }),
+            service.metricMemoryUtilization({ period: graphPeriod, label: 'memory' }),
+          ],
+          [],
+          6,
+        ),
+      );
+    }
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }));
   }
 

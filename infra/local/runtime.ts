@@ -17,6 +17,7 @@ import {
   type RunningLocalTriggers,
 } from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
+import { kafkaListenerEnv } from '../../shared/kafka/listener-env';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 
 export interface LocalRuntimeOptions {
@@ -82,7 +83,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     resetAwsClients();
     gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
     const kafkaPort = options.kafkaPort ?? 0;
-    if (kafkaPort !== 0) kafka = await startKafkaServer({ host: '127.0.0.1', port: kafkaPort });
+    if (kafkaPort !== 0) kafka = await startKafkaServer({ host: '127.0.0.1', port: kafkaPort, ...kafkaListenerEnv() });
     if (options.triggers !== false) lambda = await startLocalLambda();
   } catch (error) {
     await gateway?.stop();

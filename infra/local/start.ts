@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
-  if (runtime.kafka) console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients)`);
+  if (runtime.kafka) {
+    const auth = runtime.kafka.sasl ? 'SASL_PLAINTEXT with SCRAM-SHA-256/512 (KAFKA_SASL_USERS)' : 'no authentication';
+    console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients; ${auth})`);
+  }
   if (runtime.lambdaEndpoint) {
     const served = !runtime.lambdaServedLocally
       ? 'AWS_ENDPOINT_URL_LAMBDA'

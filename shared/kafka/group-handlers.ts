@@ -21,6 +21,7 @@ import { commitOffsetsWithoutMember, heartbeatGroup, readCommittedOffsets, readG
 import type { GroupState } from '../groups/state';
 import { validateGroupId } from '../topics/model';
 import { getTopic } from '../topics/store';
+import { groupDenied, topicDenied, type Access } from './authorization';
 import { decodeStruct, encodeStruct, type Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
 import type { Handler, RequestContext } from './handlers';
@@ -81,9 +82,14 @@ export function encodeConsumerSubscription(topics: string[]): Buffer {
 
 const classicContext = (): ClassicContext => ({ settings: { initialDelayMs: 300 }, codec: consumerProtocol });
 
+/** Membership and offsets of a group need `consume` on it (Kafka's READ on the group). */
+function requireGroup(access: Access, groupId: string): void {
+  if (!access.group(groupId, 'consume')) throw groupDenied(groupId);
+}
+
 // ---- handlers ----
 
-async function findCoordinator(request: Any, { broker }: RequestContext): Promise<Message> {
+async function findCoordinator(request: Any, { broker, access }: RequestContext): Promise<Message> {
   if (request.keyType !== 0) {
     return {
       errorCode: kafkaErrorCodes.COORDINATOR_NOT_AVAILABLE,
@@ -93,7 +99,15 @@ async function findCoordinator(request: Any, { broker }: RequestContext): Promis
       port: -1,
     };
   }
+  if (!access.group(request.key, 'consume')) {
+    return { ...errorOf(groupDenied(request.key)), nodeId: -1, host: '', port: -1 };
+  }
   return { errorCode: 0, errorMessage: null, nodeId: broker.nodeId, host: broker.host, port: broker.port };
+}
+
+function errorOf(error: unknown): { errorCode: number; errorMessage: string } {
+  const { code, message } = toKafkaError(error);
+  return { errorCode: code, errorMessage: message };
 }
 
 function sessionTimeout(ms: number): number {
@@ -107,8 +121,9 @@ function sessionTimeout(ms: number): number {
   return ms;
 }
 
-async function joinGroup(request: Any, { clientId, clientHost }: RequestContext): Promise<Message> {
+async function joinGroup(request: Any, { clientId, clientHost, access }: RequestContext): Promise<Message> {
   try {
+    requireGroup(access, request.groupId);
     validateGroupId(request.groupId);
     const session = sessionTimeout(request.sessionTimeoutMs);
     const joined = await joinClassicGroup(
@@ -138,8 +153,9 @@ async function joinGroup(request: Any, { clientId, clientHost }: RequestContext)
   }
 }
 
-async function syncGroup(request: Any): Promise<Message> {
+async function syncGroup(request: Any, { access }: RequestContext): Promise<Message> {
   try {
+    requireGroup(access, request.groupId);
     const assignment = await syncClassicGroup(request.groupId, request, classicContext());
     return { errorCode: 0, assignment };
   } catch (error) {
@@ -147,8 +163,9 @@ async function syncGroup(request: Any): Promise<Message> {
   }
 }
 
-async function heartbeat(request: Any): Promise<Message> {
+async function heartbeat(request: Any, { access }: RequestContext): Promise<Message> {
   try {
+    requireGroup(access, request.groupId);
     await heartbeatClassicGroup(request.groupId, request, classicContext());
     return { errorCode: 0 };
   } catch (error) {
@@ -156,9 +173,10 @@ async function heartbeat(request: Any): Promise<Message> {
   }
 }
 
-async function leaveGroup(request: Any, { version }: RequestContext): Promise<Message> {
+async function leaveGroup(request: Any, { version, access }: RequestContext): Promise<Message> {
   const ids: string[] = version >= 3 ? request.members.map((m: Any) => m.memberId) : [request.memberId];
   try {
+    requireGroup(access, request.groupId);
     const results = await leaveClassicGroup(request.groupId, ids, classicContext());
     const members = results.map((r) => ({
       memberId: r.memberId,
@@ -171,20 +189,25 @@ async function leaveGroup(request: Any, { version }: RequestContext): Promise<Me
   }
 }
 
-async function offsetCommit(request: Any): Promise<Message> {
+async function offsetCommit(request: Any, { access }: RequestContext): Promise<Message> {
   const offsets: { topic: string; partition: number; offset: number; metadata: string }[] = [];
   const codes = new Map<string, number>();
+  const groupAllowed = access.group(request.groupId, 'consume');
   for (const t of request.topics) {
+    // Kafka checks READ on the group, then READ on each topic: both, not the group alone as the HTTP route.
+    const topicAllowed = access.topic(t.name, 'consume');
     for (const p of t.partitions) {
       const metadata = p.committedMetadata ?? '';
-      if (Buffer.byteLength(metadata) > maxOffsetMetadataBytes)
+      if (!groupAllowed) codes.set(`${t.name}:${p.partitionIndex}`, kafkaErrorCodes.GROUP_AUTHORIZATION_FAILED);
+      else if (!topicAllowed) codes.set(`${t.name}:${p.partitionIndex}`, kafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED);
+      else if (Buffer.byteLength(metadata) > maxOffsetMetadataBytes)
         codes.set(`${t.name}:${p.partitionIndex}`, kafkaErrorCodes.OFFSET_METADATA_TOO_LARGE);
       else offsets.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata });
     }
   }
   let failure = 0;
   try {
-    validateGroupId(request.groupId);
+    if (groupAllowed) validateGroupId(request.groupId);
     const topics = new Map<string, number>();
     for (const name of new Set(offsets.map((o) => o.topic))) topics.set(name, (await getTopic(name))?.partitions ?? 0);
     const valid = offsets.filter((o) => {
@@ -213,11 +236,15 @@ async function offsetCommit(request: Any): Promise<Message> {
   };
 }
 
-async function offsetFetch(request: Any): Promise<Message> {
+async function offsetFetch(request: Any, { access }: RequestContext): Promise<Message> {
   try {
+    requireGroup(access, request.groupId);
     validateGroupId(request.groupId);
     const group = await readGroup(request.groupId);
-    const committed = group ? await readCommittedOffsets(group) : [];
+    // All of the group's offsets (topics null) lists the topics the user may read; a named one is refused per partition.
+    const committed = (group ? await readCommittedOffsets(group) : []).filter(
+      (c) => request.topics !== null || access.topic(c.topic, 'consume'),
+    );
     const byKey = new Map(committed.map((c) => [`${c.topic}:${c.partition}`, c]));
     const wanted: { name: string; partitionIndexes: number[] }[] =
       request.topics ??
@@ -230,6 +257,8 @@ async function offsetFetch(request: Any): Promise<Message> {
       topics: wanted.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
+          if (!access.topic(t.name, 'consume'))
+            return { partitionIndex, committedOffset: -1, metadata: '', errorCode: kafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED };
           const c = byKey.get(`${t.name}:${partitionIndex}`);
           return { partitionIndex, committedOffset: c?.offset ?? -1, metadata: c?.metadata ?? '', errorCode: 0 };
         }),
@@ -285,11 +314,12 @@ function describeOne(groupId: string, group: GroupState | undefined, now: number
   };
 }
 
-async function describeGroups(request: Any): Promise<Message> {
+async function describeGroups(request: Any, { access }: RequestContext): Promise<Message> {
   const now = Date.now();
   const groups = await Promise.all(
     request.groups.map(async (groupId: string) => {
       try {
+        requireGroup(access, groupId);
         validateGroupId(groupId);
         return describeOne(groupId, await readGroup(groupId), now);
       } catch (error) {
@@ -300,18 +330,24 @@ async function describeGroups(request: Any): Promise<Message> {
   return { groups };
 }
 
-async function listGroups(): Promise<Message> {
-  const groups = (await scanGroups()).map((g) => ({ groupId: g.groupId, protocolType: g.classic?.protocolType ?? 'consumer' }));
+async function listGroups(_request: Any, { access }: RequestContext): Promise<Message> {
+  // As Kafka: every group with cluster describe, otherwise those the user may consume as.
+  const visible = (groupId: string) => access.cluster('describe') || access.group(groupId, 'consume');
+  const groups = (await scanGroups())
+    .filter((g) => visible(g.groupId))
+    .map((g) => ({ groupId: g.groupId, protocolType: g.classic?.protocolType ?? 'consumer' }));
   return { errorCode: 0, groups };
 }
 
 /** KIP-848: the member's heartbeat on the server-side groups of the HTTP API (topics by id on this wire). */
-async function consumerGroupHeartbeat(request: Any): Promise<Message> {
+async function consumerGroupHeartbeat(request: Any, { access }: RequestContext): Promise<Message> {
   const fail = (error: unknown) => {
     const { code, message } = toKafkaError(error);
     return { errorCode: code, errorMessage: message, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
   };
   try {
+    requireGroup(access, request.groupId);
+    for (const name of request.subscribedTopicNames ?? []) if (!access.topic(name, 'consume')) throw topicDenied(name);
     validateGroupId(request.groupId);
     const group = await readGroup(request.groupId);
     const names = new Set<string>([
@@ -358,10 +394,11 @@ async function consumerGroupHeartbeat(request: Any): Promise<Message> {
   }
 }
 
-async function deleteGroups(request: Any): Promise<Message> {
+async function deleteGroups(request: Any, { access }: RequestContext): Promise<Message> {
   const results = await Promise.all(
     request.groupsNames.map(async (groupId: string) => {
       try {
+        if (!access.group(groupId, 'admin')) throw groupDenied(groupId);
         await deleteGroupOperation(groupId);
         return { groupId, errorCode: 0 };
       } catch (error) {

@@ -3,6 +3,7 @@
  * Topic administration lives here; the log's APIs in log-handlers.ts, groups in group-handlers.ts.
  */
 import { parseRequest } from '../api/validation';
+import { clusterDenied, topicDenied, type Access } from './authorization';
 import { topicConfigNames, type TopicConfigName } from '../topics/configs';
 import { effectiveTopicConfig } from '../topics/model';
 import {
@@ -33,6 +34,8 @@ export interface RequestContext {
   readonly clientId: string;
   readonly clientHost: string;
   readonly broker: Broker;
+  /** What the connection's user may do (everything on a listener without SASL). */
+  readonly access: Access;
 }
 
 /** A handler returns the response body, or undefined when no response is due. */
@@ -49,12 +52,15 @@ export function errorFields(error: unknown): { errorCode: number; errorMessage: 
 
 const ok = { errorCode: 0, errorMessage: null };
 
-async function metadata(request: Any, { broker, version }: RequestContext): Promise<Message> {
+async function metadata(request: Any, { broker, version, access }: RequestContext): Promise<Message> {
   const requested: string[] | null =
     request.topics === null || (version === 0 && request.topics.length === 0) ? null : request.topics.map((t: Any) => t.name);
-  const names = requested ?? (await listTopicsOperation()).topics.map((t) => t.name);
+  // "All topics" lists those the user may describe, as Kafka does; a named one is refused.
+  const names = requested ?? (await listTopicsOperation()).topics.map((t) => t.name).filter((name) => access.topic(name, 'describe'));
   const topics = await Promise.all(
     names.map(async (name) => {
+      if (!access.topic(name, 'describe'))
+        return { errorCode: kafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED, name, isInternal: false, partitions: [] };
       const topic = await getTopic(name);
       if (!topic) return { errorCode: kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, name, isInternal: false, partitions: [] };
       return {
@@ -88,10 +94,11 @@ function configOverrides(configs: { name: string; value: string | null }[]): Rec
   return out;
 }
 
-async function createTopics(request: Any): Promise<Message> {
+async function createTopics(request: Any, { access }: RequestContext): Promise<Message> {
   const topics = await Promise.all(
     request.topics.map(async (t: Any) => {
       try {
+        if (!access.topic(t.name, 'admin')) throw topicDenied(t.name);
         if (t.assignments.length > 0)
           throw new KafkaError('INVALID_REPLICA_ASSIGNMENT', 'Logway places partitions itself: leave replica assignments out.');
         const body = { name: t.name, ...(t.numPartitions > 0 ? { partitions: t.numPartitions } : {}), config: configOverrides(t.configs) };
@@ -111,10 +118,11 @@ async function createTopics(request: Any): Promise<Message> {
   return { topics };
 }
 
-async function deleteTopics(request: Any): Promise<Message> {
+async function deleteTopics(request: Any, { access }: RequestContext): Promise<Message> {
   const responses = await Promise.all(
     request.topicNames.map(async (name: string) => {
       try {
+        if (!access.topic(name, 'admin')) throw topicDenied(name);
         await deleteTopicOperation(name);
         return { name, errorCode: 0 };
       } catch (error) {
@@ -125,10 +133,11 @@ async function deleteTopics(request: Any): Promise<Message> {
   return { responses };
 }
 
-async function createPartitions(request: Any): Promise<Message> {
+async function createPartitions(request: Any, { access }: RequestContext): Promise<Message> {
   const results = await Promise.all(
     request.topics.map(async (t: Any) => {
       try {
+        if (!access.topic(t.name, 'admin')) throw topicDenied(t.name);
         if (t.assignments !== null)
           throw new KafkaError('INVALID_REPLICA_ASSIGNMENT', 'Logway places partitions itself: leave replica assignments out.');
         if (request.validateOnly) {
@@ -160,11 +169,16 @@ const configTypes: Record<TopicConfigName, number> = {
   'message.timestamp.type': 2,
 };
 
-async function describeConfigs(request: Any, { version }: RequestContext): Promise<Message> {
+async function describeConfigs(request: Any, { version, access }: RequestContext): Promise<Message> {
   const results = await Promise.all(
     request.resources.map(async (resource: Any) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
-      if (resource.resourceType === brokerResource) return { ...base, ...ok, configs: [] };
+      if (resource.resourceType === brokerResource) {
+        if (!access.cluster('describe')) return { ...base, ...errorFields(clusterDenied('describe broker configs')), configs: [] };
+        return { ...base, ...ok, configs: [] };
+      }
+      if (resource.resourceType === topicResource && !access.topic(resource.resourceName, 'describe'))
+        return { ...base, ...errorFields(topicDenied(resource.resourceName)), configs: [] };
       if (resource.resourceType !== topicResource) {
         return {
           ...base,
@@ -213,13 +227,14 @@ async function describeConfigs(request: Any, { version }: RequestContext): Promi
 }
 
 /** AlterConfigs merges the given topic configs into the topic's overrides (Kafka's replaces the whole set; see docs/kafka.md). */
-async function alterConfigs(request: Any): Promise<Message> {
+async function alterConfigs(request: Any, { access }: RequestContext): Promise<Message> {
   const responses = await Promise.all(
     request.resources.map(async (resource: Any) => {
       const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
       try {
         if (resource.resourceType !== topicResource)
           throw new KafkaError('INVALID_REQUEST', `Only topic configs (resource type 2) can be altered; got ${resource.resourceType}.`);
+        if (!access.topic(resource.resourceName, 'admin')) throw topicDenied(resource.resourceName);
         const config = configOverrides(resource.configs);
         if (request.validateOnly) parseRequest(alterTopicSchema(), { config }, 'body', { config: 'INVALID_CONFIG' });
         else await alterTopicOperation(resource.resourceName, { config });

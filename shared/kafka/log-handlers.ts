@@ -11,6 +11,7 @@ import { fetchMetrics } from '../log/metrics';
 import { cachedTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
 import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
+import { clusterDenied, topicDenied } from './authorization';
 import { clientBatches } from './batches';
 import type { Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
@@ -32,7 +33,7 @@ interface PartitionResult {
   errorMessage: string | null;
 }
 
-async function produce(request: Any, { version }: RequestContext): Promise<Message | undefined> {
+async function produce(request: Any, { version, access }: RequestContext): Promise<Message | undefined> {
   const responses = await Promise.all(
     request.topicData.map(async (t: Any) => ({
       name: t.name,
@@ -41,7 +42,9 @@ async function produce(request: Any, { version }: RequestContext): Promise<Messa
           ? t.partitionData.map((p: Any) =>
               failed(p.index, new KafkaError('TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'Transactions are not supported by Logway yet.')),
             )
-          : await produceTopic(t.name, t.partitionData, version),
+          : !access.topic(t.name, 'produce')
+            ? t.partitionData.map((p: Any) => failed(p.index, topicDenied(t.name)))
+            : await produceTopic(t.name, t.partitionData, version),
     })),
   );
   // acks=0: the client expects no response at all.
@@ -133,7 +136,7 @@ interface FetchEntry {
   records?: Buffer[];
 }
 
-async function fetchHandler(request: Any): Promise<Message> {
+async function fetchHandler(request: Any, { access }: RequestContext): Promise<Message> {
   const service = loadServiceConfig();
   const deadline = Date.now() + Math.min(Math.max(request.maxWaitMs, 0), service.maxWaitMs);
   const minBytes = Math.max(request.minBytes, 0);
@@ -141,9 +144,10 @@ async function fetchHandler(request: Any): Promise<Message> {
 
   const entries: FetchEntry[] = [];
   for (const t of request.topics) {
+    const allowed = access.topic(t.topic, 'consume');
     let metadata: TopicMetadata | undefined;
     try {
-      metadata = await cachedTopic(t.topic);
+      metadata = allowed ? await cachedTopic(t.topic) : undefined;
     } catch {
       metadata = undefined;
     }
@@ -155,7 +159,7 @@ async function fetchHandler(request: Any): Promise<Message> {
         offset: p.fetchOffset,
         maxBytes: p.partitionMaxBytes,
         ...(known ? { metadata } : {}),
-        errorCode: known ? 0 : kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
+        errorCode: !allowed ? kafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED : known ? 0 : kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION,
       });
     }
   }
@@ -234,13 +238,17 @@ async function readFetchData(entries: FetchEntry[], maxBytes: number): Promise<n
 const latest = -1;
 const earliest = -2;
 
-async function listOffsets(request: Any, { version }: RequestContext): Promise<Message> {
+async function listOffsets(request: Any, { version, access }: RequestContext): Promise<Message> {
   const topics = await Promise.all(
     request.topics.map(async (t: Any) => {
-      const topic = await getTopic(t.name).catch(() => undefined);
+      // Offsets are part of reading, as the HTTP API grants them with the read routes.
+      const allowed = access.topic(t.name, 'consume');
+      const topic = allowed ? await getTopic(t.name).catch(() => undefined) : undefined;
       const partitions = await Promise.all(
         t.partitions.map(async (p: Any) => {
           const base = { partitionIndex: p.partitionIndex, leaderEpoch: -1 };
+          if (!allowed)
+            return { ...base, errorCode: kafkaErrorCodes.TOPIC_AUTHORIZATION_FAILED, oldStyleOffsets: [], timestamp: -1, offset: -1 };
           if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
             return { ...base, errorCode: kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [], timestamp: -1, offset: -1 };
           }
@@ -271,9 +279,14 @@ async function lookup(topic: TopicMetadata, partition: number, timestamp: number
 
 // ---- InitProducerId ----
 
-async function initProducerId(request: Any): Promise<Message> {
+async function initProducerId(request: Any, { access }: RequestContext): Promise<Message> {
   if (request.transactionalId !== null) {
     return { errorCode: kafkaErrorCodes.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  }
+  // Kafka 2.8+: an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+  if (!access.produceAnywhere()) {
+    const { code } = toKafkaError(clusterDenied('use an idempotent producer (no produce grant on any topic)'));
+    return { errorCode: code, producerId: -1, producerEpoch: -1 };
   }
   // Stateless: a random 48-bit id, unique enough that two producers never share one in practice.
   return { errorCode: 0, producerId: randomInt(1, 2 ** 48 - 1), producerEpoch: 0 };

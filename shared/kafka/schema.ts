@@ -671,6 +671,30 @@ export const consumerGroupHeartbeat = api(
   ],
 );
 
+/** SASL (KIP-43, KIP-152): the handshake picks the mechanism, then SaslAuthenticate carries its tokens. */
+export const saslHandshake = api(
+  17,
+  'SaslHandshake',
+  '0-1',
+  Infinity,
+  [f('mechanism', 'string', '0+')],
+  [f('errorCode', 'int16', '0+'), f('mechanisms', array('string'), '0+')],
+);
+
+export const saslAuthenticate = api(
+  36,
+  'SaslAuthenticate',
+  '0-2',
+  2,
+  [f('authBytes', 'bytes', '0+')],
+  [
+    f('errorCode', 'int16', '0+'),
+    f('errorMessage', 'string', '0+', { nullable: '0+' }),
+    f('authBytes', 'bytes', '0+'),
+    f('sessionLifetimeMs', 'int64', '1+', { default: 0 }),
+  ],
+);
+
 /** Every API served, by key. */
 export const apis: ReadonlyMap<number, ApiSchema> = new Map(
   [
@@ -696,13 +720,14 @@ export const apis: ReadonlyMap<number, ApiSchema> = new Map(
     createPartitions,
     deleteGroups,
     consumerGroupHeartbeat,
+    saslHandshake,
+    saslAuthenticate,
   ].map((schema) => [schema.key, schema]),
 );
 
 /** Kafka's names of APIs not served, for log lines and error messages. */
 export const unservedApiNames: Readonly<Record<number, string>> = {
   4: 'LeaderAndIsr',
-  17: 'SaslHandshake',
   21: 'DeleteRecords',
   23: 'OffsetForLeaderEpoch',
   24: 'AddPartitionsToTxn',
@@ -710,7 +735,6 @@ export const unservedApiNames: Readonly<Record<number, string>> = {
   26: 'EndTxn',
   28: 'TxnOffsetCommit',
   29: 'DescribeAcls',
-  36: 'SaslAuthenticate',
   44: 'IncrementalAlterConfigs',
   47: 'OffsetDelete',
   60: 'DescribeCluster',

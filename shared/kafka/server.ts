@@ -8,14 +8,29 @@
  * version, or a body that does not decode, gets a response carrying Kafka's error code. Only a
  * frame whose size or header cannot be read closes the connection (there is no correlation id
  * to answer with), as Kafka does.
+ *
+ * With `sasl` set, a connection must authenticate first (SaslHandshake, SaslAuthenticate with
+ * SCRAM: shared/kafka/sasl.ts) and every request is then authorized against its user's
+ * permissions in the handlers (shared/kafka/authorization.ts). Without it, as by default
+ * locally, every request is allowed.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { runAsFunction } from '../runtime/aws';
 import { flushMetrics } from '../runtime/metrics';
+import { sleep } from '../runtime/retry';
+import { accessOf, openAccess } from './authorization';
 import { decodeRequestBody, decodeRequestHeader, encodeResponseFrame, isFlexible, type Message, Reader, type RequestHeader } from './codec';
 import { kafkaErrorCodes, toKafkaError } from './errors';
 import { handlers, type Broker, type RequestContext } from './handlers';
-import { apis, apiVersions, servedVersions, unservedApiNames } from './schema';
+import { SaslSession, type SaslOptions } from './sasl';
+import { apis, apiVersions, saslAuthenticate, saslHandshake, servedVersions, unservedApiNames } from './schema';
 import type { ApiSchema, Field } from './types';
+
+/**
+ * Whose role the handlers' AWS calls run under: the gateway's task role (infra/constructs/kafka-gateway.ts).
+ * The local IAM check (test/support/iam-check.ts) evaluates them against that role's synthesized policy.
+ */
+export const kafkaGatewayFunction = 'kafka-gateway';
 
 /** Kafka's socket.request.max.bytes default. */
 export const maxFrameBytes = 100 * 1024 * 1024;
@@ -29,11 +44,15 @@ export interface KafkaServerOptions {
   readonly advertisedHost?: string;
   readonly advertisedPort?: number;
   readonly log?: (message: string, details?: Record<string, unknown>) => void;
+  /** Require SASL/SCRAM authentication and authorize every request. @default none: every request is allowed */
+  readonly sasl?: SaslOptions;
 }
 
 export interface RunningKafkaServer {
   readonly host: string;
   readonly port: number;
+  /** Whether connections must authenticate. */
+  readonly sasl: boolean;
   stop(): Promise<void>;
 }
 
@@ -45,7 +64,7 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    serveConnection(socket, broker, log);
+    serveConnection(socket, broker, log, options.sasl ? new SaslSession(options.sasl, log) : undefined);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -56,6 +75,7 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
   return {
     host,
     port,
+    sasl: options.sasl !== undefined,
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -66,7 +86,7 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
 /** Frames read ahead of the one being answered before the socket is paused (a client's in-flight limit is usually 5). */
 const maxQueuedFrames = 64;
 
-function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaServerOptions['log']>): void {
+function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaServerOptions['log']>, sasl: SaslSession | undefined): void {
   socket.setNoDelay(true);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -84,12 +104,18 @@ function serveConnection(socket: Socket, broker: Broker, log: NonNullable<KafkaS
     try {
       for (let frame = frames.shift(); frame && !closed; frame = frames.shift()) {
         if (frames.length < maxQueuedFrames / 2 && socket.isPaused()) socket.resume();
-        const response = await answer(frame, broker, socket.remoteAddress ?? '', log);
+        const response = sasl?.raw ? await rawSaslToken(sasl, frame) : await answer(frame, broker, socket.remoteAddress ?? '', log, sasl);
         if (response === 'close') {
           socket.destroy();
           return;
         }
-        if (response && !closed) socket.write(response);
+        if (Buffer.isBuffer(response)) {
+          if (!closed) socket.write(response);
+        } else if (response && !closed) {
+          // The last answer on this connection (a failed authentication): sent, then closed.
+          socket.end(response.last);
+          return;
+        }
       }
     } finally {
       busy = false;
@@ -129,19 +155,45 @@ const flexibleOf = (apiKey: number, apiVersion: number): boolean => {
   return schema !== undefined && apiVersion >= schema.versions.min && apiVersion <= schema.versions.max && isFlexible(schema, apiVersion);
 };
 
-/** The response frame to a request frame; undefined when none is due (Produce with acks=0); 'close' when it cannot be answered. */
+/**
+ * What a request frame gets: a response frame; undefined when none is due (Produce with acks=0);
+ * 'close' when it cannot be answered; `last` for a response after which the connection closes.
+ */
+export type Answer = Buffer | undefined | 'close' | { readonly last: Buffer };
+
+/** A bare SASL token after a SaslHandshake v0: answered with a bare token, or the connection closes (Kafka's v0 behaviour). */
+async function rawSaslToken(sasl: SaslSession, frame: Buffer): Promise<Answer> {
+  const result = await sasl.token(frame);
+  if (!result.ok) {
+    await sleep(sasl.failureDelayMs);
+    return 'close';
+  }
+  const out = Buffer.alloc(4 + result.bytes.length);
+  out.writeInt32BE(result.bytes.length, 0);
+  result.bytes.copy(out, 4);
+  return out;
+}
+
+const saslApiKeys = new Set([apiVersions.key, saslHandshake.key, saslAuthenticate.key]);
+
 export async function answer(
   frame: Buffer,
   broker: Broker,
   clientHost: string,
   log: NonNullable<KafkaServerOptions['log']>,
-): Promise<Buffer | undefined | 'close'> {
+  sasl?: SaslSession,
+): Promise<Answer> {
   const reader = new Reader(frame);
   let header: RequestHeader;
   try {
     header = decodeRequestHeader(reader, flexibleOf);
   } catch (error) {
     log('closing a connection whose request header does not decode', { error: (error as Error).message });
+    return 'close';
+  }
+  if (sasl && !sasl.authenticated && !saslApiKeys.has(header.apiKey)) {
+    // As a Kafka broker's SASL listener: nothing but ApiVersions and SASL before authentication.
+    log('closing a connection that sent a request before authenticating', { apiKey: header.apiKey, clientId: header.clientId });
     return 'close';
   }
   const schema = apis.get(header.apiKey);
@@ -175,10 +227,41 @@ export async function answer(
     log(`${schema.name} v${version} request does not decode`, { error: (error as Error).message, clientId: header.clientId });
     return encodeResponseFrame(schema, version, header.correlationId, errorBody(schema, version, kafkaErrorCodes.INVALID_REQUEST));
   }
-  const context: RequestContext = { version, clientId: header.clientId ?? '', clientHost, broker };
+  if (schema === saslHandshake) {
+    if (!sasl) return encodeResponseFrame(schema, version, header.correlationId, notSasl(schema));
+    const { body, close } = sasl.handshake(request.mechanism as string, version);
+    const response = encodeResponseFrame(schema, version, header.correlationId, body);
+    return close ? { last: response } : response;
+  }
+  if (schema === saslAuthenticate) {
+    if (!sasl) return encodeResponseFrame(schema, version, header.correlationId, notSasl(schema));
+    const result = await sasl.token(request.authBytes as Buffer);
+    if (result.ok) {
+      return encodeResponseFrame(schema, version, header.correlationId, {
+        errorCode: 0,
+        errorMessage: null,
+        authBytes: result.bytes,
+        sessionLifetimeMs: 0,
+      });
+    }
+    const response = encodeResponseFrame(schema, version, header.correlationId, {
+      errorCode: result.illegalState ? kafkaErrorCodes.ILLEGAL_SASL_STATE : kafkaErrorCodes.SASL_AUTHENTICATION_FAILED,
+      errorMessage: result.message,
+      authBytes: Buffer.alloc(0),
+      sessionLifetimeMs: 0,
+    });
+    // An authenticated connection stays (Kafka answers ILLEGAL_SASL_STATE); any other failure closes it after the delay.
+    if (sasl.authenticated) return response;
+    await sleep(sasl.failureDelayMs);
+    return { last: response };
+  }
   let body: Message | undefined;
   try {
-    body = await handlers[schema.key]!(request, context);
+    // Before authentication only ApiVersions gets here, which needs no grant.
+    const access = !sasl ? openAccess : accessOf(sasl.principal ? await sasl.principal.permissions() : undefined);
+    const context: RequestContext = { version, clientId: header.clientId ?? '', clientHost, broker, access };
+    const handler = handlers[schema.key]!;
+    body = await runAsFunction(kafkaGatewayFunction, () => handler(request, context));
   } catch (error) {
     const { code, message, unexpected } = toKafkaError(error);
     if (unexpected) log(`${schema.name} v${version} failed`, { error: message, stack: (error as Error)?.stack });
@@ -188,6 +271,17 @@ export async function answer(
   flushMetrics();
   if (body === undefined) return undefined;
   return encodeResponseFrame(schema, version, header.correlationId, body);
+}
+
+/** SaslHandshake or SaslAuthenticate on a listener without SASL: Kafka's PLAINTEXT listener answers ILLEGAL_SASL_STATE. */
+function notSasl(schema: ApiSchema): Message {
+  if (schema === saslHandshake) return { errorCode: kafkaErrorCodes.ILLEGAL_SASL_STATE, mechanisms: [] };
+  return {
+    errorCode: kafkaErrorCodes.ILLEGAL_SASL_STATE,
+    errorMessage: 'This listener does not use SASL: connect without sasl settings.',
+    authBytes: Buffer.alloc(0),
+    sessionLifetimeMs: 0,
+  };
 }
 
 /** A response with `code` in every top-level error field and nothing else: for requests no handler could answer. */

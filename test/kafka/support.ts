@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
+import type { SaslOptions } from '../../shared/kafka/sasl';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 import { api, type Api } from '../support/http';
 import { startTestService, type TestService } from '../support/local-service';
@@ -18,14 +19,24 @@ export interface KafkaTestService {
   readonly kafka: () => Kafka;
 }
 
-/** `advertisedPort`: a port to advertise instead of the listener's (a fault-injecting proxy in front of it). */
-export function useKafkaService(options: { advertisedPort?: () => Promise<number> } = {}): KafkaTestService & { port: () => number } {
+/**
+ * `advertisedPort`: a port to advertise instead of the listener's (a fault-injecting proxy in front of it).
+ * `sasl`: the listener requires SASL/SCRAM with these users.
+ */
+export function useKafkaService(
+  options: { advertisedPort?: () => Promise<number>; sasl?: SaslOptions } = {},
+): KafkaTestService & { port: () => number } {
   let service: TestService | undefined;
   let kafka: RunningKafkaServer | undefined;
   beforeAll(async () => {
     service = await startTestService();
     const advertisedPort = options.advertisedPort ? await options.advertisedPort() : undefined;
-    kafka = await startKafkaServer({ port: 0, log: () => {}, ...(advertisedPort !== undefined ? { advertisedPort } : {}) });
+    kafka = await startKafkaServer({
+      port: 0,
+      log: () => {},
+      ...(advertisedPort !== undefined ? { advertisedPort } : {}),
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+    });
   });
   afterAll(async () => {
     await kafka?.stop();

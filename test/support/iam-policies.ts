@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogwayStackProps } from '../../infra/logway-stack';
 import { repoRoot } from '../../infra/project';
+import { kafkaGatewayFunction } from '../../shared/kafka/server';
 import { tableIds, type TableId } from '../../shared/storage/tables';
 
 /** The reference account and region policies are resolved in (any values would do, consistently). */
@@ -97,7 +98,17 @@ export async function functionPolicies(props?: Partial<LogwayStackProps>): Promi
 async function synthesizePolicies(props: Partial<LogwayStackProps> = {}): Promise<Omit<FunctionPolicies, 'sourceHash'>> {
   // Loaded only on a cache miss: aws-cdk-lib alone takes seconds to import.
   const { synthesize, logicalId, statementsOfRole } = await import('../infra/synth');
-  const { stack, template } = synthesize(props, 'LogwayIamCheck');
+  // With the Kafka gateway, so that its task role is checked too (as the function 'kafka-gateway', shared/kafka/server.ts).
+  const { stack, template } = synthesize(
+    {
+      kafkaGateway: {
+        domainName: 'kafka.example.com',
+        certificateArn: `arn:aws:acm:${referenceRegion}:${referenceAccount}:certificate/iam-check`,
+      },
+      ...props,
+    },
+    'LogwayIamCheck',
+  );
   const references = new Map<string, string>();
   for (const id of tableIds) references.set(logicalId(stack.storage.tables[id]), referenceTableArn(id));
   references.set(logicalId(stack.storage.segmentBucket), referenceBucketArn);
@@ -113,6 +124,16 @@ async function synthesizePolicies(props: Partial<LogwayStackProps> = {}): Promis
     }));
     functions[name] = { Version: '2012-10-17', Statement };
     roles[name] = `arn:aws:iam::${referenceAccount}:role/${roleId}`;
+  }
+  if (stack.kafkaGateway) {
+    const roleId = logicalId(stack.kafkaGateway.taskRole);
+    const Statement = statementsOfRole(template, roleId).map((statement) => ({
+      Effect: statement.Effect,
+      Action: statement.Action,
+      Resource: [statement.Resource].flat().map((resource) => resolve(resource, references)),
+    }));
+    functions[kafkaGatewayFunction] = { Version: '2012-10-17', Statement };
+    roles[kafkaGatewayFunction] = `arn:aws:iam::${referenceAccount}:role/${roleId}`;
   }
   return { functions, roles };
 }

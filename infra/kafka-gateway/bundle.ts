@@ -1,0 +1,43 @@
+/**
+ * The container image's build context: infra/kafka-gateway/main.ts bundled by esbuild with the
+ * options every Lambda bundle uses (infra/bundling.ts), and the Dockerfile beside it. Made on
+ * this machine at synth, synchronously (a construct cannot await), without Docker; `cdk deploy`
+ * then builds the image from this directory (that step needs Docker or a compatible CLI).
+ */
+import { buildSync } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { logwayBundling } from '../bundling';
+import { repoRoot } from '../project';
+
+export const gatewaySourceDir = join(repoRoot, 'infra', 'kafka-gateway');
+
+/** Writes main.mjs (+ map) and the Dockerfile into `outDir`; `placeholder`: an empty main.mjs (synthesis that skips bundling). */
+export function bundleKafkaGateway(outDir: string, options: { placeholder?: boolean } = {}): { dir: string; bytes: number } {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  copyFileSync(join(gatewaySourceDir, 'Dockerfile'), join(outDir, 'Dockerfile'));
+  const outfile = join(outDir, 'main.mjs');
+  if (options.placeholder) {
+    writeFileSync(outfile, '// not bundled: this synthesis skipped bundling\n');
+    writeFileSync(`${outfile}.map`, '{}\n');
+    return { dir: outDir, bytes: 0 };
+  }
+  const bundling = logwayBundling();
+  buildSync({
+    entryPoints: [join(gatewaySourceDir, 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundling.target ?? 'node22',
+    minify: bundling.minify ?? true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    mainFields: bundling.mainFields ?? ['module', 'main'],
+    banner: bundling.banner ? { js: bundling.banner } : undefined,
+    external: bundling.externalModules ?? [],
+    logLevel: 'error',
+  });
+  return { dir: outDir, bytes: statSync(outfile).size };
+}
