@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { routes } from '../shared/http/routes';
-import { logwayBundling } from './bundling';
+import { esbuildOptions } from './bundling';
 import { handlersDir, repoRoot } from './project';
 import { scheduledFunctions } from './schedules';
 
@@ -20,23 +20,8 @@ export function handlerNames(): string[] {
 
 /** Bundles `functions/<name>.ts` into `<outDir>/<name>/index.mjs` (and its source map). */
 export async function bundleHandler(name: string, outDir: string = distDir): Promise<{ name: string; file: string; bytes: number }> {
-  const options = logwayBundling();
   const outfile = join(outDir, name, 'index.mjs');
-  await build({
-    entryPoints: [join(handlersDir, `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: options.target ?? 'node22',
-    minify: options.minify ?? true,
-    sourcemap: options.sourceMap ? 'linked' : false,
-    sourcesContent: options.sourcesContent ?? false,
-    mainFields: options.mainFields ?? ['module', 'main'],
-    banner: options.banner ? { js: options.banner } : undefined,
-    external: options.externalModules ?? [],
-    logLevel: 'error',
-  });
+  await build(esbuildOptions(join(handlersDir, `${name}.ts`), outfile));
   return { name, file: outfile, bytes: statSync(outfile).size };
 }
 

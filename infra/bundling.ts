@@ -72,3 +72,26 @@ function installNativeModulesForLambda(): NonNullable<BundlingOptions['commandHo
     ],
   };
 }
+
+/**
+ * The same options in esbuild's own terms, for bundles esbuild builds directly (`npm run build`
+ * and the Kafka gateway's container): one definition of how Logway code is bundled.
+ */
+export function esbuildOptions(entryPoint: string, outfile: string) {
+  const bundling = logwayBundling();
+  return {
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundling.target ?? 'node22',
+    minify: bundling.minify ?? true,
+    sourcemap: bundling.sourceMap ? 'linked' : false,
+    sourcesContent: bundling.sourcesContent ?? false,
+    mainFields: bundling.mainFields ?? ['module', 'main'],
+    banner: bundling.banner ? { js: bundling.banner } : undefined,
+    external: bundling.externalModules ?? [],
+    logLevel: 'error',
+  } satisfies import('esbuild').BuildOptions;
+}

@@ -7,7 +7,7 @@
 import { buildSync } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logwayBundling } from '../bundling';
+import { esbuildOptions } from '../bundling';
 import { repoRoot } from '../project';
 
 export const gatewaySourceDir = join(repoRoot, 'infra', 'kafka-gateway');
@@ -23,21 +23,6 @@ export function bundleKafkaGateway(outDir: string, options: { placeholder?: bool
     writeFileSync(`${outfile}.map`, '{}\n');
     return { dir: outDir, bytes: 0 };
   }
-  const bundling = logwayBundling();
-  buildSync({
-    entryPoints: [join(gatewaySourceDir, 'main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: bundling.target ?? 'node22',
-    minify: bundling.minify ?? true,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    mainFields: bundling.mainFields ?? ['module', 'main'],
-    banner: bundling.banner ? { js: bundling.banner } : undefined,
-    external: bundling.externalModules ?? [],
-    logLevel: 'error',
-  });
+  buildSync(esbuildOptions(join(gatewaySourceDir, 'main.ts'), outfile));
   return { dir: outDir, bytes: statSync(outfile).size };
 }
