@@ -125,6 +125,11 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
     context.trace?.(describeStep(step), `${result.kind}${result.view ? (isFinal(result.view) ? ':final' : ':open') : ':none'}`);
     writeUnits += result.writeUnits;
     if (result.kind === 'done') {
+      // Joining, or putting an open chunk, is itself evidence of contention: keep the memory alive
+      // while the partition stays hot, or this writer would start putting sealed chunks that
+      // every other writer then has to walk past.
+      if (step.kind === 'join' || (step.kind === 'put' && !step.sealed))
+        context.contendedUntil?.set(partitionKey, now() + contentionMemoryMs);
       let head = result.view;
       if (!head.sealed && isFinal(head)) {
         // This join filled the chunk: open the next one where the other writers will look.
@@ -144,7 +149,7 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
     } else {
       lostInARow = 0;
     }
-    if (lostInARow >= 3 && result.view && isFinal(result.view)) {
+    if (lostInARow >= 2 && result.view && isFinal(result.view)) {
       // Walking the chain one chunk per round trip: the head is further on, read it.
       requests++;
       lostInARow = 0;

@@ -110,7 +110,11 @@ export function planAppend(
   if (isFence(view)) return { kind: 'put', baseOffset: view.baseOffset, sealed: sealedPut };
   if (isFinal(view)) {
     const end = endOf(view);
-    if (!sealedPut && intent.noChunkAt !== end) return { kind: 'join', baseOffset: end, speculative: true };
+    // Only the writer that fills an open chunk opens the next one: after a sealed chunk nobody
+    // does, so a contended writer puts its own open chunk at once (joining first would cost it a
+    // round trip more than a sealed put costs the writer it races).
+    const filled = !view.sealed;
+    if (!sealedPut && filled && intent.noChunkAt !== end) return { kind: 'join', baseOffset: end, speculative: true };
     return { kind: 'put', baseOffset: end, sealed: sealedPut };
   }
   if (fitsOpenChunk(view, intent, limits, now)) return { kind: 'join', baseOffset: view.baseOffset };

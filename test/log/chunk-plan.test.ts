@@ -167,8 +167,15 @@ describe('chunk plan against a model of conditional writes', () => {
     const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: false }, limits, 0);
     const calm: AppendIntent = { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: false };
     expect(planAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
-    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, speculative: true });
-    expect(planAppend(sealed, { ...calm, contended: true, noChunkAt: 3 }, limits, 10)).toEqual({
+    // After a sealed chunk nobody opens the next one: a contended writer puts it, open.
+    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: false });
+    // After a chunk filled by joins its filler opens the next one: join that, or put it if it is not there yet.
+    const filled: ChunkView = {
+      ...viewAfterPut(0, false, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: true }, limits, 0),
+      batchCount: limits.openChunkMaxBatches,
+    };
+    expect(planAppend(filled, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, speculative: true });
+    expect(planAppend(filled, { ...calm, contended: true, noChunkAt: 3 }, limits, 10)).toEqual({
       kind: 'put',
       baseOffset: 3,
       sealed: false,
