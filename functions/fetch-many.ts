@@ -1,5 +1,5 @@
 import { parseFetchMany } from '../shared/api/log-requests';
 import { httpHandler } from '../shared/http/handler';
-import { fetchMany } from '../shared/log/fetch';
+import { log } from '../shared/log/service';
 
-export const handler = httpHandler(async (request) => ({ status: 200, body: await fetchMany(parseFetchMany(request)) }));
+export const handler = httpHandler(async (request) => ({ status: 200, body: await log.fetchMany(parseFetchMany(request)) }));

@@ -1,8 +1,8 @@
 import { parseFetchRecords } from '../shared/api/log-requests';
 import { httpHandler } from '../shared/http/handler';
-import { fetchPartition } from '../shared/log/fetch';
+import { log } from '../shared/log/service';
 
 export const handler = httpHandler(async (request) => {
   const { topic, partition, params } = parseFetchRecords(request);
-  return { status: 200, body: await fetchPartition(topic, partition, params) };
+  return { status: 200, body: await log.fetchPartition(topic, partition, params) };
 });
