@@ -17,6 +17,7 @@
  * The function is an Invoke endpoint in this process (the Lambda Invoke API over HTTP, reached
  * through @aws-sdk/client-lambda), so the numbers are the dispatcher's, not a handler's.
  */
+import { closeServer } from '../shared/http/loopback';
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -248,8 +249,7 @@ export async function measureTriggers(
   } finally {
     await triggers.stop();
     await runtime.stop();
-    endpoint.closeAllConnections();
-    endpoint.close();
+    await closeServer(endpoint);
   }
 }
 

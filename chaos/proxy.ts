@@ -11,6 +11,7 @@
  * Control-plane calls (CreateTable, DescribeTable, buckets) are never faulted, so a restarted
  * runtime can always bootstrap. Which request gets which fault is drawn from a seeded PRNG.
  */
+import { closeServer } from '../shared/http/loopback';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Prng } from './prng';
@@ -176,10 +177,6 @@ export async function startFaultProxy(
     set mode(mode: FaultMode | undefined) {
       state.mode = mode;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

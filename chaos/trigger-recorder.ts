@@ -5,6 +5,7 @@
  * invocation cut off by a SIGKILL of the runtime, or by the function timeout, never completes
  * (info); the checker bounds it by the kill and the timeout.
  */
+import { closeServer } from '../shared/http/loopback';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TriggerInvokeResult, TriggerInvokeValue } from './checker/model';
@@ -77,10 +78,6 @@ export async function startTriggerRecorder(
     calm: () => {
       rate = 0;
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { RequestSigner } from '../client/src/auth';
 import { refuseForeignRequest, refusalBody } from '../shared/http/request-guard';
 import { isConsolePath, serveConsoleFile } from './serve';
-import { listenOnLoopback } from '../shared/http/loopback';
+import { closeServer, listenOnLoopback } from '../shared/http/loopback';
 
 export interface ConsoleProxyOptions {
   /** The Logway API, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com (a path prefix is kept). */
@@ -157,10 +157,6 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<R
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: () => closeServer(server),
   };
 }

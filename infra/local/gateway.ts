@@ -18,7 +18,7 @@ import { refuseForeignRequest, refusalBody } from '../../shared/http/request-gua
 import { runAsFunction } from '../../shared/runtime/aws';
 import { consoleFilesDir } from '../../console/assets';
 import { isConsolePath, serveConsoleFile } from '../../console/serve';
-import { listenOnLoopback } from '../../shared/http/loopback';
+import { closeServer, listenOnLoopback } from '../../shared/http/loopback';
 
 /** API Gateway HTTP API's request body quota. */
 export const httpApiBodyLimitBytes = 10 * 1024 * 1024;
@@ -255,8 +255,7 @@ export async function startGateway(options: { port?: number; loadHandler?: Handl
     port,
     server,
     stop: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = closeServer(server);
       // Let running handlers finish before the caller stops the storage under them.
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, drainMs).unref())]);
       await closed;

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { refuseForeignRequest, refusalBody } from '../../shared/http/request-guard';
 import { functionBaseName } from '../../shared/triggers/model';
-import { listenOnLoopback } from '../../shared/http/loopback';
+import { closeServer, listenOnLoopback } from '../../shared/http/loopback';
 
 export interface LocalFunction {
   readonly name: string;
@@ -324,8 +324,7 @@ export async function startLambdaServer(options: LambdaServerOptions): Promise<R
     url: `http://127.0.0.1:${port}`,
     port,
     async stop() {
-      const closed = new Promise<void>((done) => server.close(() => done()));
-      server.closeAllConnections();
+      const closed = closeServer(server);
       await Promise.all([...pools.values()].map((pool) => pool.stop()));
       await closed;
     },

@@ -3,6 +3,7 @@
  * the dispatcher reaches through @aws-sdk/client-lambda, as the black-box judge's would be),
  * which records every invocation and answers as the test scripts it; and helpers to wait.
  */
+import { closeServer } from '../../shared/http/loopback';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KafkaSelfManagedEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka';
@@ -95,11 +96,7 @@ export async function startInvokeEndpoint(): Promise<InvokeEndpoint> {
   resetLambdaClient();
   return Object.assign(endpoint, {
     url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   });
 }
 
