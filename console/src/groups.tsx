@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type GroupDescription, isApiError, logway, type ResetTarget } from './api';
 import { formatCount, formatTimestamp } from './format';
 import { groupHref, navigate, topicHref } from './router';
-import { ErrorBanner, PageHeader, RefreshButton, Status, useLoad } from './ui';
+import { ErrorBanner, PageHeader, RefreshButton, Status, useLoad, numeric, TableHead } from './ui';
 
 const assignmentText = (assignment: Record<string, number[]>): string =>
   Object.entries(assignment)
@@ -44,15 +44,7 @@ export function GroupsPage() {
       ) : null}
       {groups.data?.groups.length ? (
         <table class="data" aria-label="Consumer groups">
-          <thead>
-            <tr>
-              <th scope="col">Group</th>
-              <th scope="col">State</th>
-              <th scope="col" class="num">
-                Members
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Group', 'State', numeric('Members')]} />
           <tbody>
             {groups.data.groups.map((g) => (
               <tr key={g.groupId}>
@@ -137,18 +129,7 @@ export function GroupPage({ id }: { id: string }) {
           <h2>Members</h2>
           {g.members.length ? (
             <table class="data" aria-label="Members">
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col" class="num">
-                    Epoch
-                  </th>
-                  <th scope="col">Subscribed</th>
-                  <th scope="col">Assignment</th>
-                  <th scope="col">Revoking</th>
-                  <th scope="col">Last heartbeat</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Member', numeric('Epoch'), 'Subscribed', 'Assignment', 'Revoking', 'Last heartbeat']} />
               <tbody>
                 {g.members.map((m) => (
                   <tr key={m.memberId}>
@@ -170,24 +151,9 @@ export function GroupPage({ id }: { id: string }) {
           <h2>Offsets and lag</h2>
           {g.partitions.length ? (
             <table class="data" aria-label="Offsets and lag">
-              <thead>
-                <tr>
-                  <th scope="col">Topic</th>
-                  <th scope="col" class="num">
-                    Partition
-                  </th>
-                  <th scope="col">Member</th>
-                  <th scope="col" class="num">
-                    Committed offset
-                  </th>
-                  <th scope="col" class="num">
-                    End offset
-                  </th>
-                  <th scope="col" class="num">
-                    Lag
-                  </th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={['Topic', numeric('Partition'), 'Member', numeric('Committed offset'), numeric('End offset'), numeric('Lag')]}
+              />
               <tbody>
                 {g.partitions.map((p) => (
                   <tr key={`${p.topic}:${p.partition}`}>

@@ -19,7 +19,7 @@ import {
   recordValue,
 } from './format';
 import { topicHref } from './router';
-import { Bytes, ErrorBanner, PageHeader, Status, useLoad } from './ui';
+import { Bytes, ErrorBanner, PageHeader, Status, useLoad, numeric, TableHead } from './ui';
 
 type Mode = 'latest' | 'earliest' | 'offset' | 'timestamp';
 
@@ -362,20 +362,7 @@ export function MessagesPage({ topic, initialPartition }: { topic: string; initi
       </div>
       {shown.length ? (
         <table class="data messages" aria-label="Messages">
-          <thead>
-            <tr>
-              <th scope="col" class="num">
-                Partition
-              </th>
-              <th scope="col" class="num">
-                Offset
-              </th>
-              <th scope="col">Timestamp</th>
-              <th scope="col">Key</th>
-              <th scope="col">Value</th>
-              <th scope="col">Headers</th>
-            </tr>
-          </thead>
+          <TableHead columns={[numeric('Partition'), numeric('Offset'), 'Timestamp', 'Key', 'Value', 'Headers']} />
           <tbody>
             {shown.map((r) => (
               <tr key={`${r.partition}:${r.offset}`} class={fresh.has(`${r.partition}:${r.offset}`) ? 'fresh' : undefined}>

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ConfigField, type ConfigValue, logway, type TopicDescription, topicConfigFields } from './api';
 import { formatBytes, formatCount } from './format';
 import { navigate, topicHref } from './router';
-import { ConfirmDialog, ErrorBanner, PageHeader, RefreshButton, Status, useLoad } from './ui';
+import { ConfirmDialog, ErrorBanner, PageHeader, RefreshButton, Status, useLoad, numeric, TableHead } from './ui';
 
 interface TopicRow {
   name: string;
@@ -67,24 +67,9 @@ export function TopicsPage() {
       {topics.data && topics.data.length === 0 ? <p class="empty">No topics yet. Create one to start.</p> : null}
       {topics.data && topics.data.length > 0 ? (
         <table class="data" aria-label="Topics">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col" class="num">
-                Partitions
-              </th>
-              <th scope="col" class="num">
-                Start offsets
-              </th>
-              <th scope="col" class="num">
-                End offsets
-              </th>
-              <th scope="col" class="num">
-                Size
-              </th>
-              <th scope="col">Browse</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={['Name', numeric('Partitions'), numeric('Start offsets'), numeric('End offsets'), numeric('Size'), 'Browse']}
+          />
           <tbody>
             {topics.data.map((row) => (
               <tr key={row.name}>
@@ -276,28 +261,16 @@ export function TopicPage({ name }: { name: string }) {
           <div>
             <h2>Partitions</h2>
             <table class="data" aria-label="Partitions">
-              <thead>
-                <tr>
-                  <th scope="col" class="num">
-                    Partition
-                  </th>
-                  <th scope="col" class="num">
-                    Start offset
-                  </th>
-                  <th scope="col" class="num">
-                    End offset
-                  </th>
-                  <th scope="col" class="num">
-                    Records
-                  </th>
-                  {topic.data.partitions.some((p) => p.sizeBytes !== undefined) ? (
-                    <th scope="col" class="num">
-                      Size
-                    </th>
-                  ) : null}
-                  <th scope="col">Browse</th>
-                </tr>
-              </thead>
+              <TableHead
+                columns={[
+                  numeric('Partition'),
+                  numeric('Start offset'),
+                  numeric('End offset'),
+                  numeric('Records'),
+                  topic.data.partitions.some((p) => p.sizeBytes !== undefined) && numeric('Size'),
+                  'Browse',
+                ]}
+              />
               <tbody>
                 {topic.data.partitions.map((p) => (
                   <tr key={p.partition}>
@@ -322,12 +295,7 @@ export function TopicPage({ name }: { name: string }) {
           <div>
             <h2>Config</h2>
             <table class="data" aria-label="Config">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Name', 'Value']} />
               <tbody>
                 {Object.entries(topic.data.config).map(([key, value]) => (
                   <tr key={key}>

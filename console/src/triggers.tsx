@@ -5,7 +5,7 @@
 import { isApiError, logway, type Trigger } from './api';
 import { formatCount } from './format';
 import { topicHref, triggerHref } from './router';
-import { ErrorBanner, PageHeader, RefreshButton, useLoad } from './ui';
+import { ErrorBanner, PageHeader, RefreshButton, useLoad, numeric, TableHead } from './ui';
 
 /** The route is missing (404 NOT_FOUND, or API Gateway's `{message:"Not Found"}`), not a trigger. */
 export const triggersUnavailable = (error: unknown): boolean =>
@@ -53,14 +53,7 @@ export function TriggersPage() {
       {triggers.data && triggers.data.triggers.length === 0 ? <p class="empty">No triggers.</p> : null}
       {triggers.data?.triggers.length ? (
         <table class="data" aria-label="Triggers">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Topic</th>
-              <th scope="col">Function</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Status', 'Topic', 'Function']} />
           <tbody>
             {triggers.data.triggers.map((t) => (
               <tr key={t.name}>
@@ -121,23 +114,7 @@ export function TriggerPage({ name }: { name: string }) {
           </dl>
           <h2>Partitions</h2>
           <table class="data" aria-label="Trigger partitions">
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  Partition
-                </th>
-                <th scope="col" class="num">
-                  Position
-                </th>
-                <th scope="col" class="num">
-                  End offset
-                </th>
-                <th scope="col" class="num">
-                  Lag
-                </th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
+            <TableHead columns={[numeric('Partition'), numeric('Position'), numeric('End offset'), numeric('Lag'), 'Last error']} />
             <tbody>
               {(t.partitions ?? []).map((p) => (
                 <tr key={p.partition}>

@@ -183,3 +183,27 @@ export function Status({ children }: { children?: ComponentChildren }) {
     </p>
   );
 }
+
+/** A column of a data table: numeric columns are right-aligned (class "num"). */
+export interface Column {
+  readonly label: string;
+  readonly numeric?: boolean;
+}
+
+export const numeric = (label: string): Column => ({ label, numeric: true });
+
+/** A data table's head: one header cell per column; `false` leaves a column out. */
+export function TableHead({ columns }: { columns: readonly (Column | string | false)[] }) {
+  const shown = columns.filter((c) => c !== false).map((c) => (typeof c === 'string' ? { label: c } : c));
+  return (
+    <thead>
+      <tr>
+        {shown.map((column) => (
+          <th key={column.label} scope="col" class={column.numeric ? 'num' : undefined}>
+            {column.label}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
