@@ -39,6 +39,12 @@ export interface ChunkView {
   readonly configVersion: number;
   /** A zero-record fence of a deleted topic: no append may follow it. */
   readonly deleted: boolean;
+  /** Running maximum record timestamp of the chunks before this one (-1: none). */
+  readonly maxTimestampBefore: number;
+  /** Largest record timestamp in this chunk (-1: none). */
+  readonly maxTimestamp: number;
+  /** Stored bytes of the chunks before this one. */
+  readonly bytesBefore: number;
 }
 
 export interface ChunkLimits {

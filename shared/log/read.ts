@@ -13,13 +13,18 @@ import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';
 import { readSegmentRange } from './segments';
 
+/** One stored record batch as readers see it (a chunk's entry, expanded by `batchesOfChunk`). */
 export interface BatchIndexItem {
   readonly partitionKey: string;
+  /** The chunk that holds the batch, and the batch's place in it. */
+  readonly chunkBaseOffset: number;
+  readonly entryIndex: number;
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly recordCount: number;
+  readonly firstTimestamp: number;
   readonly maxTimestamp: number;
-  readonly maxTimestampSoFar: number;
+  readonly appendedAt: number;
   readonly sizeBytes: number;
   readonly bytes?: Uint8Array;
   readonly segmentKey?: string;

@@ -33,7 +33,7 @@ export interface TableDefinition {
   readonly ttlAttribute?: string;
   /**
    * A DynamoDB stream of the table's changes (keys only: readers re-read what they need). The
-   * partitions table has one so that trigger dispatchers wake on appends; the triggers table, so
+   * chunks table has one so that trigger dispatchers wake on appends; the triggers table, so
    * that the sweep can wake them without invoking anything.
    */
   readonly stream?: 'KEYS_ONLY';
@@ -55,37 +55,36 @@ export const tables = {
     // Keyed by `<topicId>:<partition>` alone, not (topicId, partition): each partition's head
     // is then its own DynamoDB partition key, so the partitions of a hot topic never share one.
     partitionKey: { name: 'partitionKey', type: 'S' },
-    stream: 'KEYS_ONLY',
     description:
-      'One item per partition: high watermark, log start offset and running max timestamp. ' +
-      'Every append is a transaction conditioned on the high watermark stored here.',
+      'One item per partition: log start offset, bytes released by retention and compaction, compaction marks, ' +
+      'the deletion mark. Appends do not touch it: the head is the last chunk (Chunks).',
   },
-  batches: {
-    id: 'Batches',
-    envVar: 'LOGWAY_BATCHES_TABLE',
+  chunks: {
+    id: 'Chunks',
+    envVar: 'LOGWAY_CHUNKS_TABLE',
     partitionKey: { name: 'partitionKey', type: 'S' },
-    sortKey: { name: 'lastOffset', type: 'N' },
+    // Keyed by base offset: the last chunk is the head, and a writer whose view of the head is
+    // stale collides with the chunk that holds the key it aims at (docs/storage.md, layout v2).
+    sortKey: { name: 'baseOffset', type: 'N' },
+    // Trigger dispatchers wake on appends (a Put or a join of a chunk).
+    stream: 'KEYS_ONLY',
+    ttlAttribute: 'expiresAt',
     globalIndexes: [
       {
-        indexName: 'byTimestamp',
-        partitionKey: { name: 'partitionKey', type: 'S' },
-        sortKey: { name: 'maxTimestampSoFar', type: 'N' },
-        projectedAttributes: ['baseOffset'],
-      },
-      {
-        // Which batch items point at a segment object (sparse: inline batches have no segmentKey).
-        // The retention sweep asks it whether an object it found is referenced at all.
+        // Which chunks point at a segment object (sparse: only a chunk holding a batch stored in
+        // S3 has a segmentKey; such a batch is alone in its chunk). The retention sweep asks it
+        // whether an object it found is referenced at all.
         indexName: 'bySegment',
         partitionKey: { name: 'segmentKey', type: 'S' },
         projectedAttributes: ['segmentPosition'],
       },
     ],
     description:
-      'The log index: one item per appended record batch, keyed by its last offset so that ' +
-      'one Query (lastOffset >= wanted) finds the batch holding an offset and those after it. ' +
-      'Small batches carry their bytes inline; large ones point at a byte range of an S3 segment. ' +
-      'The retention sweep keeps its own bookkeeping here under keys no partition has ' +
-      '(`segment-refs#<object key>`: which batches of an object were released; `orphan-cursor#<topicId>`).',
+      "The log (layout v2): a partition is a chain of chunk items keyed by base offset, each holding one or more " +
+      'record batches; the last chunk is the head (its end is the high watermark), so an uncontended append is one ' +
+      'conditional Put. Small batches carry their bytes inline; large ones point at a byte range of an S3 segment. ' +
+      'Chunks retention removed stay 24 hours as bodiless stubs (TTL on expiresAt). The retention sweep keeps its ' +
+      'own bookkeeping here under keys no partition has (`segment-refs#<object key>`, `orphan-cursor#<topicId>`).',
   },
   idempotency: {
     id: 'Idempotency',
@@ -133,6 +132,16 @@ export const tables = {
       'the delivery lease (owner, fencing epoch, expiry) every position commit is conditioned on.',
   },
 } as const satisfies Record<string, TableDefinition>;
+
+/**
+ * The storage layout this code reads and writes. Bumped whenever stored data of the previous
+ * layout cannot be read as is; the local runtime refuses a data folder of another layout, and
+ * docs/deploy.md says how a deployed stack upgrades.
+ *
+ * 1: a `Batches` index of one item per batch plus a head item per partition, every append a transaction.
+ * 2: a `Chunks` chain per partition, the last chunk the head (docs/storage.md, "Append redesign").
+ */
+export const storageLayoutVersion = 2;
 
 export type TableId = keyof typeof tables;
 
