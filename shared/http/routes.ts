@@ -100,10 +100,11 @@ export const routes = [
     method: 'POST',
     path: '/v1/topics/{topic}/records',
     summary: 'Append records atomically, optionally idempotently',
-    // One transaction: UpdateItem of each partition head, PutItem of each batch and of the
-    // Idempotency-Key's response. Large batches go to a new segment object (PutObject). Nothing is
-    // ever deleted or overwritten by produce.
-    tables: { topics: ['read'], partitions: ['read', 'UpdateItem'], batches: ['PutItem'], idempotency: ['read', 'PutItem'] },
+    // Reads the head (the last chunk, the partition item), then one conditional PutItem of a new
+    // chunk, or an UpdateItem joining or sealing the open one (a transaction of those when the
+    // request spans partitions or carries an Idempotency-Key, with the key's response: PutItem).
+    // Large batches go to a new segment object (PutObject). Nothing is ever deleted by produce.
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read', 'PutItem', 'UpdateItem'], idempotency: ['read', 'PutItem'] },
     bucket: ['PutObject'],
   },
   {
@@ -111,7 +112,7 @@ export const routes = [
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/records',
     summary: 'Fetch records from an offset, optionally long-polling',
-    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
     timeoutSeconds: 29,
   },
@@ -120,7 +121,7 @@ export const routes = [
     method: 'POST',
     path: '/v1/fetch',
     summary: 'Fetch from several partitions; returns as soon as any has data',
-    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
     timeoutSeconds: 29,
   },
@@ -129,7 +130,7 @@ export const routes = [
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/offsets',
     summary: 'Earliest, latest, or first offset at or after a timestamp',
-    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
   },
   {
@@ -172,7 +173,7 @@ export const routes = [
     summary: "Reset an empty group's offsets of a topic to earliest, latest, a timestamp or an offset",
     // As an offset commit without a member (groups PutItem: creates the group if needed and drops
     // expired members); batches and bucket: the timestamp lookup.
-    tables: { groups: ['read', 'PutItem'], offsets: ['PutItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { groups: ['read', 'PutItem'], offsets: ['PutItem'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
   },
   {
@@ -189,7 +190,7 @@ export const routes = [
     summary: "Create or replace a trigger: a Lambda function invoked with a topic's records",
     // The definition is read and put conditionally; partitions and batches (and the bucket, for a
     // batch in a segment): the starting position (high watermark, or a timestamp lookup).
-    tables: { triggers: ['read', 'PutItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { triggers: ['read', 'PutItem'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
   },
   { name: 'list-triggers', method: 'GET', path: '/v1/triggers', summary: 'List triggers', tables: { triggers: ['Scan'] } },
@@ -214,7 +215,7 @@ export const routes = [
     path: '/v1/triggers/{trigger}/reset',
     summary: "Move a disabled trigger's position (every partition or one) to earliest, latest, a timestamp or an offset",
     // Each partition's state item is updated (position, fencing epoch); the rest is the target's lookup.
-    tables: { triggers: ['read', 'UpdateItem'], topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { triggers: ['read', 'UpdateItem'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
   },
 ] as const satisfies readonly RouteDefinition[];

@@ -1,7 +1,10 @@
 /**
- * The head of each partition: high watermark, log start offset and the running maximum record
- * timestamp. Read with strong consistency from the partitions table; a partition no record was
- * ever appended to has no item and reads as empty.
+ * The head of each partition: high watermark, log start offset, the running maximum record
+ * timestamp and the bytes held. In layout v2 the high watermark, the running maximum and the
+ * bytes ever appended come from the last chunk (the head of the chain, docs/storage.md); the log
+ * start offset, the bytes retention and compaction released, and the compaction marks from the
+ * partition item, which appends never touch. Both are read strongly consistently, in parallel.
+ * A partition no record was ever appended to has neither and reads as empty.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +12,9 @@ import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf } from '../topics/store';
 import { unprocessedItemsBackoff } from '../runtime/batches';
 import { backoffCeiling, sleep } from '../runtime/retry';
+import { type ChunkItem, chunkEnd, maxTimestampThrough } from './chunks';
+import { readLastChunk } from './chunk-store';
+import { mapWithConcurrency } from '../runtime/concurrency';
 
 export interface PartitionHead {
   readonly highWatermark: number;
@@ -24,50 +30,73 @@ export interface PartitionHead {
 
 export const emptyHead: PartitionHead = { highWatermark: 0, logStartOffset: 0, maxTimestamp: -1, sizeBytes: 0 };
 
-export function headFromItem(item: Record<string, unknown> | undefined): PartitionHead {
-  if (!item || item.highWatermark === undefined) return emptyHead;
+/**
+ * A head from the partition item and the last chunk. The partition item's `sizeDelta` is what
+ * retention and compaction released (zero or less); the chunk chain counts every byte appended.
+ */
+export function headFrom(partitionItem: Record<string, unknown> | undefined, lastChunk: ChunkItem | undefined): PartitionHead {
+  if (!lastChunk) return emptyHead;
+  const appendedBytes = Number(lastChunk.bytesBefore ?? 0) + Number(lastChunk.sizeBytes ?? 0);
+  const highWatermark = chunkEnd(lastChunk);
   return {
-    highWatermark: Number(item.highWatermark),
-    logStartOffset: Number(item.logStartOffset ?? 0),
-    maxTimestamp: Number(item.maxTimestamp ?? -1),
-    sizeBytes: Number(item.sizeBytes ?? 0),
-    ...(item.compactedUpTo !== undefined ? { compactedUpTo: Number(item.compactedUpTo), compactedAt: Number(item.compactedAt) } : {}),
+    highWatermark,
+    logStartOffset: Math.min(highWatermark, Number(partitionItem?.logStartOffset ?? 0)),
+    maxTimestamp: maxTimestampThrough(lastChunk),
+    sizeBytes: Math.max(0, appendedBytes + Number(partitionItem?.sizeDelta ?? 0)),
+    ...(partitionItem?.compactedUpTo !== undefined
+      ? { compactedUpTo: Number(partitionItem.compactedUpTo), compactedAt: Number(partitionItem.compactedAt) }
+      : {}),
   };
 }
 
 export async function readHead(topicId: string, partition: number): Promise<PartitionHead> {
-  const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey: partitionKeyOf(topicId, partition) }, ConsistentRead: true }),
-  );
-  return headFromItem(Item);
+  const partitionKey = partitionKeyOf(topicId, partition);
+  const [{ Item }, last] = await Promise.all([
+    dynamo().send(new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey }, ConsistentRead: true })),
+    readLastChunk(partitionKey),
+  ]);
+  return headFrom(Item, last);
 }
 
-/** Reads several partitions' heads of one topic in as few strongly consistent BatchGets as possible. */
+/** Reads several partitions' heads of one topic. */
 export async function readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
   const byKey = await readHeadsAcrossTopics(partitions.map((partition) => ({ topicId, partition })));
   return new Map(partitions.map((partition) => [partition, byKey.get(partitionKeyOf(topicId, partition)) ?? emptyHead]));
 }
 
+/** How many last-chunk Queries one head read keeps in flight. */
+const headQueryConcurrency = 32;
+
+/** Heads of any partitions: the partition items in strongly consistent BatchGets, the last chunks in parallel Queries. */
 export async function readHeadsAcrossTopics(keys: readonly { topicId: string; partition: number }[]): Promise<Map<string, PartitionHead>> {
-  const heads = new Map<string, PartitionHead>();
-  const table = tableName('partitions');
   const unique = [...new Set(keys.map((k) => partitionKeyOf(k.topicId, k.partition)))];
-  for (let i = 0; i < unique.length; i += 100) {
-    let pending: Record<string, unknown>[] = unique.slice(i, i + 100).map((partitionKey) => ({ partitionKey }));
+  const [items, lastChunks] = await Promise.all([
+    readPartitionItems(unique),
+    mapWithConcurrency(unique, headQueryConcurrency, (partitionKey) => readLastChunk(partitionKey)),
+  ]);
+  const heads = new Map<string, PartitionHead>();
+  unique.forEach((partitionKey, i) => heads.set(partitionKey, headFrom(items.get(partitionKey), lastChunks[i])));
+  return heads;
+}
+
+async function readPartitionItems(partitionKeys: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  const items = new Map<string, Record<string, unknown>>();
+  const table = tableName('partitions');
+  for (let i = 0; i < partitionKeys.length; i += 100) {
+    let pending: Record<string, unknown>[] = partitionKeys.slice(i, i + 100).map((partitionKey) => ({ partitionKey }));
     for (let round = 0; pending.length > 0; round++) {
       const result = await dynamo().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-      for (const item of result.Responses?.[table] ?? []) heads.set(item.partitionKey as string, headFromItem(item));
+      for (const item of result.Responses?.[table] ?? []) items.set(item.partitionKey as string, item);
       pending = (result.UnprocessedKeys?.[table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       if (pending.length > 0) await sleep(backoffCeiling(round, unprocessedItemsBackoff));
     }
   }
-  for (const partitionKey of unique) if (!heads.has(partitionKey)) heads.set(partitionKey, emptyHead);
-  return heads;
+  return items;
 }
 
 /**
- * A bookkeeping update of a partition item that must neither re-create a purged item nor touch
- * a deleted topic's partition: conditioned on the item being a live head. False if it is not.
+ * A bookkeeping update of a partition item (log start, released bytes, compaction marks) that
+ * must not touch a deleted topic's partition. False if the partition is marked deleted.
  */
 export async function updateLivePartition(
   topicId: string,
@@ -80,7 +109,8 @@ export async function updateLivePartition(
         TableName: tableName('partitions'),
         Key: { partitionKey: partitionKeyOf(topicId, partition) },
         ...update,
-        ConditionExpression: 'attribute_exists(highWatermark) AND attribute_not_exists(deletedAt)',
+        // The item may not exist yet (appends never write it); a deleted topic's item is marked.
+        ConditionExpression: 'attribute_not_exists(deletedAt)',
       }),
     );
     return true;
