@@ -41,7 +41,7 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     tables: {
       topics: ['read', 'Scan', 'DeleteItem'],
       partitions: ['read', 'UpdateItem'],
-      batches: ['read', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+      chunks: ['read', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
     },
     bucket: ['read', 'PutObject', 'DeleteObject'],
     timeoutSeconds: 600,
