@@ -6,7 +6,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { compactPartition } from '../../shared/log/compaction';
 import { orphanGraceMs, releaseSegmentBatch, sweepRetention } from '../../shared/log/retention';
@@ -184,16 +184,12 @@ describe('orphaned segment objects', () => {
     const referenced = await objectKeys(`segments/${topicId}/`);
     expect(referenced).toHaveLength(1);
 
-    // A commit that failed after its object was written (here: throttled, 429).
+    // A commit that failed after its object was written (here: its chunk's Put throttled, 429).
     const throttled = await aheadOfFirst(
       dynamoStack(),
-      (command) => command === 'TransactWriteItemsCommand',
+      (command, input) => command === 'PutItemCommand' && input.TableName === tableName('chunks'),
       async () => {
-        throw new TransactionCanceledException({
-          message: 'throttled',
-          $metadata: {},
-          CancellationReasons: [{ Code: 'ThrottlingError' }, { Code: 'None' }],
-        });
+        throw new ProvisionedThroughputExceededException({ message: 'throttled', $metadata: {} });
       },
       () => http.post('/v1/topics/orphans/records', { records: [{ value: big('t') }] }),
     ).catch(() => undefined);
