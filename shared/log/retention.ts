@@ -169,9 +169,10 @@ async function moveLogStart(partitionKey: string, oldStart: number, newStart: nu
         Key: { partitionKey },
         UpdateExpression: 'SET logStartOffset = :newStart ADD sizeDelta :minusFreed',
         // The item may not exist yet: appends never write it, and a log start of 0 is its absence.
-        ConditionExpression:
-          '(logStartOffset = :oldStart OR (attribute_not_exists(logStartOffset) AND :oldStart = :zero)) AND attribute_not_exists(deletedAt)',
-        ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': oldStart, ':zero': 0, ':minusFreed': -freed },
+        ConditionExpression: `${
+          oldStart === 0 ? '(attribute_not_exists(logStartOffset) OR logStartOffset = :oldStart)' : 'logStartOffset = :oldStart'
+        } AND attribute_not_exists(deletedAt)`,
+        ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': oldStart, ':minusFreed': -freed },
       }),
     );
     return true;
