@@ -81,8 +81,15 @@ const segmentIndex = tables.chunks.globalIndexes[0].indexName;
 const segmentRefsKey = (segmentKey: string) => ({ partitionKey: `segment-refs#${segmentKey}`, baseOffset: 0 });
 const orphanCursorKey = (topicId: string) => ({ partitionKey: `orphan-cursor#${topicId}`, baseOffset: 0 });
 
-/** The chunks from the one with key `from` on, in key order, stubs included. */
-const chainFrom = (partitionKey: string, from: number) => chunksAfter(partitionKey, from - 1, growingPageSize());
+/**
+ * The chain from `first` on (the whole chain without it), in key order, stubs included. After
+ * `first` the pages grow from one chunk: a pass that keeps the first batch it looks at reads no
+ * further (every chunk read is billed for all its bytes).
+ */
+async function* chainFrom(partitionKey: string, first: ChunkItem | undefined): AsyncGenerator<ChunkItem> {
+  if (first) yield first;
+  yield* chunksAfter(partitionKey, first ? Number(first.baseOffset) : -1, growingPageSize(1));
+}
 
 /**
  * Records that one batch of a segment object no longer needs it; deletes the object once every
@@ -216,13 +223,13 @@ async function sweepPartition(topic: TopicMetadata, partition: number, now: numb
     const stubbedBelow = Math.min(Number(partitionItem?.stubbedBelow ?? 0), logStart);
     // From the chunk holding `stubbedBelow`: chunks between it and the log start are stubs, or
     // what a pass that died after moving the start left behind (their bytes were already freed).
-    const from = Number((await chunkAtOrBefore(partitionKey, stubbedBelow))?.baseOffset ?? 0);
+    const first = await chunkAtOrBefore(partitionKey, stubbedBelow);
     const read: ChunkItem[] = [];
     let remaining = head.sizeBytes;
     let newStart = logStart;
     let freed = 0;
     let doomed = 0;
-    walk: for await (const chunk of chainFrom(partitionKey, from)) {
+    walk: for await (const chunk of chainFrom(partitionKey, first)) {
       read.push(chunk);
       for (const batch of batchesOfChunk(chunk)) {
         if (batch.lastOffset < newStart) continue;
@@ -293,7 +300,7 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
  */
 async function stubAllButLast(partitionKey: string, now: number, report: SweepReport): Promise<void> {
   const chunks: ChunkItem[] = [];
-  for await (const chunk of chainFrom(partitionKey, 0)) chunks.push(chunk);
+  for await (const chunk of chainFrom(partitionKey, undefined)) chunks.push(chunk);
   const last = chunks.at(-1);
   if (!last) return;
   const doomed = chunks.filter((chunk) => !isStub(chunk) && Number(chunk.baseOffset) < Number(last.baseOffset));
