@@ -409,6 +409,26 @@ describe('compaction on the chunk chain', () => {
     expect((await visibleRecords(topic)).map((r) => r.key)).toEqual(['q', 's', 'p']);
   });
 
+  it('compacts from the log start: a chunk partly below it keeps its batches below the start as they are', async () => {
+    const { topic, partitionKey, written } = await chainOf('partly', { 'cleanup.policy': 'compact,delete', 'retention.ms': 60_000 }, [
+      [{ keys: ['a'], timestamp: old() }, { keys: ['a'] }, { keys: ['b'] }],
+      [{ keys: ['b'] }],
+      [{ keys: ['c'] }],
+    ]);
+    await sweep(topic);
+    expect((await readHead(topic.topicId, 0)).logStartOffset).toBe(1);
+    const [chunk] = await storedChunks(partitionKey);
+    // Offset 2 (b) was superseded and rewritten; offset 0 is below the start and stays byte for byte.
+    expect(chunk!.rewrites).toBe(1);
+    expect(Buffer.from(chunk!.batches[0].bytes)).toEqual(Buffer.from(written[0]!.batches![0]!.bytes!));
+    expect(chunk!.batches[2].sizeBytes).toBeLessThan(written[0]!.batches![2]!.sizeBytes);
+    expect((await visibleRecords(topic)).map((r) => [r.offset, r.key])).toEqual([
+      [1, 'a'],
+      [3, 'b'],
+      [4, 'c'],
+    ]);
+  });
+
   it('a rewrite that loses to retention (the chunk became a stub) writes nothing', async () => {
     const { topic, partitionKey } = await chainOf('lost', { 'cleanup.policy': 'compact,delete', 'retention.ms': 60_000 }, [
       [{ keys: ['k', 'k'], timestamp: old() }],
