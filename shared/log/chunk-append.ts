@@ -306,18 +306,19 @@ export const joinUpdate =
  * A join that creates the chunk (open, with this batch) when the key is free: the writers that
  * reach a boundary together land one after another, as joins of one chunk do.
  */
-export const joinOrCreateUpdate = [
-  'SET batches = list_append(if_not_exists(batches, :empty), :batch)',
-  'recordCount = if_not_exists(recordCount, :zero) + :count',
-  'sizeBytes = if_not_exists(sizeBytes, :zero) + :size',
-  'batchCount = if_not_exists(batchCount, :zero) + :one',
-  'createdAt = if_not_exists(createdAt, :now)',
-  'configVersion = if_not_exists(configVersion, :configVersion)',
-  'capBytes = if_not_exists(capBytes, :capBytes)',
-  'capBatches = if_not_exists(capBatches, :capBatches)',
-  'maxTimestampBefore = if_not_exists(maxTimestampBefore, :maxTimestampBefore)',
-  'bytesBefore = if_not_exists(bytesBefore, :bytesBefore)',
-].join(', ') + ' ADD maxTimestamps :ts';
+export const joinOrCreateUpdate =
+  [
+    'SET batches = list_append(if_not_exists(batches, :empty), :batch)',
+    'recordCount = if_not_exists(recordCount, :zero) + :count',
+    'sizeBytes = if_not_exists(sizeBytes, :zero) + :size',
+    'batchCount = if_not_exists(batchCount, :zero) + :one',
+    'createdAt = if_not_exists(createdAt, :now)',
+    'configVersion = if_not_exists(configVersion, :configVersion)',
+    'capBytes = if_not_exists(capBytes, :capBytes)',
+    'capBatches = if_not_exists(capBatches, :capBatches)',
+    'maxTimestampBefore = if_not_exists(maxTimestampBefore, :maxTimestampBefore)',
+    'bytesBefore = if_not_exists(bytesBefore, :bytesBefore)',
+  ].join(', ') + ' ADD maxTimestamps :ts';
 
 const lineageValues = (lineage: { maxTimestampBefore: number; bytesBefore: number }) => ({
   ':maxTimestampBefore': lineage.maxTimestampBefore,

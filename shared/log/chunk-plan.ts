@@ -111,7 +111,10 @@ export function planAppend(
   logStartOffset = 0,
 ): AppendStep {
   const sealedPut = !intent.contended || intent.alone === true;
-  if (!view) return sealedPut ? { kind: 'put', baseOffset: logStartOffset, sealed: true } : { kind: 'join', baseOffset: logStartOffset, create: true };
+  if (!view)
+    return sealedPut
+      ? { kind: 'put', baseOffset: logStartOffset, sealed: true }
+      : { kind: 'join', baseOffset: logStartOffset, create: true };
   if (view.deleted) return { kind: 'topic-changed', reason: 'deleted' };
   if (view.configVersion > intent.configVersion) return { kind: 'topic-changed', reason: 'config' };
   // A fence is replaced by the next chunk at its own key.

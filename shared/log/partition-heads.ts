@@ -48,7 +48,11 @@ const clockSkewMarginMs = 5_000;
 
 function watchOf(chunk: ChunkItem): LastChunkWatch {
   const view = viewOfItem(chunk as unknown as Record<string, unknown>);
-  const rereadUntil = isFence(view) ? Number.POSITIVE_INFINITY : isFinal(view) ? 0 : view.createdAt + chunkLimits.joinWindowMs + clockSkewMarginMs;
+  const rereadUntil = isFence(view)
+    ? Number.POSITIVE_INFINITY
+    : isFinal(view)
+      ? 0
+      : view.createdAt + chunkLimits.joinWindowMs + clockSkewMarginMs;
   return { baseOffset: view.baseOffset, rereadUntil };
 }
 
