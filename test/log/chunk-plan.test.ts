@@ -14,8 +14,12 @@ import {
   isFinal,
   joinedBaseOffset,
   planAppend,
+  planTransactionalAppend,
+  successorLineage,
+  viewAfterJoin,
   viewAfterPut,
 } from '../../shared/log/chunk-plan';
+import { planFence } from '../../shared/log/fences';
 
 const limits: ChunkLimits = { openChunkMaxBytes: 300, openChunkMaxBatches: 4, joinWindowMs: 1000 };
 
@@ -46,7 +50,13 @@ class ModelTable {
       return { ok: true, baseOffset: step.baseOffset, view };
     }
     if (step.kind === 'join') {
-      if (!existing) return { ok: false };
+      if (!existing) {
+        // A join at a boundary creates the chunk, open.
+        if (!step.create) return { ok: false };
+        const created: ModelChunk = { ...viewAfterPut(step.baseOffset, false, intent, limits, now), batches: [tag] };
+        this.chunks.set(step.baseOffset, created);
+        return { ok: true, baseOffset: step.baseOffset, view: created };
+      }
       const open = !existing.sealed && !existing.deleted && existing.configVersion <= intent.configVersion && !isFinal(existing);
       if (!open) return { ok: false, found: existing };
       const next: ModelChunk = {
@@ -64,21 +74,11 @@ class ModelTable {
     this.chunks.set(step.baseOffset, sealed);
     return { ok: false, found: sealed };
   }
-  openNext(filled: ChunkView, configVersion: number, now: number): void {
-    const at = endOf(filled);
-    if (this.chunks.has(at)) return;
-    this.chunks.set(at, {
-      ...viewAfterPut(at, false, { recordCount: 0, sizeBytes: 0, configVersion, contended: true }, limits, now),
-      batchCount: 0,
-      batches: [],
-    });
-  }
 }
 
 interface Writer {
   view: ChunkView | undefined;
   contended: boolean;
-  noChunkAt?: number;
   pending?: { tag: string; recordCount: number; sizeBytes: number };
   done: number;
 }
@@ -108,7 +108,6 @@ describe('chunk plan against a model of conditional writes', () => {
               sizeBytes: writer.pending.sizeBytes,
               configVersion: 0,
               contended: writer.contended,
-              ...(writer.noChunkAt !== undefined ? { noChunkAt: writer.noChunkAt } : {}),
             };
             const step = planAppend(writer.view, intent, limits, now);
             expect(step.kind).not.toBe('topic-changed');
@@ -118,17 +117,11 @@ describe('chunk plan against a model of conditional writes', () => {
               expect(acked.has(writer.pending.tag)).toBe(false);
               acked.set(writer.pending.tag, result.baseOffset);
               writer.view = result.view;
-              if (!result.view.sealed && isFinal(result.view)) {
-                table.openNext(result.view, 0, now);
-                writer.view = table.last();
-              }
               writer.pending = undefined;
-              writer.noChunkAt = undefined;
               writer.done++;
             } else {
               if (step.kind !== 'seal') writer.contended = true;
-              if (step.kind === 'join' && step.speculative && !result.found) writer.noChunkAt = step.baseOffset;
-              else writer.view = result.found ?? table.last();
+              writer.view = result.found ?? table.last();
             }
           }
           // The chain: contiguous, final chunks everywhere but the end, batches where they were acknowledged.
@@ -167,24 +160,86 @@ describe('chunk plan against a model of conditional writes', () => {
     const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: false }, limits, 0);
     const calm: AppendIntent = { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: false };
     expect(planAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
-    // After a sealed chunk nobody opens the next one: a contended writer puts it, open.
-    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: false });
-    // After a chunk filled by joins its filler opens the next one: join that, or put it if it is not there yet.
+    // After a final chunk a contended writer joins the chunk at its end, creating it if no one has.
+    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, create: true });
     const filled: ChunkView = {
       ...viewAfterPut(0, false, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: true }, limits, 0),
       batchCount: limits.openChunkMaxBatches,
     };
-    expect(planAppend(filled, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, speculative: true });
-    expect(planAppend(filled, { ...calm, contended: true, noChunkAt: 3 }, limits, 10)).toEqual({
-      kind: 'put',
-      baseOffset: 3,
-      sealed: false,
-    });
+    expect(planAppend(filled, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, create: true });
+    expect(planAppend(undefined, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 0, create: true });
     const open = viewAfterPut(3, false, { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: true }, limits, 0);
     expect(planAppend(open, calm, limits, 10)).toEqual({ kind: 'join', baseOffset: 3 });
     // Past its join window an open chunk is sealed, not joined (a join is billed for the whole chunk).
     expect(planAppend(open, calm, limits, 5000)).toEqual({ kind: 'seal', baseOffset: 3 });
     // A batch in a segment object never joins.
     expect(planAppend(sealed, { ...calm, contended: true, alone: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
+  });
+
+  it('in a transaction: puts after a final chunk or over a fence, joins an open one with its count pinned, seals one it cannot join', () => {
+    const calm: AppendIntent = { recordCount: 2, sizeBytes: 10, configVersion: 1, contended: false };
+    expect(planTransactionalAppend(undefined, calm, limits, 0)).toEqual({ kind: 'put', baseOffset: 0 });
+    const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 1 }, limits, 0);
+    expect(planTransactionalAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3 });
+    const open = viewAfterPut(3, false, { recordCount: 5, sizeBytes: 50, configVersion: 1 }, limits, 0);
+    expect(planTransactionalAppend(open, calm, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, expectedCount: 5 });
+    expect(planTransactionalAppend(open, calm, limits, 5000)).toEqual({ kind: 'seal', baseOffset: 3 });
+    expect(planTransactionalAppend(open, { ...calm, alone: true }, limits, 10)).toEqual({ kind: 'seal', baseOffset: 3 });
+    const fence = viewAfterPut(8, true, { recordCount: 0, sizeBytes: 0, configVersion: 2 }, limits, 0);
+    expect(planTransactionalAppend(fence, calm, limits, 10)).toEqual({ kind: 'topic-changed', reason: 'config' });
+    expect(planTransactionalAppend(fence, { ...calm, configVersion: 2 }, limits, 10)).toEqual({ kind: 'put', baseOffset: 8 });
+    expect(planTransactionalAppend({ ...fence, deleted: true }, { ...calm, configVersion: 9 }, limits, 10)).toEqual({
+      kind: 'topic-changed',
+      reason: 'deleted',
+    });
+    // The writer's own view after a pinned join is exact.
+    expect(viewAfterJoin(open, { recordCount: 2, sizeBytes: 10, maxTimestamp: 7 })).toMatchObject({
+      recordCount: 7,
+      sizeBytes: 60,
+      batchCount: 2,
+      maxTimestamp: 7,
+    });
+  });
+
+  it('a fence seals an open head, goes after a final one, replaces an older fence, and stops at a newer version or a deletion', () => {
+    const config = { kind: 'config', configVersion: 3 } as const;
+    const deletion = { kind: 'deleted', configVersion: 3, deletedAt: 1 } as const;
+    expect(planFence(undefined, config)).toEqual({ kind: 'put', baseOffset: 0 });
+    const open = viewAfterPut(4, false, { recordCount: 2, sizeBytes: 10, configVersion: 1 }, limits, 0);
+    expect(planFence(open, config)).toEqual({ kind: 'seal', baseOffset: 4 });
+    expect(planFence({ ...open, sealed: true }, config)).toEqual({ kind: 'put', baseOffset: 6 });
+    const olderFence = viewAfterPut(6, true, { recordCount: 0, sizeBytes: 0, configVersion: 2 }, limits, 0);
+    expect(planFence(olderFence, config)).toEqual({ kind: 'put', baseOffset: 6 });
+    expect(planFence({ ...olderFence, configVersion: 3 }, config)).toEqual({ kind: 'done' });
+    // A deletion goes even after a chunk of the same version, and nothing goes after a deletion.
+    expect(planFence({ ...olderFence, configVersion: 3 }, deletion)).toEqual({ kind: 'put', baseOffset: 6 });
+    expect(planFence({ ...olderFence, deleted: true }, config)).toEqual({ kind: 'done' });
+  });
+
+  it("a chunk's lineage carries the running maximum timestamp and the bytes of every chunk before it", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ size: fc.nat(5000), maxTimestamp: fc.integer({ min: -1, max: 1e6 }) }), { minLength: 1, maxLength: 30 }),
+        (chunks) => {
+          let view: ChunkView | undefined;
+          let offset = 0;
+          for (const chunk of chunks) {
+            const lineage = successorLineage(view);
+            view = viewAfterPut(
+              offset,
+              true,
+              { recordCount: 1, sizeBytes: chunk.size, configVersion: 0, maxTimestamp: chunk.maxTimestamp },
+              limits,
+              0,
+              lineage,
+            );
+            offset += 1;
+          }
+          const after = successorLineage(view);
+          expect(after.bytesBefore).toBe(chunks.reduce((sum, c) => sum + c.size, 0));
+          expect(after.maxTimestampBefore).toBe(Math.max(-1, ...chunks.map((c) => c.maxTimestamp)));
+        },
+      ),
+    );
   });
 });
