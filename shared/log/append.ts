@@ -165,7 +165,9 @@ async function appendInTransaction(
   const views = new Map<number, ChunkView | undefined>();
   const readViews = async (which: readonly PreparedBatch[]) => {
     const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
-    which.forEach((b, i) => views.set(b.partition, read[i]));
+    which.forEach((b, i) => {
+      views.set(b.partition, read[i]);
+    });
   };
   const unknown = batches.filter((b) => knownHeads.get(keyOf(b)) === undefined);
   for (const b of batches) if (!unknown.includes(b)) views.set(b.partition, knownHeads.get(keyOf(b)));
