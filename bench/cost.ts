@@ -11,13 +11,17 @@
  *   UTF-8 bytes, binary its bytes, numbers 1 byte per two significant digits plus 1, booleans and
  *   null 1 byte, lists and maps 3 bytes plus 1 byte per element plus the elements;
  * - a write: 1 WRU per 1 KB (rounded up, at least 1); a transactional write (Put, Update, Delete
- *   or ConditionCheck inside TransactWriteItems): 2 WRU per KB;
+ *   or ConditionCheck inside TransactWriteItems): 2 WRU per KB; an UpdateItem (and a failed
+ *   conditional write) is sized as the larger of the item before and after, as far as the call
+ *   shows it: the images it returned (ALL_NEW, or ALL_OLD on a failed condition, which the caller
+ *   passes as the output's `Item`), else its key and the attributes it sets;
  * - a write that adds or changes an item in a global secondary index: 1 WRU per KB of the index
  *   entry (table keys, index keys, projected attributes);
  * - a read: 1 RRU per 4 KB strongly consistent, 0.5 eventually consistent, 2 transactional, at
  *   least one unit even for a missing item; BatchGetItem rounds each item on its own; Query and
  *   Scan round the sum of the items' sizes once.
  */
+import { tableIds, tables as tableDefinitions, type TableDefinition } from '../shared/storage/tables';
 import { prices as defaultPrices, type Prices } from './prices';
 
 export const GiB = 2 ** 30;
@@ -200,6 +204,16 @@ interface WriteRequest {
   readonly stores: boolean;
   /** Whether it can write index entries (Put, Update). */
   readonly indexed: boolean;
+  /**
+   * Bytes billed when more than `item` is known: AWS bills an update (and a failed conditional
+   * write) for the larger of the item before and after, which the returned images show.
+   */
+  readonly billedBytes?: number;
+}
+
+/** The largest size among an item as written and the images a call returned (ALL_NEW, ALL_OLD). */
+function billedBytesOf(item: Item, ...images: unknown[]): number {
+  return Math.max(itemSize(item), ...images.map((image) => (image && typeof image === 'object' ? itemSize(image as Item) : 0)));
 }
 
 function billWrite(
@@ -210,7 +224,7 @@ function billWrite(
   committed: boolean,
 ): void {
   const size = itemSize(request.item);
-  bill.wru += writeUnits(size, transactional);
+  bill.wru += writeUnits(Math.max(size, request.billedBytes ?? 0), transactional);
   if (!request.indexed) return;
   for (const entry of indexEntries(request.item, tables(request.table))) {
     const entrySize = itemSize(entry);
@@ -273,12 +287,20 @@ export function billDynamoCall(
       for (const response of (output?.Responses ?? []) as { Item?: Item }[])
         bill.rru += readUnits(itemSize(response.Item), 'transactional');
       break;
-    case 'PutItem':
-      billWrite(bill, { table: input.TableName, item: input.Item ?? {}, stores: true, indexed: true }, false, tables, committed);
+    case 'PutItem': {
+      // A failed condition returns the item it met (ReturnValuesOnConditionCheckFailure ALL_OLD).
+      const item = input.Item ?? {};
+      const billedBytes = billedBytesOf(item, output?.Attributes, output?.Item);
+      billWrite(bill, { table: input.TableName, item, stores: true, indexed: true, billedBytes }, false, tables, committed);
       break;
-    case 'UpdateItem':
-      billWrite(bill, { table: input.TableName, item: updateItem(input), stores: false, indexed: true }, false, tables, committed);
+    }
+    case 'UpdateItem': {
+      // A join of a chunk returns it whole (ALL_NEW; a failed one ALL_OLD): billed at the chunk's size.
+      const item = updateItem(input);
+      const billedBytes = billedBytesOf(item, output?.Attributes, output?.Item);
+      billWrite(bill, { table: input.TableName, item, stores: false, indexed: true, billedBytes }, false, tables, committed);
       break;
+    }
     case 'DeleteItem':
       billWrite(bill, { table: input.TableName, item: input.Key ?? {}, stores: false, indexed: false }, false, tables, committed);
       break;
@@ -534,4 +556,272 @@ export function mskServerlessCost(w: StreamWorkload, p: Prices = defaultPrices):
   const retrieval = gib(w) * w.reads * m.perGbOut;
   const hourly = w.hours * (m.perClusterHour + w.partitions * m.perPartitionHour);
   return { ingest, retrieval, hourly, total: ingest + retrieval + hourly, notes: `1 cluster, ${w.partitions} partitions` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout v2, modelled: what each request costs in DynamoDB by the design (docs/storage.md,
+// "Append redesign (layout v2)"), billed with the same rules as the measured calls above. The
+// benchmark measures the real requests; this says what they should come to, shape by shape.
+
+/** The billing shape (keys, sparse indexes) of one of the tables of shared/storage/tables.ts. */
+export function tableShapeOf(definition: TableDefinition): TableShape {
+  return {
+    keys: [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])],
+    indexes: (definition.globalIndexes ?? []).map((index) => ({
+      partitionKey: index.partitionKey.name,
+      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
+      projected: index.projectedAttributes,
+    })),
+  };
+}
+
+const modelTables: Record<string, TableShape> = Object.fromEntries(
+  tableIds.map((id) => [id, tableShapeOf(tableDefinitions[id] as TableDefinition)]),
+);
+const modelShapes = (name: string) => modelTables[name];
+
+/** Typical values of a chunk's attributes: the sizes of numbers depend on their digits. */
+const modelTopicId = 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11';
+const modelNow = 1_764_547_200_123;
+
+/** One batch of a produce request, as it is stored. */
+export interface ModelBatch {
+  /** Encoded RecordBatch v2 bytes (encodeRecordBatch). */
+  readonly batchBytes: number;
+  readonly records: number;
+  /** Where the bytes go: inline in the chunk item, or a byte range of an S3 segment object. */
+  readonly stored: 'inline' | 's3';
+}
+
+/**
+ * A sealed chunk holding one batch, with every attribute of shared/log/chunks.ts at a realistic
+ * width (an S3 batch: the segment's key and position, for the sparse bySegment index).
+ */
+export function modelChunkItem(batch: ModelBatch, partition = 3, segmentBatches = 1): Item {
+  const segment =
+    batch.stored === 's3'
+      ? { segmentKey: `segments/${modelTopicId}/2026-12-01/1764547200123-0f3a2b7c8d9e`, segmentPosition: 1_048_576, segmentBatches }
+      : undefined;
+  return {
+    partitionKey: `${modelTopicId}:${partition}`,
+    baseOffset: 12_345_678,
+    recordCount: batch.records,
+    sizeBytes: batch.batchBytes,
+    batchCount: 1,
+    batches: [
+      {
+        recordCount: batch.records,
+        sizeBytes: batch.batchBytes,
+        firstTimestamp: modelNow,
+        maxTimestamp: modelNow,
+        appendedAt: modelNow,
+        ...(segment ?? { bytes: new Uint8Array(batch.batchBytes) }),
+      },
+    ],
+    sealed: true,
+    createdAt: modelNow,
+    configVersion: 1,
+    maxTimestampBefore: modelNow - 1,
+    maxTimestamps: new Set([modelNow]),
+    bytesBefore: 1_234_567_890,
+    ...(segment ? { segmentKey: segment.segmentKey, segmentPosition: segment.segmentPosition } : {}),
+  };
+}
+
+/** The Idempotency-Key's record: scoped key, request hash, the stored response, its expiry. */
+export function modelIdempotencyItem(storedResponseBytes: number): Item {
+  return {
+    key: `${modelTopicId}/order-2026-12-01-000123`,
+    requestHash: 'x'.repeat(44), // sha256, base64
+    response: new Uint8Array(storedResponseBytes),
+    expiresAt: Math.floor(modelNow / 1000) + 86_400,
+  };
+}
+
+export interface ModelProduce {
+  /** One batch per partition the request writes to. */
+  readonly batches: readonly ModelBatch[];
+  /** Bytes of the stored response when the request carries an Idempotency-Key (encodeStoredOffsets). */
+  readonly idempotencyResponseBytes?: number;
+}
+
+export interface ModelUnits {
+  /** Table writes (transactional ones doubled). */
+  readonly wru: number;
+  /** Global secondary index writes (bySegment, for a batch stored in S3). */
+  readonly gsiWru: number;
+  readonly rru: number;
+  readonly dynamoCalls: number;
+  readonly s3Puts: number;
+  readonly s3Gets: number;
+}
+
+/**
+ * One uncontended produce request in layout 2: one conditional PutItem of a sealed chunk (one
+ * partition, no Idempotency-Key), or a TransactWriteItems of the same Puts plus the idempotency
+ * record (several partitions, or a key): 2x. No partition-item write, no time-index entry; the
+ * bySegment index gets an entry only for a chunk whose batch is in S3. The head is cached (a
+ * writer re-reads it at most once a minute), so the request reads nothing.
+ */
+export function layoutV2ProduceUnits(request: ModelProduce): ModelUnits {
+  const puts = request.batches.map((batch, i) => ({ TableName: 'chunks', Item: modelChunkItem(batch, i, request.batches.length) }));
+  const s3Puts = request.batches.some((b) => b.stored === 's3') ? 1 : 0; // one segment object per request
+  const transactional = puts.length > 1 || request.idempotencyResponseBytes !== undefined;
+  const bill = transactional
+    ? billDynamoCall(
+        'TransactWriteItems',
+        {
+          TransactItems: [
+            ...puts.map((put) => ({ Put: put })),
+            ...(request.idempotencyResponseBytes !== undefined
+              ? [{ Put: { TableName: 'idempotency', Item: modelIdempotencyItem(request.idempotencyResponseBytes) } }]
+              : []),
+          ],
+        },
+        {},
+        'ok',
+        modelShapes,
+      )
+    : billDynamoCall('PutItem', puts[0]!, {}, 'ok', modelShapes);
+  return { wru: bill.wru, gsiWru: bill.gsiWru, rru: 0, dynamoCalls: 1, s3Puts, s3Gets: 0 };
+}
+
+/** Bytes of the topic item and of a partition item (log start, released bytes, compaction marks) as read. */
+const modelTopicItemBytes = 300;
+const modelPartitionItemBytes = 120;
+
+/**
+ * One fetch in layout 2 of `chunkBytes` (the whole sizes of the chunks it reads, in order; the
+ * first holds the offset): the topic (GetItem) and the head (the partition item's GetItem and a
+ * Query of the last chunk), then the chunk at or before the offset (Query, Limit 1) and the
+ * chunks after it (one Query per 1 MB page), all strongly consistent. A Query is billed on the
+ * whole items it reads, whatever its projection. `lastChunkBytes`: the size of the partition's
+ * last chunk (a sealed 1-record chunk is ~1.3 KB; an open chunk up to its 32 KiB cap).
+ */
+export function layoutV2FetchUnits(chunkBytes: readonly number[], lastChunkBytes: number, s3Gets = 0): ModelUnits {
+  const [first = 0, ...after] = chunkBytes;
+  let rru = readUnits(modelTopicItemBytes, 'strong') + readUnits(modelPartitionItemBytes, 'strong');
+  rru += queryReadUnits([lastChunkBytes], 'strong') + queryReadUnits([first], 'strong');
+  let calls = 4;
+  // Pages of at most 1 MB; the first page may be empty (nothing after the first chunk).
+  const pages: number[][] = [[]];
+  let pageBytes = 0;
+  for (const size of after) {
+    if (pageBytes + size > 1_048_576 && pages.at(-1)!.length > 0) {
+      pages.push([]);
+      pageBytes = 0;
+    }
+    pages.at(-1)!.push(size);
+    pageBytes += size;
+  }
+  for (const page of pages) {
+    rru += queryReadUnits(page, 'strong');
+    calls++;
+  }
+  return { wru: 0, gsiWru: 0, rru, dynamoCalls: calls, s3Puts: 0, s3Gets };
+}
+
+/**
+ * One poll of a waiting fetch in layout 2: the partition item (GetItem; a POST /v1/fetch reads
+ * all its partitions' items in one BatchGetItem, one unit each) and the last chunk (Query, Limit
+ * 1, billed on the whole chunk).
+ */
+export function layoutV2PollUnits(lastChunkBytes: number): ModelUnits {
+  const rru = readUnits(modelPartitionItemBytes, 'strong') + queryReadUnits([lastChunkBytes], 'strong');
+  return { wru: 0, gsiWru: 0, rru, dynamoCalls: 2, s3Puts: 0, s3Gets: 0 };
+}
+
+/** Dollars per million requests of what Lambda and API Gateway add to a request's DynamoDB and S3 units. */
+export interface ModelFront {
+  /** Handler time per request (billed at the functions' memory). */
+  readonly lambdaMs: number;
+  /** API Gateway requests as metered (512 KB steps of the larger of request and response). */
+  readonly apiUnits: number;
+}
+
+export interface ModelCost {
+  readonly apiGateway: number;
+  readonly lambda: number;
+  readonly dynamodb: number;
+  readonly s3: number;
+  readonly total: number;
+}
+
+/** Dollars per million requests of the given units. */
+export function perMillionRequests(units: ModelUnits, front: ModelFront, p: Prices = defaultPrices): ModelCost {
+  const apiGateway = front.apiUnits * p.apiGateway.httpApiPerMillionRequests;
+  const lambda =
+    p.lambda.perMillionRequests + 1e6 * (lambdaBilledMs(front.lambdaMs, p) / 1000) * (p.lambda.memoryMb / 1024) * p.lambda.perGbSecondArm64;
+  const dynamodb = (units.wru + units.gsiWru) * p.dynamodb.perMillionWriteUnits + units.rru * p.dynamodb.perMillionReadUnits;
+  const s3 = units.s3Puts * 1000 * p.s3.perThousandPut + units.s3Gets * 1000 * p.s3.perThousandGet;
+  return { apiGateway, lambda, dynamodb, s3, total: apiGateway + lambda + dynamodb + s3 };
+}
+
+/** A workload shape for the per-GiB model: 1 KiB records, produced and fetched in these sizes. */
+export interface ModelShape {
+  readonly recordsPerRequest: number;
+  /** Encoded RecordBatch v2 bytes of one request's batch (encodeRecordBatch). */
+  readonly batchBytes: number;
+  /** HTTP bytes of one produce request and of one fetch response (API Gateway meters the larger per 512 KB). */
+  readonly produceRequestBytes: number;
+  readonly fetchResponseBytes: number;
+  /** Records one fetch returns (its maxBytes over the record size). */
+  readonly recordsPerFetch: number;
+  /** Batches above this go to S3 (shared/config.ts). */
+  readonly inlineMaxBytes: number;
+  readonly produceLambdaMs: number;
+  readonly fetchLambdaMs: number;
+}
+
+export interface ModelPerGiB {
+  readonly produceRequests: number;
+  readonly fetches: number;
+  /** Dollars to produce 1 GiB of 1 KiB records, and to fetch it once. */
+  readonly produce: ModelCost;
+  readonly fetch: ModelCost;
+  readonly total: number;
+}
+
+const scaled = (cost: ModelCost, requests: number): ModelCost => ({
+  apiGateway: (cost.apiGateway * requests) / 1e6,
+  lambda: (cost.lambda * requests) / 1e6,
+  dynamodb: (cost.dynamodb * requests) / 1e6,
+  s3: (cost.s3 * requests) / 1e6,
+  total: (cost.total * requests) / 1e6,
+});
+
+/**
+ * Dollars per GiB of 1 KiB records written once and read once, in layout 2, uncontended, one
+ * partition per request, no Idempotency-Key: each request one chunk; each fetch reads the chunks
+ * holding its records (and one ranged GET per batch in S3). No hourly charge; storage extra.
+ */
+export function layoutV2PerGiB(shape: ModelShape, p: Prices = defaultPrices): ModelPerGiB {
+  const records = GiB / 1024;
+  const batch: ModelBatch = {
+    batchBytes: shape.batchBytes,
+    records: shape.recordsPerRequest,
+    stored: shape.batchBytes > shape.inlineMaxBytes ? 's3' : 'inline',
+  };
+  const produceRequests = records / shape.recordsPerRequest;
+  const produce = perMillionRequests(
+    layoutV2ProduceUnits({ batches: [batch] }),
+    { lambdaMs: shape.produceLambdaMs, apiUnits: meteredApiRequests(shape.produceRequestBytes, 0, p) },
+    p,
+  );
+  const fetches = records / shape.recordsPerFetch;
+  const chunkBytes = itemSize(modelChunkItem(batch));
+  const chunksPerFetch = Math.max(1, Math.ceil(shape.recordsPerFetch / shape.recordsPerRequest));
+  const fetchUnits = layoutV2FetchUnits(
+    Array.from({ length: chunksPerFetch }, () => chunkBytes),
+    chunkBytes,
+    batch.stored === 's3' ? chunksPerFetch : 0,
+  );
+  const fetch = perMillionRequests(
+    fetchUnits,
+    { lambdaMs: shape.fetchLambdaMs, apiUnits: meteredApiRequests(0, shape.fetchResponseBytes, p) },
+    p,
+  );
+  const producePerGiB = scaled(produce, produceRequests);
+  const fetchPerGiB = scaled(fetch, fetches);
+  return { produceRequests, fetches, produce: producePerGiB, fetch: fetchPerGiB, total: producePerGiB.total + fetchPerGiB.total };
 }
