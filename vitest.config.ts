@@ -51,6 +51,7 @@ export const integrationTests = [
   'test/log/time-lookups.test.ts',
   'test/log/topic-config.test.ts',
   'test/log/topics.test.ts',
+  'test/log/fences.test.ts',
   'test/triggers/chaos.test.ts',
   'test/triggers/cli.test.ts',
   'test/triggers/delivery.test.ts',

@@ -17,8 +17,9 @@ import { CreateTableCommand, DynamoDBClient, TransactionCanceledException } from
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createTableInput, emulatorCredentials } from '../infra/local/bootstrap';
-import { appendTransactItems, conflictBackoffMs, type PreparedBatch } from '../shared/log/append';
-import { appendChunk, chunkTable } from '../shared/log/chunk-append';
+import { chunkEntryOf, conflictBackoffMs, type PreparedBatch } from '../shared/log/append';
+import { appendTransactItems, layout1BatchesTable } from './layout1';
+import { appendChunk } from '../shared/log/chunk-append';
 import type { ChunkView } from '../shared/log/chunk-plan';
 import { emptyHead } from '../shared/log/partition-heads';
 import { sleep } from '../shared/runtime/retry';
@@ -64,9 +65,9 @@ export async function runAppendShapes(
   const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const tables = { partitions: `${prefix}-partitions`, batches: `${prefix}-batches`, idempotency: `${prefix}-idempotency` };
   await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.partitions, tables.partitions)));
-  await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.batches, tables.batches)));
+  await raw.send(new CreateTableCommand(createTableInput(layout1BatchesTable, tables.batches)));
   const chunkTableName = `${prefix}-chunks`;
-  await raw.send(new CreateTableCommand(createTableInput(chunkTable, chunkTableName)));
+  await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.chunks, chunkTableName)));
   const batch = sampleBatch(1);
 
   async function transactionCell(clients: number, durationMs: number) {
@@ -127,7 +128,9 @@ export async function runAppendShapes(
     let units = 0;
     let failedWrites = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
-      const outcome = await appendChunk(contexts[worker]!, partitionKey, { bytes: batch, recordCount: 1, configVersion: 0 });
+      const now = Date.now();
+      const prepared: PreparedBatch = { partition: 0, bytes: batch, recordCount: 1, firstTimestamp: now, maxTimestamp: now, location: { kind: 'inline' } };
+      const outcome = await appendChunk(contexts[worker]!, partitionKey, { entry: chunkEntryOf(prepared, now), configVersion: 0 });
       if (outcome.kind !== 'appended') return outcome.kind;
       units += outcome.writeUnits;
       failedWrites += outcome.collisions;

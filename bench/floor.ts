@@ -3,20 +3,21 @@
  * Lambda handler in the way, from this (the load generator's) process with the same SDK settings
  * as the handlers (shared/runtime/aws.ts).
  *
- * - DynamoDB Local: TransactWriteItems of exactly an append's shape (appendTransactItems from
- *   shared/log/append.ts): conditional Update of a partition item + conditional Put of a batch
+ * - DynamoDB Local: TransactWriteItems of exactly layout 1's append shape (bench/layout1.ts, the
+ *   baseline the layout-v2 append is compared with): conditional Update of a partition item + conditional Put of a batch
  *   item carrying a 1-record batch inline. Sequentially, then with 4 and 16 workers all on one
  *   partition item (a worker that loses retries at once with the head the failed condition
  *   returned) and on distinct partition items.
  * - s3rver: PutObject of the segment sizes a 100- and a 1000-record produce request writes.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { bootstrapLocalResources, emulatorCredentials, localResourceNames } from '../infra/local/bootstrap';
-import { appendTransactItems, type PreparedBatch } from '../shared/log/append';
+import { bootstrapLocalResources, createTableInput, emulatorCredentials, localResourceNames } from '../infra/local/bootstrap';
+import type { PreparedBatch } from '../shared/log/append';
+import { appendTransactItems, layout1BatchesTable } from './layout1';
 import { emptyHead } from '../shared/log/partition-heads';
 import { type AppendShapeCell, type AppendShapeOptions, runAppendShapes } from './append-shapes';
 import { closedLoop, type LatencySummary } from './harness';
@@ -175,13 +176,19 @@ export async function runFloor(
   const prefix = 'bench-floor';
   await bootstrapLocalResources(endpoints, prefix, { embedded });
   const names = localResourceNames(prefix);
-  const tables: Tables = { partitions: names.tables.partitions, batches: names.tables.batches, idempotency: names.tables.idempotency };
+  // Layout 1's batch index, beside the current tables: the floor measures layout 1's transaction as the baseline.
+  const tables: Tables = { partitions: names.tables.partitions, batches: `${prefix}-layout1-batches`, idempotency: names.tables.idempotency };
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const credentials = embedded ? emulatorCredentials : undefined;
   const dynamo = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: endpoints.dynamodb, region, maxAttempts: 4, ...(credentials ? { credentials } : {}) }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
+  try {
+    await dynamo.send(new CreateTableCommand(createTableInput(layout1BatchesTable, tables.batches)));
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
   const s3 = new S3Client({
     endpoint: endpoints.s3,
     region,

@@ -21,7 +21,7 @@ import { freePort } from '../infra/local/processes';
 import { startLocalRuntime } from '../infra/local/runtime';
 import type { LambdaHttpHandler } from '../shared/http/handler';
 import { dynamo, s3Client } from '../shared/runtime/aws';
-import { tables } from '../shared/storage/tables';
+import { type TableDefinition, tables } from '../shared/storage/tables';
 import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, type Usage } from './cost';
 
 export interface ServerReady {
@@ -115,13 +115,13 @@ function cpuUsed(): CpuUsage {
 
 function tableShapes(): (name: string) => TableShape | undefined {
   const byName = new Map<string, TableShape>();
-  for (const definition of Object.values(tables)) {
+  for (const definition of Object.values(tables) as TableDefinition[]) {
     const name = process.env[definition.envVar];
     if (!name) continue;
-    const keys = [definition.partitionKey.name, ...('sortKey' in definition && definition.sortKey ? [definition.sortKey.name] : [])];
-    const indexes = ('globalIndexes' in definition ? definition.globalIndexes : []).map((index) => ({
+    const keys = [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])];
+    const indexes = (definition.globalIndexes ?? []).map((index) => ({
       partitionKey: index.partitionKey.name,
-      ...('sortKey' in index && index.sortKey ? { sortKey: index.sortKey.name } : {}),
+      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
       projected: index.projectedAttributes,
     }));
     byName.set(name, { keys, indexes });

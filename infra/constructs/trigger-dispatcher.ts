@@ -54,7 +54,7 @@ export class TriggerDispatcher extends Construct {
         triggers: ['read', 'UpdateItem', 'DeleteItem'],
         topics: ['read'],
         partitions: ['read', 'UpdateItem'],
-        batches: ['read', 'PutItem'],
+        chunks: ['read', 'PutItem', 'UpdateItem'],
         idempotency: ['read', 'PutItem'],
       },
       bucket: ['read', 'PutObject'],
@@ -73,7 +73,7 @@ export class TriggerDispatcher extends Construct {
 
     // Appends: every change of a partition head (a wake-up that fails is not lost for long: the sweep finds the partition within a minute).
     fn.addEventSource(
-      new DynamoEventSource(props.defaults.storage.tables.partitions, {
+      new DynamoEventSource(props.defaults.storage.tables.chunks, {
         startingPosition: lambda.StartingPosition.LATEST,
         batchSize: 100,
         maxBatchingWindow: Duration.seconds(0),

@@ -68,7 +68,7 @@ export const routes = [
     path: '/v1/topics',
     summary: 'Create a topic',
     // A conditional PutItem creates it; the partition heads are read for the answer.
-    tables: { topics: ['PutItem'], partitions: ['read'] },
+    tables: { topics: ['PutItem'], partitions: ['read'], chunks: ['read'] },
   },
   { name: 'list-topics', method: 'GET', path: '/v1/topics', summary: 'List topics', tables: { topics: ['Scan'] } },
   {
@@ -76,24 +76,26 @@ export const routes = [
     method: 'GET',
     path: '/v1/topics/{topic}',
     summary: 'Describe a topic: config and partition offsets',
-    tables: { topics: ['read'], partitions: ['read'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read'] },
   },
   {
     name: 'alter-topic',
     method: 'PATCH',
     path: '/v1/topics/{topic}',
     summary: 'Grow partitions or change config',
-    // partitions UpdateItem: a config change fences every partition item with its config version.
-    tables: { topics: ['read', 'UpdateItem'], partitions: ['read', 'UpdateItem'] },
+    // A config change or a growth puts a fence chunk at every partition's head (PutItem), sealing
+    // an open head first (UpdateItem); the heads are read for the description.
+    tables: { topics: ['read', 'UpdateItem'], partitions: ['read'], chunks: ['read', 'PutItem', 'UpdateItem'] },
   },
   {
     name: 'delete-topic',
     method: 'DELETE',
     path: '/v1/topics/{topic}',
     summary: 'Delete a topic; its name is reusable at once',
-    // Marks every partition deleted (fencing appends), then swaps the topic for its tombstone in one
-    // transaction (DeleteItem + PutItem); the retention sweep removes the data later.
-    tables: { topics: ['read', 'PutItem', 'DeleteItem'], partitions: ['UpdateItem'] },
+    // Marks every partition item deleted and puts a deletion fence at every partition's head
+    // (sealing an open head first), then swaps the topic for its tombstone in one transaction
+    // (DeleteItem + PutItem); the retention sweep removes the data later.
+    tables: { topics: ['read', 'PutItem', 'DeleteItem'], partitions: ['UpdateItem'], chunks: ['read', 'PutItem', 'UpdateItem'] },
   },
   {
     name: 'produce',
@@ -164,7 +166,7 @@ export const routes = [
     method: 'GET',
     path: '/v1/groups/{group}',
     summary: 'Describe a group: state, epochs, members, and per partition the committed offset, high watermark and lag',
-    tables: { groups: ['read'], offsets: ['read'], topics: ['read'], partitions: ['read'] },
+    tables: { groups: ['read'], offsets: ['read'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
   },
   {
     name: 'reset-offsets',
@@ -199,7 +201,7 @@ export const routes = [
     method: 'GET',
     path: '/v1/triggers/{trigger}',
     summary: 'Describe a trigger: its definition and per partition the position, high watermark, lag and last error',
-    tables: { triggers: ['read'], topics: ['read'], partitions: ['read'] },
+    tables: { triggers: ['read'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
   },
   {
     name: 'delete-trigger',

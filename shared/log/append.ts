@@ -1,28 +1,49 @@
 /**
- * The append: one DynamoDB transaction per produce request that, for every partition it
- * touches, moves the high watermark from the value it expects to expected + records and puts
- * the batch's index item, and records the Idempotency-Key's response when there is one.
+ * The append (layout v2, docs/storage.md "Append redesign"): a partition is a chain of chunk
+ * items and its last chunk is the head, so a request that touches one partition and carries no
+ * idempotency record is one conditional write: a Put of a new sealed chunk uncontended, a join of
+ * the open head under contention (chunk-append.ts). A request that spans partitions, or records
+ * an Idempotency-Key's response (or a Kafka producer's sequence), is one DynamoDB transaction of
+ * the same writes plus that record, so it is atomic across partitions and exactly once.
  *
- * The topic item is deliberately not in the transaction: every producer of a topic would then
- * touch that one item, capping the whole topic at one item's write rate. Instead deleting a
- * topic marks its partition items deleted first, and every append is conditioned on its
- * partition item not being marked, so no append lands in a topic after its deletion.
- *
- * Many Lambda instances append to one partition at once. The conditional transaction keeps
- * their offsets gapless and never overlapping; a loser learns the current head from the
- * failed condition itself (ReturnValuesOnConditionCheckFailure), so a retry needs no extra read.
+ * The topic item is deliberately in neither: every producer of a topic would then touch that
+ * one item. Deleting a topic or changing its config puts a fence chunk at each partition's head
+ * (fences.ts), and every write is conditioned on the config version it was planned with, so no
+ * append lands in a topic after its deletion or under config older than the fence.
  */
-import { TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { throttled } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
-import { headFromItem, readHeads, type PartitionHead } from './partition-heads';
 import { appendMetrics } from './metrics';
 import { cancelledByThrottling } from './throttling';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, sleep } from '../runtime/retry';
+import { mapWithConcurrency } from '../runtime/concurrency';
+import {
+  type AppendIntent,
+  type ChunkView,
+  chunkLimits,
+  planTransactionalAppend,
+  successorLineage,
+  type TransactionalStep,
+  viewAfterJoin,
+  viewAfterPut,
+  viewOfItem,
+} from './chunk-plan';
+import {
+  appendChunk,
+  type ChunkAppendContext,
+  chunkItem,
+  joinCondition,
+  joinUpdate,
+  putCondition,
+  readLastChunk,
+  sealOpenChunk,
+} from './chunk-append';
+import { cachedHeadMaxAgeMs, type ChunkEntry, isStub } from './chunks';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -61,15 +82,12 @@ export type AppendOutcome =
   | { readonly kind: 'duplicate' };
 
 /**
- * Heads this process last saw, by partition key. In Lambda an instance that keeps appending to a
- * partition usually holds the right head, so its append is a single round trip; a stale entry
- * only costs one failed condition, which returns the true head.
+ * The last chunk this process saw, by partition key, for at most `cachedHeadMaxAgeMs`. In Lambda
+ * an instance that keeps appending to a partition usually holds the right head, so its append is
+ * a single round trip; a stale entry only costs one failed condition, which returns the true head.
  */
-const knownHeads = new BoundedCache<string, PartitionHead>({ maxEntries: 10_000 });
-
-function remember(key: string, head: PartitionHead): void {
-  knownHeads.set(key, head);
-}
+const knownHeads = new BoundedCache<string, ChunkView>({ maxEntries: 10_000, ttlMs: cachedHeadMaxAgeMs });
+const contendedUntil = new BoundedCache<string, number>({ maxEntries: 10_000 });
 
 export interface AppendOptions {
   /** Give up (429) after this long of lost races. */
@@ -77,12 +95,29 @@ export interface AppendOptions {
   readonly random?: () => number;
 }
 
-/** Full-jitter backoff between lost races: spreads the losers so the next round has fewer contenders. */
+/** Full-jitter backoff between lost transaction races: spreads the losers so the next round has fewer contenders. */
 export const appendConflictBackoff: Backoff = { initialRetryTimeMs: 2, maxRetryTimeMs: 100, multiplier: 2 };
 
 export function conflictBackoffMs(attempt: number, random: () => number = Math.random): number {
   return fullJitterDelay(attempt, appendConflictBackoff, random);
 }
+
+/** A prepared batch as a chunk stores it. */
+export function chunkEntryOf(batch: PreparedBatch, appendedAt: number): ChunkEntry {
+  return {
+    recordCount: batch.recordCount,
+    sizeBytes: batch.bytes.length,
+    firstTimestamp: batch.firstTimestamp,
+    maxTimestamp: batch.maxTimestamp,
+    appendedAt,
+    ...(batch.location.kind === 'inline'
+      ? { bytes: batch.bytes }
+      : { segmentKey: batch.location.key, segmentPosition: batch.location.position, segmentBatches: batch.location.batchesInSegment }),
+  };
+}
+
+/** The config version an append presents: the topic's, 0 for a topic never altered. */
+const configVersionOf = (topic: TopicMetadata) => topic.configVersion ?? 0;
 
 export async function appendBatches(
   topic: TopicMetadata,
@@ -90,37 +125,137 @@ export async function appendBatches(
   idempotency: IdempotencyRecord | undefined,
   options: AppendOptions = {},
 ): Promise<AppendOutcome> {
+  if (batches.length === 1 && !idempotency) return appendOne(topic, batches[0]!, options);
+  return appendInTransaction(topic, batches, idempotency, options);
+}
+
+async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: AppendOptions): Promise<AppendOutcome> {
+  const context: ChunkAppendContext = {
+    dynamo: dynamo(),
+    table: tableName('chunks'),
+    heads: knownHeads,
+    contendedUntil,
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+  };
+  const outcome = await appendChunk(context, partitionKeyOf(topic.topicId, batch.partition), {
+    entry: chunkEntryOf(batch, Date.now()),
+    configVersion: configVersionOf(topic),
+  });
+  if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
+  for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
+  appendMetrics.appended(outcome.collisions);
+  return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+}
+
+/** How many head reads a transaction's planning keeps in flight. */
+const headReadConcurrency = 16;
+
+async function appendInTransaction(
+  topic: TopicMetadata,
+  batches: readonly PreparedBatch[],
+  idempotency: IdempotencyRecord | undefined,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
-  const heads = new Map<number, PartitionHead>();
-  const unknown = batches.filter((b) => !knownHeads.has(partitionKeyOf(topic.topicId, b.partition)));
-  if (unknown.length > 0) {
-    const read = await readHeads(
-      topic.topicId,
-      unknown.map((b) => b.partition),
-    );
-    for (const [partition, head] of read) heads.set(partition, head);
-  }
-  for (const batch of batches) {
-    if (!heads.has(batch.partition)) heads.set(batch.partition, knownHeads.get(partitionKeyOf(topic.topicId, batch.partition))!);
-  }
+  const table = tableName('chunks');
+  const context = { dynamo: dynamo(), table };
+  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
+  const configVersion = configVersionOf(topic);
+  const views = new Map<number, ChunkView | undefined>();
+  const readViews = async (which: readonly PreparedBatch[]) => {
+    const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
+    which.forEach((b, i) => views.set(b.partition, read[i]));
+  };
+  const unknown = batches.filter((b) => knownHeads.get(keyOf(b)) === undefined);
+  for (const b of batches) if (!unknown.includes(b)) views.set(b.partition, knownHeads.get(keyOf(b)));
+  await readViews(unknown);
 
   for (let attempt = 0; ; attempt++) {
-    const baseOffsets = new Map(batches.map((b) => [b.partition, heads.get(b.partition)!.highWatermark]));
-    const transactItems = appendTransactItems(
-      appendTables(),
-      topic.topicId,
-      batches,
-      heads,
-      baseOffsets,
-      idempotency,
-      configVersionOf(topic),
-    );
+    const now = Date.now();
+    const intentOf = (b: PreparedBatch): AppendIntent => ({
+      recordCount: b.recordCount,
+      sizeBytes: b.bytes.length,
+      configVersion,
+      contended: false,
+      ...(b.location.kind === 'segment' || b.bytes.length > chunkLimits.openChunkMaxBytes ? { alone: true } : {}),
+    });
+    const steps = batches.map((b) => planTransactionalAppend(views.get(b.partition), intentOf(b), chunkLimits, now));
+    const changed = steps.find((s): s is Extract<TransactionalStep, { kind: 'topic-changed' }> => s.kind === 'topic-changed');
+    if (changed) {
+      for (const b of batches) knownHeads.delete(keyOf(b));
+      return { kind: 'topic-changed', reason: changed.reason };
+    }
+    const seals = batches.filter((_, i) => steps[i]!.kind === 'seal');
+    if (seals.length > 0) {
+      // An open chunk this transaction cannot join (outside its join window, or the batch must be
+      // alone): seal it, so that the transaction can put after it.
+      await Promise.all(
+        seals.map(async (b) => {
+          const sealed = await sealOpenChunk(context, keyOf(b), (steps[batches.indexOf(b)] as { baseOffset: number }).baseOffset);
+          if (sealed.view) views.set(b.partition, sealed.view);
+          else await readViews([b]);
+        }),
+      );
+      continue;
+    }
+
+    const entries = batches.map((b) => chunkEntryOf(b, now));
+    const baseOffsets = new Map<number, number>();
+    const transactItems: TransactItems = batches.map((b, i) => {
+      const step = steps[i] as Exclude<TransactionalStep, { kind: 'topic-changed' | 'seal' }>;
+      const view = views.get(b.partition);
+      if (step.kind === 'join') {
+        baseOffsets.set(b.partition, step.baseOffset + step.expectedCount);
+        return {
+          Update: {
+            TableName: table,
+            Key: { partitionKey: keyOf(b), baseOffset: step.baseOffset },
+            UpdateExpression: joinUpdate,
+            ConditionExpression: `${joinCondition} AND recordCount = :expected`,
+            ExpressionAttributeValues: {
+              ':batch': [entries[i]],
+              ':ts': new Set([entries[i]!.maxTimestamp]),
+              ':count': b.recordCount,
+              ':size': b.bytes.length,
+              ':one': 1,
+              ':configVersion': configVersion,
+              ':expected': step.expectedCount,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        };
+      }
+      baseOffsets.set(b.partition, step.baseOffset);
+      return {
+        Put: {
+          TableName: table,
+          Item: chunkItem(keyOf(b), step.baseOffset, [entries[i]!], {
+            sealed: true,
+            configVersion,
+            lineage: successorLineage(view),
+            limits: chunkLimits,
+            now,
+          }),
+          ConditionExpression: putCondition,
+          ExpressionAttributeValues: { ':zero': 0, ':true': true, ':configVersion': configVersion },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    });
+    if (idempotency) transactItems.push(idempotencyPut(idempotency, baseOffsets));
     try {
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
-      for (const batch of batches) {
-        const head = heads.get(batch.partition)!;
-        remember(partitionKeyOf(topic.topicId, batch.partition), advance(head, batch));
-      }
+      batches.forEach((b, i) => {
+        const step = steps[i] as Exclude<TransactionalStep, { kind: 'topic-changed' | 'seal' }>;
+        const written = { recordCount: b.recordCount, sizeBytes: b.bytes.length, configVersion, maxTimestamp: b.maxTimestamp };
+        const view = views.get(b.partition);
+        knownHeads.set(
+          keyOf(b),
+          step.kind === 'join' && view
+            ? viewAfterJoin(view, written)
+            : viewAfterPut(step.baseOffset, true, written, chunkLimits, now, successorLineage(view)),
+        );
+      });
       appendMetrics.appended(attempt);
       return { kind: 'appended', baseOffsets };
     } catch (error) {
@@ -133,184 +268,58 @@ export async function appendBatches(
           { cause: error },
         );
       }
-      const verdict = readCancellation(error.CancellationReasons ?? [], batches, heads, idempotency !== undefined, configVersionOf(topic));
-      if (verdict === 'topic-changed' || verdict === 'config-changed' || verdict === 'duplicate') {
-        for (const batch of batches) knownHeads.delete(partitionKeyOf(topic.topicId, batch.partition));
-        if (verdict === 'duplicate') return { kind: verdict };
-        return { kind: 'topic-changed', reason: verdict === 'config-changed' ? 'config' : 'deleted' };
-      }
+      const reasons = error.CancellationReasons ?? [];
+      if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') return { kind: 'duplicate' };
       appendMetrics.conflict();
+      const reread: PreparedBatch[] = [];
+      batches.forEach((b, i) => {
+        const reason = reasons[i];
+        if (reason?.Code === 'ConditionalCheckFailed') {
+          const item = reason.Item ? unmarshall(reason.Item) : undefined;
+          if (item && !isStub(item)) views.set(b.partition, viewOfItem(item));
+          else reread.push(b);
+        } else if (reason?.Code === 'TransactionConflict') {
+          // Another writer held the item; it may have moved the head.
+          reread.push(b);
+        }
+      });
+      if (reread.length === 0 && !reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        const codes = reasons.map((r) => r.Code).join(',');
+        throw new Error(`append transaction cancelled for an unexpected reason: ${codes}`);
+      }
       if (Date.now() >= deadline) {
         throw throttled(
           `Too many concurrent appends to topic '${topic.name}': gave up after ${attempt + 1} attempts. Retry with the same Idempotency-Key, or batch more records per request.`,
           { topic: topic.name },
         );
       }
-      if (verdict === 'transaction-conflict') {
-        // Another transaction held an item; the heads may not have moved, so re-read them.
-        await sleep(conflictBackoffMs(attempt, options.random));
-        const fresh = await readHeads(
-          topic.topicId,
-          batches.map((b) => b.partition),
-        );
-        for (const [partition, head] of fresh) heads.set(partition, head);
-      } else {
-        await sleep(conflictBackoffMs(attempt, options.random));
-      }
+      await sleep(conflictBackoffMs(attempt, options.random));
+      await readViews(reread);
     }
   }
 }
 
-function advance(head: PartitionHead, batch: PreparedBatch): PartitionHead {
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+function idempotencyPut(idempotency: IdempotencyRecord, baseOffsets: ReadonlyMap<number, number>): TransactItems[number] {
   return {
-    highWatermark: head.highWatermark + batch.recordCount,
-    logStartOffset: head.logStartOffset,
-    maxTimestamp: Math.max(head.maxTimestamp, batch.maxTimestamp),
-    sizeBytes: head.sizeBytes + batch.bytes.length,
+    Put: {
+      TableName: tableName('idempotency'),
+      Item: {
+        key: idempotency.key,
+        requestHash: idempotency.requestHash,
+        response: idempotency.response(baseOffsets),
+        expiresAt: idempotency.expiresAt,
+      },
+      // An expired item DynamoDB's TTL has not removed yet no longer counts.
+      ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
+      ExpressionAttributeNames: { '#key': 'key' },
+      ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+    },
   };
 }
 
-type Verdict = 'head-moved' | 'transaction-conflict' | 'topic-changed' | 'config-changed' | 'duplicate';
-
-/** The config version an append presents: the topic's, 0 for a topic never altered. */
-const configVersionOf = (topic: TopicMetadata) => topic.configVersion ?? 0;
-
-/**
- * Reads why DynamoDB cancelled the transaction. Reasons come in TransactItems order:
- * [(partition update, batch put) per batch, idempotency put?].
- */
-function readCancellation(
-  reasons: CancellationReason[],
-  batches: readonly PreparedBatch[],
-  heads: Map<number, PartitionHead>,
-  hasIdempotency: boolean,
-  configVersion: number,
-): Verdict {
-  if (hasIdempotency && reasons[batches.length * 2]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-  let moved = false;
-  let deleted = false;
-  let configChanged = false;
-  batches.forEach((batch, i) => {
-    const reason = reasons[i * 2];
-    if (reason?.Code === 'ConditionalCheckFailed') {
-      const item = reason.Item ? unmarshall(reason.Item) : undefined;
-      if (item?.deletedAt !== undefined) deleted = true;
-      if (Number(item?.configVersion ?? 0) > configVersion) configChanged = true;
-      moved = true;
-      heads.set(batch.partition, headFromItem(item));
-    }
-  });
-  if (deleted) return 'topic-changed';
-  if (configChanged) return 'config-changed';
-  if (moved) return 'head-moved';
-  if (reasons.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ConditionalCheckFailed')) {
-    return 'transaction-conflict';
-  }
-  const codes = reasons.map((r) => r.Code).join(',');
-  throw new Error(`append transaction cancelled for an unexpected reason: ${codes}`);
-}
-
-export interface AppendTables {
-  readonly partitions: string;
-  readonly batches: string;
-  readonly idempotency: string;
-}
-
-const appendTables = (): AppendTables => ({
-  partitions: tableName('partitions'),
-  batches: tableName('batches'),
-  idempotency: tableName('idempotency'),
-});
-
-export type AppendTransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
-
-/**
- * The items of one append transaction. Exported so the benchmark's DynamoDB floor measures
- * exactly this shape.
- */
-export function appendTransactItems(
-  tables: AppendTables,
-  topicId: string,
-  batches: readonly PreparedBatch[],
-  heads: ReadonlyMap<number, PartitionHead>,
-  baseOffsets: ReadonlyMap<number, number>,
-  idempotency: IdempotencyRecord | undefined,
-  /** The config version the batches were planned with (`TopicMetadata.configVersion`). */
-  topicConfigVersion?: number,
-): AppendTransactItems {
-  const partitionsTable = tables.partitions;
-  const batchesTable = tables.batches;
-  const items: AppendTransactItems = [];
-  const appendedAt = Date.now();
-  const configVersion = topicConfigVersion ?? 0;
-  for (const batch of batches) {
-    const head = heads.get(batch.partition)!;
-    const baseOffset = baseOffsets.get(batch.partition)!;
-    const next = advance(head, batch);
-    items.push({
-      Update: {
-        TableName: partitionsTable,
-        Key: { partitionKey: partitionKeyOf(topicId, batch.partition) },
-        UpdateExpression:
-          // sizeBytes is added, not set: the retention sweep subtracts from it concurrently.
-          'SET highWatermark = :next, maxTimestamp = :maxTimestamp, logStartOffset = if_not_exists(logStartOffset, :zero) ADD sizeBytes :size',
-        // Not deleted, not fenced by a config change newer than the config this append was
-        // planned with, and still at the head this appender read.
-        ConditionExpression: `attribute_not_exists(deletedAt) AND (attribute_not_exists(configVersion) OR configVersion <= :configVersion) AND ${
-          head.highWatermark === 0 ? '(attribute_not_exists(highWatermark) OR highWatermark = :expected)' : 'highWatermark = :expected'
-        }`,
-        ExpressionAttributeValues: {
-          ':configVersion': configVersion,
-          ':next': next.highWatermark,
-          ':expected': head.highWatermark,
-          ':maxTimestamp': next.maxTimestamp,
-          ':size': batch.bytes.length,
-          ':zero': 0,
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    });
-    items.push({
-      Put: {
-        TableName: batchesTable,
-        Item: {
-          partitionKey: partitionKeyOf(topicId, batch.partition),
-          lastOffset: baseOffset + batch.recordCount - 1,
-          baseOffset,
-          recordCount: batch.recordCount,
-          firstTimestamp: batch.firstTimestamp,
-          maxTimestamp: batch.maxTimestamp,
-          maxTimestampSoFar: next.maxTimestamp,
-          sizeBytes: batch.bytes.length,
-          appendedAt,
-          ...(batch.location.kind === 'inline'
-            ? { bytes: batch.bytes }
-            : {
-                segmentKey: batch.location.key,
-                segmentPosition: batch.location.position,
-                segmentBatches: batch.location.batchesInSegment,
-              }),
-        },
-        ConditionExpression: 'attribute_not_exists(partitionKey)',
-      },
-    });
-  }
-  if (idempotency) {
-    items.push({
-      Put: {
-        TableName: tables.idempotency,
-        Item: {
-          key: idempotency.key,
-          requestHash: idempotency.requestHash,
-          response: idempotency.response(baseOffsets),
-          expiresAt: idempotency.expiresAt,
-        },
-        // An expired item DynamoDB's TTL has not removed yet no longer counts.
-        ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
-        ExpressionAttributeNames: { '#key': 'key' },
-        ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
-      },
-    });
-  }
-  return items;
+/** Forgets the heads this process cached for a topic's partitions (after it fenced them itself). */
+export function forgetHeads(partitionKeys: readonly string[]): void {
+  for (const key of partitionKeys) knownHeads.delete(key);
 }

@@ -1,14 +1,14 @@
 /**
- * Layout v2 of the log: the append's I/O (the decisions are in chunk-plan.ts; the design and its
- * measurements in docs/storage.md, "Append redesign").
+ * Layout v2 of the log: one batch's append to one partition's chunk chain (the decisions are in
+ * chunk-plan.ts; the design and its measurements in docs/storage.md, "Append redesign").
  *
- * One partition, no Idempotency-Key. Requests that touch several partitions or carry a key keep
- * a transaction (of these same Puts plus the idempotency record).
+ * Requests that touch several partitions or carry an idempotency record append in one
+ * transaction instead (append.ts), with the same conditions.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TableDefinition } from '../storage/tables';
+import { throttled } from '../errors';
 import {
   type AppendIntent,
   type AppendStep,
@@ -19,57 +19,50 @@ import {
   isFinal,
   joinedBaseOffset,
   planAppend,
+  successorLineage,
   viewAfterPut,
   viewOfItem,
 } from './chunk-plan';
+import { type ChunkEntry, isStub } from './chunks';
+import { chunkHeaderProjection } from './chunk-store';
+import { throttlingError } from './throttling';
 
-/**
- * The v2 chunk table: a partition's chunks in offset order. Not in shared/storage/tables.ts yet
- * (nothing deployed uses it); the bench and the tests create it with createTableInput.
- */
-export const chunkTable: TableDefinition = {
-  id: 'Chunks',
-  envVar: 'LOGWAY_CHUNKS_TABLE',
-  partitionKey: { name: 'partitionKey', type: 'S' },
-  sortKey: { name: 'baseOffset', type: 'N' },
-  description: "Layout v2 of the log: one item per chunk of a partition's batches, keyed by its base offset.",
-};
-
-/** Every attribute of a chunk but its bytes: what a writer needs to plan. */
-const chunkHeaderAttributes = [
-  'baseOffset',
-  'recordCount',
-  'sizeBytes',
-  'batchCount',
-  'sealed',
-  'capBytes',
-  'capBatches',
-  'createdAt',
-  'configVersion',
-  'deletedAt',
-];
+/** Where a writer keeps the last chunk it saw per partition key (a Map, or a bounded cache with an age limit). */
+export interface HeadCache {
+  get(partitionKey: string): ChunkView | undefined;
+  set(partitionKey: string, view: ChunkView): unknown;
+  delete(partitionKey: string): unknown;
+}
 
 export interface ChunkAppendContext {
   readonly dynamo: DynamoDBDocumentClient;
   readonly table: string;
-  /** Last chunk seen per partition key (a stale entry costs one failed condition, never a wrong offset). */
-  readonly heads: Map<string, ChunkView>;
+  /**
+   * Last chunk seen per partition key (a stale entry costs one failed condition, never a wrong
+   * offset, as long as it is younger than the stubs retention leaves: see `cachedHeadMaxAgeMs`).
+   */
+  readonly heads: HeadCache;
   /**
    * Until when (epoch ms) each partition counts as contended: a writer that collided keeps putting
    * open chunks for a while, so that writers following it join instead of racing for keys.
    */
-  readonly contendedUntil?: Map<string, number>;
+  readonly contendedUntil?: { get(partitionKey: string): number | undefined; set(partitionKey: string, until: number): unknown };
   readonly limits?: ChunkLimits;
   readonly now?: () => number;
+  /** Give up (429) after this long of lost rounds. @default 10 s */
+  readonly deadlineMs?: number;
   /** Called with each step and its result (the bench counts them). */
   readonly trace?: (step: string, result: string) => void;
 }
 
 export interface ChunkBatch {
-  readonly bytes: Uint8Array;
-  readonly recordCount: number;
+  readonly entry: ChunkEntry;
+  /** The topic config version the batch was planned with. */
   readonly configVersion: number;
 }
+
+/** The attributes a chunk's batch adds to it: the entry, and its max timestamp for the chunk's running maximum. */
+const entryValues = (entry: ChunkEntry) => ({ ':batch': [entry], ':ts': new Set([entry.maxTimestamp]) });
 
 export type ChunkAppendOutcome =
   | {
@@ -84,6 +77,7 @@ export type ChunkAppendOutcome =
     }
   | { readonly kind: 'topic-changed'; readonly reason: 'deleted' | 'config' };
 
+/** Give up (429) after this long: the produce's own deadline. */
 const deadlineMs = 10_000;
 /** How long a collision makes this writer treat the partition as contended. */
 const contentionMemoryMs = 1000;
@@ -99,13 +93,17 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   let contended = (context.contendedUntil?.get(partitionKey) ?? 0) > now();
   let lostInARow = 0;
   let noChunkAt: number | undefined;
-  const deadline = now() + deadlineMs;
-  const size = batch.bytes.byteLength;
+  const deadline = now() + (context.deadlineMs ?? deadlineMs);
+  const { entry } = batch;
+  // A batch in S3, or one as large as a chunk, gets a sealed chunk of its own: a join adds at most
+  // a chunk's cap to an open chunk, so no chunk item nears DynamoDB's 400 KB.
+  const alone = entry.segmentKey !== undefined || entry.sizeBytes > limits.openChunkMaxBytes;
   const intent = (): AppendIntent => ({
-    recordCount: batch.recordCount,
-    sizeBytes: size,
+    recordCount: entry.recordCount,
+    sizeBytes: entry.sizeBytes,
     configVersion: batch.configVersion,
     contended,
+    ...(alone ? { alone } : {}),
     ...(noChunkAt !== undefined ? { noChunkAt } : {}),
   });
 
@@ -114,14 +112,19 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
     view = await readLastChunk(context, partitionKey);
   }
   for (;;) {
-    if (now() > deadline) throw new Error(`append to ${partitionKey} gave up after ${requests} requests`);
+    if (now() > deadline) {
+      throw throttled(
+        `Too many concurrent appends to partition ${partitionKey}: gave up after ${requests} requests. Retry, or batch more records per request.`,
+        { partitionKey },
+      );
+    }
     const step = planAppend(view, intent(), limits, now());
     if (step.kind === 'topic-changed') {
       context.heads.delete(partitionKey);
       return step;
     }
     requests++;
-    const result = await runStep(context, partitionKey, step, batch, limits, now());
+    const result = await runStep(context, partitionKey, step, view, batch, limits, now());
     context.trace?.(describeStep(step), `${result.kind}${result.view ? (isFinal(result.view) ? ':final' : ':open') : ':none'}`);
     writeUnits += result.writeUnits;
     if (result.kind === 'done') {
@@ -181,40 +184,42 @@ async function runStep(
   context: ChunkAppendContext,
   partitionKey: string,
   step: Exclude<AppendStep, { kind: 'topic-changed' }>,
+  /** The writer's view of the last chunk: the predecessor of a put (or the fence it replaces). */
+  view: ChunkView | undefined,
   batch: ChunkBatch,
   limits: ChunkLimits,
   now: number,
 ): Promise<StepResult> {
-  const size = batch.bytes.byteLength;
+  const { entry } = batch;
   try {
     if (step.kind === 'put') {
+      const lineage = successorLineage(view && (view.baseOffset === step.baseOffset || endOf(view) === step.baseOffset) ? view : undefined);
       const output = await context.dynamo.send(
         new PutCommand({
           TableName: context.table,
-          Item: {
-            partitionKey,
-            baseOffset: step.baseOffset,
-            recordCount: batch.recordCount,
-            sizeBytes: size,
-            batchCount: 1,
-            batches: [batch.bytes],
-            createdAt: now,
+          Item: chunkItem(partitionKey, step.baseOffset, [entry], {
+            sealed: step.sealed,
             configVersion: batch.configVersion,
-            ...(step.sealed ? { sealed: true } : { capBytes: limits.openChunkMaxBytes, capBatches: limits.openChunkMaxBatches }),
-          },
-          // A new key, or a fence (sealed, zero records) this writer's config satisfies.
-          ConditionExpression:
-            'attribute_not_exists(baseOffset) OR (recordCount = :zero AND sealed = :true AND attribute_not_exists(deletedAt) AND configVersion <= :configVersion)',
+            lineage,
+            limits,
+            now,
+          }),
+          ConditionExpression: putCondition,
           ExpressionAttributeValues: { ':zero': 0, ':true': true, ':configVersion': batch.configVersion },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      const written = { recordCount: batch.recordCount, sizeBytes: size, configVersion: batch.configVersion, contended: !step.sealed };
+      const written = {
+        recordCount: entry.recordCount,
+        sizeBytes: entry.sizeBytes,
+        configVersion: batch.configVersion,
+        maxTimestamp: entry.maxTimestamp,
+      };
       return {
         kind: 'done',
         baseOffset: step.baseOffset,
-        view: viewAfterPut(step.baseOffset, step.sealed, written, limits, now),
+        view: viewAfterPut(step.baseOffset, step.sealed, written, limits, now, lineage),
         writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
       };
     }
@@ -223,15 +228,12 @@ async function runStep(
         new UpdateCommand({
           TableName: context.table,
           Key: { partitionKey, baseOffset: step.baseOffset },
-          UpdateExpression:
-            'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one',
-          // Open by the limits the chunk carries, so that all writers agree when it is full.
-          ConditionExpression:
-            'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(deletedAt) AND configVersion <= :configVersion AND sizeBytes <= capBytes AND batchCount < capBatches',
+          UpdateExpression: joinUpdate,
+          ConditionExpression: joinCondition,
           ExpressionAttributeValues: {
-            ':batch': [batch.bytes],
-            ':count': batch.recordCount,
-            ':size': size,
+            ...entryValues(entry),
+            ':count': entry.recordCount,
+            ':size': entry.sizeBytes,
             ':one': 1,
             ':configVersion': batch.configVersion,
           },
@@ -240,33 +242,106 @@ async function runStep(
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      const view = viewOfItem(output.Attributes!);
+      const joined = viewOfItem(output.Attributes!);
       return {
         kind: 'done',
-        baseOffset: joinedBaseOffset(view.baseOffset, view.recordCount, batch.recordCount),
-        view,
+        baseOffset: joinedBaseOffset(joined.baseOffset, joined.recordCount, entry.recordCount),
+        view: joined,
         writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
       };
     }
+    const sealed = await sealOpenChunk(context, partitionKey, step.baseOffset);
+    return { kind: 'moved', ...(sealed.view ? { view: sealed.view } : {}), writeUnits: sealed.writeUnits };
+  } catch (error) {
+    const throttling = throttlingError(error);
+    if (throttling) throw throttling;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // A failed condition is billed as a write of the item's size; DynamoDB does not report it here.
+    // A stub (a chunk retention removed) says nothing about the head: the writer reads it.
+    const item = error.Item ? unmarshall(error.Item) : undefined;
+    const found = item && !isStub(item) ? viewOfItem(item) : undefined;
+    return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
+  }
+}
+
+/**
+ * Seals the open chunk at `baseOffset` (it outlived its join window, or a fence or a transaction
+ * needs it final). Returns the chunk as it is now, sealed by this writer or not; no view if the
+ * key holds no chunk (a stub, or nothing).
+ */
+export async function sealOpenChunk(
+  context: Pick<ChunkAppendContext, 'dynamo' | 'table'>,
+  partitionKey: string,
+  baseOffset: number,
+): Promise<{ view?: ChunkView; writeUnits: number }> {
+  try {
     const output = await context.dynamo.send(
       new UpdateCommand({
         TableName: context.table,
-        Key: { partitionKey, baseOffset: step.baseOffset },
+        Key: { partitionKey, baseOffset },
         UpdateExpression: 'SET sealed = :true',
-        ConditionExpression: 'attribute_exists(baseOffset) AND attribute_not_exists(sealed)',
+        ConditionExpression: 'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(stub)',
         ExpressionAttributeValues: { ':true': true },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    return { kind: 'moved', view: viewOfItem(output.Attributes!), writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0 };
+    return { view: viewOfItem(output.Attributes!), writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0 };
   } catch (error) {
+    const throttling = throttlingError(error);
+    if (throttling) throw throttling;
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    // A failed condition is billed as a write of the item's size; DynamoDB does not report it here.
-    const found = error.Item ? viewOfItem(unmarshall(error.Item)) : undefined;
-    return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
+    const item = error.Item ? unmarshall(error.Item) : undefined;
+    return { ...(item && !isStub(item) ? { view: viewOfItem(item) } : {}), writeUnits: 0 };
   }
+}
+
+/**
+ * A put takes a new key, or replaces a fence (sealed, zero records, not a deletion) whose config
+ * version this writer's config satisfies. A stub has no record count, so it is never replaced.
+ */
+export const putCondition =
+  'attribute_not_exists(baseOffset) OR (recordCount = :zero AND sealed = :true AND attribute_not_exists(deletedAt) AND configVersion <= :configVersion)';
+
+export const joinUpdate =
+  'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts';
+
+/** Open by the limits the chunk carries, so that all writers agree when it is full. */
+export const joinCondition =
+  'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(deletedAt) AND attribute_not_exists(stub) AND configVersion <= :configVersion AND sizeBytes <= capBytes AND batchCount < capBatches';
+
+/** A new chunk item holding `entries` (none: an empty open chunk or a fence). */
+export function chunkItem(
+  partitionKey: string,
+  baseOffset: number,
+  entries: readonly ChunkEntry[],
+  options: {
+    readonly sealed: boolean;
+    readonly configVersion: number;
+    readonly lineage: { readonly maxTimestampBefore: number; readonly bytesBefore: number };
+    readonly limits: ChunkLimits;
+    readonly now: number;
+    readonly deletedAt?: number;
+  },
+): Record<string, unknown> {
+  const segment = entries.length === 1 ? entries[0]!.segmentKey : undefined;
+  return {
+    partitionKey,
+    baseOffset,
+    recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
+    sizeBytes: entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+    batchCount: entries.length,
+    batches: entries,
+    createdAt: options.now,
+    configVersion: options.configVersion,
+    maxTimestampBefore: options.lineage.maxTimestampBefore,
+    bytesBefore: options.lineage.bytesBefore,
+    ...(entries.length > 0 ? { maxTimestamps: new Set(entries.map((e) => e.maxTimestamp)) } : {}),
+    ...(segment !== undefined ? { segmentKey: segment, segmentPosition: entries[0]!.segmentPosition } : {}),
+    ...(options.sealed ? { sealed: true } : { capBytes: options.limits.openChunkMaxBytes, capBatches: options.limits.openChunkMaxBatches }),
+    ...(options.deletedAt !== undefined ? { deletedAt: options.deletedAt } : {}),
+  };
 }
 
 /**
@@ -282,34 +357,26 @@ async function openNext(
   now: number,
 ): Promise<{ view?: ChunkView; writeUnits: number }> {
   const baseOffset = endOf(filled);
+  const lineage = successorLineage(filled);
   try {
     const output = await context.dynamo.send(
       new PutCommand({
         TableName: context.table,
-        Item: {
-          partitionKey,
-          baseOffset,
-          recordCount: 0,
-          sizeBytes: 0,
-          batchCount: 0,
-          batches: [],
-          createdAt: now,
-          configVersion,
-          capBytes: limits.openChunkMaxBytes,
-          capBatches: limits.openChunkMaxBatches,
-        },
+        Item: chunkItem(partitionKey, baseOffset, [], { sealed: false, configVersion, lineage, limits, now }),
         ConditionExpression: 'attribute_not_exists(baseOffset)',
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
     return {
       view: {
-        ...viewAfterPut(baseOffset, false, { recordCount: 0, sizeBytes: 0, configVersion, contended: true }, limits, now),
+        ...viewAfterPut(baseOffset, false, { recordCount: 0, sizeBytes: 0, configVersion }, limits, now, lineage),
         batchCount: 0,
       },
       writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
     };
   } catch (error) {
+    const throttling = throttlingError(error);
+    if (throttling) throw throttling;
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     return { writeUnits: 0 };
   }
@@ -325,7 +392,7 @@ export async function readLastChunk(
       TableName: context.table,
       KeyConditionExpression: 'partitionKey = :pk',
       ExpressionAttributeValues: { ':pk': partitionKey },
-      ProjectionExpression: chunkHeaderAttributes.join(', '),
+      ProjectionExpression: chunkHeaderProjection,
       ScanIndexForward: false,
       Limit: 1,
       ConsistentRead: true,

@@ -21,6 +21,7 @@
  *
  * This module holds only decisions; chunk-append.ts does the I/O.
  */
+import { maxOfTimestamps } from './chunks';
 
 /** What a writer knows of the last chunk of a partition. */
 export interface ChunkView {
@@ -127,9 +128,35 @@ export function planAppend(
   return { kind: 'seal', baseOffset: view.baseOffset };
 }
 
-/** The view after this writer's own successful put at `baseOffset`. */
-export function viewAfterPut(baseOffset: number, sealed: boolean, intent: AppendIntent, limits: ChunkLimits, now: number): ChunkView {
+/** What a chunk put after `predecessor` (the final chunk before it, or a fence it replaces) inherits from it. */
+export interface ChunkLineage {
+  readonly maxTimestampBefore: number;
+  readonly bytesBefore: number;
+}
+
+export function successorLineage(predecessor: ChunkView | undefined): ChunkLineage {
+  if (!predecessor) return { maxTimestampBefore: -1, bytesBefore: 0 };
   return {
+    maxTimestampBefore: Math.max(predecessor.maxTimestampBefore, predecessor.maxTimestamp),
+    bytesBefore: predecessor.bytesBefore + predecessor.sizeBytes,
+  };
+}
+
+/** The view after this writer's own successful put at `baseOffset`. */
+export function viewAfterPut(
+  baseOffset: number,
+  sealed: boolean,
+  intent: Pick<AppendIntent, 'recordCount' | 'sizeBytes' | 'configVersion'> & {
+    readonly maxTimestamp?: number;
+    readonly contended?: boolean;
+  },
+  limits: ChunkLimits,
+  now: number,
+  lineage: ChunkLineage = successorLineage(undefined),
+): ChunkView {
+  return {
+    ...lineage,
+    maxTimestamp: intent.maxTimestamp ?? -1,
     baseOffset,
     recordCount: intent.recordCount,
     sizeBytes: intent.sizeBytes,
@@ -156,6 +183,9 @@ export function viewOfItem(item: Record<string, unknown>): ChunkView {
     createdAt: Number(item.createdAt ?? 0),
     configVersion: Number(item.configVersion ?? 0),
     deleted: item.deletedAt !== undefined,
+    maxTimestampBefore: Number(item.maxTimestampBefore ?? -1),
+    maxTimestamp: maxOfTimestamps(item.maxTimestamps as Iterable<number> | undefined),
+    bytesBefore: Number(item.bytesBefore ?? 0),
   };
 }
 
@@ -165,3 +195,47 @@ export function viewOfItem(item: Record<string, unknown>): ChunkView {
  */
 export const joinedBaseOffset = (chunkBaseOffset: number, countAfter: number, recordCount: number) =>
   chunkBaseOffset + countAfter - recordCount;
+
+/** A step of an append inside a transaction (several partitions, or an idempotency record). */
+export type TransactionalStep =
+  /** Put a new sealed chunk at `baseOffset`. */
+  | { readonly kind: 'put'; readonly baseOffset: number }
+  /**
+   * Join the open chunk at `baseOffset` while it holds exactly `expectedCount` records: a
+   * transaction returns no attributes, so the writer pins the count it read to know its offsets.
+   */
+  | { readonly kind: 'join'; readonly baseOffset: number; readonly expectedCount: number }
+  /** Seal the open chunk at `baseOffset` first (outside the transaction), then plan again. */
+  | { readonly kind: 'seal'; readonly baseOffset: number }
+  | { readonly kind: 'topic-changed'; readonly reason: 'deleted' | 'config' };
+
+/** The step of one partition's batch in an append transaction. */
+export function planTransactionalAppend(
+  view: ChunkView | undefined,
+  intent: AppendIntent,
+  limits: ChunkLimits,
+  now: number,
+  logStartOffset = 0,
+): TransactionalStep {
+  if (!view) return { kind: 'put', baseOffset: logStartOffset };
+  if (view.deleted) return { kind: 'topic-changed', reason: 'deleted' };
+  if (view.configVersion > intent.configVersion) return { kind: 'topic-changed', reason: 'config' };
+  if (isFence(view)) return { kind: 'put', baseOffset: view.baseOffset };
+  if (isFinal(view)) return { kind: 'put', baseOffset: endOf(view) };
+  if (fitsOpenChunk(view, intent, limits, now)) return { kind: 'join', baseOffset: view.baseOffset, expectedCount: view.recordCount };
+  return { kind: 'seal', baseOffset: view.baseOffset };
+}
+
+/** The view after this writer's own join of `view` with a batch (offsets pinned: nobody joined between). */
+export function viewAfterJoin(
+  view: ChunkView,
+  intent: Pick<AppendIntent, 'recordCount' | 'sizeBytes'> & { readonly maxTimestamp: number },
+): ChunkView {
+  return {
+    ...view,
+    recordCount: view.recordCount + intent.recordCount,
+    sizeBytes: view.sizeBytes + intent.sizeBytes,
+    batchCount: view.batchCount + 1,
+    maxTimestamp: Math.max(view.maxTimestamp, intent.maxTimestamp),
+  };
+}

@@ -84,7 +84,8 @@ export function maxOfTimestamps(timestamps: Iterable<number> | undefined): numbe
 }
 
 /** The running maximum record timestamp up to and including this chunk. */
-export const maxTimestampThrough = (item: ChunkItem) => Math.max(Number(item.maxTimestampBefore ?? -1), maxOfTimestamps(item.maxTimestamps));
+export const maxTimestampThrough = (item: ChunkItem) =>
+  Math.max(Number(item.maxTimestampBefore ?? -1), maxOfTimestamps(item.maxTimestamps));
 
 /** The offset after the chunk's last record: where the next chunk begins. */
 export const chunkEnd = (item: Pick<ChunkItem, 'baseOffset' | 'recordCount'>) => Number(item.baseOffset) + Number(item.recordCount ?? 0);
@@ -113,7 +114,11 @@ export function batchesOfChunk(item: ChunkItem): BatchIndexItem[] {
       sizeBytes: Number(entry.sizeBytes),
       ...(entry.bytes !== undefined ? { bytes: entry.bytes } : {}),
       ...(entry.segmentKey !== undefined
-        ? { segmentKey: entry.segmentKey, segmentPosition: Number(entry.segmentPosition), segmentBatches: Number(entry.segmentBatches ?? 1) }
+        ? {
+            segmentKey: entry.segmentKey,
+            segmentPosition: Number(entry.segmentPosition),
+            segmentBatches: Number(entry.segmentBatches ?? 1),
+          }
         : {}),
       ...(entry.tombstonesSeenAt !== undefined ? { tombstonesSeenAt: Number(entry.tombstonesSeenAt) } : {}),
     });

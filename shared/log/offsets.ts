@@ -13,7 +13,7 @@ import { requireTopic, partitionKeyOf } from '../topics/store';
 import { readHead, type PartitionHead } from './partition-heads';
 import { decodeBatch, getBatch, type BatchIndexItem } from './read';
 
-const timeIndex = tables.batches.globalIndexes[0].indexName;
+const timeIndex = 'byTimestamp'; // layout v2: replaced by a search over the chunk chain (in progress)
 
 /** Which offset a lookup asks for: the log start, the high watermark, or the first record at or after a time. */
 export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };

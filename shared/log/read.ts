@@ -1,17 +1,16 @@
 /**
- * Reading the log: find the batches holding an offset with one Query on the batch index
- * (lastOffset >= offset, ascending), fetch only the bytes needed (inline, or the exact S3 byte
+ * Reading the log: find the batches holding an offset in the chunk chain (the chunk at or before
+ * it, and those after), fetch only the bytes needed (inline, or the exact S3 byte
  * range of each batch), decode, and cut at the limits. Never past the high watermark the caller
  * read, never skipping an offset (docs/guarantees.md, guarantee 4).
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeRecordBatch, withBaseOffset } from '../records';
 import type { BatchRecord, RecordBatch } from '../records/types';
 import { recordSize } from './json';
-import { dynamo, tableName } from '../runtime/aws';
-import { paged } from '../runtime/paging';
 import { partitionKeyOf } from '../topics/store';
 import { readSegmentRange } from './segments';
+import { batchesOfChunk } from './chunks';
+import { chunkAtOrBefore, chunksAfter, getChunk } from './chunk-store';
 
 /** One stored record batch as readers see it (a chunk's entry, expanded by `batchesOfChunk`). */
 export interface BatchIndexItem {
@@ -59,10 +58,13 @@ export class LogRangeMoved extends Error {
 }
 
 /**
- * The batch index items from the one holding `offset` onwards. The first page is small (most
- * fetches need few batches: consumers keep up); each further page is four times larger, so a
- * reader catching up over many small batches needs few round trips, but never larger than
- * `mostNeeded()` says the reader can still use (each item read is billed).
+ * The stored batches from the one holding `offset` onwards, read from the chunk chain: the chunk
+ * at or before the offset and the chunks after it, two Queries sent together (so a fetch waits one
+ * round trip, as with one Query). The following pages are four times larger each, so a reader
+ * catching up over many small chunks needs few round trips, but never larger than `mostNeeded()`
+ * says the reader can still use (each chunk read is billed). A stub (a chunk retention removed)
+ * ends nothing by itself: its batches are gone, and the caller sees the first batch it gets start
+ * after the offset it asked for.
  */
 export async function* batchesFrom(
   topicId: string,
@@ -71,33 +73,20 @@ export async function* batchesFrom(
   firstPageSize: number,
   mostNeeded: () => number = () => 1000,
 ): AsyncGenerator<BatchIndexItem> {
+  const partitionKey = partitionKeyOf(topicId, partition);
   let growth = firstPageSize;
-  const pages = paged((startKey) => {
-    const pageSize = Math.max(1, Math.min(growth, mostNeeded()));
+  const pageSize = () => {
+    const size = Math.max(1, Math.min(growth, mostNeeded()));
     growth = Math.min(1000, growth * 4);
-    return dynamo().send(
-      new QueryCommand({
-        TableName: tableName('batches'),
-        KeyConditionExpression: 'partitionKey = :pk AND lastOffset >= :offset',
-        ExpressionAttributeValues: { ':pk': partitionKeyOf(topicId, partition), ':offset': offset },
-        ConsistentRead: true,
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-  });
-  for await (const item of pages) yield item as unknown as BatchIndexItem;
-}
-
-export async function getBatch(topicId: string, partition: number, lastOffset: number): Promise<BatchIndexItem | undefined> {
-  const { Item } = await dynamo().send(
-    new GetCommand({
-      TableName: tableName('batches'),
-      Key: { partitionKey: partitionKeyOf(topicId, partition), lastOffset },
-      ConsistentRead: true,
-    }),
-  );
-  return Item as BatchIndexItem | undefined;
+    return size;
+  };
+  const following = chunksAfter(partitionKey, offset, pageSize);
+  // Start the first page of the following chunks while the holding chunk is read.
+  const [holding, first] = await Promise.all([chunkAtOrBefore(partitionKey, offset), following.next()]);
+  if (holding) for (const batch of batchesOfChunk(holding)) if (batch.lastOffset >= offset) yield batch;
+  if (first.done) return;
+  yield* batchesOfChunk(first.value);
+  for await (const chunk of following) yield* batchesOfChunk(chunk);
 }
 
 async function storedBytes(item: BatchIndexItem): Promise<Buffer> {
@@ -115,17 +104,12 @@ export async function batchBytes(item: BatchIndexItem): Promise<Buffer> {
     // Compaction may have rewritten the batch (and removed its old object) since the index was
     // read: read the batch's current item once more.
     if ((error as Error).name !== 'NoSuchKey') throw error;
-    const { Item }: { Item?: Record<string, unknown> } = await dynamo().send(
-      new GetCommand({
-        TableName: tableName('batches'),
-        Key: { partitionKey: item.partitionKey, lastOffset: item.lastOffset },
-        ConsistentRead: true,
-      }),
-    );
+    const chunk = await getChunk(item.partitionKey, item.chunkBaseOffset);
+    const again = chunk ? batchesOfChunk(chunk)[item.entryIndex] : undefined;
     // Gone too, or still pointing at the removed object: retention took the batch.
-    if (!Item || (Item as unknown as BatchIndexItem).segmentKey === item.segmentKey) throw new LogRangeMoved(item.partitionKey);
+    if (!again || again.segmentKey === item.segmentKey) throw new LogRangeMoved(item.partitionKey);
     try {
-      stored = await storedBytes(Item as unknown as BatchIndexItem);
+      stored = await storedBytes(again);
     } catch (again) {
       if ((again as Error).name === 'NoSuchKey') throw new LogRangeMoved(item.partitionKey);
       throw again;

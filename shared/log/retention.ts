@@ -66,7 +66,7 @@ export interface SweepReport {
  */
 export const orphanGraceMs = 60 * 60 * 1000;
 
-const segmentIndex = tables.batches.globalIndexes[1].indexName;
+const segmentIndex = tables.chunks.globalIndexes[0].indexName;
 
 /** Bookkeeping items of the sweep in the batches table, under keys no partition can have. */
 const segmentRefsKey = (segmentKey: string) => ({ partitionKey: `segment-refs#${segmentKey}`, lastOffset: 0 });

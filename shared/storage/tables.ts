@@ -80,7 +80,7 @@ export const tables = {
       },
     ],
     description:
-      "The log (layout v2): a partition is a chain of chunk items keyed by base offset, each holding one or more " +
+      'The log (layout v2): a partition is a chain of chunk items keyed by base offset, each holding one or more ' +
       'record batches; the last chunk is the head (its end is the high watermark), so an uncontended append is one ' +
       'conditional Put. Small batches carry their bytes inline; large ones point at a byte range of an S3 segment. ' +
       'Chunks retention removed stay 24 hours as bodiless stubs (TTL on expiresAt). The retention sweep keeps its ' +

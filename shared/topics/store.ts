@@ -12,6 +12,8 @@ import { dynamo, tableName } from '../runtime/aws';
 import { scanItems } from '../runtime/paging';
 import type { TopicConfigOverrides } from './configs';
 import { isLegalTopicName } from './model';
+import { putFences } from '../log/fences';
+import { mapWithConcurrency } from '../runtime/concurrency';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -148,56 +150,36 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
 }
 
 /**
- * After a config change or a growth, raises every partition item's config version (creating the
- * items of partitions never written), so that appends planned with older config or the older
- * partition count fail their condition and re-read the topic. Done after the topic item changed, so a crash between leaves at worst the
- * old config acting until the producers' caches expire (5 s), never a topic no one can append to.
+ * After a config change or a growth, puts a fence carrying the new config version at the head of
+ * every partition (shared/log/fences.ts), so that appends planned with older config or the older
+ * partition count fail their condition and re-read the topic. Done after the topic item changed,
+ * so a crash between leaves at worst the old config acting until the producers' caches expire
+ * (5 s), never a topic no one can append to.
  */
 async function fenceConfigVersion(topic: TopicMetadata): Promise<void> {
-  const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
-  for (let i = 0; i < partitions.length; i += 25) {
-    await Promise.all(
-      partitions.slice(i, i + 25).map(async (partition) => {
-        try {
-          await dynamo().send(
-            new UpdateCommand({
-              TableName: tableName('partitions'),
-              Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
-              UpdateExpression: 'SET configVersion = :version',
-              // A later change may have fenced it higher already.
-              ConditionExpression: 'attribute_not_exists(configVersion) OR configVersion < :version',
-              ExpressionAttributeValues: { ':version': topic.configVersion },
-            }),
-          );
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
-      }),
-    );
-  }
+  const keys = Array.from({ length: topic.partitions }, (_, partition) => partitionKeyOf(topic.topicId, partition));
+  await putFences(keys, { kind: 'config', configVersion: topic.configVersion ?? 0 });
 }
 
 /**
- * Fences appends out of a topic being deleted: every partition item gets `deletedAt` (created if
- * the partition was never written), and appends are conditioned on its absence.
+ * Fences appends out of a topic being deleted: every partition gets a deletion fence at its head
+ * (nothing replaces it), and its partition item `deletedAt` (created if the partition was never
+ * written), which the sweeps' bookkeeping is conditioned on.
  */
 async function markPartitionsDeleted(topic: TopicMetadata): Promise<void> {
   const deletedAt = Date.now();
-  const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
-  for (let i = 0; i < partitions.length; i += 25) {
-    await Promise.all(
-      partitions.slice(i, i + 25).map((partition) =>
-        dynamo().send(
-          new UpdateCommand({
-            TableName: tableName('partitions'),
-            Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
-            UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :deletedAt)',
-            ExpressionAttributeValues: { ':deletedAt': deletedAt },
-          }),
-        ),
-      ),
-    );
-  }
+  const keys = Array.from({ length: topic.partitions }, (_, partition) => partitionKeyOf(topic.topicId, partition));
+  await mapWithConcurrency(keys, 25, (partitionKey) =>
+    dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('partitions'),
+        Key: { partitionKey },
+        UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :deletedAt)',
+        ExpressionAttributeValues: { ':deletedAt': deletedAt },
+      }),
+    ),
+  );
+  await putFences(keys, { kind: 'deleted', configVersion: topic.configVersion ?? 0, deletedAt });
 }
 
 /**

@@ -8,7 +8,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
-import { type ChunkAppendContext, appendChunk, chunkTable } from '../../shared/log/chunk-append';
+import { type ChunkAppendContext, type ChunkBatch, appendChunk } from '../../shared/log/chunk-append';
+import { tables } from '../../shared/storage/tables';
 import { type ChunkView, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
 
 const table = `chunks-${randomUUID().slice(0, 8)}`;
@@ -23,7 +24,13 @@ beforeAll(async () => {
     ...(inject('embeddedEmulators') ? { credentials: emulatorCredentials } : {}),
   });
   dynamo = DynamoDBDocumentClient.from(client);
-  await client.send(new CreateTableCommand(createTableInput(chunkTable, table)));
+  await client.send(new CreateTableCommand(createTableInput(tables.chunks, table)));
+});
+
+/** A batch whose inline bytes are its tag (the test reads the tags back from the stored chunks). */
+const batch = (tag: string, recordCount: number, configVersion: number): ChunkBatch => ({
+  entry: { bytes: Buffer.from(tag), recordCount, sizeBytes: Buffer.byteLength(tag), firstTimestamp: 0, maxTimestamp: 0, appendedAt: 0 },
+  configVersion,
 });
 
 /** A context per writer: like Lambda instances, writers share nothing but the table. */
@@ -60,7 +67,7 @@ describe('layout v2 chunk append', () => {
         for (let i = 0; i < appendsEach; i++) {
           const recordCount = 1 + ((writer + i) % 3);
           const tag = `w${writer}-${i}-${recordCount}`;
-          const outcome = await appendChunk(context, partitionKey, { bytes: Buffer.from(tag), recordCount, configVersion: 0 });
+          const outcome = await appendChunk(context, partitionKey, batch(tag, recordCount, 0));
           expect(outcome.kind).toBe('appended');
           if (outcome.kind !== 'appended') return;
           expect(acked.has(outcome.baseOffset)).toBe(false);
@@ -74,8 +81,8 @@ describe('layout v2 chunk append', () => {
     for (const chunk of chunks) {
       expect(chunk.baseOffset).toBe(next);
       let offset = chunk.baseOffset as number;
-      for (const bytes of chunk.batches as Uint8Array[]) {
-        const tag = Buffer.from(bytes).toString();
+      for (const entry of chunk.batches as { bytes: Uint8Array }[]) {
+        const tag = Buffer.from(entry.bytes).toString();
         stored.set(offset, tag);
         offset += Number(tag.split('-')[2]);
       }
@@ -91,7 +98,7 @@ describe('layout v2 chunk append', () => {
   it('a fence with a newer config version refuses older writers and is replaced by the first current one', async () => {
     const partitionKey = `${randomUUID()}:0`;
     const stale = writerContext();
-    const first = await appendChunk(stale, partitionKey, { bytes: Buffer.from('a'), recordCount: 1, configVersion: 0 });
+    const first = await appendChunk(stale, partitionKey, batch('a', 1, 0));
     expect(first).toMatchObject({ kind: 'appended', baseOffset: 0 });
     // What alterTopic would do: a zero-record chunk at the high watermark carrying the new version.
     await dynamo.send(
@@ -110,11 +117,11 @@ describe('layout v2 chunk append', () => {
         },
       }),
     );
-    expect(await appendChunk(stale, partitionKey, { bytes: Buffer.from('b'), recordCount: 1, configVersion: 1 })).toEqual({
+    expect(await appendChunk(stale, partitionKey, batch('b', 1, 1))).toEqual({
       kind: 'topic-changed',
       reason: 'config',
     });
-    const current = await appendChunk(writerContext(), partitionKey, { bytes: Buffer.from('c'), recordCount: 1, configVersion: 2 });
+    const current = await appendChunk(writerContext(), partitionKey, batch('c', 1, 2));
     expect(current).toMatchObject({ kind: 'appended', baseOffset: 1 });
     const chunks = await allChunks(partitionKey);
     expect(chunks.map((c) => [c.baseOffset, c.recordCount, c.configVersion])).toEqual([
@@ -126,7 +133,7 @@ describe('layout v2 chunk append', () => {
   it('a deletion fence refuses every writer', async () => {
     const partitionKey = `${randomUUID()}:0`;
     const writer = writerContext();
-    await appendChunk(writer, partitionKey, { bytes: Buffer.from('a'), recordCount: 1, configVersion: 0 });
+    await appendChunk(writer, partitionKey, batch('a', 1, 0));
     await dynamo.send(
       new PutCommand({
         TableName: table,
@@ -144,7 +151,7 @@ describe('layout v2 chunk append', () => {
         },
       }),
     );
-    expect(await appendChunk(writer, partitionKey, { bytes: Buffer.from('b'), recordCount: 1, configVersion: 9 })).toEqual({
+    expect(await appendChunk(writer, partitionKey, batch('b', 1, 9))).toEqual({
       kind: 'topic-changed',
       reason: 'deleted',
     });

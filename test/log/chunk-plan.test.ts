@@ -14,8 +14,12 @@ import {
   isFinal,
   joinedBaseOffset,
   planAppend,
+  planTransactionalAppend,
+  successorLineage,
+  viewAfterJoin,
   viewAfterPut,
 } from '../../shared/log/chunk-plan';
+import { planFence } from '../../shared/log/fences';
 
 const limits: ChunkLimits = { openChunkMaxBytes: 300, openChunkMaxBatches: 4, joinWindowMs: 1000 };
 
@@ -186,5 +190,72 @@ describe('chunk plan against a model of conditional writes', () => {
     expect(planAppend(open, calm, limits, 5000)).toEqual({ kind: 'seal', baseOffset: 3 });
     // A batch in a segment object never joins.
     expect(planAppend(sealed, { ...calm, contended: true, alone: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
+  });
+
+  it('in a transaction: puts after a final chunk or over a fence, joins an open one with its count pinned, seals one it cannot join', () => {
+    const calm: AppendIntent = { recordCount: 2, sizeBytes: 10, configVersion: 1, contended: false };
+    expect(planTransactionalAppend(undefined, calm, limits, 0)).toEqual({ kind: 'put', baseOffset: 0 });
+    const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 1 }, limits, 0);
+    expect(planTransactionalAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3 });
+    const open = viewAfterPut(3, false, { recordCount: 5, sizeBytes: 50, configVersion: 1 }, limits, 0);
+    expect(planTransactionalAppend(open, calm, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, expectedCount: 5 });
+    expect(planTransactionalAppend(open, calm, limits, 5000)).toEqual({ kind: 'seal', baseOffset: 3 });
+    expect(planTransactionalAppend(open, { ...calm, alone: true }, limits, 10)).toEqual({ kind: 'seal', baseOffset: 3 });
+    const fence = viewAfterPut(8, true, { recordCount: 0, sizeBytes: 0, configVersion: 2 }, limits, 0);
+    expect(planTransactionalAppend(fence, calm, limits, 10)).toEqual({ kind: 'topic-changed', reason: 'config' });
+    expect(planTransactionalAppend(fence, { ...calm, configVersion: 2 }, limits, 10)).toEqual({ kind: 'put', baseOffset: 8 });
+    expect(planTransactionalAppend({ ...fence, deleted: true }, { ...calm, configVersion: 9 }, limits, 10)).toEqual({
+      kind: 'topic-changed',
+      reason: 'deleted',
+    });
+    // The writer's own view after a pinned join is exact.
+    expect(viewAfterJoin(open, { recordCount: 2, sizeBytes: 10, maxTimestamp: 7 })).toMatchObject({
+      recordCount: 7,
+      sizeBytes: 60,
+      batchCount: 2,
+      maxTimestamp: 7,
+    });
+  });
+
+  it('a fence seals an open head, goes after a final one, replaces an older fence, and stops at a newer version or a deletion', () => {
+    const config = { kind: 'config', configVersion: 3 } as const;
+    const deletion = { kind: 'deleted', configVersion: 3, deletedAt: 1 } as const;
+    expect(planFence(undefined, config)).toEqual({ kind: 'put', baseOffset: 0 });
+    const open = viewAfterPut(4, false, { recordCount: 2, sizeBytes: 10, configVersion: 1 }, limits, 0);
+    expect(planFence(open, config)).toEqual({ kind: 'seal', baseOffset: 4 });
+    expect(planFence({ ...open, sealed: true }, config)).toEqual({ kind: 'put', baseOffset: 6 });
+    const olderFence = viewAfterPut(6, true, { recordCount: 0, sizeBytes: 0, configVersion: 2 }, limits, 0);
+    expect(planFence(olderFence, config)).toEqual({ kind: 'put', baseOffset: 6 });
+    expect(planFence({ ...olderFence, configVersion: 3 }, config)).toEqual({ kind: 'done' });
+    // A deletion goes even after a chunk of the same version, and nothing goes after a deletion.
+    expect(planFence({ ...olderFence, configVersion: 3 }, deletion)).toEqual({ kind: 'put', baseOffset: 6 });
+    expect(planFence({ ...olderFence, deleted: true }, config)).toEqual({ kind: 'done' });
+  });
+
+  it("a chunk's lineage carries the running maximum timestamp and the bytes of every chunk before it", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ size: fc.nat(5000), maxTimestamp: fc.integer({ min: -1, max: 1e6 }) }), { minLength: 1, maxLength: 30 }),
+        (chunks) => {
+          let view: ChunkView | undefined;
+          let offset = 0;
+          for (const chunk of chunks) {
+            const lineage = successorLineage(view);
+            view = viewAfterPut(
+              offset,
+              true,
+              { recordCount: 1, sizeBytes: chunk.size, configVersion: 0, maxTimestamp: chunk.maxTimestamp },
+              limits,
+              0,
+              lineage,
+            );
+            offset += 1;
+          }
+          const after = successorLineage(view);
+          expect(after.bytesBefore).toBe(chunks.reduce((sum, c) => sum + c.size, 0));
+          expect(after.maxTimestampBefore).toBe(Math.max(-1, ...chunks.map((c) => c.maxTimestamp)));
+        },
+      ),
+    );
   });
 });

@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { emptySweepReport, purgeDeletedTopic, sweepRetention } from '../../shared/log/retention';
 import { dynamo, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
+import { putFences } from '../../shared/log/fences';
+import { readLastChunk } from '../../shared/log/chunk-store';
+import { readHead } from '../../shared/log/partition-heads';
 import { useTestService } from '../support/local-service';
 import { aheadOfFirst, type ClientStack } from '../support/intercept';
 
@@ -36,16 +39,19 @@ describe('a deleted topic takes no appends', () => {
     expect(late.status).toBe(404);
     expect(late.body.error.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
     const item = await partitionItem(topicId, 0);
-    // The purged partition keeps its deletion mark, and no append moved it.
+    // The purged partition keeps its deletion mark and its deletion fence, and no append moved it.
     expect(item?.deletedAt).toBeDefined();
-    expect(item?.highWatermark ?? 0).toBeLessThanOrEqual(1);
+    const head = await readLastChunk(partitionKeyOf(topicId, 0));
+    expect(head?.deletedAt).toBeDefined();
+    expect(head?.baseOffset).toBe(1);
+    expect((await readHead(topicId, 0)).highWatermark).toBe(1);
   });
 
   it('a produce into a topic whose deletion stopped halfway answers 404 at once instead of looping', async () => {
     await http.post('/v1/topics', { name: 'half-deleted', partitions: 1 });
     const { topicId } = (await http.get('/v1/topics/half-deleted')).body;
     await http.post('/v1/topics/half-deleted/records', { records: [{ value: 'x' }] });
-    // A DELETE that marked the partitions and died before replacing the topic item.
+    // A DELETE that marked and fenced the partitions and died before replacing the topic item.
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName('partitions'),
@@ -54,6 +60,7 @@ describe('a deleted topic takes no appends', () => {
         ExpressionAttributeValues: { ':now': Date.now() },
       }),
     );
+    await putFences([partitionKeyOf(topicId, 0)], { kind: 'deleted', configVersion: 0, deletedAt: Date.now() });
     const started = Date.now();
     const outcome = await Promise.race([
       http.post('/v1/topics/half-deleted/records', { records: [{ value: 'y' }] }),
