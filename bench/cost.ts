@@ -580,69 +580,11 @@ const modelTables: Record<string, TableShape> = Object.fromEntries(
 );
 const modelShapes = (name: string) => modelTables[name];
 
-/** Typical values of a chunk's attributes: the sizes of numbers depend on their digits. */
-const modelTopicId = 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11';
-const modelNow = 1_764_547_200_123;
-
-/** One batch of a produce request, as it is stored. */
-export interface ModelBatch {
-  /** Encoded RecordBatch v2 bytes (encodeRecordBatch). */
-  readonly batchBytes: number;
-  readonly records: number;
-  /** Where the bytes go: inline in the chunk item, or a byte range of an S3 segment object. */
-  readonly stored: 'inline' | 's3';
-}
-
-/**
- * A sealed chunk holding one batch, with every attribute of shared/log/chunks.ts at a realistic
- * width (an S3 batch: the segment's key and position, for the sparse bySegment index).
- */
-export function modelChunkItem(batch: ModelBatch, partition = 3, segmentBatches = 1): Item {
-  const segment =
-    batch.stored === 's3'
-      ? { segmentKey: `segments/${modelTopicId}/2026-12-01/1764547200123-0f3a2b7c8d9e`, segmentPosition: 1_048_576, segmentBatches }
-      : undefined;
-  return {
-    partitionKey: `${modelTopicId}:${partition}`,
-    baseOffset: 12_345_678,
-    recordCount: batch.records,
-    sizeBytes: batch.batchBytes,
-    batchCount: 1,
-    batches: [
-      {
-        recordCount: batch.records,
-        sizeBytes: batch.batchBytes,
-        firstTimestamp: modelNow,
-        maxTimestamp: modelNow,
-        appendedAt: modelNow,
-        ...(segment ?? { bytes: new Uint8Array(batch.batchBytes) }),
-      },
-    ],
-    sealed: true,
-    createdAt: modelNow,
-    configVersion: 1,
-    maxTimestampBefore: modelNow - 1,
-    maxTimestamps: new Set([modelNow]),
-    bytesBefore: 1_234_567_890,
-    ...(segment ? { segmentKey: segment.segmentKey, segmentPosition: segment.segmentPosition } : {}),
-  };
-}
-
-/** The Idempotency-Key's record: scoped key, request hash, the stored response, its expiry. */
-export function modelIdempotencyItem(storedResponseBytes: number): Item {
-  return {
-    key: `${modelTopicId}/order-2026-12-01-000123`,
-    requestHash: 'x'.repeat(44), // sha256, base64
-    response: new Uint8Array(storedResponseBytes),
-    expiresAt: Math.floor(modelNow / 1000) + 86_400,
-  };
-}
-
 export interface ModelProduce {
-  /** One batch per partition the request writes to. */
-  readonly batches: readonly ModelBatch[];
-  /** Bytes of the stored response when the request carries an Idempotency-Key (encodeStoredOffsets). */
-  readonly idempotencyResponseBytes?: number;
+  /** The chunk items the request puts, one per partition, as the append builds them (shared/log/chunk-append.ts `chunkItem`). */
+  readonly chunks: readonly Item[];
+  /** The Idempotency-Key's record, when the request carries one. */
+  readonly idempotencyItem?: Item;
 }
 
 export interface ModelUnits {
@@ -660,22 +602,20 @@ export interface ModelUnits {
  * One uncontended produce request in layout 2: one conditional PutItem of a sealed chunk (one
  * partition, no Idempotency-Key), or a TransactWriteItems of the same Puts plus the idempotency
  * record (several partitions, or a key): 2x. No partition-item write, no time-index entry; the
- * bySegment index gets an entry only for a chunk whose batch is in S3. The head is cached (a
- * writer re-reads it at most once a minute), so the request reads nothing.
+ * bySegment index gets an entry only for a chunk whose batch is in S3 (one segment object per
+ * request). The head is cached (a writer re-reads it at most once a minute): nothing is read.
  */
 export function layoutV2ProduceUnits(request: ModelProduce): ModelUnits {
-  const puts = request.batches.map((batch, i) => ({ TableName: 'chunks', Item: modelChunkItem(batch, i, request.batches.length) }));
-  const s3Puts = request.batches.some((b) => b.stored === 's3') ? 1 : 0; // one segment object per request
-  const transactional = puts.length > 1 || request.idempotencyResponseBytes !== undefined;
+  const puts = request.chunks.map((Item) => ({ TableName: 'chunks', Item }));
+  const s3Puts = request.chunks.some((chunk) => chunk.segmentKey !== undefined) ? 1 : 0;
+  const transactional = puts.length > 1 || request.idempotencyItem !== undefined;
   const bill = transactional
     ? billDynamoCall(
         'TransactWriteItems',
         {
           TransactItems: [
             ...puts.map((put) => ({ Put: put })),
-            ...(request.idempotencyResponseBytes !== undefined
-              ? [{ Put: { TableName: 'idempotency', Item: modelIdempotencyItem(request.idempotencyResponseBytes) } }]
-              : []),
+            ...(request.idempotencyItem ? [{ Put: { TableName: 'idempotency', Item: request.idempotencyItem } }] : []),
           ],
         },
         {},
@@ -760,15 +700,13 @@ export function perMillionRequests(units: ModelUnits, front: ModelFront, p: Pric
 /** A workload shape for the per-GiB model: 1 KiB records, produced and fetched in these sizes. */
 export interface ModelShape {
   readonly recordsPerRequest: number;
-  /** Encoded RecordBatch v2 bytes of one request's batch (encodeRecordBatch). */
-  readonly batchBytes: number;
+  /** The chunk one request puts (shared/log/chunk-append.ts `chunkItem`). */
+  readonly chunk: Item;
   /** HTTP bytes of one produce request and of one fetch response (API Gateway meters the larger per 512 KB). */
   readonly produceRequestBytes: number;
   readonly fetchResponseBytes: number;
   /** Records one fetch returns (its maxBytes over the record size). */
   readonly recordsPerFetch: number;
-  /** Batches above this go to S3 (shared/config.ts). */
-  readonly inlineMaxBytes: number;
   readonly produceLambdaMs: number;
   readonly fetchLambdaMs: number;
 }
@@ -797,24 +735,20 @@ const scaled = (cost: ModelCost, requests: number): ModelCost => ({
  */
 export function layoutV2PerGiB(shape: ModelShape, p: Prices = defaultPrices): ModelPerGiB {
   const records = GiB / 1024;
-  const batch: ModelBatch = {
-    batchBytes: shape.batchBytes,
-    records: shape.recordsPerRequest,
-    stored: shape.batchBytes > shape.inlineMaxBytes ? 's3' : 'inline',
-  };
+  const inS3 = shape.chunk.segmentKey !== undefined;
   const produceRequests = records / shape.recordsPerRequest;
   const produce = perMillionRequests(
-    layoutV2ProduceUnits({ batches: [batch] }),
+    layoutV2ProduceUnits({ chunks: [shape.chunk] }),
     { lambdaMs: shape.produceLambdaMs, apiUnits: meteredApiRequests(shape.produceRequestBytes, 0, p) },
     p,
   );
   const fetches = records / shape.recordsPerFetch;
-  const chunkBytes = itemSize(modelChunkItem(batch));
+  const chunkBytes = itemSize(shape.chunk);
   const chunksPerFetch = Math.max(1, Math.ceil(shape.recordsPerFetch / shape.recordsPerRequest));
   const fetchUnits = layoutV2FetchUnits(
     Array.from({ length: chunksPerFetch }, () => chunkBytes),
     chunkBytes,
-    batch.stored === 's3' ? chunksPerFetch : 0,
+    inS3 ? chunksPerFetch : 0,
   );
   const fetch = perMillionRequests(
     fetchUnits,

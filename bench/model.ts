@@ -7,7 +7,12 @@
  */
 import { defaultConsumerMaxBytes } from '../client/src/consumer';
 import { serviceDefaults } from '../shared/config';
-import { encodeStoredOffsets } from '../shared/log/idempotency';
+import { chunkEntryOf, type PreparedBatch } from '../shared/log/append';
+import { chunkItem } from '../shared/log/chunk-append';
+import { chunkLimits } from '../shared/log/chunk-plan';
+import { encodeStoredOffsets, requestHash, scopedIdempotencyKey } from '../shared/log/idempotency';
+import { segmentKey } from '../shared/log/segments';
+import { partitionKeyOf } from '../shared/topics/store';
 import { encodeRecordBatch } from '../shared/records';
 import {
   GiB,
@@ -18,10 +23,8 @@ import {
   layoutV2PerGiB,
   layoutV2PollUnits,
   layoutV2ProduceUnits,
-  modelChunkItem,
   mskServerlessCost,
   perMillionRequests,
-  type ModelBatch,
   type ModelCost,
   type ModelUnits,
 } from './cost';
@@ -39,17 +42,48 @@ const produceBytesPerRecord = RECORD_VALUE_BYTES + 28;
 const fetchBytesPerRecord = 1170;
 
 const now = 1_764_547_200_123;
-const batchBytes = (records: number) =>
-  encodeRecordBatch({
+const topicId = 'a6b1c1de-7d4e-4f5e-9f3a-2b7c8d9e0f11';
+
+/** The RecordBatch of `records` 1 KiB records, as produce encodes it. */
+export function modelBatch(records: number, partition = 0, batchesInSegment = 1): PreparedBatch {
+  const bytes = encodeRecordBatch({
     records: Array.from({ length: records }, () => ({ value: new Uint8Array(RECORD_VALUE_BYTES), timestamp: now })),
-  }).length;
-const storedResponseBytes = (records: number, partitions = 1) =>
-  encodeStoredOffsets(Array.from({ length: records }, (_, i) => ({ partition: i % partitions, offset: 12_345_678 + i, timestamp: now })))
-    .length;
-const batchOf = (records: number): ModelBatch => {
-  const bytes = batchBytes(records);
-  return { batchBytes: bytes, records, stored: bytes > serviceDefaults.inlineBatchMaxBytes ? 's3' : 'inline' };
-};
+  });
+  return {
+    partition,
+    bytes,
+    recordCount: records,
+    firstTimestamp: now,
+    maxTimestamp: now,
+    location:
+      bytes.length > serviceDefaults.inlineBatchMaxBytes
+        ? { kind: 'segment', key: segmentKey(topicId, new Date(now)), position: 1_048_576, batchesInSegment }
+        : { kind: 'inline' },
+  };
+}
+
+/** The sealed chunk an uncontended append puts for `batch`, built by the append's own builder, at realistic offsets. */
+export function modelChunk(batch: PreparedBatch): Record<string, unknown> {
+  return chunkItem(partitionKeyOf(topicId, batch.partition), 12_345_678, [chunkEntryOf(batch, now)], {
+    sealed: true,
+    configVersion: 1,
+    lineage: { maxTimestampBefore: now - 1, bytesBefore: 1_234_567_890 },
+    limits: chunkLimits,
+    now,
+  });
+}
+
+/** The Idempotency-Key's record of a request of `records` records over `partitions` partitions. */
+export function modelIdempotencyItem(records: number, partitions = 1): Record<string, unknown> {
+  return {
+    key: scopedIdempotencyKey(topicId, 'order-2026-12-01-000123'),
+    requestHash: requestHash('orders', { records: [] }),
+    response: encodeStoredOffsets(
+      Array.from({ length: records }, (_, i) => ({ partition: i % partitions, offset: 12_345_678 + i, timestamp: now })),
+    ),
+    expiresAt: Math.floor(now / 1000) + 86_400,
+  };
+}
 
 export interface ModelRow {
   readonly shape: string;
@@ -77,10 +111,10 @@ function lambdaMs(kind: 'produce' | 'fetch', recordsPerRequest: number, workload
 
 /** Per request shape: units and dollars per million requests. */
 export function layoutV2Rows(workloads?: WorkloadResults): ModelRow[] {
-  const one = batchOf(1);
-  const hundred = batchOf(100);
-  const oneChunk = itemSize(modelChunkItem(one));
-  const hundredChunk = itemSize(modelChunkItem(hundred));
+  const one = modelChunk(modelBatch(1));
+  const hundred = modelChunk(modelBatch(100));
+  const oneChunk = itemSize(one);
+  const hundredChunk = itemSize(hundred);
   const produceFront = (records: number, partitions = 1) => ({
     lambdaMs: lambdaMs('produce', records, workloads),
     apiUnits: Math.max(1, Math.ceil((records * partitions * produceBytesPerRecord) / prices.apiGateway.meteringIncrementBytes)),
@@ -96,14 +130,18 @@ export function layoutV2Rows(workloads?: WorkloadResults): ModelRow[] {
   });
   const pollUnits = layoutV2PollUnits(oneChunk);
   return [
-    row('produce 1 record (1 KiB), one partition', layoutV2ProduceUnits({ batches: [one] }), produceFront(1)),
+    row('produce 1 record (1 KiB), one partition', layoutV2ProduceUnits({ chunks: [one] }), produceFront(1)),
     row(
       'produce 1 record with an Idempotency-Key',
-      layoutV2ProduceUnits({ batches: [one], idempotencyResponseBytes: storedResponseBytes(1) }),
+      layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) }),
       produceFront(1),
     ),
-    row('produce 1 record to each of 2 partitions', layoutV2ProduceUnits({ batches: [one, one] }), produceFront(1, 2)),
-    row('produce 100 records (batch in S3)', layoutV2ProduceUnits({ batches: [hundred] }), produceFront(100)),
+    row(
+      'produce 1 record to each of 2 partitions',
+      layoutV2ProduceUnits({ chunks: [modelChunk(modelBatch(1, 0)), modelChunk(modelBatch(1, 1))] }),
+      produceFront(1, 2),
+    ),
+    row('produce 100 records (batch in S3)', layoutV2ProduceUnits({ chunks: [hundred] }), produceFront(100)),
     row(
       'fetch 1 MiB of 1-record chunks (958 chunks)',
       layoutV2FetchUnits(
@@ -151,11 +189,10 @@ export function layoutV2PerGiBRows(workloads?: WorkloadResults): PerGiBRow[] {
     const recordsPerFetch = Math.floor((fetchMaxBytes * 958) / 1_048_576);
     const model = layoutV2PerGiB({
       recordsPerRequest,
-      batchBytes: batchBytes(recordsPerRequest),
+      chunk: modelChunk(modelBatch(recordsPerRequest)),
       produceRequestBytes: recordsPerRequest * produceBytesPerRecord,
       fetchResponseBytes: recordsPerFetch * fetchBytesPerRecord,
       recordsPerFetch,
-      inlineMaxBytes: serviceDefaults.inlineBatchMaxBytes,
       produceLambdaMs: lambdaMs('produce', recordsPerRequest, workloads),
       fetchLambdaMs: lambdaMs('fetch', Math.min(recordsPerRequest, 1000), workloads),
     });

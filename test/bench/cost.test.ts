@@ -13,7 +13,6 @@ import {
   layoutV2FetchUnits,
   layoutV2PollUnits,
   layoutV2ProduceUnits,
-  modelChunkItem,
   perMillionRequests,
   tableShapeOf,
   lambdaBilledMs,
@@ -27,14 +26,13 @@ import {
   writeUnits,
   type TableShape,
 } from '../../bench/cost';
-import { layoutV2ModelSection, layoutV2PerGiBRows, layoutV2Rows } from '../../bench/model';
+import { layoutV2ModelSection, layoutV2PerGiBRows, layoutV2Rows, modelBatch, modelChunk, modelIdempotencyItem } from '../../bench/model';
 import { prices } from '../../bench/prices';
 import { clientDefaultRecordsPerRequest } from '../../bench/workloads';
-import { appendTransactItems, type PreparedBatch } from '../../shared/log/append';
+import { appendTransactItems } from '../../bench/layout1';
+import type { PreparedBatch } from '../../shared/log/append';
 import { chunkHeaderAttributes } from '../../shared/log/chunk-store';
-import { encodeStoredOffsets } from '../../shared/log/idempotency';
 import { emptyHead } from '../../shared/log/partition-heads';
-import { encodeRecordBatch } from '../../shared/records';
 import { tables } from '../../shared/storage/tables';
 
 describe('item size', () => {
@@ -242,27 +240,23 @@ describe('dollars', () => {
 });
 
 describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
-  const valueBytes = 1024;
-  const now = 1_764_547_200_123;
-  /** The encoded RecordBatch of `records` records of 1 KiB, as produce stores it. */
-  const batchBytes = (records: number) =>
-    encodeRecordBatch({ records: Array.from({ length: records }, () => ({ value: new Uint8Array(valueBytes), timestamp: now })) }).length;
-  const storedResponse = (records: number, partitions = 1) =>
-    encodeStoredOffsets(Array.from({ length: records }, (_, i) => ({ partition: i % partitions, offset: 12_345_678 + i, timestamp: now })))
-      .length;
-  const oneRecord = { batchBytes: batchBytes(1), records: 1, stored: 'inline' } as const;
-  const hundred = { batchBytes: batchBytes(100), records: 100, stored: 's3' } as const;
+  // Chunks as the append builds them (chunkItem, chunkEntryOf), of real RecordBatches of 1 KiB records.
+  const oneBatch = modelBatch(1);
+  const one = modelChunk(oneBatch);
+  const hundredBatch = modelBatch(100);
+  const hundred = modelChunk(hundredBatch);
   /** Handler times as measured for layout 1 (docs/performance.md, "Each workload as measured"). */
   const produceFront = { lambdaMs: 3.9, apiUnits: 1 };
 
-  it("models the chunk item with the format's attributes (shared/log/chunks.ts) and the table's own shape", () => {
+  it("builds the model's chunks with the append's own builder: the format's attributes, the table's own shape", () => {
     const allowed = new Set<string>([...chunkHeaderAttributes, 'batches', 'segmentKey', 'segmentPosition']);
-    for (const batch of [oneRecord, hundred]) {
-      const item = modelChunkItem(batch);
+    for (const item of [one, hundred]) {
       for (const name of Object.keys(item)) expect(allowed, name).toContain(name);
-      for (const name of ['partitionKey', 'baseOffset', 'recordCount', 'sizeBytes', 'batchCount', 'sealed', 'configVersion', 'bytesBefore'])
-        expect(item).toHaveProperty(name);
+      expect(item).toMatchObject({ sealed: true, batchCount: 1 });
     }
+    expect(hundredBatch.location.kind).toBe('segment');
+    expect(hundred.segmentKey).toBeDefined();
+    expect(one.segmentKey).toBeUndefined();
     expect(tableShapeOf(tables.chunks)).toEqual({
       keys: ['partitionKey', 'baseOffset'],
       indexes: [{ partitionKey: 'segmentKey', projected: ['segmentPosition'] }],
@@ -270,36 +264,33 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
   });
 
   it('uncontended, one partition, no Idempotency-Key: one PutItem of a sealed chunk, 2 WRU for a 1 KiB record, nothing else', () => {
-    expect(oneRecord.batchBytes).toBeGreaterThan(1024);
-    const units = layoutV2ProduceUnits({ batches: [oneRecord] });
+    expect(oneBatch.bytes.length).toBeGreaterThan(1024);
+    const units = layoutV2ProduceUnits({ chunks: [one] });
     expect(units).toEqual({ wru: 2, gsiWru: 0, rru: 0, dynamoCalls: 1, s3Puts: 0, s3Gets: 0 });
     // Layout 1 billed 7 for the same request (partition update 2 + batch item 4 + time index 1; test above).
   });
 
   it('with an Idempotency-Key or several partitions: a transaction of the same Puts (2x) plus the idempotency record', () => {
-    const keyed = layoutV2ProduceUnits({ batches: [oneRecord], idempotencyResponseBytes: storedResponse(1) });
+    const keyed = layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) });
     expect(keyed).toMatchObject({ wru: 2 * 2 + 2 * 1, gsiWru: 0, dynamoCalls: 1 });
-    const twoPartitions = layoutV2ProduceUnits({ batches: [oneRecord, oneRecord] });
+    const twoPartitions = layoutV2ProduceUnits({ chunks: [modelChunk(modelBatch(1, 0)), modelChunk(modelBatch(1, 1))] });
     expect(twoPartitions).toMatchObject({ wru: 2 * (2 * 2), gsiWru: 0 });
   });
 
   it('a batch in S3: a small chunk (1 WRU) and its bySegment index entry (1 WRU), and one PUT', () => {
-    expect(hundred.batchBytes).toBeGreaterThan(100 * 1024);
-    expect(layoutV2ProduceUnits({ batches: [hundred] })).toEqual({ wru: 1, gsiWru: 1, rru: 0, dynamoCalls: 1, s3Puts: 1, s3Gets: 0 });
+    expect(hundredBatch.bytes.length).toBeGreaterThan(100 * 1024);
+    expect(layoutV2ProduceUnits({ chunks: [hundred] })).toEqual({ wru: 1, gsiWru: 1, rru: 0, dynamoCalls: 1, s3Puts: 1, s3Gets: 0 });
   });
 
   it('one 1 KiB record per request costs at most $3.00 per million, API Gateway $1.00 and Lambda included', () => {
-    const cost = perMillionRequests(layoutV2ProduceUnits({ batches: [oneRecord] }), produceFront);
+    const cost = perMillionRequests(layoutV2ProduceUnits({ chunks: [one] }), produceFront);
     expect(cost.apiGateway).toBeCloseTo(1, 10);
     expect(cost.dynamodb).toBeCloseTo(2 * prices.dynamodb.perMillionWriteUnits, 10);
     expect(cost.lambda).toBeCloseTo(0.2 + 1e6 * 0.004 * 0.5 * prices.lambda.perGbSecondArm64, 10);
     expect(cost.total).toBeLessThanOrEqual(3);
     expect(cost.total).toBeCloseTo(2.48, 2);
     // With an Idempotency-Key: 6 WRU.
-    const keyed = perMillionRequests(
-      layoutV2ProduceUnits({ batches: [oneRecord], idempotencyResponseBytes: storedResponse(1) }),
-      produceFront,
-    );
+    const keyed = perMillionRequests(layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) }), produceFront);
     expect(keyed.total).toBeCloseTo(cost.total + 4 * prices.dynamodb.perMillionWriteUnits, 10);
   });
 
@@ -320,7 +311,7 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
   });
 
   it('a fetch: topic and head (partition item, last chunk), the chunk at or before the offset, the chunks after', () => {
-    const inlineChunk = itemSize(modelChunkItem(oneRecord));
+    const inlineChunk = itemSize(one);
     expect(inlineChunk).toBeGreaterThan(1024);
     expect(inlineChunk).toBeLessThan(1536);
     // 1 MiB of single-record chunks: ~one Query page of 1 MB, then a second.
@@ -331,7 +322,7 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
     expect(inline.rru).toBe(1 + 1 + 1 + 1 + Math.ceil(((pageOne - 1) * inlineChunk) / 4096) + (count - 1 > pageOne - 1 ? 1 : 0));
     expect(inline.rru).toBeLessThan(350); // layout 1 measured 350 RRU for the same fetch
     // Ten 100-record batches in S3: ten small chunks, ten ranged GETs.
-    const s3Chunk = itemSize(modelChunkItem(hundred));
+    const s3Chunk = itemSize(hundred);
     expect(
       layoutV2FetchUnits(
         Array.from({ length: 10 }, () => s3Chunk),
@@ -349,7 +340,7 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
   });
 
   it('a poll of a waiting fetch: the partition item and the last chunk, 2 RRU (1 in layout 1); an open 32 KiB chunk costs 8 more', () => {
-    const inlineChunk = itemSize(modelChunkItem(oneRecord));
+    const inlineChunk = itemSize(one);
     expect(layoutV2PollUnits(inlineChunk).rru).toBe(2);
     expect(layoutV2PollUnits(32 * 1024).rru).toBe(9);
     // At the default 50 ms: 40 RRU/s per waiting partition, in dollars per hour.
