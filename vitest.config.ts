@@ -45,6 +45,7 @@ export const integrationTests = [
   'test/log/idempotency-scope.test.ts',
   'test/log/produce-fetch.test.ts',
   'test/log/record-limits.test.ts',
+  'test/log/retention-chain.test.ts',
   'test/log/retention-races.test.ts',
   'test/log/retention.test.ts',
   'test/log/throttling.test.ts',

@@ -32,7 +32,11 @@ export interface BenchServer {
 export async function startBenchServer(): Promise<BenchServer> {
   const serverPath = fileURLToPath(new URL('./server.ts', import.meta.url));
   // process.execArgv carries tsx's loader, so the child runs TypeScript the same way.
-  const child: ChildProcess = fork(serverPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The handlers' CloudWatch metrics (EMF lines on stdout) are off: the report is stdout.
+  const child: ChildProcess = fork(serverPath, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, POWERTOOLS_METRICS_DISABLED: 'true' },
+  });
   const ready = await new Promise<ServerReady>((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`bench server exited (${code}) before it was ready`));
     child.once('exit', onExit);

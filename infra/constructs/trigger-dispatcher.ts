@@ -1,7 +1,7 @@
 /**
  * Push delivery on AWS: the trigger dispatcher function, woken by the DynamoDB stream of the
- * partitions table (every append moves a partition's high watermark), handing long runs on to
- * itself by asynchronous invocation, and fed by the once-a-minute sweep.
+ * chunks table (every append puts or joins a chunk, the head of its partition's chain), handing
+ * long runs on to itself by asynchronous invocation, and fed by the once-a-minute sweep.
  *
  * Least privilege for the functions it invokes: lambda:InvokeFunction only on functions tagged
  * `logway:trigger-target=<stack name>` (an IAM condition on the resource tag), and/or on the
@@ -47,13 +47,15 @@ export class TriggerDispatcher extends Construct {
     this.dispatcher = new LogwayFunction(this, 'Dispatcher', {
       name: 'trigger-dispatch',
       description: 'Logway trigger dispatcher: invokes Lambda functions with topic records, woken by appends',
-      // The failure topic is written through produce: its access, plus the triggers' state.
       // Leases and positions are conditional UpdateItems (an item of a deleted trigger's incarnation
-      // is deleted); records are read from the log; the failure topic is written with produce's access.
+      // is deleted); records are read from the log (heads: the partition item and the last chunk);
+      // the failure topic is written through produce, with the produce route's access (a chunk Put,
+      // or an UpdateItem joining or sealing the open one, and the Idempotency-Key's record). Appends
+      // never write the partitions table.
       tables: {
         triggers: ['read', 'UpdateItem', 'DeleteItem'],
         topics: ['read'],
-        partitions: ['read', 'UpdateItem'],
+        partitions: ['read'],
         chunks: ['read', 'PutItem', 'UpdateItem'],
         idempotency: ['read', 'PutItem'],
       },
@@ -71,13 +73,19 @@ export class TriggerDispatcher extends Construct {
     });
     const fn = this.dispatcher.function;
 
-    // Appends: every change of a partition head (a wake-up that fails is not lost for long: the sweep finds the partition within a minute).
+    // Appends: every chunk put or joined (a wake-up that fails is not lost for long: the sweep finds
+    // the partition within a minute). Removals (retention deleting chunks, TTL deleting stubs) are
+    // filtered out here. The retention sweep's bookkeeping items in that table (`segment-refs#...`,
+    // `orphan-cursor#...`) cannot be: Lambda's filters match a key by prefix but exclude only exact
+    // values, so the dispatcher ignores them itself (shared/triggers/stream-keys.ts); only the
+    // retention sweep writes them, a few per run, so the invocations they cost are negligible.
     fn.addEventSource(
       new DynamoEventSource(props.defaults.storage.tables.chunks, {
         startingPosition: lambda.StartingPosition.LATEST,
         batchSize: 100,
         maxBatchingWindow: Duration.seconds(0),
         retryAttempts: 2,
+        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY') })],
       }),
     );
     // The sweep's wake-up items, and nothing else of the triggers table (its own position commits must not wake it).

@@ -1,7 +1,7 @@
 /**
  * Trigger delivery in the local runtime, event-driven as on AWS: the DynamoDB stream of the
- * partitions table (DynamoDB Local serves streams as AWS does) wakes the dispatcher on every
- * append, and the dispatcher runs in this process instead of in Lambda invocations. The
+ * chunks table (DynamoDB Local serves streams as AWS does) wakes the dispatcher on every append
+ * (a chunk put or joined; shared/triggers/stream-keys.ts reads its keys), and the dispatcher runs in this process instead of in Lambda invocations. The
  * once-a-minute sweep (infra/schedules.ts) runs through the local scheduler and hands its work
  * here too. Functions are invoked through @aws-sdk/client-lambda: at AWS_ENDPOINT_URL_LAMBDA when
  * set, else at the local Lambda Invoke API (lambda-server.ts) serving LOGWAY_FUNCTIONS.
@@ -11,6 +11,7 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetSha
 import { tableName } from '../../shared/runtime/aws';
 import { dispatcherDefaults, dispatchPartition, type DispatchOptions } from '../../shared/triggers/dispatcher';
 import { resetLambdaClient } from '../../shared/triggers/invoke';
+import { appendedPartitionKey } from '../../shared/triggers/stream-keys';
 import { setHandOn, workForAppends, type PartitionWork } from '../../shared/triggers/work';
 import { parseFunctionList, startLambdaServer, type RunningLambdaServer } from './lambda-server';
 
@@ -100,14 +101,14 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
     for (const item of work) start(item);
   });
 
-  const poller = pollPartitionsStream(
+  const poller = pollChunksStream(
     async (keys) => {
       for (const item of await workForAppends(keys)) start(item);
     },
     abort.signal,
     options.pollIntervalMs ?? 25,
   ).catch((error: unknown) => {
-    if (!abort.signal.aborted) console.error('[logway] the partitions stream poller stopped; triggers now wake only on the sweep:', error);
+    if (!abort.signal.aborted) console.error('[logway] the chunks stream poller stopped; triggers now wake only on the sweep:', error);
   });
 
   return {
@@ -121,15 +122,15 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
   };
 }
 
-/** Reads the partitions table's stream from now on and reports the keys of changed items. */
-async function pollPartitionsStream(onKeys: (keys: string[]) => Promise<void>, signal: AbortSignal, intervalMs: number): Promise<void> {
+/** Reads the chunks table's stream from now on and reports the partitions appended to. */
+async function pollChunksStream(onKeys: (keys: string[]) => Promise<void>, signal: AbortSignal, intervalMs: number): Promise<void> {
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
   const dynamodb = new DynamoDBClient(endpoint ? { endpoint } : {});
   const streams = new DynamoDBStreamsClient(endpoint ? { endpoint } : {});
   try {
-    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName('partitions') }));
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName('chunks') }));
     const streamArn = Table?.LatestStreamArn;
-    if (!streamArn) throw new Error(`Table ${tableName('partitions')} has no stream: triggers cannot wake on appends`);
+    if (!streamArn) throw new Error(`Table ${tableName('chunks')} has no stream: triggers cannot wake on appends`);
     const iterators = new Map<string, string>();
     const known = new Set<string>();
     let first = true;
@@ -162,7 +163,7 @@ async function pollPartitionsStream(onKeys: (keys: string[]) => Promise<void>, s
         try {
           const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
           for (const record of Records ?? []) {
-            const key = record.dynamodb?.Keys?.partitionKey?.S;
+            const key = appendedPartitionKey(record);
             if (key) keys.push(key);
           }
           if (NextShardIterator) iterators.set(shard, NextShardIterator);

@@ -92,7 +92,6 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   let writeUnits = 0;
   let contended = (context.contendedUntil?.get(partitionKey) ?? 0) > now();
   let lostInARow = 0;
-  let noChunkAt: number | undefined;
   const deadline = now() + (context.deadlineMs ?? deadlineMs);
   const { entry } = batch;
   // A batch in S3, or one as large as a chunk, gets a sealed chunk of its own: a join adds at most
@@ -104,7 +103,6 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
     configVersion: batch.configVersion,
     contended,
     ...(alone ? { alone } : {}),
-    ...(noChunkAt !== undefined ? { noChunkAt } : {}),
   });
 
   if (!view) {
@@ -133,15 +131,7 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
       // every other writer then has to walk past.
       if (step.kind === 'join' || (step.kind === 'put' && !step.sealed))
         context.contendedUntil?.set(partitionKey, now() + contentionMemoryMs);
-      let head = result.view;
-      if (!head.sealed && isFinal(head)) {
-        // This join filled the chunk: open the next one where the other writers will look.
-        requests++;
-        const opened = await openNext(context, partitionKey, head, batch.configVersion, limits, now());
-        writeUnits += opened.writeUnits;
-        head = opened.view ?? head;
-      }
-      context.heads.set(partitionKey, head);
+      context.heads.set(partitionKey, result.view);
       return { kind: 'appended', baseOffset: result.baseOffset, requests, collisions, writeUnits };
     }
     if (result.kind === 'lost') {
@@ -157,9 +147,6 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
       requests++;
       lostInARow = 0;
       view = await readLastChunk(context, partitionKey);
-    } else if (step.kind === 'join' && step.speculative && !result.view) {
-      // Nobody has opened the next chunk yet: put it.
-      noChunkAt = step.baseOffset;
     } else if (result.view) {
       view = result.view;
     } else {
@@ -171,7 +158,7 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
 }
 
 const describeStep = (step: Exclude<AppendStep, { kind: 'topic-changed' }>) =>
-  step.kind === 'put' ? `put-${step.sealed ? 'sealed' : 'open'}` : step.kind === 'join' && step.speculative ? 'join-next' : step.kind;
+  step.kind === 'put' ? `put-${step.sealed ? 'sealed' : 'open'}` : step.kind === 'join' && step.create ? 'join-next' : step.kind;
 
 type StepResult =
   | { kind: 'done'; baseOffset: number; view: ChunkView; writeUnits: number }
@@ -228,14 +215,22 @@ async function runStep(
         new UpdateCommand({
           TableName: context.table,
           Key: { partitionKey, baseOffset: step.baseOffset },
-          UpdateExpression: joinUpdate,
-          ConditionExpression: joinCondition,
+          UpdateExpression: joinOrCreateUpdate,
+          // Only a join at the end of a final chunk may create the chunk: that key is a boundary.
+          ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
           ExpressionAttributeValues: {
             ...entryValues(entry),
             ':count': entry.recordCount,
             ':size': entry.sizeBytes,
             ':one': 1,
+            ':zero': 0,
+            ':empty': [],
             ':configVersion': batch.configVersion,
+            ':now': now,
+            ':capBytes': limits.openChunkMaxBytes,
+            ':capBatches': limits.openChunkMaxBatches,
+            // What the chunk inherits if this join creates it: the writer's view is the final chunk before it.
+            ...lineageValues(successorLineage(view && endOf(view) === step.baseOffset ? view : undefined)),
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -307,6 +302,29 @@ export const putCondition =
 export const joinUpdate =
   'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts';
 
+/**
+ * A join that creates the chunk (open, with this batch) when the key is free: the writers that
+ * reach a boundary together land one after another, as joins of one chunk do.
+ */
+export const joinOrCreateUpdate =
+  [
+    'SET batches = list_append(if_not_exists(batches, :empty), :batch)',
+    'recordCount = if_not_exists(recordCount, :zero) + :count',
+    'sizeBytes = if_not_exists(sizeBytes, :zero) + :size',
+    'batchCount = if_not_exists(batchCount, :zero) + :one',
+    'createdAt = if_not_exists(createdAt, :now)',
+    'configVersion = if_not_exists(configVersion, :configVersion)',
+    'capBytes = if_not_exists(capBytes, :capBytes)',
+    'capBatches = if_not_exists(capBatches, :capBatches)',
+    'maxTimestampBefore = if_not_exists(maxTimestampBefore, :maxTimestampBefore)',
+    'bytesBefore = if_not_exists(bytesBefore, :bytesBefore)',
+  ].join(', ') + ' ADD maxTimestamps :ts';
+
+const lineageValues = (lineage: { maxTimestampBefore: number; bytesBefore: number }) => ({
+  ':maxTimestampBefore': lineage.maxTimestampBefore,
+  ':bytesBefore': lineage.bytesBefore,
+});
+
 /** Open by the limits the chunk carries, so that all writers agree when it is full. */
 export const joinCondition =
   'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(deletedAt) AND attribute_not_exists(stub) AND configVersion <= :configVersion AND sizeBytes <= capBytes AND batchCount < capBatches';
@@ -342,44 +360,6 @@ export function chunkItem(
     ...(options.sealed ? { sealed: true } : { capBytes: options.limits.openChunkMaxBytes, capBatches: options.limits.openChunkMaxBatches }),
     ...(options.deletedAt !== undefined ? { deletedAt: options.deletedAt } : {}),
   };
-}
-
-/**
- * Puts an empty open chunk after the chunk this writer filled, where the other writers of a
- * contended partition look for it. It may lose to one of them putting a chunk there first.
- */
-async function openNext(
-  context: ChunkAppendContext,
-  partitionKey: string,
-  filled: ChunkView,
-  configVersion: number,
-  limits: ChunkLimits,
-  now: number,
-): Promise<{ view?: ChunkView; writeUnits: number }> {
-  const baseOffset = endOf(filled);
-  const lineage = successorLineage(filled);
-  try {
-    const output = await context.dynamo.send(
-      new PutCommand({
-        TableName: context.table,
-        Item: chunkItem(partitionKey, baseOffset, [], { sealed: false, configVersion, lineage, limits, now }),
-        ConditionExpression: 'attribute_not_exists(baseOffset)',
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
-    return {
-      view: {
-        ...viewAfterPut(baseOffset, false, { recordCount: 0, sizeBytes: 0, configVersion }, limits, now, lineage),
-        batchCount: 0,
-      },
-      writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
-    };
-  } catch (error) {
-    const throttling = throttlingError(error);
-    if (throttling) throw throttling;
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    return { writeUnits: 0 };
-  }
 }
 
 /** The last chunk of a partition (strongly consistent), or undefined for a partition never appended to. */

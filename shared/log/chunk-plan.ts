@@ -16,8 +16,10 @@
  *   joins the open head with a conditional UpdateItem. Joins never conflict with each other:
  *   DynamoDB applies them one after another, so under contention nearly every attempt succeeds
  *   and waiting is first come first served, not a lottery of retries.
- * - The writer whose join fills a chunk puts the next, empty, open chunk at its end, where the
- *   others look for it, so a boundary costs the writers in flight one failed join each.
+ * - A contended writer whose view is a final chunk joins the chunk at its end, creating it open if
+ *   it is not there yet (an UpdateItem creates a missing item), so writers that arrive together at
+ *   a boundary all land there one after another; a boundary costs each writer in flight one
+ *   failed join (the one that told it the chunk was full).
  *
  * This module holds only decisions; chunk-append.ts does the I/O.
  */
@@ -68,18 +70,17 @@ export interface AppendIntent {
   readonly contended: boolean;
   /** The batch lives in a segment object: such a batch gets a sealed chunk of its own, never joins. */
   readonly alone?: boolean;
-  /** A join of the chunk at this offset found no chunk there: put one instead of joining again. */
-  readonly noChunkAt?: number;
 }
 
 export type AppendStep =
   /** Put a new chunk at `baseOffset`, sealed unless the partition is contended. */
   | { readonly kind: 'put'; readonly baseOffset: number; readonly sealed: boolean }
   /**
-   * Join the open chunk at `baseOffset`. `speculative`: the chunk before it is final, and the
-   * writer that filled it puts an empty open chunk after it: join that one.
+   * Join the open chunk at `baseOffset`. `create`: the chunk before it is final, so this key is
+   * where the next chunk goes: the join creates it (open) if no writer has yet, so that writers
+   * arriving together at a boundary all land, one after another, instead of racing for the key.
    */
-  | { readonly kind: 'join'; readonly baseOffset: number; readonly speculative?: boolean }
+  | { readonly kind: 'join'; readonly baseOffset: number; readonly create?: boolean }
   /** Seal the open chunk at `baseOffset` (it outlived its join window), then plan again. */
   | { readonly kind: 'seal'; readonly baseOffset: number }
   /** The topic changed under the writer: re-read it and plan again. */
@@ -110,19 +111,17 @@ export function planAppend(
   logStartOffset = 0,
 ): AppendStep {
   const sealedPut = !intent.contended || intent.alone === true;
-  if (!view) return { kind: 'put', baseOffset: logStartOffset, sealed: sealedPut };
+  if (!view)
+    return sealedPut
+      ? { kind: 'put', baseOffset: logStartOffset, sealed: true }
+      : { kind: 'join', baseOffset: logStartOffset, create: true };
   if (view.deleted) return { kind: 'topic-changed', reason: 'deleted' };
   if (view.configVersion > intent.configVersion) return { kind: 'topic-changed', reason: 'config' };
   // A fence is replaced by the next chunk at its own key.
   if (isFence(view)) return { kind: 'put', baseOffset: view.baseOffset, sealed: sealedPut };
   if (isFinal(view)) {
     const end = endOf(view);
-    // Only the writer that fills an open chunk opens the next one: after a sealed chunk nobody
-    // does, so a contended writer puts its own open chunk at once (joining first would cost it a
-    // round trip more than a sealed put costs the writer it races).
-    const filled = !view.sealed;
-    if (!sealedPut && filled && intent.noChunkAt !== end) return { kind: 'join', baseOffset: end, speculative: true };
-    return { kind: 'put', baseOffset: end, sealed: sealedPut };
+    return sealedPut ? { kind: 'put', baseOffset: end, sealed: true } : { kind: 'join', baseOffset: end, create: true };
   }
   if (fitsOpenChunk(view, intent, limits, now)) return { kind: 'join', baseOffset: view.baseOffset };
   return { kind: 'seal', baseOffset: view.baseOffset };

@@ -80,6 +80,21 @@ export async function* chunksAfter(partitionKey: string, after: number, pageSize
   for await (const item of pages) yield item as unknown as ChunkItem;
 }
 
+/** The key of the first chunk after `after`, if any: a Query billed at the minimum when there is none. */
+export async function firstChunkAfter(partitionKey: string, after: number): Promise<number | undefined> {
+  const { Items } = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName('chunks'),
+      KeyConditionExpression: 'partitionKey = :pk AND baseOffset > :after',
+      ExpressionAttributeValues: { ':pk': partitionKey, ':after': after },
+      ProjectionExpression: 'baseOffset',
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  return Items?.[0] ? Number(Items[0].baseOffset) : undefined;
+}
+
 export async function getChunk(partitionKey: string, baseOffset: number): Promise<ChunkItem | undefined> {
   const { Item } = await dynamo().send(
     new GetCommand({ TableName: tableName('chunks'), Key: { partitionKey, baseOffset }, ConsistentRead: true }),

@@ -19,6 +19,7 @@
  * | `maxTimestamps`      | number set: each batch's max timestamp (a join ADDs its own; DynamoDB has no max())   |
  * | `bytesBefore`        | sum of `sizeBytes` of every chunk before this one (retention.bytes counts from it)    |
  * | `segmentKey`, `segmentPosition` | a batch stored in S3 (always alone in its chunk), for the `bySegment` index |
+ * | `rewrites`           | how many times compaction rewrote the chunk's batches (each rewrite is conditioned on it) |
  * | `stub`, `expiresAt`  | a chunk retention removed: only its key is kept, 24 h, so a stale writer collides     |
  *
  * Fences (zero-record sealed chunks a config change or a deletion puts at the head) and the
@@ -64,6 +65,7 @@ export interface ChunkItem {
   readonly bytesBefore?: number;
   readonly segmentKey?: string;
   readonly segmentPosition?: number;
+  readonly rewrites?: number;
   readonly stub?: boolean;
   readonly expiresAt?: number;
 }

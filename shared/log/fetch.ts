@@ -10,7 +10,7 @@ import { schemaOnce } from '../api/validation';
 import { topicNameSchema } from '../topics/model';
 import { getTopic, partitionKeyOf, requireTopic, type TopicMetadata } from '../topics/store';
 import { fetchMetrics } from './metrics';
-import { readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
+import { pollHead, pollHeadsAcrossTopics, readHead, readHeadsAcrossTopics, type PartitionHead } from './partition-heads';
 import { LogRangeMoved, readRecords, type ReadResult } from './read';
 import type { BatchRecord } from '../records/types';
 import { responseBytes, toFetchedRecord, type FetchedRecord } from './json';
@@ -149,8 +149,12 @@ export async function fetchPartition(topicName: string, partition: number, param
 
   const initial = await readHead(topic.topicId, partition);
   checkOffset(topic, partition, params.offset, initial);
+  let polled = initial;
   const head = await waitForData(
-    () => readHead(topic.topicId, partition),
+    async () => {
+      polled = await pollHead(topic.topicId, partition, polled);
+      return polled;
+    },
     (h) => h.highWatermark > params.offset,
     params.waitMs ?? 0,
     initial,
@@ -234,7 +238,15 @@ export async function fetchMany(request: MultiFetchRequest): Promise<{ results: 
     }
   }
   const waiting = live.filter((e) => !e.error);
-  heads = await waitForData(readAll, (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset), request.waitMs ?? 0, heads);
+  let polled = heads;
+  const poll = async () => {
+    polled = await pollHeadsAcrossTopics(
+      live.map((e) => ({ topicId: e.metadata!.topicId, partition: e.partition })),
+      polled,
+    );
+    return polled;
+  };
+  heads = await waitForData(poll, (h) => waiting.some((e) => h.get(keyOf(e))!.highWatermark > e.offset), request.waitMs ?? 0, heads);
 
   const base64 = request.encoding === 'base64';
   // The records may take what the envelope (every result without its records) leaves.

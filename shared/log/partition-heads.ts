@@ -13,7 +13,8 @@ import { partitionKeyOf } from '../topics/store';
 import { unprocessedItemsBackoff } from '../runtime/batches';
 import { backoffCeiling, sleep } from '../runtime/retry';
 import { type ChunkItem, chunkEnd, maxTimestampThrough } from './chunks';
-import { readLastChunk } from './chunk-store';
+import { firstChunkAfter, readLastChunk } from './chunk-store';
+import { chunkLimits, isFence, isFinal, viewOfItem } from './chunk-plan';
 import { mapWithConcurrency } from '../runtime/concurrency';
 
 export interface PartitionHead {
@@ -26,6 +27,33 @@ export interface PartitionHead {
   /** High watermark and time of the last compaction. */
   readonly compactedUpTo?: number;
   readonly compactedAt?: number;
+  /** The last chunk this head was read from: what a long poll watches (`pollHead`). */
+  readonly lastChunk?: LastChunkWatch;
+}
+
+/**
+ * How a long poll learns cheaply that a partition grew. Records only ever arrive in a new chunk
+ * key, unless the last chunk is still joinable (open, within its join window) or is a fence (the
+ * next append takes the fence's key). Until `rereadUntil` the poll re-reads the last chunk
+ * (billed at its size); after it, a key-only Query for a chunk after `baseOffset` (billed at the
+ * minimum, as the head item of layout 1 was).
+ */
+export interface LastChunkWatch {
+  readonly baseOffset: number;
+  readonly rereadUntil: number;
+}
+
+/** Writers' clocks may differ from the poller's: an open chunk is watched this much past its join window. */
+const clockSkewMarginMs = 5_000;
+
+function watchOf(chunk: ChunkItem): LastChunkWatch {
+  const view = viewOfItem(chunk as unknown as Record<string, unknown>);
+  const rereadUntil = isFence(view)
+    ? Number.POSITIVE_INFINITY
+    : isFinal(view)
+      ? 0
+      : view.createdAt + chunkLimits.joinWindowMs + clockSkewMarginMs;
+  return { baseOffset: view.baseOffset, rereadUntil };
 }
 
 export const emptyHead: PartitionHead = { highWatermark: 0, logStartOffset: 0, maxTimestamp: -1, sizeBytes: 0 };
@@ -46,7 +74,39 @@ export function headFrom(partitionItem: Record<string, unknown> | undefined, las
     ...(partitionItem?.compactedUpTo !== undefined
       ? { compactedUpTo: Number(partitionItem.compactedUpTo), compactedAt: Number(partitionItem.compactedAt) }
       : {}),
+    lastChunk: watchOf(lastChunk),
   };
+}
+
+/**
+ * The head again if the partition may have grown since `head` was read, else `head` itself: what
+ * a long poll calls each interval. See `LastChunkWatch` for what one poll costs.
+ */
+export async function pollHead(topicId: string, partition: number, head: PartitionHead): Promise<PartitionHead> {
+  return (await mayHaveGrown(partitionKeyOf(topicId, partition), head)) ? readHead(topicId, partition) : head;
+}
+
+/** `pollHead` for many partitions: only those that may have grown are read again. */
+export async function pollHeadsAcrossTopics(
+  keys: readonly { topicId: string; partition: number }[],
+  heads: ReadonlyMap<string, PartitionHead>,
+): Promise<Map<string, PartitionHead>> {
+  const unique = [...new Map(keys.map((k) => [partitionKeyOf(k.topicId, k.partition), k])).values()];
+  const grown = await mapWithConcurrency(unique, headQueryConcurrency, (k) =>
+    mayHaveGrown(partitionKeyOf(k.topicId, k.partition), heads.get(partitionKeyOf(k.topicId, k.partition)) ?? emptyHead),
+  );
+  const moved = unique.filter((_, i) => grown[i]);
+  const next = new Map(heads);
+  if (moved.length > 0) for (const [key, head] of await readHeadsAcrossTopics(moved)) next.set(key, head);
+  return next;
+}
+
+async function mayHaveGrown(partitionKey: string, head: PartitionHead): Promise<boolean> {
+  const watch = head.lastChunk;
+  if (watch && watch.rereadUntil <= Date.now()) return (await firstChunkAfter(partitionKey, watch.baseOffset)) !== undefined;
+  const last = await readLastChunk(partitionKey);
+  if (!last) return false;
+  return last.baseOffset !== watch?.baseOffset || chunkEnd(last) !== head.highWatermark;
 }
 
 export async function readHead(topicId: string, partition: number): Promise<PartitionHead> {

@@ -1,24 +1,33 @@
 /**
- * The retention sweep: removes what topics no longer keep, in the background. Passes may overlap
- * (a slow pass and the next scheduled one) and may die at any step; every step is safe to repeat.
+ * The retention sweep: removes what topics no longer keep, in the background, on the chunk chain
+ * (layout v2, docs/storage.md "Retention and segment objects"). Passes may overlap (a slow pass
+ * and the next scheduled one) and may die at any step; every step is safe to repeat.
  *
  * - Live topics: the oldest batches of each partition past `retention.ms` (by their largest
- *   record timestamp, as Kafka judges segments) or beyond `retention.bytes`. The log start
- *   offset moves first, conditioned on its old value, then the batch items go; so a reader
- *   either still sees a batch or sees an offset range that starts after it, never a hole. Batch
- *   items left below the log start offset by a pass that died are removed by the next one.
- * - Segment objects: a batch item knows how many batches its object holds. Removing a batch
- *   first adds it to the object's release set (a DynamoDB string set: adding a member twice is a
- *   no-op, so a repeated or overlapping release counts once), deletes the object once every
- *   batch is in the set, and only then deletes the batch item, conditioned on it still pointing
- *   where it was read (compaction may have moved its bytes).
+ *   record timestamp, as Kafka judges segments) or beyond `retention.bytes`, walking the batches
+ *   of the chunks from the log start. The log start offset moves first, to a batch boundary,
+ *   conditioned on its old value (the freed bytes go to the partition item's `sizeDelta`); so a
+ *   reader either still sees a batch or sees an offset range that starts after it, never a hole.
+ *   Then every chunk that lies entirely below the new log start becomes a stub, except the last
+ *   chunk of the partition (a writer needs the head). A chunk partly below the start stays whole.
+ * - Stubs, not deletes: a removed chunk is overwritten with its key alone (`stub`, `expiresAt`:
+ *   DynamoDB TTL deletes it a day later), so a writer whose view of the head is stale collides
+ *   with it instead of appending below the log start. The partition item's `stubbedBelow` says
+ *   below which key every chunk is a stub already, so a pass reads the chain from there; chunks a
+ *   pass that died left below the log start are stubbed by the next.
+ * - Segment objects: a batch in S3 knows how many batches its object holds. Removing its chunk
+ *   first adds the batch to the object's release set (a DynamoDB string set: adding a member
+ *   twice is a no-op, so a repeated or overlapping release counts once), deletes the object once
+ *   every batch is in the set, and only then stubs the chunk, conditioned on it still pointing
+ *   where it was read (compaction may have moved its bytes: then it is read again and released
+ *   where it points now).
  * - Orphaned segment objects (written, but their append never committed): each pass checks the
- *   objects written since its cursor and older than `orphanGraceMs` against the batch index's
- *   `bySegment` index, and deletes those no batch points at.
- * - Deleted topics: every batch and segment object under the tombstone's topic id, each pass
- *   until `orphanGraceMs` after the deletion (a writer that still held the topic may add an
- *   object late), then the tombstone. The partition items stay, marked deleted, so cached
- *   producers stay fenced out.
+ *   objects written since its cursor and older than `orphanGraceMs` against the chunks table's
+ *   `bySegment` index, and deletes those no chunk points at.
+ * - Deleted topics: every chunk but the last (the deletion fence) becomes a stub, and every
+ *   segment object under the tombstone's topic id goes, each pass until `orphanGraceMs` after
+ *   the deletion (a writer that still held the topic may add an object late), then the
+ *   tombstone. The partition items and the fences stay, so cached producers stay fenced out.
  */
 import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -36,20 +45,17 @@ import {
   type TopicMetadata,
   type TopicTombstone,
 } from '../topics/store';
+import { type ChunkItem, batchesOfChunk, chunkEnd, isStub } from './chunks';
+import { chunkAtOrBefore, chunksAfter, getChunk, readLastChunk } from './chunk-store';
 import { compactPartition } from './compaction';
-import { readHeads, updateLivePartition, type PartitionHead } from './partition-heads';
+import { headFrom, readHeads, updateLivePartition } from './partition-heads';
+import { breaches, chunksToStub, growingPageSize, stubbedBelowAfter, stubItem } from './sweep-plan';
 
-interface SweptBatch {
-  readonly lastOffset: number;
-  readonly baseOffset: number;
-  readonly maxTimestamp: number;
-  readonly sizeBytes: number;
-  readonly segmentKey?: string;
-  readonly segmentBatches?: number;
-}
+export { batchesToDelete } from './sweep-plan';
 
 export interface SweepReport {
   topicsSwept: number;
+  /** Batches whose chunks retention (or a purge) turned into stubs. */
   batchesDeleted: number;
   segmentsDeleted: number;
   deletedTopicsPurged: number;
@@ -66,47 +72,23 @@ export interface SweepReport {
  */
 export const orphanGraceMs = 60 * 60 * 1000;
 
+/** Batches one move of the log start removes at most (then the next round moves it again). */
+const maxBatchesPerMove = 1000;
+
 const segmentIndex = tables.chunks.globalIndexes[0].indexName;
 
-/** Bookkeeping items of the sweep in the batches table, under keys no partition can have. */
-const segmentRefsKey = (segmentKey: string) => ({ partitionKey: `segment-refs#${segmentKey}`, lastOffset: 0 });
-const orphanCursorKey = (topicId: string) => ({ partitionKey: `orphan-cursor#${topicId}`, lastOffset: 0 });
+/** Bookkeeping items of the sweep in the chunks table, under keys no partition can have. */
+const segmentRefsKey = (segmentKey: string) => ({ partitionKey: `segment-refs#${segmentKey}`, baseOffset: 0 });
+const orphanCursorKey = (topicId: string) => ({ partitionKey: `orphan-cursor#${topicId}`, baseOffset: 0 });
 
 /**
- * Which leading batches retention removes: Kafka deletes whole segments from the start of the
- * log while either limit is breached, and stops at the first segment both limits keep.
+ * The chain from `first` on (the whole chain without it), in key order, stubs included. After
+ * `first` the pages grow from one chunk: a pass that keeps the first batch it looks at reads no
+ * further (every chunk read is billed for all its bytes).
  */
-export function batchesToDelete(
-  batches: readonly Pick<SweptBatch, 'maxTimestamp' | 'sizeBytes'>[],
-  totalBytes: number,
-  retentionMs: number,
-  retentionBytes: number,
-  now: number,
-): number {
-  let remaining = totalBytes;
-  let count = 0;
-  for (const batch of batches) {
-    const expired = retentionMs >= 0 && batch.maxTimestamp < now - retentionMs;
-    const oversize = retentionBytes >= 0 && remaining > retentionBytes;
-    if (!expired && !oversize) break;
-    remaining -= batch.sizeBytes;
-    count++;
-  }
-  return count;
-}
-
-async function oldestBatches(topicId: string, partition: number, from: number, limit: number): Promise<SweptBatch[]> {
-  const { Items } = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName('batches'),
-      KeyConditionExpression: 'partitionKey = :pk AND lastOffset >= :from',
-      ExpressionAttributeValues: { ':pk': partitionKeyOf(topicId, partition), ':from': from },
-      ProjectionExpression: 'lastOffset, baseOffset, maxTimestamp, sizeBytes, segmentKey, segmentBatches',
-      ConsistentRead: true,
-      Limit: limit,
-    }),
-  );
-  return (Items ?? []) as SweptBatch[];
+async function* chainFrom(partitionKey: string, first: ChunkItem | undefined): AsyncGenerator<ChunkItem> {
+  if (first) yield first;
+  yield* chunksAfter(partitionKey, first ? Number(first.baseOffset) : -1, growingPageSize(1));
 }
 
 /**
@@ -117,7 +99,7 @@ async function oldestBatches(topicId: string, partition: number, from: number, l
 export async function releaseSegmentBatch(key: string, batchesInSegment: number, member: string): Promise<boolean> {
   const { Attributes } = await dynamo().send(
     new UpdateCommand({
-      TableName: tableName('batches'),
+      TableName: tableName('chunks'),
       Key: segmentRefsKey(key),
       UpdateExpression: 'ADD released :member',
       ExpressionAttributeValues: { ':member': new Set([member]) },
@@ -127,109 +109,148 @@ export async function releaseSegmentBatch(key: string, batchesInSegment: number,
   const released = Attributes?.released as Set<string> | undefined;
   if ((released?.size ?? 0) < batchesInSegment) return false;
   await s3Client().send(new DeleteObjectCommand({ Bucket: bucketName(), Key: key }));
-  await dynamo().send(new DeleteCommand({ TableName: tableName('batches'), Key: segmentRefsKey(key) }));
+  await dynamo().send(new DeleteCommand({ TableName: tableName('chunks'), Key: segmentRefsKey(key) }));
   return true;
 }
 
-const batchMember = (topicId: string, partition: number, lastOffset: number) => `${partitionKeyOf(topicId, partition)}@${lastOffset}`;
+/** A batch's member in its segment object's release set. */
+export const batchMember = (partitionKey: string, lastOffset: number) => `${partitionKey}@${lastOffset}`;
 
 /**
- * Removes one batch: releases its segment (if any), then deletes its item, conditioned on the
- * item still pointing at that segment; if compaction moved its bytes meanwhile, the item is read
- * again and released where it points now. Safe to repeat after a crash at any step.
+ * Removes one chunk: releases each of its batches stored in S3, then overwrites it with a stub,
+ * conditioned on it not being one already and still pointing at the object it was read with; if
+ * compaction moved its bytes meanwhile, it is read again and released where it points now. Safe
+ * to repeat after a crash at any step. True once the chunk is a stub (or gone).
  */
-async function removeBatch(topicId: string, partition: number, read: SweptBatch, report: SweepReport): Promise<void> {
-  const key = { partitionKey: partitionKeyOf(topicId, partition), lastOffset: read.lastOffset };
-  let batch: SweptBatch | undefined = read;
-  for (let attempt = 0; batch && attempt < 5; attempt++) {
-    if (batch.segmentKey) {
-      if (await releaseSegmentBatch(batch.segmentKey, batch.segmentBatches ?? 1, batchMember(topicId, partition, batch.lastOffset))) {
+async function removeChunk(read: ChunkItem, now: number, report: SweepReport): Promise<boolean> {
+  let chunk: ChunkItem | undefined = read;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!chunk || isStub(chunk)) return true;
+    for (const batch of batchesOfChunk(chunk)) {
+      if (batch.segmentKey === undefined) continue;
+      if (await releaseSegmentBatch(batch.segmentKey, batch.segmentBatches ?? 1, batchMember(chunk.partitionKey, batch.lastOffset))) {
         report.segmentsDeleted++;
       }
     }
     try {
       await dynamo().send(
-        new DeleteCommand({
-          TableName: tableName('batches'),
-          Key: key,
-          ConditionExpression: batch.segmentKey
-            ? 'attribute_not_exists(partitionKey) OR segmentKey = :segment'
-            : 'attribute_not_exists(partitionKey) OR attribute_not_exists(segmentKey)',
-          ...(batch.segmentKey ? { ExpressionAttributeValues: { ':segment': batch.segmentKey } } : {}),
+        new PutCommand({
+          TableName: tableName('chunks'),
+          Item: stubItem(chunk.partitionKey, Number(chunk.baseOffset), now),
+          ConditionExpression: `attribute_exists(partitionKey) AND attribute_not_exists(stub) AND ${
+            chunk.segmentKey !== undefined ? 'segmentKey = :segment' : 'attribute_not_exists(segmentKey)'
+          }`,
+          ...(chunk.segmentKey !== undefined ? { ExpressionAttributeValues: { ':segment': chunk.segmentKey } } : {}),
         }),
       );
-      return;
+      report.batchesDeleted += chunk.batches?.length ?? 0;
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('batches'), Key: key, ConsistentRead: true }));
-      batch = Item as SweptBatch | undefined;
+      chunk = await getChunk(read.partitionKey, Number(read.baseOffset));
     }
   }
+  return false;
 }
 
-async function removeBatches(topicId: string, partition: number, batches: readonly SweptBatch[], report: SweepReport): Promise<void> {
-  for (let i = 0; i < batches.length; i += 25) {
-    await Promise.all(batches.slice(i, i + 25).map((b) => removeBatch(topicId, partition, b, report)));
+/** Removes chunks 25 at a time; true when every one of them is a stub now. */
+async function removeChunks(chunks: readonly ChunkItem[], now: number, report: SweepReport): Promise<boolean> {
+  let all = true;
+  for (let i = 0; i < chunks.length; i += 25) {
+    const done = await Promise.all(chunks.slice(i, i + 25).map((chunk) => removeChunk(chunk, now, report)));
+    all &&= done.every(Boolean);
+  }
+  return all;
+}
+
+/**
+ * Moves the log start from `oldStart` to `newStart` and takes the freed bytes off the
+ * partition's size. False if another pass moved it first (that pass owns these batches) or the
+ * topic was deleted (its purge owns the partition).
+ */
+async function moveLogStart(partitionKey: string, oldStart: number, newStart: number, freed: number): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('partitions'),
+        Key: { partitionKey },
+        UpdateExpression: 'SET logStartOffset = :newStart ADD sizeDelta :minusFreed',
+        // The item may not exist yet: appends never write it, and a log start of 0 is its absence.
+        ConditionExpression: `${
+          oldStart === 0 ? '(attribute_not_exists(logStartOffset) OR logStartOffset = :oldStart)' : 'logStartOffset = :oldStart'
+        } AND attribute_not_exists(deletedAt)`,
+        ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': oldStart, ':minusFreed': -freed },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
   }
 }
 
-async function deleteBatchItems(topicId: string, partition: number, batches: readonly SweptBatch[]): Promise<void> {
-  await batchWriteAll(
-    tableName('batches'),
-    batches.map((b) => ({ DeleteRequest: { Key: { partitionKey: partitionKeyOf(topicId, partition), lastOffset: b.lastOffset } } })),
-  );
+/** Moves the partition's `stubbedBelow` mark forward (never back: passes overlap). */
+async function markStubbedBelow(partitionKey: string, below: number): Promise<void> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: tableName('partitions'),
+        Key: { partitionKey },
+        UpdateExpression: 'SET stubbedBelow = :below',
+        ConditionExpression: 'attribute_not_exists(deletedAt) AND (attribute_not_exists(stubbedBelow) OR stubbedBelow < :below)',
+        ExpressionAttributeValues: { ':below': below },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
-async function sweepPartition(
-  topic: TopicMetadata,
-  partition: number,
-  head: PartitionHead,
-  now: number,
-  report: SweepReport,
-): Promise<void> {
+async function sweepPartition(topic: TopicMetadata, partition: number, now: number, report: SweepReport): Promise<void> {
   const config = effectiveTopicConfig(topic.config);
   const retentionMs = config['retention.ms'];
   const retentionBytes = config['retention.bytes'];
   if (retentionMs < 0 && retentionBytes < 0) return;
-  let logStartOffset = head.logStartOffset;
-  let totalBytes = head.sizeBytes;
+  const partitionKey = partitionKeyOf(topic.topicId, partition);
   for (;;) {
-    // From offset 0: batch items below the log start offset are what a pass that died after
-    // moving the start left behind; they go first (their bytes were already subtracted).
-    const read = await oldestBatches(topic.topicId, partition, 0, 100);
-    const leftovers = read.filter((b) => b.lastOffset < logStartOffset);
-    if (leftovers.length > 0) {
-      await removeBatches(topic.topicId, partition, leftovers, report);
-      report.batchesDeleted += leftovers.length;
-      if (leftovers.length === read.length) continue;
+    const [{ Item: partitionItem }, last] = await Promise.all([
+      dynamo().send(new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey }, ConsistentRead: true })),
+      readLastChunk(partitionKey),
+    ]);
+    if (!last || partitionItem?.deletedAt !== undefined) return;
+    const head = headFrom(partitionItem, last);
+    const logStart = head.logStartOffset;
+    const stubbedBelow = Math.min(Number(partitionItem?.stubbedBelow ?? 0), logStart);
+    // From the chunk holding `stubbedBelow`: chunks between it and the log start are stubs, or
+    // what a pass that died after moving the start left behind (their bytes were already freed).
+    const first = await chunkAtOrBefore(partitionKey, stubbedBelow);
+    const read: ChunkItem[] = [];
+    let remaining = head.sizeBytes;
+    let newStart = logStart;
+    let freed = 0;
+    let doomed = 0;
+    walk: for await (const chunk of chainFrom(partitionKey, first)) {
+      read.push(chunk);
+      for (const batch of batchesOfChunk(chunk)) {
+        if (batch.lastOffset < newStart) continue;
+        if (doomed >= maxBatchesPerMove || !breaches(batch, remaining, retentionMs, retentionBytes, now)) break walk;
+        remaining -= batch.sizeBytes;
+        freed += batch.sizeBytes;
+        newStart = batch.lastOffset + 1;
+        doomed++;
+      }
     }
-    const candidates = read.filter((b) => b.lastOffset >= logStartOffset);
-    const count = batchesToDelete(candidates, totalBytes, retentionMs, retentionBytes, now);
-    if (count === 0) return;
-    const doomed = candidates.slice(0, count);
-    const newStart = doomed[doomed.length - 1]!.lastOffset + 1;
-    const freed = doomed.reduce((sum, b) => sum + b.sizeBytes, 0);
-    try {
-      await dynamo().send(
-        new UpdateCommand({
-          TableName: tableName('partitions'),
-          Key: { partitionKey: partitionKeyOf(topic.topicId, partition) },
-          UpdateExpression: 'SET logStartOffset = :newStart ADD sizeBytes :minusFreed',
-          // Never on a partition of a deleted topic: its purge owns it.
-          ConditionExpression: 'logStartOffset = :oldStart AND attribute_not_exists(deletedAt)',
-          ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': logStartOffset, ':minusFreed': -freed },
-        }),
-      );
-    } catch (error) {
-      // Another sweep moved the start first; it owns these batches.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
-    await removeBatches(topic.topicId, partition, doomed, report);
-    report.batchesDeleted += doomed.length;
-    logStartOffset = newStart;
-    totalBytes -= freed;
-    if (count < candidates.length) return;
+    if (newStart > logStart && !(await moveLogStart(partitionKey, logStart, newStart, freed))) return;
+    const ranges = read.map((item) => ({ item, baseOffset: Number(item.baseOffset), end: chunkEnd(item), stub: isStub(item) }));
+    const lastKey = Number(last.baseOffset);
+    const removed = await removeChunks(
+      chunksToStub(ranges, lastKey, newStart).map((r) => r.item),
+      now,
+      report,
+    );
+    const below = stubbedBelowAfter(ranges, lastKey, newStart);
+    if (removed && below > stubbedBelow) await markStubbedBelow(partitionKey, below);
+    if (doomed < maxBatchesPerMove) return;
   }
 }
 
@@ -241,7 +262,7 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
     const head = heads.get(partition)!;
     if (head.highWatermark <= head.logStartOffset) continue;
     // As in Kafka, time and size retention apply only to topics whose policy includes delete.
-    if (policy.includes('delete')) await sweepPartition(topic, partition, head, now, report);
+    if (policy.includes('delete')) await sweepPartition(topic, partition, now, report);
     if (policy.includes('compact')) {
       const current = (await readHeads(topic.topicId, [partition])).get(partition)!;
       // Nothing appended since the last compaction: nothing new to supersede. Still compact
@@ -255,7 +276,7 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
         current.highWatermark,
         now,
         async (key, batches, lastOffset) => {
-          const deleted = await releaseSegmentBatch(key, batches, batchMember(topic.topicId, partition, lastOffset));
+          const deleted = await releaseSegmentBatch(key, batches, batchMember(partitionKeyOf(topic.topicId, partition), lastOffset));
           if (deleted) report.segmentsDeleted++;
           return deleted;
         },
@@ -271,12 +292,23 @@ export async function sweepTopic(topic: TopicMetadata, now: number, report: Swee
   report.topicsSwept++;
 }
 
-async function deleteAllBatches(topicId: string, partition: number): Promise<void> {
-  for (;;) {
-    const batches = await oldestBatches(topicId, partition, 0, 100);
-    if (batches.length === 0) return;
-    await deleteBatchItems(topicId, partition, batches);
-  }
+/**
+ * Turns every chunk of a deleted topic's partition into a stub but the last (the deletion fence
+ * its delete put, or the head it stopped at): a producer that still holds the topic collides
+ * with the chunks' keys, or with the fence. Unconditional (a batch write): nothing but
+ * compaction rewrites a chunk that is not the last, and it conditions on there being no stub.
+ */
+async function stubAllButLast(partitionKey: string, now: number, report: SweepReport): Promise<void> {
+  const chunks: ChunkItem[] = [];
+  for await (const chunk of chainFrom(partitionKey, undefined)) chunks.push(chunk);
+  const last = chunks.at(-1);
+  if (!last) return;
+  const doomed = chunks.filter((chunk) => !isStub(chunk) && Number(chunk.baseOffset) < Number(last.baseOffset));
+  await batchWriteAll(
+    tableName('chunks'),
+    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(partitionKey, Number(chunk.baseOffset), now) } } })),
+  );
+  report.batchesDeleted += doomed.reduce((sum, chunk) => sum + (chunk.batches?.length ?? 0), 0);
 }
 
 async function deleteSegmentObjects(topicId: string): Promise<number> {
@@ -290,7 +322,7 @@ async function deleteSegmentObjects(topicId: string): Promise<number> {
     if (keys.length) {
       await s3Client().send(new DeleteObjectsCommand({ Bucket: bucketName(), Delete: { Objects: keys, Quiet: true } }));
       await batchWriteAll(
-        tableName('batches'),
+        tableName('chunks'),
         keys.map((k) => ({ DeleteRequest: { Key: segmentRefsKey(k.Key) } })),
       );
       deleted += keys.length;
@@ -301,14 +333,15 @@ async function deleteSegmentObjects(topicId: string): Promise<number> {
 }
 
 /**
- * Removes everything a deleted topic left behind, then its tombstone. The partition items stay,
- * marked `deletedAt` (a few dozen bytes each): a producer that still holds the deleted topic's
- * metadata conditions its append on that mark, and a missing item would read as an empty,
- * writable partition.
+ * Removes everything a deleted topic left behind, then its tombstone: its chunks become stubs
+ * (but the last, its deletion fence) and its segment objects go with their release sets. The
+ * partition items stay, marked `deletedAt` (a few dozen bytes each), and so do the fences: a
+ * producer that still holds the deleted topic's metadata collides with them, and a missing
+ * chunk chain would read as an empty, writable partition.
  */
 export async function purgeDeletedTopic(tombstone: TopicTombstone, report: SweepReport, now: number = Date.now()): Promise<void> {
   for (let partition = 0; partition < tombstone.partitions; partition++) {
-    await deleteAllBatches(tombstone.topicId, partition);
+    await stubAllButLast(partitionKeyOf(tombstone.topicId, partition), now, report);
   }
   report.segmentsDeleted += await deleteSegmentObjects(tombstone.topicId);
   // A producer or a compaction pass that still held the topic may write an object under its id
@@ -351,7 +384,7 @@ function segmentCreatedAt(key: string): number {
 async function isReferenced(segmentKey: string): Promise<boolean> {
   const { Items } = await dynamo().send(
     new QueryCommand({
-      TableName: tableName('batches'),
+      TableName: tableName('chunks'),
       IndexName: segmentIndex,
       KeyConditionExpression: 'segmentKey = :key',
       ExpressionAttributeValues: { ':key': segmentKey },
@@ -363,7 +396,7 @@ async function isReferenced(segmentKey: string): Promise<boolean> {
 
 async function deleteOrphan(key: string, report: SweepReport): Promise<void> {
   await s3Client().send(new DeleteObjectCommand({ Bucket: bucketName(), Key: key }));
-  await dynamo().send(new DeleteCommand({ TableName: tableName('batches'), Key: segmentRefsKey(key) }));
+  await dynamo().send(new DeleteCommand({ TableName: tableName('chunks'), Key: segmentRefsKey(key) }));
   report.orphansDeleted++;
 }
 
@@ -375,7 +408,7 @@ async function deleteOrphan(key: string, report: SweepReport): Promise<void> {
  */
 async function sweepOrphans(topicId: string, now: number, report: SweepReport): Promise<void> {
   const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName('batches'), Key: orphanCursorKey(topicId), ConsistentRead: true }),
+    new GetCommand({ TableName: tableName('chunks'), Key: orphanCursorKey(topicId), ConsistentRead: true }),
   );
   const checkedUpTo = Number(Item?.checkedUpTo ?? 0);
   const until = now - orphanGraceMs;
@@ -403,7 +436,7 @@ async function sweepOrphans(topicId: string, now: number, report: SweepReport): 
   await dynamo()
     .send(
       new PutCommand({
-        TableName: tableName('batches'),
+        TableName: tableName('chunks'),
         Item: { ...orphanCursorKey(topicId), checkedUpTo: until },
         // Overlapping passes: the cursor only moves forward.
         ConditionExpression: 'attribute_not_exists(checkedUpTo) OR checkedUpTo < :until',

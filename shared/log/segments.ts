@@ -1,9 +1,9 @@
 /**
  * Segment objects: the bytes of record batches too large to keep inline in DynamoDB. A produce
  * request writes at most one object holding all its large batches back to back (one PUT however
- * many partitions it touches), before the append transaction commits. An object whose commit
- * failed is referenced by no batch item; it is found by listing `segments/<topicId>/` and
- * looking up each key's batches (docs/storage.md), and removed with the topic's retention.
+ * many partitions it touches), before the append commits. An object whose commit failed is
+ * referenced by no chunk; it is found by listing `segments/<topicId>/` and asking the chunks
+ * table's `bySegment` index (docs/storage.md), and removed with the topic's retention.
  */
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';

@@ -56,8 +56,9 @@ export const tables = {
     // is then its own DynamoDB partition key, so the partitions of a hot topic never share one.
     partitionKey: { name: 'partitionKey', type: 'S' },
     description:
-      'One item per partition: log start offset, bytes released by retention and compaction, compaction marks, ' +
-      'the deletion mark. Appends do not touch it: the head is the last chunk (Chunks).',
+      'One item per partition: log start offset, bytes released by retention and compaction (sizeDelta), ' +
+      'compaction marks, the key below which every chunk is already a stub (stubbedBelow), the deletion mark. ' +
+      'Appends do not touch it: the head is the last chunk (Chunks).',
   },
   chunks: {
     id: 'Chunks',

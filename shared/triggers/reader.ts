@@ -1,7 +1,8 @@
 /**
- * Reads records for delivery through the log's own index and decoder (shared/log/read.ts), keeping
- * what a trigger needs beyond a fetch: when each batch was appended (for maximumRecordAgeMs) and
- * its timestamp type (for the event's timestampType).
+ * Reads records for delivery through the log's own reader and decoder (`log.batchesFrom`,
+ * `log.decodeBatch`), keeping what a trigger needs beyond a fetch: when each batch was appended
+ * (its chunk entry's `appendedAt`, the broker's clock, for maximumRecordAgeMs and the batching
+ * window) and its timestamp type (for the event's timestampType).
  */
 import { log, type BatchIndexItem } from '../log/service';
 import type { DeliverableRecord } from './events';
@@ -42,8 +43,9 @@ export async function readForDelivery(
   let nextOffset = offset;
   outer: for (let i = 0; i < decoded.length; i++) {
     const batch = decoded[i]!;
-    const item = chosen[i]! as BatchIndexItem & { appendedAt?: number };
-    const appendedAt = item.appendedAt ?? batch.maxTimestamp;
+    const item = chosen[i]!;
+    // Every chunk entry records its append time; the batch's own maximum stands in should one lack it.
+    const appendedAt = Number.isFinite(item.appendedAt) ? item.appendedAt : batch.maxTimestamp;
     for (const record of batch.records) {
       if (record.offset < nextOffset) continue;
       if (record.offset >= highWatermark || records.length >= maxRecords) break outer;

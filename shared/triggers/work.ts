@@ -1,8 +1,8 @@
 /**
  * Which trigger partitions need a dispatcher, and who runs it.
  *
- * - `wake`: appends changed these partitions (a DynamoDB stream of the partitions table says
- *   which): the enabled triggers on their topics need delivering.
+ * - `wake`: appends changed these partitions (the DynamoDB stream of the chunks table says
+ *   which, shared/triggers/stream-keys.ts): the enabled triggers on their topics need delivering.
  * - `sweep`: once a minute, every enabled trigger's partitions with records past their position
  *   and no live lease (a lost wake-up, a retry whose backoff outlived its run, a partition
  *   added to a topic).
@@ -19,6 +19,7 @@ import { logger } from '../runtime/logger';
 import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { dispatchPartition, type DispatchOptions, type DispatchResult } from './dispatcher';
 import type { TriggerDefinition } from './model';
+import { parsePartitionKey } from './stream-keys';
 import { getDefinition, initialPosition, listDefinitions, readPartitionStates, triggerNamesOfTopic, writeWakeItems } from './store';
 
 export interface PartitionWork {
@@ -71,19 +72,11 @@ export function handOn(work: readonly PartitionWork[]): Promise<void> {
   return work.length === 0 ? Promise.resolve() : handOnImpl(work);
 }
 
-/** `<topicId>:<partition>` (a partitions-table key) → its parts. */
-export function parsePartitionsKey(key: string): { topicId: string; partition: number } | undefined {
-  const at = key.lastIndexOf(':');
-  if (at <= 0) return undefined;
-  const partition = Number(key.slice(at + 1));
-  return Number.isInteger(partition) && partition >= 0 ? { topicId: key.slice(0, at), partition } : undefined;
-}
-
-/** The work that appends to these partitions create: each enabled trigger on their topics. */
+/** The work that appends to these partitions (`<topicId>:<partition>` keys; others are ignored) create: each enabled trigger on their topics. */
 export async function workForAppends(keys: readonly string[]): Promise<PartitionWork[]> {
   const byTopic = new Map<string, Set<number>>();
   for (const key of keys) {
-    const parsed = parsePartitionsKey(key);
+    const parsed = parsePartitionKey(key);
     if (!parsed) continue;
     let set = byTopic.get(parsed.topicId);
     if (!set) byTopic.set(parsed.topicId, (set = new Set()));

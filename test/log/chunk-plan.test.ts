@@ -50,7 +50,13 @@ class ModelTable {
       return { ok: true, baseOffset: step.baseOffset, view };
     }
     if (step.kind === 'join') {
-      if (!existing) return { ok: false };
+      if (!existing) {
+        // A join at a boundary creates the chunk, open.
+        if (!step.create) return { ok: false };
+        const created: ModelChunk = { ...viewAfterPut(step.baseOffset, false, intent, limits, now), batches: [tag] };
+        this.chunks.set(step.baseOffset, created);
+        return { ok: true, baseOffset: step.baseOffset, view: created };
+      }
       const open = !existing.sealed && !existing.deleted && existing.configVersion <= intent.configVersion && !isFinal(existing);
       if (!open) return { ok: false, found: existing };
       const next: ModelChunk = {
@@ -68,21 +74,11 @@ class ModelTable {
     this.chunks.set(step.baseOffset, sealed);
     return { ok: false, found: sealed };
   }
-  openNext(filled: ChunkView, configVersion: number, now: number): void {
-    const at = endOf(filled);
-    if (this.chunks.has(at)) return;
-    this.chunks.set(at, {
-      ...viewAfterPut(at, false, { recordCount: 0, sizeBytes: 0, configVersion, contended: true }, limits, now),
-      batchCount: 0,
-      batches: [],
-    });
-  }
 }
 
 interface Writer {
   view: ChunkView | undefined;
   contended: boolean;
-  noChunkAt?: number;
   pending?: { tag: string; recordCount: number; sizeBytes: number };
   done: number;
 }
@@ -112,7 +108,6 @@ describe('chunk plan against a model of conditional writes', () => {
               sizeBytes: writer.pending.sizeBytes,
               configVersion: 0,
               contended: writer.contended,
-              ...(writer.noChunkAt !== undefined ? { noChunkAt: writer.noChunkAt } : {}),
             };
             const step = planAppend(writer.view, intent, limits, now);
             expect(step.kind).not.toBe('topic-changed');
@@ -122,17 +117,11 @@ describe('chunk plan against a model of conditional writes', () => {
               expect(acked.has(writer.pending.tag)).toBe(false);
               acked.set(writer.pending.tag, result.baseOffset);
               writer.view = result.view;
-              if (!result.view.sealed && isFinal(result.view)) {
-                table.openNext(result.view, 0, now);
-                writer.view = table.last();
-              }
               writer.pending = undefined;
-              writer.noChunkAt = undefined;
               writer.done++;
             } else {
               if (step.kind !== 'seal') writer.contended = true;
-              if (step.kind === 'join' && step.speculative && !result.found) writer.noChunkAt = step.baseOffset;
-              else writer.view = result.found ?? table.last();
+              writer.view = result.found ?? table.last();
             }
           }
           // The chain: contiguous, final chunks everywhere but the end, batches where they were acknowledged.
@@ -171,19 +160,14 @@ describe('chunk plan against a model of conditional writes', () => {
     const sealed = viewAfterPut(0, true, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: false }, limits, 0);
     const calm: AppendIntent = { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: false };
     expect(planAppend(sealed, calm, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: true });
-    // After a sealed chunk nobody opens the next one: a contended writer puts it, open.
-    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'put', baseOffset: 3, sealed: false });
-    // After a chunk filled by joins its filler opens the next one: join that, or put it if it is not there yet.
+    // After a final chunk a contended writer joins the chunk at its end, creating it if no one has.
+    expect(planAppend(sealed, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, create: true });
     const filled: ChunkView = {
       ...viewAfterPut(0, false, { recordCount: 3, sizeBytes: 100, configVersion: 0, contended: true }, limits, 0),
       batchCount: limits.openChunkMaxBatches,
     };
-    expect(planAppend(filled, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, speculative: true });
-    expect(planAppend(filled, { ...calm, contended: true, noChunkAt: 3 }, limits, 10)).toEqual({
-      kind: 'put',
-      baseOffset: 3,
-      sealed: false,
-    });
+    expect(planAppend(filled, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 3, create: true });
+    expect(planAppend(undefined, { ...calm, contended: true }, limits, 10)).toEqual({ kind: 'join', baseOffset: 0, create: true });
     const open = viewAfterPut(3, false, { recordCount: 1, sizeBytes: 10, configVersion: 0, contended: true }, limits, 0);
     expect(planAppend(open, calm, limits, 10)).toEqual({ kind: 'join', baseOffset: 3 });
     // Past its join window an open chunk is sealed, not joined (a join is billed for the whole chunk).

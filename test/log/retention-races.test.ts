@@ -6,7 +6,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { compactPartition } from '../../shared/log/compaction';
 import { orphanGraceMs, releaseSegmentBatch, sweepRetention } from '../../shared/log/retention';
@@ -131,22 +131,18 @@ describe('overlapping sweeps', () => {
 });
 
 describe('a sweep that dies halfway', () => {
-  it('after moving the log start, its batches and their object are removed by the next pass', async () => {
+  it('after moving the log start, its chunks become stubs and their object goes in the next pass', async () => {
     const topicId = await expiringTopic('crashed-sweep');
     await http.post('/v1/topics/crashed-sweep/records', { records: [{ value: big('x'), timestamp: old() }] });
     await http.post('/v1/topics/crashed-sweep/records', { records: [{ value: 'fresh' }] });
-    const batchesTable = tableName('batches');
+    const chunksTable = tableName('chunks');
     let crashed = false;
     const stack = dynamoStack();
     stack.add(
       (next, context) => async (args) => {
         const name = context.commandName as string;
         const input = JSON.stringify(args.input);
-        if (
-          !crashed &&
-          ['BatchWriteItemCommand', 'DeleteItemCommand', 'UpdateItemCommand'].includes(name) &&
-          input.includes(batchesTable)
-        ) {
+        if (!crashed && ['BatchWriteItemCommand', 'DeleteItemCommand', 'UpdateItemCommand'].includes(name) && input.includes(chunksTable)) {
           crashed = true;
           throw new Error('the sweep died (injected)');
         }
@@ -163,13 +159,19 @@ describe('a sweep that dies halfway', () => {
     await sweep();
     const { Items } = await dynamo().send(
       new QueryCommand({
-        TableName: batchesTable,
+        TableName: chunksTable,
         KeyConditionExpression: 'partitionKey = :pk',
         ExpressionAttributeValues: { ':pk': `${topicId}:0` },
       }),
     );
-    expect(Items?.map((i) => i.lastOffset)).toEqual([1]);
+    // The removed chunk's key stays a day, as a stub; the last chunk is never removed.
+    expect(Items?.map((i) => [i.baseOffset, i.stub === true])).toEqual([
+      [0, true],
+      [1, false],
+    ]);
     expect(await objectKeys(`segments/${topicId}/`)).toHaveLength(0);
+    const kept = await http.get('/v1/topics/crashed-sweep/partitions/0/records?offset=1');
+    expect(kept.body.records.map((r: { value: string }) => r.value)).toEqual(['fresh']);
   });
 });
 
@@ -182,16 +184,12 @@ describe('orphaned segment objects', () => {
     const referenced = await objectKeys(`segments/${topicId}/`);
     expect(referenced).toHaveLength(1);
 
-    // A commit that failed after its object was written (here: throttled, 429).
+    // A commit that failed after its object was written (here: its chunk's Put throttled, 429).
     const throttled = await aheadOfFirst(
       dynamoStack(),
-      (command) => command === 'TransactWriteItemsCommand',
+      (command, input) => command === 'PutItemCommand' && input.TableName === tableName('chunks'),
       async () => {
-        throw new TransactionCanceledException({
-          message: 'throttled',
-          $metadata: {},
-          CancellationReasons: [{ Code: 'ThrottlingError' }, { Code: 'None' }],
-        });
+        throw new ProvisionedThroughputExceededException({ message: 'throttled', $metadata: {} });
       },
       () => http.post('/v1/topics/orphans/records', { records: [{ value: big('t') }] }),
     ).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
- * The trigger dispatcher in the CDK stack: woken by both table streams (the triggers table's
- * filtered to wake-up items), and allowed to invoke only functions tagged for this stack or on
+ * The trigger dispatcher in the CDK stack: woken by both table streams (the chunks table's
+ * filtered to writes, the triggers table's to wake-up items), and allowed to invoke only functions tagged for this stack or on
  * the allow-list, never any function of the account.
  */
 import { describe, expect, it } from 'vitest';
@@ -19,15 +19,38 @@ describe('the trigger dispatcher (CDK)', () => {
   const dispatcher = stack.triggerDispatcher!.dispatcher;
   const dispatcherId = stack.getLogicalId(dispatcher.function.node.defaultChild as never);
 
-  it('is woken by the partitions stream and by the wake-up items of the triggers stream only', () => {
+  it('is woken by writes of the chunks stream and by the wake-up items of the triggers stream only', () => {
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m) => m.Properties);
     const mine = mappings.filter((m) => JSON.stringify(m.FunctionName).includes(dispatcherId));
     expect(mine).toHaveLength(2);
-    const filtered = mine.find((m) => m.FilterCriteria);
-    expect(JSON.stringify(filtered!.FilterCriteria)).toContain('w#');
+    const logicalId = (table: { node: { defaultChild?: unknown } }) => stack.getLogicalId(table.node.defaultChild as never);
+    const onTable = (table: { node: { defaultChild?: unknown } }) =>
+      mine.find((m) => JSON.stringify(m.EventSourceArn).includes(logicalId(table)));
+    const appends = onTable(stack.storage.tables.chunks);
+    const wakes = onTable(stack.storage.tables.triggers);
+    // Puts and joins of chunks wake it; removals (retention, TTL of stubs) do not.
+    expect(JSON.parse(appends!.FilterCriteria.Filters[0].Pattern)).toEqual({ eventName: ['INSERT', 'MODIFY'] });
+    expect(JSON.stringify(wakes!.FilterCriteria)).toContain('w#');
     for (const mapping of mine) expect(mapping.StartingPosition).toBe('LATEST');
-    const tables = Object.values(template.findResources('AWS::DynamoDB::Table')).map((t) => t.Properties);
-    expect(tables.filter((t) => t.StreamSpecification?.StreamViewType === 'KEYS_ONLY')).toHaveLength(2);
+    const streams = Object.entries(template.findResources('AWS::DynamoDB::Table'))
+      .filter(([, t]) => t.Properties.StreamSpecification?.StreamViewType === 'KEYS_ONLY')
+      .map(([id]) => id);
+    expect(streams.sort()).toEqual([logicalId(stack.storage.tables.chunks), logicalId(stack.storage.tables.triggers)].sort());
+  });
+
+  it("writes failure topics with the produce route's access, and never the partitions table", () => {
+    const role = stack.getLogicalId(stack.triggerDispatcher!.dispatcher.role.node.defaultChild as never);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(role))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+    const actionsOn = (table: { node: { defaultChild?: unknown } }) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource).includes(stack.getLogicalId(table.node.defaultChild as never)))
+        .flatMap((s) => [s.Action].flat());
+    expect(actionsOn(stack.storage.tables.chunks)).toEqual(
+      expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+    );
+    expect(actionsOn(stack.storage.tables.partitions).filter((a) => !/Get|Query|ConditionCheck|Stream|ListStreams/.test(a))).toEqual([]);
   });
 
   it('may invoke only functions tagged for this stack (and itself, to hand on), never any function', () => {

@@ -6,6 +6,7 @@ import { buildEvent, envelopeBytes, fitBatch, maxEventBytes, type DeliverableRec
 import { isFunctionAllowed } from '../../shared/triggers/invoke';
 import { functionBaseName } from '../../shared/triggers/model';
 import { nextStep, readItemFailures, type RetryPolicy } from '../../shared/triggers/outcome';
+import { appendedPartitionKey, parsePartitionKey } from '../../shared/triggers/stream-keys';
 
 const record = (
   offset: number,
@@ -222,5 +223,32 @@ describe('the allow-list', () => {
     expect(isFunctionAllowed('arn:aws:lambda:us-east-1:123456789012:function:orders', env)).toBe(true);
     expect(isFunctionAllowed('billing', env)).toBe(true);
     expect(isFunctionAllowed('payroll', env)).toBe(false);
+  });
+});
+
+describe('the chunks stream', () => {
+  const topicId = '0b8f6f0e-3c1d-4b7a-9a51-6d2f1f0c9e11';
+  const chunk = (partitionKey: string, eventName = 'INSERT', baseOffset: string | null = '42') => ({
+    eventName,
+    dynamodb: { Keys: { partitionKey: { S: partitionKey }, ...(baseOffset !== null ? { baseOffset: { N: baseOffset } } : {}) } },
+  });
+
+  it('wakes the partition of a chunk put or joined', () => {
+    expect(appendedPartitionKey(chunk(`${topicId}:3`))).toBe(`${topicId}:3`);
+    expect(appendedPartitionKey(chunk(`${topicId}:0`, 'MODIFY', '0'))).toBe(`${topicId}:0`);
+    expect(parsePartitionKey(`${topicId}:12`)).toEqual({ topicId, partition: 12 });
+  });
+
+  it("ignores removals, the retention sweep's bookkeeping items and the triggers table's keys", () => {
+    expect(appendedPartitionKey(chunk(`${topicId}:3`, 'REMOVE'))).toBeUndefined();
+    expect(appendedPartitionKey(chunk(`segment-refs#segments/${topicId}/2026-12-01/1764590000000-${topicId}`))).toBeUndefined();
+    expect(appendedPartitionKey(chunk(`segment-refs#odd:7`))).toBeUndefined();
+    expect(appendedPartitionKey(chunk(`orphan-cursor#${topicId}`))).toBeUndefined();
+    expect(appendedPartitionKey(chunk(`${topicId}:3`, 'INSERT', null))).toBeUndefined();
+    expect(
+      appendedPartitionKey({ eventName: 'INSERT', dynamodb: { Keys: { name: { S: 'orders' }, item: { S: 'w#0' } } } }),
+    ).toBeUndefined();
+    for (const key of [`${topicId}:`, `${topicId}:-1`, `${topicId}:1.5`, ':3', `${topicId}`])
+      expect(parsePartitionKey(key)).toBeUndefined();
   });
 });
