@@ -662,13 +662,14 @@ export function layoutV2FetchUnits(chunkBytes: readonly number[], lastChunkBytes
 }
 
 /**
- * One poll of a waiting fetch in layout 2: the partition item (GetItem; a POST /v1/fetch reads
- * all its partitions' items in one BatchGetItem, one unit each) and the last chunk (Query, Limit
- * 1, billed on the whole chunk).
+ * One poll of a waiting fetch in layout 2, per partition (shared/log/partition-heads.ts
+ * `pollHead`): once the last chunk is final, a key-only Query for a chunk after it, billed at the
+ * minimum (1 RRU) while there is none; while it is still joinable (open, within its join window)
+ * or is a fence, a re-read of the last chunk, billed on the whole chunk (`lastChunkBytes`).
  */
-export function layoutV2PollUnits(lastChunkBytes: number): ModelUnits {
-  const rru = readUnits(modelPartitionItemBytes, 'strong') + queryReadUnits([lastChunkBytes], 'strong');
-  return { wru: 0, gsiWru: 0, rru, dynamoCalls: 2, s3Puts: 0, s3Gets: 0 };
+export function layoutV2PollUnits(lastChunk: 'final' | { readonly rereadBytes: number }): ModelUnits {
+  const rru = lastChunk === 'final' ? queryReadUnits([], 'strong') : queryReadUnits([lastChunk.rereadBytes], 'strong');
+  return { wru: 0, gsiWru: 0, rru, dynamoCalls: 1, s3Puts: 0, s3Gets: 0 };
 }
 
 /** Dollars per million requests of what Lambda and API Gateway add to a request's DynamoDB and S3 units. */

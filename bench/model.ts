@@ -128,7 +128,6 @@ export function layoutV2Rows(workloads?: WorkloadResults): ModelRow[] {
     units,
     perMillion: perMillionRequests(units, front),
   });
-  const pollUnits = layoutV2PollUnits(oneChunk);
   return [
     row('produce 1 record (1 KiB), one partition', layoutV2ProduceUnits({ chunks: [one] }), produceFront(1)),
     row(
@@ -159,18 +158,15 @@ export function layoutV2Rows(workloads?: WorkloadResults): ModelRow[] {
       ),
       fetchFront(100),
     ),
-    pollRow(pollUnits),
+    pollRow('one poll of a waiting fetch, last chunk final (every 50 ms)', layoutV2PollUnits('final')),
+    pollRow('one poll, last chunk an open 32 KiB chunk (within its join window)', layoutV2PollUnits({ rereadBytes: 32 * 1024 })),
   ];
 }
 
 /** A poll is not a request of its own: no API Gateway request or invocation (the waiting function's time is the fetch's). */
-function pollRow(units: ModelUnits): ModelRow {
+function pollRow(shape: string, units: ModelUnits): ModelRow {
   const dynamodb = units.rru * prices.dynamodb.perMillionReadUnits;
-  return {
-    shape: 'one poll of a waiting fetch (every 50 ms)',
-    units,
-    perMillion: { apiGateway: 0, lambda: 0, dynamodb, s3: 0, total: dynamodb },
-  };
+  return { shape, units, perMillion: { apiGateway: 0, lambda: 0, dynamodb, s3: 0, total: dynamodb } };
 }
 
 export interface PerGiBRow {
@@ -224,6 +220,7 @@ const ratio = (other: number, logway: number) => `${(other / logway).toFixed(oth
 /** The report section: both tables and what they assume. */
 export function layoutV2ModelSection(workloads?: WorkloadResults): string[] {
   const rows = layoutV2Rows(workloads);
+  const idle = rows.find((r) => r.shape.startsWith('one poll of a waiting fetch'))!;
   const gib = { records: GiB / 1024, recordBytes: 1024, hours: 1, partitions: 16, reads: 1 };
   const kinesis = kinesisOnDemandCost(gib);
   const advantage = kinesisOnDemandAdvantageCost(gib);
@@ -251,7 +248,7 @@ export function layoutV2ModelSection(workloads?: WorkloadResults): string[] {
     ),
     '',
     `- one 1 KiB record per request: ${dollars(rows[0]!.perMillion.total)} per million (target at most $3.00).`,
-    `- a waiting fetch: ${rows.at(-1)!.units.rru} RRU per poll, ${(20 * rows.at(-1)!.units.rru).toFixed(0)} RRU/s per waiting partition, ${dollars(20 * 3600 * rows.at(-1)!.perMillion.total * 1e-6)} per hour in reads (plus the waiting function's time).`,
+    `- a waiting fetch, per partition: ${idle.units.rru} RRU per poll once the last chunk is final, ${(20 * idle.units.rru).toFixed(0)} RRU/s at the default 50 ms, ${dollars(20 * 3600 * idle.perMillion.total * 1e-6)} per hour in reads (plus the waiting function's time).`,
     '',
     table(
       [

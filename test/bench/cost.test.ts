@@ -339,13 +339,13 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
     });
   });
 
-  it('a poll of a waiting fetch: the partition item and the last chunk, 2 RRU (1 in layout 1); an open 32 KiB chunk costs 8 more', () => {
-    const inlineChunk = itemSize(one);
-    expect(layoutV2PollUnits(inlineChunk).rru).toBe(2);
-    expect(layoutV2PollUnits(32 * 1024).rru).toBe(9);
-    // At the default 50 ms: 40 RRU/s per waiting partition, in dollars per hour.
-    const perHour = 20 * 3600 * layoutV2PollUnits(inlineChunk).rru * (prices.dynamodb.perMillionReadUnits / 1e6);
-    expect(perHour).toBeCloseTo(0.018, 3);
+  it('a poll of a waiting fetch (pollHead): a key-only Query at the minimum once the last chunk is final, a re-read of it while joinable', () => {
+    expect(layoutV2PollUnits('final')).toMatchObject({ rru: 1, dynamoCalls: 1 });
+    expect(layoutV2PollUnits({ rereadBytes: itemSize(one) }).rru).toBe(1);
+    expect(layoutV2PollUnits({ rereadBytes: 32 * 1024 }).rru).toBe(8);
+    // At the default 50 ms: 20 RRU/s per waiting partition, as layout 1's head item read.
+    const perHour = 20 * 3600 * layoutV2PollUnits('final').rru * (prices.dynamodb.perMillionReadUnits / 1e6);
+    expect(perHour).toBeCloseTo(0.009, 4);
   });
 
   it('per GiB in and out once (bench/model.ts): at the client defaults at least 10x below Kinesis on-demand, batching decides the bill', () => {
@@ -370,6 +370,6 @@ describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
     const text = layoutV2ModelSection().join('\n');
     expect(text).toMatch(/one 1 KiB record per request: \$2\.\d\d per million \(target at most \$3\.00\)/);
     expect(text).toMatch(/client defaults/);
-    expect(text).toMatch(/2 RRU per poll, 40 RRU\/s per waiting partition/);
+    expect(text).toMatch(/1 RRU per poll once the last chunk is final, 20 RRU\/s at the default 50 ms/);
   });
 });
