@@ -129,7 +129,14 @@ export async function runAppendShapes(
     let failedWrites = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
-      const prepared: PreparedBatch = { partition: 0, bytes: batch, recordCount: 1, firstTimestamp: now, maxTimestamp: now, location: { kind: 'inline' } };
+      const prepared: PreparedBatch = {
+        partition: 0,
+        bytes: batch,
+        recordCount: 1,
+        firstTimestamp: now,
+        maxTimestamp: now,
+        location: { kind: 'inline' },
+      };
       const outcome = await appendChunk(contexts[worker]!, partitionKey, { entry: chunkEntryOf(prepared, now), configVersion: 0 });
       if (outcome.kind !== 'appended') return outcome.kind;
       units += outcome.writeUnits;

@@ -177,7 +177,11 @@ export async function runFloor(
   await bootstrapLocalResources(endpoints, prefix, { embedded });
   const names = localResourceNames(prefix);
   // Layout 1's batch index, beside the current tables: the floor measures layout 1's transaction as the baseline.
-  const tables: Tables = { partitions: names.tables.partitions, batches: `${prefix}-layout1-batches`, idempotency: names.tables.idempotency };
+  const tables: Tables = {
+    partitions: names.tables.partitions,
+    batches: `${prefix}-layout1-batches`,
+    idempotency: names.tables.idempotency,
+  };
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const credentials = embedded ? emulatorCredentials : undefined;
   const dynamo = DynamoDBDocumentClient.from(

@@ -8,12 +8,15 @@
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import { tableName } from '../../shared/runtime/aws';
+import { runAsFunction, tableName } from '../../shared/runtime/aws';
 import { dispatcherDefaults, dispatchPartition, type DispatchOptions } from '../../shared/triggers/dispatcher';
 import { resetLambdaClient } from '../../shared/triggers/invoke';
 import { appendedPartitionKey } from '../../shared/triggers/stream-keys';
 import { setHandOn, workForAppends, type PartitionWork } from '../../shared/triggers/work';
 import { parseFunctionList, startLambdaServer, type RunningLambdaServer } from './lambda-server';
+
+/** The dispatcher's function name (infra/constructs/trigger-dispatcher.ts): its calls run as that function, whose role the test suite's IAM check applies. */
+const dispatcherFunction = 'trigger-dispatch';
 
 export interface LocalTriggersOptions {
   /** Dispatcher settings (invoke timeout, lease margin), e.g. shorter in tests. */
@@ -72,13 +75,16 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
       try {
         for (;;) {
           entry.again = false;
-          const result = await dispatchPartition(work.trigger, work.partition, {
-            ...options.dispatch,
-            // A run must have room for at least one invocation, or it would hand on at once, forever.
-            deadline:
-              Date.now() + Math.max(options.runMs ?? 0, (options.dispatch?.invokeTimeoutMs ?? dispatcherDefaults.invokeTimeoutMs) + 60_000),
-            signal: abort.signal,
-          });
+          const result = await runAsFunction(dispatcherFunction, () =>
+            dispatchPartition(work.trigger, work.partition, {
+              ...options.dispatch,
+              // A run must have room for at least one invocation, or it would hand on at once, forever.
+              deadline:
+                Date.now() +
+                Math.max(options.runMs ?? 0, (options.dispatch?.invokeTimeoutMs ?? dispatcherDefaults.invokeTimeoutMs) + 60_000),
+              signal: abort.signal,
+            }),
+          );
           if (abort.signal.aborted) break;
           if (result.kind === 'handoff') continue;
           if (result.kind === 'waiting' && result.retryAt !== undefined && result.retryAt - Date.now() < 120_000) later(result.retryAt);
@@ -103,7 +109,7 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
 
   const poller = pollChunksStream(
     async (keys) => {
-      for (const item of await workForAppends(keys)) start(item);
+      for (const item of await runAsFunction(dispatcherFunction, () => workForAppends(keys))) start(item);
     },
     abort.signal,
     options.pollIntervalMs ?? 25,

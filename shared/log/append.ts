@@ -43,7 +43,7 @@ import {
   readLastChunk,
   sealOpenChunk,
 } from './chunk-append';
-import { cachedHeadMaxAgeMs, type ChunkEntry, isStub } from './chunks';
+import { cachedHeadMaxAgeMs, type ChunkEntry, isStub, newWriteId } from './chunks';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -102,9 +102,10 @@ export function conflictBackoffMs(attempt: number, random: () => number = Math.r
   return fullJitterDelay(attempt, appendConflictBackoff, random);
 }
 
-/** A prepared batch as a chunk stores it. */
-export function chunkEntryOf(batch: PreparedBatch, appendedAt: number): ChunkEntry {
+/** A prepared batch as a chunk stores it; `writeId` names the append attempt (see ChunkEntry). */
+export function chunkEntryOf(batch: PreparedBatch, appendedAt: number, writeId?: string): ChunkEntry {
   return {
+    ...(writeId !== undefined ? { writeId } : {}),
     recordCount: batch.recordCount,
     sizeBytes: batch.bytes.length,
     firstTimestamp: batch.firstTimestamp,
@@ -138,7 +139,7 @@ async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: Ap
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
   };
   const outcome = await appendChunk(context, partitionKeyOf(topic.topicId, batch.partition), {
-    entry: chunkEntryOf(batch, Date.now()),
+    entry: chunkEntryOf(batch, Date.now(), newWriteId()),
     configVersion: configVersionOf(topic),
   });
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
@@ -164,7 +165,9 @@ async function appendInTransaction(
   const views = new Map<number, ChunkView | undefined>();
   const readViews = async (which: readonly PreparedBatch[]) => {
     const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
-    which.forEach((b, i) => views.set(b.partition, read[i]));
+    which.forEach((b, i) => {
+      views.set(b.partition, read[i]);
+    });
   };
   const unknown = batches.filter((b) => knownHeads.get(keyOf(b)) === undefined);
   for (const b of batches) if (!unknown.includes(b)) views.set(b.partition, knownHeads.get(keyOf(b)));
@@ -199,7 +202,10 @@ async function appendInTransaction(
       continue;
     }
 
-    const entries = batches.map((b) => chunkEntryOf(b, now));
+    // The SDK's retries of a transaction are deduplicated by its ClientRequestToken; the ids keep
+    // the chunks' `writeIds` complete for the single-write path's check.
+    const writeId = newWriteId();
+    const entries = batches.map((b) => chunkEntryOf(b, now, writeId));
     const baseOffsets = new Map<number, number>();
     const transactItems: TransactItems = batches.map((b, i) => {
       const step = steps[i] as Exclude<TransactionalStep, { kind: 'topic-changed' | 'seal' }>;
@@ -215,6 +221,8 @@ async function appendInTransaction(
             ExpressionAttributeValues: {
               ':batch': [entries[i]],
               ':ts': new Set([entries[i]!.maxTimestamp]),
+              ':writeIds': new Set([entries[i]!.writeId!]),
+              ':writeId': entries[i]!.writeId!,
               ':count': b.recordCount,
               ':size': b.bytes.length,
               ':one': 1,

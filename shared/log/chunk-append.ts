@@ -23,7 +23,7 @@ import {
   viewAfterPut,
   viewOfItem,
 } from './chunk-plan';
-import { type ChunkEntry, isStub } from './chunks';
+import { type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
 import { chunkHeaderProjection } from './chunk-store';
 import { throttlingError } from './throttling';
 
@@ -62,7 +62,12 @@ export interface ChunkBatch {
 }
 
 /** The attributes a chunk's batch adds to it: the entry, and its max timestamp for the chunk's running maximum. */
-const entryValues = (entry: ChunkEntry) => ({ ':batch': [entry], ':ts': new Set([entry.maxTimestamp]) });
+const entryValues = (entry: ChunkEntry) => ({
+  ':batch': [entry],
+  ':ts': new Set([entry.maxTimestamp]),
+  ':writeIds': new Set([entry.writeId ?? '']),
+  ':writeId': entry.writeId ?? '',
+});
 
 export type ChunkAppendOutcome =
   | {
@@ -93,7 +98,8 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   let contended = (context.contendedUntil?.get(partitionKey) ?? 0) > now();
   let lostInARow = 0;
   const deadline = now() + (context.deadlineMs ?? deadlineMs);
-  const { entry } = batch;
+  const entry = batch.entry.writeId ? batch.entry : { ...batch.entry, writeId: newWriteId() };
+  batch = { ...batch, entry };
   // A batch in S3, or one as large as a chunk, gets a sealed chunk of its own: a join adds at most
   // a chunk's cap to an open chunk, so no chunk item nears DynamoDB's 400 KB.
   const alone = entry.segmentKey !== undefined || entry.sizeBytes > limits.openChunkMaxBytes;
@@ -255,6 +261,10 @@ async function runStep(
     // A stub (a chunk retention removed) says nothing about the head: the writer reads it.
     const item = error.Item ? unmarshall(error.Item) : undefined;
     const found = item && !isStub(item) ? viewOfItem(item) : undefined;
+    // The key is taken by this writer's own earlier attempt (the SDK retried a write that had
+    // committed): that attempt is the append.
+    const own = item && entry.writeId !== undefined && step.kind !== 'seal' ? ownBatchOffset(item as ChunkItem, entry.writeId) : undefined;
+    if (own !== undefined && found) return { kind: 'done', baseOffset: own, view: found, writeUnits: 0 };
     return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
   }
 }
@@ -300,7 +310,7 @@ export const putCondition =
   'attribute_not_exists(baseOffset) OR (recordCount = :zero AND sealed = :true AND attribute_not_exists(deletedAt) AND configVersion <= :configVersion)';
 
 export const joinUpdate =
-  'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts';
+  'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts, writeIds :writeIds';
 
 /**
  * A join that creates the chunk (open, with this batch) when the key is free: the writers that
@@ -318,7 +328,7 @@ export const joinOrCreateUpdate =
     'capBatches = if_not_exists(capBatches, :capBatches)',
     'maxTimestampBefore = if_not_exists(maxTimestampBefore, :maxTimestampBefore)',
     'bytesBefore = if_not_exists(bytesBefore, :bytesBefore)',
-  ].join(', ') + ' ADD maxTimestamps :ts';
+  ].join(', ') + ' ADD maxTimestamps :ts, writeIds :writeIds';
 
 const lineageValues = (lineage: { maxTimestampBefore: number; bytesBefore: number }) => ({
   ':maxTimestampBefore': lineage.maxTimestampBefore,
@@ -327,7 +337,7 @@ const lineageValues = (lineage: { maxTimestampBefore: number; bytesBefore: numbe
 
 /** Open by the limits the chunk carries, so that all writers agree when it is full. */
 export const joinCondition =
-  'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(deletedAt) AND attribute_not_exists(stub) AND configVersion <= :configVersion AND sizeBytes <= capBytes AND batchCount < capBatches';
+  'attribute_exists(baseOffset) AND attribute_not_exists(sealed) AND attribute_not_exists(deletedAt) AND attribute_not_exists(stub) AND configVersion <= :configVersion AND sizeBytes <= capBytes AND batchCount < capBatches AND NOT contains(writeIds, :writeId)';
 
 /** A new chunk item holding `entries` (none: an empty open chunk or a fence). */
 export function chunkItem(
@@ -356,6 +366,7 @@ export function chunkItem(
     maxTimestampBefore: options.lineage.maxTimestampBefore,
     bytesBefore: options.lineage.bytesBefore,
     ...(entries.length > 0 ? { maxTimestamps: new Set(entries.map((e) => e.maxTimestamp)) } : {}),
+    ...(entries.some((e) => e.writeId !== undefined) ? { writeIds: new Set(entries.flatMap((e) => (e.writeId ? [e.writeId] : []))) } : {}),
     ...(segment !== undefined ? { segmentKey: segment, segmentPosition: entries[0]!.segmentPosition } : {}),
     ...(options.sealed ? { sealed: true } : { capBytes: options.limits.openChunkMaxBytes, capBatches: options.limits.openChunkMaxBatches }),
     ...(options.deletedAt !== undefined ? { deletedAt: options.deletedAt } : {}),

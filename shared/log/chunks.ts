@@ -19,12 +19,14 @@
  * | `maxTimestamps`      | number set: each batch's max timestamp (a join ADDs its own; DynamoDB has no max())   |
  * | `bytesBefore`        | sum of `sizeBytes` of every chunk before this one (retention.bytes counts from it)    |
  * | `segmentKey`, `segmentPosition` | a batch stored in S3 (always alone in its chunk), for the `bySegment` index |
+ * | `writeIds`           | string set of the batches' `writeId`s (a retried join must not land twice)             |
  * | `rewrites`           | how many times compaction rewrote the chunk's batches (each rewrite is conditioned on it) |
  * | `stub`, `expiresAt`  | a chunk retention removed: only its key is kept, 24 h, so a stale writer collides     |
  *
  * Fences (zero-record sealed chunks a config change or a deletion puts at the head) and the
  * empty open chunk a filling writer opens carry no batches.
  */
+import { randomBytes } from 'node:crypto';
 import type { BatchIndexItem } from './read';
 
 /** One record batch inside a chunk. */
@@ -44,6 +46,20 @@ export interface ChunkEntry {
   readonly segmentBatches?: number;
   /** When compaction first saw this batch's tombstones (their retention counts from it). */
   readonly tombstonesSeenAt?: number;
+  /**
+   * The append attempt that wrote the batch: a write the SDK retried after a lost response (it
+   * committed, the caller saw an error) finds its own batch by it instead of appending it again.
+   */
+  readonly writeId?: string;
+}
+
+/** 72 random bits: unique per append attempt among a chunk's at most 128 batches, and short. */
+export const newWriteId = () => randomBytes(9).toString('base64url');
+
+/** Where a writer's own earlier attempt put its batch in `item`, if it did: the batch's base offset. */
+export function ownBatchOffset(item: ChunkItem, writeId: string): number | undefined {
+  if (!item.writeIds || !(item.writeIds as ReadonlySet<string>).has(writeId)) return undefined;
+  return batchesOfChunk(item).find((b) => item.batches?.[b.entryIndex]?.writeId === writeId)?.baseOffset;
 }
 
 /** A chunk item as DynamoDB returns it (unmarshalled by the document client). */
@@ -66,6 +82,8 @@ export interface ChunkItem {
   readonly segmentKey?: string;
   readonly segmentPosition?: number;
   readonly rewrites?: number;
+  /** The `writeId`s of its batches, as a string set: a join is conditioned on its own not being there. */
+  readonly writeIds?: ReadonlySet<string>;
   readonly stub?: boolean;
   readonly expiresAt?: number;
 }

@@ -39,7 +39,7 @@ export async function offsetForTimestamp(
 }
 
 /** The lookup with what it read (probes, chunks scanned, batches decoded). */
-export async function timeLookup(topicId: string, partition: number, timestamp: number, head: PartitionHead): Promise<TimeLookup> {
+async function timeLookup(topicId: string, partition: number, timestamp: number, head: PartitionHead): Promise<TimeLookup> {
   // The head's running maximum bounds every record: nothing at or after T, nothing to read.
   if (head.highWatermark <= head.logStartOffset || head.maxTimestamp < timestamp)
     return { offset: null, probes: 0, chunksScanned: 0, batchesDecoded: 0 };

@@ -135,7 +135,9 @@ export async function readHeadsAcrossTopics(keys: readonly { topicId: string; pa
     mapWithConcurrency(unique, headQueryConcurrency, (partitionKey) => readLastChunk(partitionKey)),
   ]);
   const heads = new Map<string, PartitionHead>();
-  unique.forEach((partitionKey, i) => heads.set(partitionKey, headFrom(items.get(partitionKey), lastChunks[i])));
+  unique.forEach((partitionKey, i) => {
+    heads.set(partitionKey, headFrom(items.get(partitionKey), lastChunks[i]));
+  });
   return heads;
 }
 

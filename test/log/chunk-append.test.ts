@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { MiddlewareStack } from '@smithy/types';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
 import { type ChunkAppendContext, type ChunkBatch, appendChunk } from '../../shared/log/chunk-append';
@@ -155,5 +156,51 @@ describe('layout v2 chunk append', () => {
       kind: 'topic-changed',
       reason: 'deleted',
     });
+  });
+
+  it('a write that committed but whose response was lost (the SDK retries it) appends once, put or join', async () => {
+    // Inside the SDK's retry loop: the request reaches DynamoDB Local and commits, then the caller
+    // sees a 500, so the SDK sends it again.
+    let armedFor: string | undefined;
+    const stack = dynamo.middlewareStack as MiddlewareStack<any, any>;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (armedFor !== undefined && context.commandName === armedFor) {
+          armedFor = undefined;
+          throw Object.assign(new Error('injected after commit'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'injectLostResponse' },
+    );
+    try {
+      const partitionKey = `${randomUUID()}:0`;
+      const calm = writerContext();
+      armedFor = 'PutItemCommand';
+      expect(await appendChunk(calm, partitionKey, batch('put', 1, 0))).toMatchObject({ kind: 'appended', baseOffset: 0 });
+      expect(armedFor).toBeUndefined();
+      // A contended writer joins (here: creates the chunk after the sealed one, then joins it).
+      const busy: ChunkAppendContext = { ...writerContext(), contendedUntil: new Map([[partitionKey, Date.now() + 60_000]]) };
+      armedFor = 'UpdateItemCommand';
+      expect(await appendChunk(busy, partitionKey, batch('join-1', 2, 0))).toMatchObject({ kind: 'appended', baseOffset: 1 });
+      expect(armedFor).toBeUndefined();
+      armedFor = 'UpdateItemCommand';
+      expect(await appendChunk(busy, partitionKey, batch('join-2', 1, 0))).toMatchObject({ kind: 'appended', baseOffset: 3 });
+      expect(armedFor).toBeUndefined();
+      const chunks = await allChunks(partitionKey);
+      const tags = chunks.flatMap((c) => (c.batches as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString()));
+      expect(tags).toEqual(['put', 'join-1', 'join-2']);
+      expect(chunks.map((c) => [c.baseOffset, c.recordCount])).toEqual([
+        [0, 1],
+        [1, 3],
+      ]);
+    } finally {
+      stack.remove('injectLostResponse');
+    }
   });
 });

@@ -114,7 +114,19 @@ async function synthesizePolicies(props: Partial<LogwayStackProps> = {}): Promis
   references.set(logicalId(stack.storage.segmentBucket), referenceBucketArn);
   const functions: Record<string, PolicyDocument> = {};
   const roles: Record<string, string> = {};
-  for (const [name, fn] of [...stack.routeFunctions, ['not-found', stack.notFoundFunction] as const, ...stack.scheduledFunctions]) {
+  const dispatcher = stack.triggerDispatcher
+    ? [[stack.triggerDispatcher.dispatcher.name, stack.triggerDispatcher.dispatcher] as const]
+    : [];
+  // It may invoke itself (to hand work on).
+  for (const [name, fn] of dispatcher)
+    references.set(logicalId(fn.function), `arn:aws:lambda:${referenceRegion}:${referenceAccount}:function:${name}`);
+  for (const [name, fn] of [
+    ...stack.routeFunctions,
+    ['not-found', stack.notFoundFunction] as const,
+    ...stack.scheduledFunctions,
+    // The trigger dispatcher (the local runtime runs it as this function: infra/local/lambda-dispatcher.ts).
+    ...dispatcher,
+  ]) {
     const roleId = logicalId(fn.role);
     references.set(logicalId(fn.logGroup), `arn:aws:logs:${referenceRegion}:${referenceAccount}:log-group:${name}`);
     const Statement = statementsOfRole(template, roleId).map((statement) => ({
@@ -138,7 +150,7 @@ async function synthesizePolicies(props: Partial<LogwayStackProps> = {}): Promis
   return { functions, roles };
 }
 
-/** Resolves the intrinsics CDK writes into policy resources (GetAtt Arn, Ref, Join, pseudo parameters). */
+/** Resolves the intrinsics CDK writes into policy resources (GetAtt Arn and StreamArn, Ref, Join, pseudo parameters). */
 export function resolve(value: unknown, references: ReadonlyMap<string, string>): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
@@ -159,6 +171,8 @@ export function resolve(value: unknown, references: ReadonlyMap<string, string>)
       const [id, attribute] = args as [string, string];
       const arn = references.get(id);
       if (arn && attribute === 'Arn') return arn;
+      // A table's stream (the trigger dispatcher reads it through its event source mapping).
+      if (arn && attribute === 'StreamArn') return `${arn}/stream/reference`;
     }
     if (fn === 'Fn::Join') {
       const [separator, parts] = args as [string, unknown[]];
