@@ -35,6 +35,7 @@ export const integrationTests = [
   'test/kafka/sasl.test.ts',
   'test/kafka/server.test.ts',
   'test/local/iam-check.test.ts',
+  'test/local/layout.test.ts',
   'test/local/localstack.test.ts',
   'test/local/start.test.ts',
   'test/log/chunk-append.test.ts',

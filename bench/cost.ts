@@ -11,13 +11,17 @@
  *   UTF-8 bytes, binary its bytes, numbers 1 byte per two significant digits plus 1, booleans and
  *   null 1 byte, lists and maps 3 bytes plus 1 byte per element plus the elements;
  * - a write: 1 WRU per 1 KB (rounded up, at least 1); a transactional write (Put, Update, Delete
- *   or ConditionCheck inside TransactWriteItems): 2 WRU per KB;
+ *   or ConditionCheck inside TransactWriteItems): 2 WRU per KB; an UpdateItem (and a failed
+ *   conditional write) is sized as the larger of the item before and after, as far as the call
+ *   shows it: the images it returned (ALL_NEW, or ALL_OLD on a failed condition, which the caller
+ *   passes as the output's `Item`), else its key and the attributes it sets;
  * - a write that adds or changes an item in a global secondary index: 1 WRU per KB of the index
  *   entry (table keys, index keys, projected attributes);
  * - a read: 1 RRU per 4 KB strongly consistent, 0.5 eventually consistent, 2 transactional, at
  *   least one unit even for a missing item; BatchGetItem rounds each item on its own; Query and
  *   Scan round the sum of the items' sizes once.
  */
+import { tableIds, tables as tableDefinitions, type TableDefinition } from '../shared/storage/tables';
 import { prices as defaultPrices, type Prices } from './prices';
 
 export const GiB = 2 ** 30;
@@ -200,6 +204,16 @@ interface WriteRequest {
   readonly stores: boolean;
   /** Whether it can write index entries (Put, Update). */
   readonly indexed: boolean;
+  /**
+   * Bytes billed when more than `item` is known: AWS bills an update (and a failed conditional
+   * write) for the larger of the item before and after, which the returned images show.
+   */
+  readonly billedBytes?: number;
+}
+
+/** The largest size among an item as written and the images a call returned (ALL_NEW, ALL_OLD). */
+function billedBytesOf(item: Item, ...images: unknown[]): number {
+  return Math.max(itemSize(item), ...images.map((image) => (image && typeof image === 'object' ? itemSize(image as Item) : 0)));
 }
 
 function billWrite(
@@ -210,7 +224,7 @@ function billWrite(
   committed: boolean,
 ): void {
   const size = itemSize(request.item);
-  bill.wru += writeUnits(size, transactional);
+  bill.wru += writeUnits(Math.max(size, request.billedBytes ?? 0), transactional);
   if (!request.indexed) return;
   for (const entry of indexEntries(request.item, tables(request.table))) {
     const entrySize = itemSize(entry);
@@ -273,12 +287,20 @@ export function billDynamoCall(
       for (const response of (output?.Responses ?? []) as { Item?: Item }[])
         bill.rru += readUnits(itemSize(response.Item), 'transactional');
       break;
-    case 'PutItem':
-      billWrite(bill, { table: input.TableName, item: input.Item ?? {}, stores: true, indexed: true }, false, tables, committed);
+    case 'PutItem': {
+      // A failed condition returns the item it met (ReturnValuesOnConditionCheckFailure ALL_OLD).
+      const item = input.Item ?? {};
+      const billedBytes = billedBytesOf(item, output?.Attributes, output?.Item);
+      billWrite(bill, { table: input.TableName, item, stores: true, indexed: true, billedBytes }, false, tables, committed);
       break;
-    case 'UpdateItem':
-      billWrite(bill, { table: input.TableName, item: updateItem(input), stores: false, indexed: true }, false, tables, committed);
+    }
+    case 'UpdateItem': {
+      // A join of a chunk returns it whole (ALL_NEW; a failed one ALL_OLD): billed at the chunk's size.
+      const item = updateItem(input);
+      const billedBytes = billedBytesOf(item, output?.Attributes, output?.Item);
+      billWrite(bill, { table: input.TableName, item, stores: false, indexed: true, billedBytes }, false, tables, committed);
       break;
+    }
     case 'DeleteItem':
       billWrite(bill, { table: input.TableName, item: input.Key ?? {}, stores: false, indexed: false }, false, tables, committed);
       break;
@@ -534,4 +556,207 @@ export function mskServerlessCost(w: StreamWorkload, p: Prices = defaultPrices):
   const retrieval = gib(w) * w.reads * m.perGbOut;
   const hourly = w.hours * (m.perClusterHour + w.partitions * m.perPartitionHour);
   return { ingest, retrieval, hourly, total: ingest + retrieval + hourly, notes: `1 cluster, ${w.partitions} partitions` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout v2, modelled: what each request costs in DynamoDB by the design (docs/storage.md,
+// "Append redesign (layout v2)"), billed with the same rules as the measured calls above. The
+// benchmark measures the real requests; this says what they should come to, shape by shape.
+
+/** The billing shape (keys, sparse indexes) of one of the tables of shared/storage/tables.ts. */
+export function tableShapeOf(definition: TableDefinition): TableShape {
+  return {
+    keys: [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])],
+    indexes: (definition.globalIndexes ?? []).map((index) => ({
+      partitionKey: index.partitionKey.name,
+      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
+      projected: index.projectedAttributes,
+    })),
+  };
+}
+
+const modelTables: Record<string, TableShape> = Object.fromEntries(
+  tableIds.map((id) => [id, tableShapeOf(tableDefinitions[id] as TableDefinition)]),
+);
+const modelShapes = (name: string) => modelTables[name];
+
+export interface ModelProduce {
+  /** The chunk items the request puts, one per partition, as the append builds them (shared/log/chunk-append.ts `chunkItem`). */
+  readonly chunks: readonly Item[];
+  /** The Idempotency-Key's record, when the request carries one. */
+  readonly idempotencyItem?: Item;
+}
+
+export interface ModelUnits {
+  /** Table writes (transactional ones doubled). */
+  readonly wru: number;
+  /** Global secondary index writes (bySegment, for a batch stored in S3). */
+  readonly gsiWru: number;
+  readonly rru: number;
+  readonly dynamoCalls: number;
+  readonly s3Puts: number;
+  readonly s3Gets: number;
+}
+
+/**
+ * One uncontended produce request in layout 2: one conditional PutItem of a sealed chunk (one
+ * partition, no Idempotency-Key), or a TransactWriteItems of the same Puts plus the idempotency
+ * record (several partitions, or a key): 2x. No partition-item write, no time-index entry; the
+ * bySegment index gets an entry only for a chunk whose batch is in S3 (one segment object per
+ * request). The head is cached (a writer re-reads it at most once a minute): nothing is read.
+ */
+export function layoutV2ProduceUnits(request: ModelProduce): ModelUnits {
+  const puts = request.chunks.map((Item) => ({ TableName: 'chunks', Item }));
+  const s3Puts = request.chunks.some((chunk) => chunk.segmentKey !== undefined) ? 1 : 0;
+  const transactional = puts.length > 1 || request.idempotencyItem !== undefined;
+  const bill = transactional
+    ? billDynamoCall(
+        'TransactWriteItems',
+        {
+          TransactItems: [
+            ...puts.map((put) => ({ Put: put })),
+            ...(request.idempotencyItem ? [{ Put: { TableName: 'idempotency', Item: request.idempotencyItem } }] : []),
+          ],
+        },
+        {},
+        'ok',
+        modelShapes,
+      )
+    : billDynamoCall('PutItem', puts[0]!, {}, 'ok', modelShapes);
+  return { wru: bill.wru, gsiWru: bill.gsiWru, rru: 0, dynamoCalls: 1, s3Puts, s3Gets: 0 };
+}
+
+/** Bytes of the topic item and of a partition item (log start, released bytes, compaction marks) as read. */
+const modelTopicItemBytes = 300;
+const modelPartitionItemBytes = 120;
+
+/**
+ * One fetch in layout 2 of `chunkBytes` (the whole sizes of the chunks it reads, in order; the
+ * first holds the offset): the topic (GetItem) and the head (the partition item's GetItem and a
+ * Query of the last chunk), then the chunk at or before the offset (Query, Limit 1) and the
+ * chunks after it (one Query per 1 MB page), all strongly consistent. A Query is billed on the
+ * whole items it reads, whatever its projection. `lastChunkBytes`: the size of the partition's
+ * last chunk (a sealed 1-record chunk is ~1.3 KB; an open chunk up to its 32 KiB cap).
+ */
+export function layoutV2FetchUnits(chunkBytes: readonly number[], lastChunkBytes: number, s3Gets = 0): ModelUnits {
+  const [first = 0, ...after] = chunkBytes;
+  let rru = readUnits(modelTopicItemBytes, 'strong') + readUnits(modelPartitionItemBytes, 'strong');
+  rru += queryReadUnits([lastChunkBytes], 'strong') + queryReadUnits([first], 'strong');
+  let calls = 4;
+  // Pages of at most 1 MB; the first page may be empty (nothing after the first chunk).
+  const pages: number[][] = [[]];
+  let pageBytes = 0;
+  for (const size of after) {
+    if (pageBytes + size > 1_048_576 && pages.at(-1)!.length > 0) {
+      pages.push([]);
+      pageBytes = 0;
+    }
+    pages.at(-1)!.push(size);
+    pageBytes += size;
+  }
+  for (const page of pages) {
+    rru += queryReadUnits(page, 'strong');
+    calls++;
+  }
+  return { wru: 0, gsiWru: 0, rru, dynamoCalls: calls, s3Puts: 0, s3Gets };
+}
+
+/**
+ * One poll of a waiting fetch in layout 2, per partition (shared/log/partition-heads.ts
+ * `pollHead`): once the last chunk is final, a key-only Query for a chunk after it, billed at the
+ * minimum (1 RRU) while there is none; while it is still joinable (open, within its join window)
+ * or is a fence, a re-read of the last chunk, billed on the whole chunk (`lastChunkBytes`).
+ */
+export function layoutV2PollUnits(lastChunk: 'final' | { readonly rereadBytes: number }): ModelUnits {
+  const rru = lastChunk === 'final' ? queryReadUnits([], 'strong') : queryReadUnits([lastChunk.rereadBytes], 'strong');
+  return { wru: 0, gsiWru: 0, rru, dynamoCalls: 1, s3Puts: 0, s3Gets: 0 };
+}
+
+/** Dollars per million requests of what Lambda and API Gateway add to a request's DynamoDB and S3 units. */
+export interface ModelFront {
+  /** Handler time per request (billed at the functions' memory). */
+  readonly lambdaMs: number;
+  /** API Gateway requests as metered (512 KB steps of the larger of request and response). */
+  readonly apiUnits: number;
+}
+
+export interface ModelCost {
+  readonly apiGateway: number;
+  readonly lambda: number;
+  readonly dynamodb: number;
+  readonly s3: number;
+  readonly total: number;
+}
+
+/** Dollars per million requests of the given units. */
+export function perMillionRequests(units: ModelUnits, front: ModelFront, p: Prices = defaultPrices): ModelCost {
+  const apiGateway = front.apiUnits * p.apiGateway.httpApiPerMillionRequests;
+  const lambda =
+    p.lambda.perMillionRequests + 1e6 * (lambdaBilledMs(front.lambdaMs, p) / 1000) * (p.lambda.memoryMb / 1024) * p.lambda.perGbSecondArm64;
+  const dynamodb = (units.wru + units.gsiWru) * p.dynamodb.perMillionWriteUnits + units.rru * p.dynamodb.perMillionReadUnits;
+  const s3 = units.s3Puts * 1000 * p.s3.perThousandPut + units.s3Gets * 1000 * p.s3.perThousandGet;
+  return { apiGateway, lambda, dynamodb, s3, total: apiGateway + lambda + dynamodb + s3 };
+}
+
+/** A workload shape for the per-GiB model: 1 KiB records, produced and fetched in these sizes. */
+export interface ModelShape {
+  readonly recordsPerRequest: number;
+  /** The chunk one request puts (shared/log/chunk-append.ts `chunkItem`). */
+  readonly chunk: Item;
+  /** HTTP bytes of one produce request and of one fetch response (API Gateway meters the larger per 512 KB). */
+  readonly produceRequestBytes: number;
+  readonly fetchResponseBytes: number;
+  /** Records one fetch returns (its maxBytes over the record size). */
+  readonly recordsPerFetch: number;
+  readonly produceLambdaMs: number;
+  readonly fetchLambdaMs: number;
+}
+
+export interface ModelPerGiB {
+  readonly produceRequests: number;
+  readonly fetches: number;
+  /** Dollars to produce 1 GiB of 1 KiB records, and to fetch it once. */
+  readonly produce: ModelCost;
+  readonly fetch: ModelCost;
+  readonly total: number;
+}
+
+const scaled = (cost: ModelCost, requests: number): ModelCost => ({
+  apiGateway: (cost.apiGateway * requests) / 1e6,
+  lambda: (cost.lambda * requests) / 1e6,
+  dynamodb: (cost.dynamodb * requests) / 1e6,
+  s3: (cost.s3 * requests) / 1e6,
+  total: (cost.total * requests) / 1e6,
+});
+
+/**
+ * Dollars per GiB of 1 KiB records written once and read once, in layout 2, uncontended, one
+ * partition per request, no Idempotency-Key: each request one chunk; each fetch reads the chunks
+ * holding its records (and one ranged GET per batch in S3). No hourly charge; storage extra.
+ */
+export function layoutV2PerGiB(shape: ModelShape, p: Prices = defaultPrices): ModelPerGiB {
+  const records = GiB / 1024;
+  const inS3 = shape.chunk.segmentKey !== undefined;
+  const produceRequests = records / shape.recordsPerRequest;
+  const produce = perMillionRequests(
+    layoutV2ProduceUnits({ chunks: [shape.chunk] }),
+    { lambdaMs: shape.produceLambdaMs, apiUnits: meteredApiRequests(shape.produceRequestBytes, 0, p) },
+    p,
+  );
+  const fetches = records / shape.recordsPerFetch;
+  const chunkBytes = itemSize(shape.chunk);
+  const chunksPerFetch = Math.max(1, Math.ceil(shape.recordsPerFetch / shape.recordsPerRequest));
+  const fetchUnits = layoutV2FetchUnits(
+    Array.from({ length: chunksPerFetch }, () => chunkBytes),
+    chunkBytes,
+    inS3 ? chunksPerFetch : 0,
+  );
+  const fetch = perMillionRequests(
+    fetchUnits,
+    { lambdaMs: shape.fetchLambdaMs, apiUnits: meteredApiRequests(0, shape.fetchResponseBytes, p) },
+    p,
+  );
+  const producePerGiB = scaled(produce, produceRequests);
+  const fetchPerGiB = scaled(fetch, fetches);
+  return { produceRequests, fetches, produce: producePerGiB, fetch: fetchPerGiB, total: producePerGiB.total + fetchPerGiB.total };
 }

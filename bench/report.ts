@@ -20,6 +20,7 @@ import type { AppendShape, AppendShapeCell } from './append-shapes';
 import type { DynamoFloorCell, FloorResults, S3FloorCell } from './floor';
 import type { CpuUsage } from './server';
 import { defaultConsumerMaxBytes } from '../client/src/consumer';
+import { layoutV2ModelSection } from './model';
 import { prices } from './prices';
 import {
   clientDefaultRecordsPerRequest,
@@ -517,6 +518,8 @@ export function formatReport(results: BenchResults): string {
         '',
       );
     }
+    // What the same shapes cost by layout 2's design, with this run's handler times.
+    out.push(...layoutV2ModelSection(w), '');
   }
   const cold = results.coldStart;
   if (cold) {

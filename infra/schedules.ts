@@ -30,14 +30,15 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
   {
     name: 'retention-sweep',
     schedule: 'rate(5 minutes)',
-    description: "Deletes batches and segment objects past their topic's retention and purges deleted topics",
+    description: "Deletes chunks and segment objects past their topic's retention, compacts, and purges deleted topics",
     // Lists topics and tombstones (Scan) and removes a purged topic's tombstone; moves log starts,
-    // sizes and compaction marks (UpdateItem; a purge keeps the partition items); removes batches
-    // one by one (DeleteItem, conditioned on where they point) or in bulk for a purge
-    // (BatchWriteItem), writes compacted batches and its orphan cursor (PutItem), keeps segment
-    // release sets and tombstone marks in the batches table (UpdateItem, DeleteItem) and asks the
-    // bySegment index whether an object is referenced (Query); reads, writes (compaction), lists
-    // and deletes segment objects. No access to the idempotency table.
+    // released bytes and compaction marks (UpdateItem; a purge keeps the partition items). In the
+    // chunks table: reads chains (Query, GetItem), turns removed chunks into stubs and rewrites
+    // compacted ones (PutItem, UpdateItem, both conditioned on what they replace), removes a
+    // purged topic's chunks in bulk (BatchWriteItem) and bookkeeping items one by one
+    // (DeleteItem), keeps segment release sets and its orphan cursor there (UpdateItem, PutItem)
+    // and asks the bySegment index whether an object is referenced (Query); reads, writes
+    // (compaction), lists and deletes segment objects. No access to the idempotency table.
     tables: {
       topics: ['read', 'Scan', 'DeleteItem'],
       partitions: ['read', 'UpdateItem'],
@@ -50,9 +51,10 @@ export const scheduledFunctions: readonly ScheduledFunctionDefinition[] = [
     name: 'trigger-sweep',
     schedule: 'rate(1 minute)',
     description: 'Wakes the trigger dispatcher for any trigger partition with undelivered records and no live lease (a missed wake-up)',
-    // Lists definitions (Scan) and reads partition states (Query); wakes the dispatcher by writing
-    // wake-up items (BatchWriteItem), which the table's stream delivers.
-    tables: { triggers: ['Scan', 'read', 'BatchWriteItem'], topics: ['read'], partitions: ['read'] },
+    // Lists definitions (Scan) and reads partition states (Query); reads the heads (partition items
+    // and last chunks); wakes the dispatcher by writing wake-up items (BatchWriteItem), which the
+    // table's stream delivers.
+    tables: { triggers: ['Scan', 'read', 'BatchWriteItem'], topics: ['read'], partitions: ['read'], chunks: ['read'] },
     timeoutSeconds: 60,
   },
 ];

@@ -1,11 +1,17 @@
 /**
  * Creates Logway's tables and bucket in the emulators (or LocalStack) from the one definition in
  * shared/storage/tables.ts. Idempotent: `npm start` runs it on every start against kept data.
+ *
+ * Kept data must be of this code's storage layout (`storageLayoutVersion`): a data folder records
+ * its layout in `storage-layout.json`, and a folder of another layout is refused before anything
+ * is created in it, with what to do. A folder made before layouts were recorded has tables but
+ * no marker: layout 1 (so is any set of tables with layout 1's `-batches` table).
  */
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  ListTablesCommand,
   ResourceInUseException,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
@@ -13,8 +19,11 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sleep } from '../../shared/runtime/retry';
-import { segmentBucket, tableIds, tables, type TableDefinition, type TableId } from '../../shared/storage/tables';
+import { segmentBucket, storageLayoutVersion, tableIds, tables, type TableDefinition, type TableId } from '../../shared/storage/tables';
+import { packageVersion } from '../project';
 import type { Endpoints } from './emulators';
 
 /**
@@ -32,6 +41,101 @@ export function localResourceNames(prefix: string): { tables: Record<TableId, st
   const names = {} as Record<TableId, string>;
   for (const id of tableIds) names[id] = `${prefix}-${tables[id].id.toLowerCase()}`;
   return { tables: names, bucket: `${prefix}-segments`.toLowerCase() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage layout of kept data
+
+/** The file in a data folder that records the storage layout of the data in it. */
+export const layoutMarkerFile = 'storage-layout.json';
+
+/** The table of layout 1 that layout 2 replaced (`Batches`): its presence means layout 1. */
+const layout1TableSuffix = 'batches';
+
+/** What is known about kept data: the layout its folder's marker records, and which of Logway's tables exist. */
+export interface KeptData {
+  /** From the data folder's marker; undefined when there is no marker (or no data folder). */
+  readonly markerVersion?: number;
+  /** Names of existing tables that are Logway's under the prefix (any layout's). */
+  readonly existingTables: readonly string[];
+  /** Whether the tables live in the data folder (DynamoDB Local started on it), so that tables without a marker mean old data. */
+  readonly tablesInFolder: boolean;
+}
+
+export interface KeptLayout {
+  readonly version: number;
+  /** How it was told: for the error message. */
+  readonly evidence: string;
+}
+
+/** The storage layout of kept data, or undefined when there is none (a new folder: this layout). Pure. */
+export function keptLayout(kept: KeptData, prefix: string): KeptLayout | undefined {
+  const layout1Table = `${prefix}-${layout1TableSuffix}`;
+  if (kept.existingTables.includes(layout1Table)) {
+    return { version: 1, evidence: `it has the table ${layout1Table}, which layout 1 kept its batches in` };
+  }
+  if (kept.markerVersion !== undefined) return { version: kept.markerVersion, evidence: `its ${layoutMarkerFile} says so` };
+  if (kept.tablesInFolder && kept.existingTables.length > 0) {
+    return {
+      version: 1,
+      evidence: `it has tables (${kept.existingTables.join(', ')}) but no ${layoutMarkerFile}: it was made before layouts were recorded`,
+    };
+  }
+  return undefined;
+}
+
+/** Throws, saying what to do, unless kept data is of this code's layout (or there is none). */
+export function assertKeptLayout(kept: KeptData, prefix: string, where: string): void {
+  const layout = keptLayout(kept, prefix);
+  if (!layout || layout.version === storageLayoutVersion) return;
+  throw new Error(
+    `${where} holds Logway data of storage layout ${layout.version} (${layout.evidence}), but this Logway ` +
+      `(${packageVersion}) reads and writes layout ${storageLayoutVersion} and cannot read it. ` +
+      'Move the folder aside (or set LOGWAY_DATA_DIR to a new folder) and start again; to keep its records, ' +
+      'read them out first with the Logway that wrote them. A deployed stack upgrades as docs/deploy.md says ' +
+      '("Upgrading a deployed stack to layout 2").',
+  );
+}
+
+/** The layout a data folder's marker records, or undefined without one; throws on a marker it cannot read. */
+export function readLayoutMarker(dataDir: string): number | undefined {
+  const file = join(dataDir, layoutMarkerFile);
+  if (!existsSync(file)) return undefined;
+  let version: unknown;
+  try {
+    version = (JSON.parse(readFileSync(file, 'utf8')) as { storageLayoutVersion?: unknown }).storageLayoutVersion;
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON (${(error as Error).message}): restore it or move the data folder aside and start again.`);
+  }
+  if (!Number.isSafeInteger(version) || (version as number) < 1) {
+    throw new Error(`${file} has no storageLayoutVersion (a positive integer): restore it or move the data folder aside and start again.`);
+  }
+  return version as number;
+}
+
+/** Records this code's layout in a data folder (after its tables exist). */
+export function writeLayoutMarker(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  const marker = { storageLayoutVersion, writtenBy: `logway ${packageVersion}`, note: 'The storage layout of the data in this folder.' };
+  writeFileSync(join(dataDir, layoutMarkerFile), `${JSON.stringify(marker, null, 2)}\n`);
+}
+
+/** Before the emulators start: a folder whose marker records another layout is refused at once. */
+export function checkDataFolderMarker(dataDir: string): void {
+  const markerVersion = readLayoutMarker(dataDir);
+  assertKeptLayout({ markerVersion, existingTables: [], tablesInFolder: false }, '', `The data folder ${dataDir}`);
+}
+
+async function existingLogwayTables(client: DynamoDBClient, prefix: string): Promise<string[]> {
+  const names = new Set([...Object.values(localResourceNames(prefix).tables), `${prefix}-${layout1TableSuffix}`]);
+  const found: string[] = [];
+  let start: string | undefined;
+  do {
+    const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    for (const name of page.TableNames ?? []) if (names.has(name)) found.push(name);
+    start = page.LastEvaluatedTableName;
+  } while (start);
+  return found.sort();
 }
 
 export function createTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
@@ -129,7 +233,14 @@ async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
 export async function bootstrapLocalResources(
   endpoints: Endpoints,
   prefix: string,
-  options: { embedded: boolean },
+  options: {
+    embedded: boolean;
+    /**
+     * The data folder DynamoDB Local keeps these tables in: its layout is checked (marker and
+     * tables) before anything is created, and recorded after. Absent: only the tables are checked.
+     */
+    dataDir?: string;
+  },
 ): Promise<LocalResources> {
   const names = localResourceNames(prefix);
   const region = process.env.AWS_REGION ?? 'us-east-1';
@@ -144,8 +255,19 @@ export async function bootstrapLocalResources(
     ...(credentials ? { credentials } : {}),
   });
   try {
+    const kept: KeptData = {
+      markerVersion: options.dataDir === undefined ? undefined : readLayoutMarker(options.dataDir),
+      existingTables: await existingLogwayTables(dynamodb, prefix),
+      tablesInFolder: options.dataDir !== undefined,
+    };
+    assertKeptLayout(
+      kept,
+      prefix,
+      options.dataDir === undefined ? `DynamoDB at ${endpoints.dynamodb}` : `The data folder ${options.dataDir}`,
+    );
     await Promise.all(tableIds.map((id) => ensureTable(dynamodb, tables[id], names.tables[id])));
     await ensureBucket(s3, names.bucket);
+    if (options.dataDir !== undefined) writeLayoutMarker(options.dataDir);
   } finally {
     dynamodb.destroy();
     s3.destroy();

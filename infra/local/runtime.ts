@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../shared/runtime/aws';
-import { bootstrapLocalResources } from './bootstrap';
+import { bootstrapLocalResources, checkDataFolderMarker } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
 import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
 import {
@@ -64,6 +64,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // A folder of another storage layout is refused before anything starts (bootstrap checks its tables too).
+  if (dataDir !== undefined) checkDataFolderMarker(dataDir);
   const s3Directory = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'logway-s3-')) : undefined;
   const removeScratch = () => {
     if (s3Directory) rmSync(s3Directory, { recursive: true, force: true });
@@ -78,6 +80,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
       embedded: emulators.started.length > 0,
+      // The layout is recorded where the tables are kept: only when DynamoDB Local runs on the folder.
+      ...(dataDir !== undefined && emulators.started.includes('dynamodb') ? { dataDir } : {}),
     });
     Object.assign(process.env, environment);
     resetAwsClients();

@@ -8,7 +8,13 @@ import {
   emptyUsage,
   GiB,
   itemSize,
+  kinesisOnDemandAdvantageCost,
   kinesisOnDemandCost,
+  layoutV2FetchUnits,
+  layoutV2PollUnits,
+  layoutV2ProduceUnits,
+  perMillionRequests,
+  tableShapeOf,
   lambdaBilledMs,
   meteredApiRequests,
   mskServerlessCost,
@@ -20,8 +26,14 @@ import {
   writeUnits,
   type TableShape,
 } from '../../bench/cost';
-import { appendTransactItems, type PreparedBatch } from '../../shared/log/append';
+import { layoutV2ModelSection, layoutV2PerGiBRows, layoutV2Rows, modelBatch, modelChunk, modelIdempotencyItem } from '../../bench/model';
+import { prices } from '../../bench/prices';
+import { clientDefaultRecordsPerRequest } from '../../bench/workloads';
+import { appendTransactItems } from '../../bench/layout1';
+import type { PreparedBatch } from '../../shared/log/append';
+import { chunkHeaderAttributes } from '../../shared/log/chunk-store';
 import { emptyHead } from '../../shared/log/partition-heads';
+import { tables } from '../../shared/storage/tables';
 
 describe('item size', () => {
   it('counts attribute names and values the way DynamoDB does', () => {
@@ -224,5 +236,140 @@ describe('dollars', () => {
     expect(kinesisOnDemandCost({ ...gib, recordBytes: 1025 }).ingest).toBeCloseTo((2 * 0.08 * (GiB / 1024) * 1024) / GiB, 10);
     const msk = mskServerlessCost(gib);
     expect(msk.total).toBeCloseTo(0.1 + 0.05 + 0.75 + 16 * 0.0015, 10);
+  });
+});
+
+describe('layout v2, modelled (docs/storage.md, "Append redesign")', () => {
+  // Chunks as the append builds them (chunkItem, chunkEntryOf), of real RecordBatches of 1 KiB records.
+  const oneBatch = modelBatch(1);
+  const one = modelChunk(oneBatch);
+  const hundredBatch = modelBatch(100);
+  const hundred = modelChunk(hundredBatch);
+  /** Handler times as measured for layout 1 (docs/performance.md, "Each workload as measured"). */
+  const produceFront = { lambdaMs: 3.9, apiUnits: 1 };
+
+  it("builds the model's chunks with the append's own builder: the format's attributes, the table's own shape", () => {
+    const allowed = new Set<string>([...chunkHeaderAttributes, 'batches', 'segmentKey', 'segmentPosition']);
+    for (const item of [one, hundred]) {
+      for (const name of Object.keys(item)) expect(allowed, name).toContain(name);
+      expect(item).toMatchObject({ sealed: true, batchCount: 1 });
+    }
+    expect(hundredBatch.location.kind).toBe('segment');
+    expect(hundred.segmentKey).toBeDefined();
+    expect(one.segmentKey).toBeUndefined();
+    expect(tableShapeOf(tables.chunks)).toEqual({
+      keys: ['partitionKey', 'baseOffset'],
+      indexes: [{ partitionKey: 'segmentKey', projected: ['segmentPosition'] }],
+    });
+  });
+
+  it('uncontended, one partition, no Idempotency-Key: one PutItem of a sealed chunk, 2 WRU for a 1 KiB record, nothing else', () => {
+    expect(oneBatch.bytes.length).toBeGreaterThan(1024);
+    const units = layoutV2ProduceUnits({ chunks: [one] });
+    expect(units).toEqual({ wru: 2, gsiWru: 0, rru: 0, dynamoCalls: 1, s3Puts: 0, s3Gets: 0 });
+    // Layout 1 billed 7 for the same request (partition update 2 + batch item 4 + time index 1; test above).
+  });
+
+  it('with an Idempotency-Key or several partitions: a transaction of the same Puts (2x) plus the idempotency record', () => {
+    const keyed = layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) });
+    expect(keyed).toMatchObject({ wru: 2 * 2 + 2 * 1, gsiWru: 0, dynamoCalls: 1 });
+    const twoPartitions = layoutV2ProduceUnits({ chunks: [modelChunk(modelBatch(1, 0)), modelChunk(modelBatch(1, 1))] });
+    expect(twoPartitions).toMatchObject({ wru: 2 * (2 * 2), gsiWru: 0 });
+  });
+
+  it('a batch in S3: a small chunk (1 WRU) and its bySegment index entry (1 WRU), and one PUT', () => {
+    expect(hundredBatch.bytes.length).toBeGreaterThan(100 * 1024);
+    expect(layoutV2ProduceUnits({ chunks: [hundred] })).toEqual({ wru: 1, gsiWru: 1, rru: 0, dynamoCalls: 1, s3Puts: 1, s3Gets: 0 });
+  });
+
+  it('one 1 KiB record per request costs at most $3.00 per million, API Gateway $1.00 and Lambda included', () => {
+    const cost = perMillionRequests(layoutV2ProduceUnits({ chunks: [one] }), produceFront);
+    expect(cost.apiGateway).toBeCloseTo(1, 10);
+    expect(cost.dynamodb).toBeCloseTo(2 * prices.dynamodb.perMillionWriteUnits, 10);
+    expect(cost.lambda).toBeCloseTo(0.2 + 1e6 * 0.004 * 0.5 * prices.lambda.perGbSecondArm64, 10);
+    expect(cost.total).toBeLessThanOrEqual(3);
+    expect(cost.total).toBeCloseTo(2.48, 2);
+    // With an Idempotency-Key: 6 WRU.
+    const keyed = perMillionRequests(layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) }), produceFront);
+    expect(keyed.total).toBeCloseTo(cost.total + 4 * prices.dynamodb.perMillionWriteUnits, 10);
+  });
+
+  it('a join is billed at the size of the chunk it joins (the images the call returned), a failed one too', () => {
+    const chunk = { partitionKey: 'p', baseOffset: 0, batches: [{ bytes: new Uint8Array(16 * 1024) }] };
+    const join = {
+      TableName: 'chunks',
+      Key: { partitionKey: 'p', baseOffset: 0 },
+      UpdateExpression: 'SET batches = list_append(batches, :b), recordCount = recordCount + :n',
+      ExpressionAttributeValues: { ':b': [{ bytes: new Uint8Array(1100) }], ':n': 1 },
+      ReturnValues: 'ALL_NEW',
+    };
+    expect(billDynamoCall('UpdateItemCommand', join, {}, 'ok').wru).toBe(2); // what the request alone shows
+    expect(billDynamoCall('UpdateItemCommand', join, { Attributes: chunk }, 'ok').wru).toBe(17);
+    expect(billDynamoCall('UpdateItemCommand', join, { Item: chunk }, 'condition-failed').wru).toBe(17);
+    // A Put that collides with a bigger chunk is billed at that chunk's size.
+    expect(billDynamoCall('PutItemCommand', { TableName: 'chunks', Item: { k: 'x' } }, { Item: chunk }, 'condition-failed').wru).toBe(17);
+  });
+
+  it('a fetch: topic and head (partition item, last chunk), the chunk at or before the offset, the chunks after', () => {
+    const inlineChunk = itemSize(one);
+    expect(inlineChunk).toBeGreaterThan(1024);
+    expect(inlineChunk).toBeLessThan(1536);
+    // 1 MiB of single-record chunks: ~one Query page of 1 MB, then a second.
+    const count = Math.floor(1_048_576 / inlineChunk);
+    const sizes = Array.from({ length: count }, () => inlineChunk);
+    const inline = layoutV2FetchUnits(sizes, inlineChunk);
+    const pageOne = Math.floor(1_048_576 / inlineChunk);
+    expect(inline.rru).toBe(1 + 1 + 1 + 1 + Math.ceil(((pageOne - 1) * inlineChunk) / 4096) + (count - 1 > pageOne - 1 ? 1 : 0));
+    expect(inline.rru).toBeLessThan(350); // layout 1 measured 350 RRU for the same fetch
+    // Ten 100-record batches in S3: ten small chunks, ten ranged GETs.
+    const s3Chunk = itemSize(hundred);
+    expect(
+      layoutV2FetchUnits(
+        Array.from({ length: 10 }, () => s3Chunk),
+        s3Chunk,
+        10,
+      ),
+    ).toEqual({
+      wru: 0,
+      gsiWru: 0,
+      rru: 4 + Math.ceil((9 * s3Chunk) / 4096),
+      dynamoCalls: 5,
+      s3Puts: 0,
+      s3Gets: 10,
+    });
+  });
+
+  it('a poll of a waiting fetch (pollHead): a key-only Query at the minimum once the last chunk is final, a re-read of it while joinable', () => {
+    expect(layoutV2PollUnits('final')).toMatchObject({ rru: 1, dynamoCalls: 1 });
+    expect(layoutV2PollUnits({ rereadBytes: itemSize(one) }).rru).toBe(1);
+    expect(layoutV2PollUnits({ rereadBytes: 32 * 1024 }).rru).toBe(8);
+    // At the default 50 ms: 20 RRU/s per waiting partition, as layout 1's head item read.
+    const perHour = 20 * 3600 * layoutV2PollUnits('final').rru * (prices.dynamodb.perMillionReadUnits / 1e6);
+    expect(perHour).toBeCloseTo(0.009, 4);
+  });
+
+  it('per GiB in and out once (bench/model.ts): at the client defaults at least 10x below Kinesis on-demand, batching decides the bill', () => {
+    const gib = { records: GiB / 1024, recordBytes: 1024, hours: 1, partitions: 16, reads: 1 };
+    const kinesis = kinesisOnDemandCost(gib).ingest + kinesisOnDemandCost(gib).retrieval;
+    expect(kinesis).toBeCloseTo(0.12, 10);
+    expect(kinesisOnDemandAdvantageCost(gib).total).toBeCloseTo(0.048, 10);
+    const rows = layoutV2PerGiBRows();
+    expect(rows.map((r) => r.recordsPerRequest)).toEqual([1, 100, 1000, clientDefaultRecordsPerRequest]);
+    const defaults = rows.at(-1)!;
+    expect(kinesis / defaults.logway).toBeGreaterThanOrEqual(10);
+    expect(defaults.logway).toBeCloseTo(defaults.produce + defaults.fetch, 12);
+    // Cheaper with every step of batching; one record per request costs what a million requests do.
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.logway).toBeLessThan(rows[i - 1]!.logway);
+    const single = layoutV2Rows()[0]!;
+    expect(rows[0]!.produce).toBeCloseTo((single.perMillion.total * (GiB / 1024)) / 1e6, 6);
+    // Layout 1 measured $0.098 to produce a GiB at 100 records per request (docs/performance.md): 5 WRU a request, now 2.
+    expect(rows[1]!.produce).toBeLessThan(0.098);
+  });
+
+  it('the report section prints both tables and the targets', () => {
+    const text = layoutV2ModelSection().join('\n');
+    expect(text).toMatch(/one 1 KiB record per request: \$2\.\d\d per million \(target at most \$3\.00\)/);
+    expect(text).toMatch(/client defaults/);
+    expect(text).toMatch(/1 RRU per poll once the last chunk is final, 20 RRU\/s at the default 50 ms/);
   });
 });

@@ -233,6 +233,11 @@ describe('LogwayStack from the project route table (dev)', () => {
       } else {
         expect(properties.TimeToLiveSpecification).toBeUndefined();
       }
+      if (definition.stream) {
+        expect(properties.StreamSpecification).toEqual({ StreamViewType: definition.stream });
+      } else {
+        expect(properties.StreamSpecification).toBeUndefined();
+      }
       const indexes = (properties.GlobalSecondaryIndexes ?? []) as { IndexName: string; Projection: unknown }[];
       expect(indexes.map((index) => index.IndexName)).toEqual((definition.globalIndexes ?? []).map((i) => i.indexName));
       for (const index of definition.globalIndexes ?? []) {
@@ -243,6 +248,48 @@ describe('LogwayStack from the project route table (dev)', () => {
       }
     },
   );
+
+  it('layout 2: a Chunks table (stream and TTL from its definition), no Batches table, and the stream off the partitions table', () => {
+    const resources = template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(resources).filter((id) => /Batches/i.test(id))).toEqual([]);
+    const chunks = resources[logicalId(stack.storage.tables.chunks)]!.Properties as Record<string, unknown>;
+    expect(chunks).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'partitionKey', KeyType: 'HASH' },
+        { AttributeName: 'baseOffset', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamViewType: 'KEYS_ONLY' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect((chunks.GlobalSecondaryIndexes as { IndexName: string }[]).map((i) => i.IndexName)).toEqual(['bySegment']);
+    const partitions = resources[logicalId(stack.storage.tables.partitions)]!.Properties as Record<string, unknown>;
+    expect(partitions.StreamSpecification).toBeUndefined();
+    expect(template.findOutputs('BatchesTableName')).toEqual({});
+    expect(Object.keys(template.findOutputs('ChunksTableName'))).toEqual(['ChunksTableName']);
+  });
+
+  it('upgrading a layout-1 stack replaces no table: every table but Batches keeps its logical id and key schema', () => {
+    // Logical ids and keys as layout 1 synthesized them (docs/deploy.md, "Upgrading a deployed stack
+    // to layout 2"): a changed id or key schema would make CloudFormation replace a table holding data.
+    const layout1: Partial<Record<TableId, { logicalId: string; keys: string[] }>> = {
+      topics: { logicalId: 'StorageTopicsTable67D9A309', keys: ['name'] },
+      partitions: { logicalId: 'StoragePartitionsTableA0C0733D', keys: ['partitionKey'] },
+      idempotency: { logicalId: 'StorageIdempotencyTable5D6E4193', keys: ['key'] },
+      groups: { logicalId: 'StorageGroupsTable508C0E6C', keys: ['groupId'] },
+      offsets: { logicalId: 'StorageOffsetsTableAEC6CE7A', keys: ['groupId', 'topicPartition'] },
+      triggers: { logicalId: 'StorageTriggersTableED9D7152', keys: ['name', 'item'] },
+    };
+    const resources = template.findResources('AWS::DynamoDB::Table');
+    for (const [tableId, before] of Object.entries(layout1)) {
+      expect(logicalId(stack.storage.tables[tableId as TableId]), tableId).toBe(before.logicalId);
+      const keySchema = (resources[before.logicalId]!.Properties as { KeySchema: { AttributeName: string }[] }).KeySchema;
+      expect(keySchema.map((k) => k.AttributeName)).toEqual(before.keys);
+    }
+    // The one new table: added by CloudFormation beside the retained, orphaned Batches table.
+    expect(Object.keys(resources).sort()).toEqual(
+      [...Object.values(layout1).map((t) => t.logicalId), logicalId(stack.storage.tables.chunks)].sort(),
+    );
+  });
 
   it('dev tables and buckets are destroyed with the stack', () => {
     for (const table of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
@@ -393,7 +440,7 @@ describe('LogwayStack with a fixture route table and a scheduled function', () =
     expect(reader.filter((a) => dynamoWriteActions.includes(a) || s3WriteActions.includes(a))).toEqual([]);
     const groups = statementsOfRole(template, logicalId(stack.routeFunctions.get('groups-only')!.role));
     const referenced = new Set(groups.flatMap((s) => [...resourcesOf(s).logicalIds]));
-    for (const id of ['topics', 'partitions', 'batches', 'idempotency'] as const) {
+    for (const id of ['topics', 'partitions', 'chunks', 'idempotency'] as const) {
       expect(referenced).not.toContain(logicalId(stack.storage.tables[id]));
     }
     expect(referenced).not.toContain(logicalId(stack.storage.segmentBucket));

@@ -40,7 +40,7 @@ export const fixtureRoutes = [
     method: 'GET',
     path: '/v1/topics/{topic}/partitions/{partition}/records',
     summary: 'Reads the log',
-    tables: { topics: ['read'], partitions: ['read'], batches: ['read'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read'] },
     bucket: ['read'],
     timeoutSeconds: 29,
   },
@@ -49,7 +49,7 @@ export const fixtureRoutes = [
     method: 'POST',
     path: '/v1/topics/{topic}/records',
     summary: 'Appends to the log',
-    tables: { topics: ['read'], partitions: ['read', 'UpdateItem'], batches: ['PutItem'], idempotency: ['read', 'PutItem'] },
+    tables: { topics: ['read'], partitions: ['read'], chunks: ['read', 'PutItem', 'UpdateItem'], idempotency: ['read', 'PutItem'] },
     bucket: ['PutObject'],
   },
   {
@@ -66,8 +66,8 @@ export const fixtureSchedules = [
   {
     name: 'sweeper',
     schedule: 'rate(15 minutes)',
-    description: 'Sweeps expired batches',
-    tables: { topics: ['Scan'], batches: ['Query', 'BatchWriteItem'] },
+    description: 'Sweeps expired chunks',
+    tables: { topics: ['Scan'], chunks: ['Query', 'BatchWriteItem'] },
     bucket: ['ListBucket', 'DeleteObject'],
     timeoutSeconds: 600,
   },

@@ -80,8 +80,8 @@ describe('IAM requests of an SDK call', () => {
       { action: 'dynamodb:DeleteItem', resource: referenceTableArn('topics') },
     ]);
     expect(
-      permissionsFor({ service: 'dynamodb', commandName: 'QueryCommand', input: { TableName: names.batches, IndexName: 'byTimestamp' } }),
-    ).toEqual([{ action: 'dynamodb:Query', resource: `${referenceTableArn('batches')}/index/byTimestamp` }]);
+      permissionsFor({ service: 'dynamodb', commandName: 'QueryCommand', input: { TableName: names.chunks, IndexName: 'bySegment' } }),
+    ).toEqual([{ action: 'dynamodb:Query', resource: `${referenceTableArn('chunks')}/index/bySegment` }]);
   });
 
   it('S3: object ARNs per key, HeadObject as GetObject, listing on the bucket', () => {
