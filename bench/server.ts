@@ -22,7 +22,9 @@ import { startLocalRuntime } from '../infra/local/runtime';
 import type { LambdaHttpHandler } from '../shared/http/handler';
 import { dynamo, s3Client } from '../shared/runtime/aws';
 import { type TableDefinition, tables } from '../shared/storage/tables';
-import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, type Usage } from './cost';
+import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, tableShapeOf, type Usage } from './cost';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 export interface ServerReady {
   readonly type: 'ready';
@@ -113,18 +115,12 @@ function cpuUsed(): CpuUsage {
   };
 }
 
+/** Each table's key and index shape, by the physical name this process uses (bench/cost.ts bills by it). */
 function tableShapes(): (name: string) => TableShape | undefined {
   const byName = new Map<string, TableShape>();
   for (const definition of Object.values(tables) as TableDefinition[]) {
     const name = process.env[definition.envVar];
-    if (!name) continue;
-    const keys = [definition.partitionKey.name, ...(definition.sortKey ? [definition.sortKey.name] : [])];
-    const indexes = (definition.globalIndexes ?? []).map((index) => ({
-      partitionKey: index.partitionKey.name,
-      ...(index.sortKey ? { sortKey: index.sortKey.name } : {}),
-      projected: index.projectedAttributes,
-    }));
-    byName.set(name, { keys, indexes });
+    if (name) byName.set(name, tableShapeOf(definition));
   }
   return (name) => byName.get(name);
 }
@@ -165,8 +161,11 @@ function instrumentClients(): void {
       } catch (error) {
         const name = (error as Error).name;
         if (name === 'TransactionCanceledException') usage.dynamodb.cancelledTransactions++;
+        // A failed conditional write is billed at the size of the item it failed on (the item the
+        // failure returned, ReturnValuesOnConditionCheckFailure: ALL_OLD).
+        const failedOn = (error as { Item?: Record<string, AttributeValue> }).Item;
         record(
-          undefined,
+          failedOn ? { Item: unmarshall(failedOn) } : undefined,
           name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error',
         );
         throw error;
