@@ -221,22 +221,28 @@ async function runStep(
         new UpdateCommand({
           TableName: context.table,
           Key: { partitionKey, baseOffset: step.baseOffset },
-          UpdateExpression: joinOrCreateUpdate,
           // Only a join at the end of a final chunk may create the chunk: that key is a boundary.
+          // A join of an existing chunk keeps the shorter expression (DynamoDB Local's time per
+          // update grows with it, and one partition's joins queue behind each other).
+          UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdate,
           ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
           ExpressionAttributeValues: {
             ...entryValues(entry),
             ':count': entry.recordCount,
             ':size': entry.sizeBytes,
             ':one': 1,
-            ':zero': 0,
-            ':empty': [],
             ':configVersion': batch.configVersion,
-            ':now': now,
-            ':capBytes': limits.openChunkMaxBytes,
-            ':capBatches': limits.openChunkMaxBatches,
-            // What the chunk inherits if this join creates it: the writer's view is the final chunk before it.
-            ...lineageValues(successorLineage(view && endOf(view) === step.baseOffset ? view : undefined)),
+            ...(step.create
+              ? {
+                  ':zero': 0,
+                  ':empty': [],
+                  ':now': now,
+                  ':capBytes': limits.openChunkMaxBytes,
+                  ':capBatches': limits.openChunkMaxBatches,
+                  // What the chunk inherits: the writer's view is the final chunk before it.
+                  ...lineageValues(successorLineage(view && endOf(view) === step.baseOffset ? view : undefined)),
+                }
+              : {}),
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
