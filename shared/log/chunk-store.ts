@@ -45,13 +45,20 @@ export async function readLastChunk(partitionKey: string, table = tableName('chu
   return Items?.[0] as ChunkItem | undefined;
 }
 
-/** The chunk whose base offset is the greatest at or below `offset` (whole, with its batches). */
-export async function chunkAtOrBefore(partitionKey: string, offset: number): Promise<ChunkItem | undefined> {
+/**
+ * What a reader of records needs of a chunk (`batchesOfChunk`): a projection returns less to
+ * unmarshal (the read is billed for the whole item either way). Writers and sweeps read whole items.
+ */
+export const batchReaderProjection = 'partitionKey, baseOffset, recordCount, batches, stub';
+
+/** The chunk whose base offset is the greatest at or below `offset` (whole, or the `projection`). */
+export async function chunkAtOrBefore(partitionKey: string, offset: number, projection?: string): Promise<ChunkItem | undefined> {
   const { Items } = await dynamo().send(
     new QueryCommand({
       TableName: tableName('chunks'),
       KeyConditionExpression: 'partitionKey = :pk AND baseOffset <= :offset',
       ExpressionAttributeValues: { ':pk': partitionKey, ':offset': offset },
+      ...(projection ? { ProjectionExpression: projection } : {}),
       ScanIndexForward: false,
       Limit: 1,
       ConsistentRead: true,
@@ -64,13 +71,19 @@ export async function chunkAtOrBefore(partitionKey: string, offset: number): Pro
  * The chunks with a base offset above `after`, ascending, page by page. `pageSize` is asked
  * before each page, so a reader can grow its pages as it goes and never read more than it can use.
  */
-export async function* chunksAfter(partitionKey: string, after: number, pageSize: () => number): AsyncGenerator<ChunkItem> {
+export async function* chunksAfter(
+  partitionKey: string,
+  after: number,
+  pageSize: () => number,
+  projection?: string,
+): AsyncGenerator<ChunkItem> {
   const pages = paged((startKey) =>
     dynamo().send(
       new QueryCommand({
         TableName: tableName('chunks'),
         KeyConditionExpression: 'partitionKey = :pk AND baseOffset > :after',
         ExpressionAttributeValues: { ':pk': partitionKey, ':after': after },
+        ...(projection ? { ProjectionExpression: projection } : {}),
         ConsistentRead: true,
         Limit: Math.max(1, pageSize()),
         ExclusiveStartKey: startKey,

@@ -10,7 +10,7 @@ import { recordSize } from './json';
 import { partitionKeyOf } from '../topics/store';
 import { readSegmentRange } from './segments';
 import { batchesOfChunk } from './chunks';
-import { chunkAtOrBefore, chunksAfter, getChunk } from './chunk-store';
+import { batchReaderProjection, chunkAtOrBefore, chunksAfter, getChunk } from './chunk-store';
 
 /** One stored record batch as readers see it (a chunk's entry, expanded by `batchesOfChunk`). */
 export interface BatchIndexItem {
@@ -80,9 +80,9 @@ export async function* batchesFrom(
     growth = Math.min(1000, growth * 4);
     return size;
   };
-  const following = chunksAfter(partitionKey, offset, pageSize);
+  const following = chunksAfter(partitionKey, offset, pageSize, batchReaderProjection);
   // Start the first page of the following chunks while the holding chunk is read.
-  const [holding, first] = await Promise.all([chunkAtOrBefore(partitionKey, offset), following.next()]);
+  const [holding, first] = await Promise.all([chunkAtOrBefore(partitionKey, offset, batchReaderProjection), following.next()]);
   if (holding) for (const batch of batchesOfChunk(holding)) if (batch.lastOffset >= offset) yield batch;
   if (first.done) return;
   yield* batchesOfChunk(first.value);
