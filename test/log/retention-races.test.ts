@@ -65,7 +65,10 @@ describe('a fetch racing retention', () => {
     const response = await aheadOfFirst(
       dynamoStack(),
       (command, input) =>
-        command === 'QueryCommand' && JSON.stringify(input).includes(`${topicId}:0`) && !JSON.stringify(input).includes('Projection'),
+        // The reader's Queries of the chain (by base offset), not the head's (the last chunk).
+        command === 'QueryCommand' &&
+        JSON.stringify(input).includes(`${topicId}:0`) &&
+        String((input as { KeyConditionExpression?: string }).KeyConditionExpression).includes('baseOffset'),
       () => sweep(),
       () => http.get('/v1/topics/race-index/partitions/0/records?offset=0'),
     );
