@@ -74,6 +74,15 @@ export async function runAppendShapes(
   // AWS writers no latency.
   await raw.send(new CreateTableCommand(createTableInput({ ...tableDefinitions.chunks, stream: undefined }, chunkTableName)));
   const batch = sampleBatch(1);
+  /** The batch both shapes append: one 1 KiB record, inline. */
+  const oneRecord = (now: number): PreparedBatch => ({
+    partition: 0,
+    bytes: batch,
+    recordCount: 1,
+    firstTimestamp: now,
+    maxTimestamp: now,
+    location: { kind: 'inline' },
+  });
 
   async function transactionCell(clients: number, durationMs: number) {
     const topicId = randomUUID();
@@ -83,15 +92,7 @@ export async function runAppendShapes(
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       for (let attempt = 0; ; attempt++) {
         const head = heads[worker]!;
-        const now = Date.now();
-        const prepared: PreparedBatch = {
-          partition: 0,
-          bytes: batch,
-          recordCount: 1,
-          firstTimestamp: now,
-          maxTimestamp: now,
-          location: { kind: 'inline' },
-        };
+        const prepared = oneRecord(Date.now());
         try {
           const output = await dynamo.send(
             new TransactWriteCommand({
@@ -134,15 +135,7 @@ export async function runAppendShapes(
     let failedWrites = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
-      const prepared: PreparedBatch = {
-        partition: 0,
-        bytes: batch,
-        recordCount: 1,
-        firstTimestamp: now,
-        maxTimestamp: now,
-        location: { kind: 'inline' },
-      };
-      const outcome = await appendChunk(contexts[worker]!, partitionKey, { entry: chunkEntryOf(prepared, now), configVersion: 0 });
+      const outcome = await appendChunk(contexts[worker]!, partitionKey, { entry: chunkEntryOf(oneRecord(now), now), configVersion: 0 });
       if (outcome.kind !== 'appended') return outcome.kind;
       units += outcome.writeUnits;
       failedWrites += outcome.collisions;

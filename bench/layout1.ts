@@ -6,7 +6,7 @@
  * Nothing in the product writes this shape any more (shared/log/append.ts).
  */
 import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyRecord, PreparedBatch } from '../shared/log/append';
+import { type IdempotencyRecord, idempotencyPut, type PreparedBatch } from '../shared/log/append';
 import type { PartitionHead } from '../shared/log/partition-heads';
 import type { TableDefinition } from '../shared/storage/tables';
 import { partitionKeyOf } from '../shared/topics/store';
@@ -127,22 +127,6 @@ export function appendTransactItems(
       },
     });
   }
-  if (idempotency) {
-    items.push({
-      Put: {
-        TableName: tables.idempotency,
-        Item: {
-          key: idempotency.key,
-          requestHash: idempotency.requestHash,
-          response: idempotency.response(baseOffsets),
-          expiresAt: idempotency.expiresAt,
-        },
-        // An expired item DynamoDB's TTL has not removed yet no longer counts.
-        ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
-        ExpressionAttributeNames: { '#key': 'key' },
-        ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
-      },
-    });
-  }
+  if (idempotency) items.push(idempotencyPut(idempotency, baseOffsets, tables.idempotency));
   return items;
 }

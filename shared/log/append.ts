@@ -309,10 +309,15 @@ async function appendInTransaction(
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
-function idempotencyPut(idempotency: IdempotencyRecord, baseOffsets: ReadonlyMap<number, number>): TransactItems[number] {
+/** The Idempotency-Key's record in an append transaction (layout 1's baseline in the bench writes the same). */
+export function idempotencyPut(
+  idempotency: IdempotencyRecord,
+  baseOffsets: ReadonlyMap<number, number>,
+  table = tableName('idempotency'),
+): TransactItems[number] {
   return {
     Put: {
-      TableName: tableName('idempotency'),
+      TableName: table,
       Item: {
         key: idempotency.key,
         requestHash: idempotency.requestHash,

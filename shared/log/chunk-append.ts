@@ -6,7 +6,7 @@
  * transaction instead (append.ts), with the same conditions.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { throttled } from '../errors';
 import {
@@ -24,7 +24,7 @@ import {
   viewOfItem,
 } from './chunk-plan';
 import { type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
-import { chunkHeaderProjection } from './chunk-store';
+import { readLastChunk as readLastChunkItem } from './chunk-store';
 import { throttlingError } from './throttling';
 
 /** Where a writer keeps the last chunk it saw per partition key (a Map, or a bounded cache with an age limit). */
@@ -379,22 +379,11 @@ export function chunkItem(
   };
 }
 
-/** The last chunk of a partition (strongly consistent), or undefined for a partition never appended to. */
+/** The last chunk of a partition as a writer's view (strongly consistent), or undefined for a partition never appended to. */
 export async function readLastChunk(
   context: Pick<ChunkAppendContext, 'dynamo' | 'table'>,
   partitionKey: string,
 ): Promise<ChunkView | undefined> {
-  const { Items } = await context.dynamo.send(
-    new QueryCommand({
-      TableName: context.table,
-      KeyConditionExpression: 'partitionKey = :pk',
-      ExpressionAttributeValues: { ':pk': partitionKey },
-      ProjectionExpression: chunkHeaderProjection,
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
-  const item = Items?.[0];
-  return item ? viewOfItem(item) : undefined;
+  const item = await readLastChunkItem(partitionKey, context);
+  return item ? viewOfItem(item as unknown as Record<string, unknown>) : undefined;
 }

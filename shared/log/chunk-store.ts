@@ -3,7 +3,7 @@
  * and the chunks after it. Every read is strongly consistent: a reader must see every append
  * acknowledged before it started (linearizability, docs/guarantees.md).
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { paged } from '../runtime/paging';
 import type { ChunkItem } from './chunks';
@@ -29,11 +29,17 @@ export const chunkHeaderAttributes = [
 
 export const chunkHeaderProjection = chunkHeaderAttributes.join(', ');
 
-/** The last chunk of a partition (header only), or undefined for a partition never appended to. */
-export async function readLastChunk(partitionKey: string, table = tableName('chunks')): Promise<ChunkItem | undefined> {
-  const { Items } = await dynamo().send(
+/**
+ * The last chunk of a partition (header only), or undefined for a partition never appended to.
+ * `on`: another client and table (the bench's and the engine tests' own).
+ */
+export async function readLastChunk(
+  partitionKey: string,
+  on: { readonly dynamo: DynamoDBDocumentClient; readonly table: string } = { dynamo: dynamo(), table: tableName('chunks') },
+): Promise<ChunkItem | undefined> {
+  const { Items } = await on.dynamo.send(
     new QueryCommand({
-      TableName: table,
+      TableName: on.table,
       KeyConditionExpression: 'partitionKey = :pk',
       ExpressionAttributeValues: { ':pk': partitionKey },
       ProjectionExpression: chunkHeaderProjection,
