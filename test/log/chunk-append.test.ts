@@ -9,9 +9,9 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import type { MiddlewareStack } from '@smithy/types';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
-import { type ChunkAppendContext, type ChunkBatch, appendChunk } from '../../shared/log/chunk-append';
+import { type ChunkAppendContext, type ChunkBatch, appendChunk, chunkItem } from '../../shared/log/chunk-append';
 import { tables } from '../../shared/storage/tables';
-import { type ChunkView, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
+import { type ChunkView, chunkLimits, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
 
 const table = `chunks-${randomUUID().slice(0, 8)}`;
 let dynamo: DynamoDBDocumentClient;
@@ -33,6 +33,22 @@ const batch = (tag: string, recordCount: number, configVersion: number): ChunkBa
   entry: { bytes: Buffer.from(tag), recordCount, sizeBytes: Buffer.byteLength(tag), firstTimestamp: 0, maxTimestamp: 0, appendedAt: 0 },
   configVersion,
 });
+
+/** A fence as shared/log/fences.ts puts it (here without its head-finding loop). */
+const putFence = (partitionKey: string, baseOffset: number, fence: { configVersion: number; deletedAt?: number }) =>
+  dynamo.send(
+    new PutCommand({
+      TableName: table,
+      Item: chunkItem(partitionKey, baseOffset, [], {
+        sealed: true,
+        configVersion: fence.configVersion,
+        lineage: { maxTimestampBefore: -1, bytesBefore: 0 },
+        limits: chunkLimits,
+        now: Date.now(),
+        ...(fence.deletedAt !== undefined ? { deletedAt: fence.deletedAt } : {}),
+      }),
+    }),
+  );
 
 /** A context per writer: like Lambda instances, writers share nothing but the table. */
 const writerContext = (): ChunkAppendContext => ({ dynamo, table, heads: new Map<string, ChunkView>(), contendedUntil: new Map() });
@@ -102,22 +118,7 @@ describe('layout v2 chunk append', () => {
     const first = await appendChunk(stale, partitionKey, batch('a', 1, 0));
     expect(first).toMatchObject({ kind: 'appended', baseOffset: 0 });
     // What alterTopic would do: a zero-record chunk at the high watermark carrying the new version.
-    await dynamo.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          partitionKey,
-          baseOffset: 1,
-          recordCount: 0,
-          sizeBytes: 0,
-          batchCount: 0,
-          batches: [],
-          sealed: true,
-          createdAt: Date.now(),
-          configVersion: 2,
-        },
-      }),
-    );
+    await putFence(partitionKey, 1, { configVersion: 2 });
     expect(await appendChunk(stale, partitionKey, batch('b', 1, 1))).toEqual({
       kind: 'topic-changed',
       reason: 'config',
@@ -135,23 +136,7 @@ describe('layout v2 chunk append', () => {
     const partitionKey = `${randomUUID()}:0`;
     const writer = writerContext();
     await appendChunk(writer, partitionKey, batch('a', 1, 0));
-    await dynamo.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          partitionKey,
-          baseOffset: 1,
-          recordCount: 0,
-          sizeBytes: 0,
-          batchCount: 0,
-          batches: [],
-          sealed: true,
-          createdAt: Date.now(),
-          configVersion: 0,
-          deletedAt: Date.now(),
-        },
-      }),
-    );
+    await putFence(partitionKey, 1, { configVersion: 0, deletedAt: Date.now() });
     expect(await appendChunk(writer, partitionKey, batch('b', 1, 9))).toEqual({
       kind: 'topic-changed',
       reason: 'deleted',
