@@ -331,8 +331,3 @@ export function idempotencyPut(
     },
   };
 }
-
-/** Forgets the heads this process cached for a topic's partitions (after it fenced them itself). */
-export function forgetHeads(partitionKeys: readonly string[]): void {
-  for (const key of partitionKeys) knownHeads.delete(key);
-}
