@@ -9,8 +9,10 @@ import type { BatchRecord, RecordBatch } from '../records/types';
 import { recordSize } from './json';
 import { partitionKeyOf } from '../topics/store';
 import { readSegmentRange } from './segments';
-import { batchesOfChunk } from './chunks';
+import { batchesOfChunk, type ChunkItem } from './chunks';
 import { batchReaderProjection, chunkAtOrBefore, chunksAfter, getChunk } from './chunk-store';
+import { BoundedCache } from '../runtime/bounded-cache';
+import { largestPage, nextPageSize, nothingSeen, withChunk } from './read-pages';
 
 /** One stored record batch as readers see it (a chunk's entry, expanded by `batchesOfChunk`). */
 export interface BatchIndexItem {
@@ -58,35 +60,72 @@ export class LogRangeMoved extends Error {
 }
 
 /**
+ * Where a chunk is known to start, per partition (besides 0): the last chunk a reader began to
+ * read (its first batch was the last one it looked at), which is where a reader that stopped at
+ * the byte limit fetches next. A chunk's key never moves (retention leaves a stub under it for a day; a
+ * topic created again has new partition keys), so a start seen once stays true; one not found
+ * again (a stub whose TTL passed) costs one more round trip, never a wrong read.
+ */
+const knownChunkStarts = new BoundedCache<string, number>({ maxEntries: 10_000 });
+
+/**
  * The stored batches from the one holding `offset` onwards, read from the chunk chain: the chunk
  * at or before the offset and the chunks after it, two Queries sent together (so a fetch waits one
- * round trip, as with one Query). The following pages are four times larger each, so a reader
- * catching up over many small chunks needs few round trips, but never larger than `mostNeeded()`
- * says the reader can still use (each chunk read is billed). A stub (a chunk retention removed)
- * ends nothing by itself: its batches are gone, and the caller sees the first batch it gets start
- * after the offset it asked for.
+ * round trip, as with one Query), or, where a chunk is known to start at the offset, one Query
+ * from the offset on. The first page asks for `firstPageSize` chunks, bounded by `mostNeeded()`
+ * (records the reader can still use: each chunk read is billed); each further page for what
+ * `nextPageSize` says: four times more, or, for a reader that says how many stored bytes it can
+ * still use (`bytesWanted()`), the chunks those bytes need at the average size of the chunks read
+ * so far; never more than one DynamoDB page holds. A stub (a chunk retention removed) ends nothing
+ * by itself: its batches are gone, and the caller sees the first batch it gets start after the
+ * offset it asked for.
  */
 export async function* batchesFrom(
   topicId: string,
   partition: number,
   offset: number,
   firstPageSize: number,
-  mostNeeded: () => number = () => 1000,
+  mostNeeded: () => number = () => largestPage,
+  bytesWanted?: () => number,
 ): AsyncGenerator<BatchIndexItem> {
   const partitionKey = partitionKeyOf(topicId, partition);
   let growth = firstPageSize;
+  let seen = nothingSeen;
   const pageSize = () => {
-    const size = Math.max(1, Math.min(growth, mostNeeded()));
-    growth = Math.min(1000, growth * 4);
+    const size = nextPageSize(growth, seen, { records: mostNeeded(), ...(bytesWanted ? { storedBytes: bytesWanted() } : {}) });
+    growth = Math.min(largestPage, growth * 4);
     return size;
   };
-  const following = chunksAfter(partitionKey, offset, pageSize, batchReaderProjection);
-  // Start the first page of the following chunks while the holding chunk is read.
-  const [holding, first] = await Promise.all([chunkAtOrBefore(partitionKey, offset, batchReaderProjection), following.next()]);
-  if (holding) for (const batch of batchesOfChunk(holding)) if (batch.lastOffset >= offset) yield batch;
-  if (first.done) return;
-  yield* batchesOfChunk(first.value);
-  for await (const chunk of following) yield* batchesOfChunk(chunk);
+  // The first chunk starts at 0.
+  const startsHere = offset === 0 || knownChunkStarts.get(partitionKey) === offset;
+  // From the offset on (> offset - 1) when a chunk starts there, else after it.
+  const following = chunksAfter(partitionKey, startsHere ? offset - 1 : offset, pageSize, batchReaderProjection);
+  let holding: ChunkItem | undefined;
+  let next: IteratorResult<ChunkItem> | undefined;
+  if (startsHere) {
+    const first = await following.next();
+    if (!first.done && Number(first.value.baseOffset) === offset) holding = first.value;
+    else [holding, next] = [await chunkAtOrBefore(partitionKey, offset, batchReaderProjection), first];
+  } else {
+    // Start the first page of the following chunks while the holding chunk is read.
+    [holding, next] = await Promise.all([chunkAtOrBefore(partitionKey, offset, batchReaderProjection), following.next()]);
+  }
+  let lastStart: number | undefined;
+  try {
+    if (holding) {
+      const batches = batchesOfChunk(holding);
+      seen = withChunk(seen, batches);
+      for (const batch of batches) if (batch.lastOffset >= offset) yield batch;
+    }
+    for (next ??= await following.next(); !next.done; next = await following.next()) {
+      const batches = batchesOfChunk(next.value);
+      seen = withChunk(seen, batches);
+      if (batches.length > 0) lastStart = batches[0]!.baseOffset;
+      yield* batches;
+    }
+  } finally {
+    if (lastStart !== undefined) knownChunkStarts.set(partitionKey, lastStart);
+  }
 }
 
 async function storedBytes(item: BatchIndexItem): Promise<Buffer> {
@@ -147,7 +186,9 @@ export async function readRecords(
   let plannedBytes = 0;
   // Every batch holds at least one record: never read more batches than records still wanted.
   const mostNeeded = () => Math.min(limits.maxRecords, highWatermark - offset) - plannedRecords;
-  for await (const item of batchesFrom(topicId, partition, offset, 16, mostNeeded)) {
+  // Stored bytes still usable: the batch that does not fit ends the read.
+  const bytesWanted = () => limits.maxBytes - plannedBytes;
+  for await (const item of batchesFrom(topicId, partition, offset, 16, mostNeeded, bytesWanted)) {
     if (item.baseOffset >= highWatermark) break;
     // Every offset in [logStartOffset, highWatermark) is in a batch: a first batch that starts
     // after the offset means retention removed the one holding it since the head was read.

@@ -1,4 +1,7 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { dynamo, tableName } from '../../shared/runtime/aws';
+import type { ClientStack } from '../support/intercept';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService(async (client) => {
@@ -264,5 +267,85 @@ describe('produce and fetch', () => {
     expect(
       doc.body.paths['/v1/topics/{topic}/partitions/{partition}/records'].get.parameters.map((p: { name: string }) => p.name),
     ).toContain('waitMs');
+  });
+});
+
+describe('reading the chunk chain', () => {
+  /** Every Query on the chunks table while `body` runs: its input and how many items it returned. */
+  async function chunkQueries<T>(body: () => Promise<T>): Promise<{ result: T; queries: { input: any; items: number }[] }> {
+    const queries: { input: any; items: number }[] = [];
+    const stack = dynamo().middlewareStack as ClientStack;
+    const name = `chunkQueries-${Math.random().toString(36).slice(2)}`;
+    stack.add(
+      (next, context) => async (args) => {
+        const result: any = await next(args);
+        const input = args.input as any;
+        if (context.commandName === 'QueryCommand' && input.TableName === tableName('chunks')) {
+          queries.push({ input, items: result.output?.Items?.length ?? 0 });
+        }
+        return result;
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      return { result: await body(), queries };
+    } finally {
+      stack.remove(name);
+    }
+  }
+
+  const isAtOrBefore = (q: { input: any }) => /baseOffset <= /.test(q.input.KeyConditionExpression);
+  const value = (i: number) => `${'v'.repeat(100)}${String(i).padStart(3, '0')}`;
+
+  it('a consumer paging by maxBytes over single-record chunks gets every offset once, each next chunk found by one Query from its offset', async () => {
+    await http.post('/v1/topics', { name: 'singles', partitions: 1 });
+    for (let i = 0; i < 40; i++)
+      expect((await http.post('/v1/topics/singles/records', { records: [{ value: value(i) }] })).status).toBe(200);
+    const got: string[] = [];
+    let offset = 0;
+    for (let fetches = 0; offset < 40; fetches++) {
+      expect(fetches).toBeLessThan(40);
+      const { result, queries } = await chunkQueries(() => fetchAll('singles', 0, offset, '&maxBytes=1000'));
+      expect(result.status).toBe(200);
+      const records = result.body.records as { offset: number; value: string }[];
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => offset + i));
+      got.push(...records.map((r) => r.value));
+      // Where the last fetch stopped, a chunk starts: no Query for the chunk at or before the offset.
+      if (fetches > 0) expect(queries.filter(isAtOrBefore)).toEqual([]);
+      offset = result.body.nextOffset;
+    }
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => value(i)));
+  });
+
+  it('after the first page, asks for the chunks the bytes left need, not four times more', async () => {
+    await http.post('/v1/topics', { name: 'sized', partitions: 1 });
+    for (let i = 0; i < 80; i++) await http.post('/v1/topics/sized/records', { records: [{ value: value(i) }] });
+    // Each stored batch is ~175 bytes: 3,500 bytes is ~20 of them.
+    const { result, queries } = await chunkQueries(() => fetchAll('sized', 0, 0, '&maxBytes=3500'));
+    expect(result.status).toBe(200);
+    const returned = result.body.records.length;
+    expect(returned).toBeGreaterThan(15);
+    expect(returned).toBeLessThan(25);
+    const pages = queries.filter((q) => /baseOffset > /.test(q.input.KeyConditionExpression));
+    expect(pages.length).toBe(2);
+    // The head, the holding chunk, the first page of 16 and the chunks the bytes left need (and the one that ends the read).
+    const read = queries.reduce((sum, q) => sum + q.items, 0);
+    expect(read).toBeLessThanOrEqual(returned + 4);
+  });
+
+  it('a chunk missing where a reader last stopped is a 416, never a skipped offset', async () => {
+    await http.post('/v1/topics', { name: 'holed', partitions: 1 });
+    for (let i = 0; i < 12; i++) await http.post('/v1/topics/holed/records', { records: [{ value: value(i) }] });
+    const first = await fetchAll('holed', 0, 0, '&maxBytes=1000');
+    const stop = first.body.nextOffset as number;
+    expect(stop).toBeGreaterThan(0);
+    expect(stop).toBeLessThan(12);
+    // The chunk the reader stopped at disappears (nothing in Logway does this: the chain is gapless).
+    const topicId = (await http.get('/v1/topics/holed')).body.topicId as string;
+    await dynamo().send(new DeleteCommand({ TableName: tableName('chunks'), Key: { partitionKey: `${topicId}:0`, baseOffset: stop } }));
+    const after = await fetchAll('holed', 0, stop, '&maxBytes=1000');
+    expect(after.status).toBe(416);
+    expect(after.body.error.code).toBe('OFFSET_OUT_OF_RANGE');
   });
 });
