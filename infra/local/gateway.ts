@@ -137,12 +137,24 @@ export function fromLambdaResult(result: APIGatewayProxyResultV2): GatewayRespon
 
 export type HandlerLoader = (route: RouteDefinition) => Promise<LambdaHttpHandler>;
 
-/** Imports `functions/<name>.ts`, as the Lambda runtime loads one bundle per function. */
-export const importHandler: HandlerLoader = async (route) => {
-  const module = (await import(pathToFileURL(join(repoRoot, 'functions', `${route.name}.ts`)).href)) as {
-    handler: LambdaHttpHandler;
-  };
-  return module.handler;
+const importedHandlers = new Map<string, Promise<LambdaHttpHandler>>();
+
+/**
+ * Imports `functions/<name>.ts` once, as the Lambda runtime loads one bundle per function and
+ * keeps it for the environment's life. (A dynamic import per request would cost each request a
+ * round trip to tsx's loader thread.)
+ */
+export const importHandler: HandlerLoader = (route) => {
+  let handler = importedHandlers.get(route.name);
+  if (!handler) {
+    handler = import(pathToFileURL(join(repoRoot, 'functions', `${route.name}.ts`)).href).then(
+      (module: { handler: LambdaHttpHandler }) => module.handler,
+    );
+    // A failed import is not kept: the next request tries again, as a new Lambda environment would.
+    handler.catch(() => importedHandlers.delete(route.name));
+    importedHandlers.set(route.name, handler);
+  }
+  return handler;
 };
 
 /** Handles one request exactly as API Gateway + Lambda would. */

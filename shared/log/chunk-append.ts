@@ -23,7 +23,7 @@ import {
   viewAfterPut,
   viewOfItem,
 } from './chunk-plan';
-import { type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
+import { type ChunkEntry, type ChunkItem, encodeChunkEntry, isStub, newWriteId, ownBatchOffset } from './chunks';
 import { readLastChunk as readLastChunkItem } from './chunk-store';
 import { throttlingError } from './throttling';
 
@@ -61,9 +61,9 @@ export interface ChunkBatch {
   readonly configVersion: number;
 }
 
-/** The attributes a chunk's batch adds to it: the entry, and its max timestamp for the chunk's running maximum. */
-const entryValues = (entry: ChunkEntry) => ({
-  ':batch': [entry],
+/** The attributes a chunk's batch adds to it: the entry (packed), its max timestamp for the chunk's running maximum, its write id. */
+export const entryValues = (entry: ChunkEntry) => ({
+  ':batch': [encodeChunkEntry(entry)],
   ':ts': new Set([entry.maxTimestamp]),
   ':writeIds': new Set([entry.writeId ?? '']),
   ':writeId': entry.writeId ?? '',
@@ -366,7 +366,7 @@ export function chunkItem(
     recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
     sizeBytes: entries.reduce((sum, e) => sum + e.sizeBytes, 0),
     batchCount: entries.length,
-    batches: entries,
+    batches: entries.map(encodeChunkEntry),
     createdAt: options.now,
     configVersion: options.configVersion,
     maxTimestampBefore: options.lineage.maxTimestampBefore,

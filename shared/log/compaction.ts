@@ -25,7 +25,7 @@ import type { BatchRecord, RecordInput } from '../records/types';
 import type { RecordBatch } from '../records/types';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf } from '../topics/store';
-import { type ChunkItem, batchesOfChunk, chunkEnd, isStub } from './chunks';
+import { type ChunkItem, batchesOfChunk, chunkEnd, entriesOfChunk, isStub } from './chunks';
 import { chunkAtOrBefore, chunksAfter } from './chunk-store';
 import { decodeBatch } from './read';
 import { updateLivePartition } from './partition-heads';
@@ -112,7 +112,7 @@ export async function compactPartition(
   for (const chunk of chunks) {
     const indexes = byChunk.get(Number(chunk.baseOffset));
     if (!indexes) continue;
-    const entries = [...(chunk.batches ?? [])];
+    const entries = entriesOfChunk(chunk);
     let changed = false;
     let delta = 0;
     let rewritten = 0;

@@ -80,10 +80,15 @@ export function headFrom(partitionItem: Record<string, unknown> | undefined, las
 
 /**
  * The head again if the partition may have grown since `head` was read, else `head` itself: what
- * a long poll calls each interval. See `LastChunkWatch` for what one poll costs.
+ * a long poll calls each interval. See `LastChunkWatch` for what one poll costs. A poll that read
+ * the last chunk to find the growth keeps it: only the partition item is read again.
  */
 export async function pollHead(topicId: string, partition: number, head: PartitionHead): Promise<PartitionHead> {
-  return (await mayHaveGrown(partitionKeyOf(topicId, partition), head)) ? readHead(topicId, partition) : head;
+  const partitionKey = partitionKeyOf(topicId, partition);
+  const growth = await sinceHead(partitionKey, head);
+  if (growth === 'unchanged') return head;
+  if (growth === 'grown') return readHead(topicId, partition);
+  return headFrom(await readPartitionItem(partitionKey), growth.lastChunk);
 }
 
 /** `pollHead` for many partitions: only those that may have grown are read again. */
@@ -92,30 +97,47 @@ export async function pollHeadsAcrossTopics(
   heads: ReadonlyMap<string, PartitionHead>,
 ): Promise<Map<string, PartitionHead>> {
   const unique = [...new Map(keys.map((k) => [partitionKeyOf(k.topicId, k.partition), k])).values()];
-  const grown = await mapWithConcurrency(unique, headQueryConcurrency, (k) =>
-    mayHaveGrown(partitionKeyOf(k.topicId, k.partition), heads.get(partitionKeyOf(k.topicId, k.partition)) ?? emptyHead),
+  const growths = await mapWithConcurrency(unique, headQueryConcurrency, (k) =>
+    sinceHead(partitionKeyOf(k.topicId, k.partition), heads.get(partitionKeyOf(k.topicId, k.partition)) ?? emptyHead),
   );
-  const moved = unique.filter((_, i) => grown[i]);
   const next = new Map(heads);
-  if (moved.length > 0) for (const [key, head] of await readHeadsAcrossTopics(moved)) next.set(key, head);
+  const unread = unique.filter((_, i) => growths[i] === 'grown');
+  const withChunk = unique.flatMap((k, i) => {
+    const growth = growths[i]!;
+    return typeof growth === 'object' ? [{ partitionKey: partitionKeyOf(k.topicId, k.partition), lastChunk: growth.lastChunk }] : [];
+  });
+  const [read, items] = await Promise.all([
+    unread.length > 0 ? readHeadsAcrossTopics(unread) : new Map<string, PartitionHead>(),
+    withChunk.length > 0 ? readPartitionItems(withChunk.map((w) => w.partitionKey)) : new Map<string, Record<string, unknown>>(),
+  ]);
+  for (const [key, head] of read) next.set(key, head);
+  for (const { partitionKey, lastChunk } of withChunk) next.set(partitionKey, headFrom(items.get(partitionKey), lastChunk));
   return next;
 }
 
-async function mayHaveGrown(partitionKey: string, head: PartitionHead): Promise<boolean> {
+/**
+ * Whether the partition may have grown since `head`: `grown` when a key-only Query found a chunk
+ * after the watched one, the last chunk itself when the poll had to read it (it is still
+ * joinable, or a fence) and it moved.
+ */
+async function sinceHead(partitionKey: string, head: PartitionHead): Promise<'unchanged' | 'grown' | { lastChunk: ChunkItem }> {
   const watch = head.lastChunk;
-  if (watch && watch.rereadUntil <= Date.now()) return (await firstChunkAfter(partitionKey, watch.baseOffset)) !== undefined;
+  if (watch && watch.rereadUntil <= Date.now())
+    return (await firstChunkAfter(partitionKey, watch.baseOffset)) !== undefined ? 'grown' : 'unchanged';
   const last = await readLastChunk(partitionKey);
-  if (!last) return false;
-  return last.baseOffset !== watch?.baseOffset || chunkEnd(last) !== head.highWatermark;
+  if (!last) return 'unchanged';
+  return last.baseOffset !== watch?.baseOffset || chunkEnd(last) !== head.highWatermark ? { lastChunk: last } : 'unchanged';
 }
 
 export async function readHead(topicId: string, partition: number): Promise<PartitionHead> {
   const partitionKey = partitionKeyOf(topicId, partition);
-  const [{ Item }, last] = await Promise.all([
-    dynamo().send(new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey }, ConsistentRead: true })),
-    readLastChunk(partitionKey),
-  ]);
-  return headFrom(Item, last);
+  const [item, last] = await Promise.all([readPartitionItem(partitionKey), readLastChunk(partitionKey)]);
+  return headFrom(item, last);
+}
+
+async function readPartitionItem(partitionKey: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('partitions'), Key: { partitionKey }, ConsistentRead: true }));
+  return Item;
 }
 
 /** Reads several partitions' heads of one topic. */

@@ -4,7 +4,7 @@
  * become stubs, which batches compaction may rewrite, and the items those writes put. The I/O is
  * in retention.ts and compaction.ts.
  */
-import { type ChunkEntry, type ChunkItem, chunkStubTtlSeconds } from './chunks';
+import { type ChunkEntry, type ChunkItem, chunkStubTtlSeconds, encodeChunkEntry } from './chunks';
 
 /** What retention needs to know of a batch (an expanded chunk entry). */
 export interface RetainedBatch {
@@ -123,7 +123,7 @@ export interface RewrittenChunk extends ChunkItem {
 /**
  * The chunk compaction puts: every attribute as read (its `sizeBytes`, `bytesBefore` and
  * `recordCount` are the chain's as-appended accounting; the bytes compaction frees go to the
- * partition item's `sizeDelta`), its batches replaced, its rewrite count one higher. A batch in
+ * partition item's `sizeDelta`), its batches replaced (packed, as every writer stores them), its rewrite count one higher. A batch in
  * S3 is alone in its chunk, and the chunk's top-level `segmentKey`/`segmentPosition` (what the
  * `bySegment` index lists) follow it, or go when its bytes come inline.
  */
@@ -132,7 +132,7 @@ export function rewrittenChunk(read: ChunkItem & { readonly rewrites?: number },
   const inS3 = batches.length === 1 && batches[0]!.segmentKey !== undefined ? batches[0]! : undefined;
   return {
     ...rest,
-    batches,
+    batches: batches.map(encodeChunkEntry),
     rewrites: Number(read.rewrites ?? 0) + 1,
     ...(inS3 ? { segmentKey: inS3.segmentKey!, segmentPosition: Number(inS3.segmentPosition ?? 0) } : {}),
   };

@@ -12,6 +12,7 @@ import { createTableInput, emulatorCredentials } from '../../infra/local/bootstr
 import { type ChunkAppendContext, type ChunkBatch, appendChunk, chunkItem } from '../../shared/log/chunk-append';
 import { tables } from '../../shared/storage/tables';
 import { type ChunkView, chunkLimits, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
+import { entriesOfChunk } from '../../shared/log/chunks';
 
 const table = `chunks-${randomUUID().slice(0, 8)}`;
 let dynamo: DynamoDBDocumentClient;
@@ -98,7 +99,7 @@ describe('layout v2 chunk append', () => {
     for (const chunk of chunks) {
       expect(chunk.baseOffset).toBe(next);
       let offset = chunk.baseOffset as number;
-      for (const entry of chunk.batches as { bytes: Uint8Array }[]) {
+      for (const entry of entriesOfChunk(chunk) as { bytes: Uint8Array }[]) {
         const tag = Buffer.from(entry.bytes).toString();
         stored.set(offset, tag);
         offset += Number(tag.split('-')[2]);
@@ -178,7 +179,7 @@ describe('layout v2 chunk append', () => {
       expect(await appendChunk(busy, partitionKey, batch('join-2', 1, 0))).toMatchObject({ kind: 'appended', baseOffset: 3 });
       expect(armedFor).toBeUndefined();
       const chunks = await allChunks(partitionKey);
-      const tags = chunks.flatMap((c) => (c.batches as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString()));
+      const tags = chunks.flatMap((c) => (entriesOfChunk(c) as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString()));
       expect(tags).toEqual(['put', 'join-1', 'join-2']);
       expect(chunks.map((c) => [c.baseOffset, c.recordCount])).toEqual([
         [0, 1],

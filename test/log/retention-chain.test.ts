@@ -9,7 +9,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ChunkEntry, type ChunkItem, batchesOfChunk, chunkStubTtlSeconds } from '../../shared/log/chunks';
+import { type ChunkEntry, type ChunkItem, batchesOfChunk, chunkStubTtlSeconds, entriesOfChunk } from '../../shared/log/chunks';
 import { compactPartition, deleteRetentionMs } from '../../shared/log/compaction';
 import { readHead } from '../../shared/log/partition-heads';
 import { decodeBatch } from '../../shared/log/read';
@@ -183,7 +183,9 @@ describe('retention on the chunk chain', () => {
     expect(report.segmentsDeleted).toBe(1);
     const head = await readHead(topic.topicId, 0);
     expect(head).toMatchObject({ logStartOffset: 5, highWatermark: 8 });
-    const freed = [0, 1].flatMap((i) => written[i]!.batches!).reduce((sum, e) => sum + e.sizeBytes, 0) + written[2]!.batches![0]!.sizeBytes;
+    const freed =
+      [0, 1].flatMap((i) => entriesOfChunk(written[i]!)).reduce((sum, e) => sum + e.sizeBytes, 0) +
+      entriesOfChunk(written[2]!)[0]!.sizeBytes;
     expect(head.sizeBytes).toBe(sizeBefore - freed);
     expect((await partitionItem(partitionKey))?.sizeDelta).toBe(-freed);
 
@@ -356,8 +358,8 @@ describe('compaction on the chunk chain', () => {
         recordCount: written[i]!.recordCount,
       });
     });
-    expect(stored[0]!.batches.map((e: ChunkEntry) => e.recordCount)).toEqual([3, 1]);
-    expect(stored[1]!.batches[0].tombstonesSeenAt).toBeGreaterThan(0);
+    expect(entriesOfChunk(stored[0]!).map((e: ChunkEntry) => e.recordCount)).toEqual([3, 1]);
+    expect(entriesOfChunk(stored[1]!)[0]!.tombstonesSeenAt).toBeGreaterThan(0);
     const after = await readHead(topic.topicId, 0);
     expect(after.sizeBytes).toBeLessThan(sizeBefore);
     expect(Number((await partitionItem(partitionKey))?.sizeDelta)).toBe(after.sizeBytes - sizeBefore);
@@ -389,7 +391,7 @@ describe('compaction on the chunk chain', () => {
     const stored = await storedChunks(partitionKey);
     // Chunk 0 and 2 lose every record (their bytes come inline), the objects go.
     expect(stored[0]!.segmentKey).toBeUndefined();
-    expect(stored[0]!.batches[0].bytes).toBeDefined();
+    expect(entriesOfChunk(stored[0]!)[0]!.bytes).toBeDefined();
     expect(stored[1]!.segmentKey).toBeUndefined();
     expect(await objectKeys(topic.topicId)).toEqual([]);
     expect((await visibleRecords(topic)).map((r) => r.offset)).toEqual([4, 5, 6, 7]);
@@ -404,7 +406,7 @@ describe('compaction on the chunk chain', () => {
     await sweep(topic);
     const [chunk] = await storedChunks(partitionKey);
     expect(chunk!.segmentKey).not.toBe(first);
-    expect(chunk!.batches[0].segmentKey).toBe(chunk!.segmentKey);
+    expect(entriesOfChunk(chunk!)[0]!.segmentKey).toBe(chunk!.segmentKey);
     expect(await objectKeys(topic.topicId)).toEqual([chunk!.segmentKey]);
     expect((await visibleRecords(topic)).map((r) => r.key)).toEqual(['q', 's', 'p']);
   });
@@ -420,8 +422,8 @@ describe('compaction on the chunk chain', () => {
     const [chunk] = await storedChunks(partitionKey);
     // Offset 2 (b) was superseded and rewritten; offset 0 is below the start and stays byte for byte.
     expect(chunk!.rewrites).toBe(1);
-    expect(Buffer.from(chunk!.batches[0].bytes)).toEqual(Buffer.from(written[0]!.batches![0]!.bytes!));
-    expect(chunk!.batches[2].sizeBytes).toBeLessThan(written[0]!.batches![2]!.sizeBytes);
+    expect(Buffer.from(entriesOfChunk(chunk!)[0]!.bytes!)).toEqual(Buffer.from(entriesOfChunk(written[0]!)[0]!.bytes!));
+    expect(entriesOfChunk(chunk!)[2]!.sizeBytes).toBeLessThan(entriesOfChunk(written[0]!)[2]!.sizeBytes);
     expect((await visibleRecords(topic)).map((r) => [r.offset, r.key])).toEqual([
       [1, 'a'],
       [3, 'b'],
