@@ -180,21 +180,23 @@ async function readPartitionItems(partitionKeys: readonly string[]): Promise<Map
 
 /**
  * A bookkeeping update of a partition item (log start, released bytes, compaction marks) that
- * must not touch a deleted topic's partition. False if the partition is marked deleted.
+ * must not touch a deleted topic's partition. `condition`, if given, must hold too. False if the
+ * partition is marked deleted or the condition failed.
  */
 export async function updateLivePartition(
   topicId: string,
   partition: number,
-  update: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+  update: { UpdateExpression: string; ExpressionAttributeValues: Record<string, unknown>; condition?: string },
 ): Promise<boolean> {
+  const { condition, ...expressions } = update;
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName('partitions'),
         Key: { partitionKey: partitionKeyOf(topicId, partition) },
-        ...update,
+        ...expressions,
         // The item may not exist yet (appends never write it); a deleted topic's item is marked.
-        ConditionExpression: 'attribute_not_exists(deletedAt)',
+        ConditionExpression: condition ? `(${condition}) AND attribute_not_exists(deletedAt)` : 'attribute_not_exists(deletedAt)',
       }),
     );
     return true;

@@ -168,43 +168,21 @@ async function removeChunks(chunks: readonly ChunkItem[], now: number, report: S
  * partition's size. False if another pass moved it first (that pass owns these batches) or the
  * topic was deleted (its purge owns the partition).
  */
-async function moveLogStart(partitionKey: string, oldStart: number, newStart: number, freed: number): Promise<boolean> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName('partitions'),
-        Key: { partitionKey },
-        UpdateExpression: 'SET logStartOffset = :newStart ADD sizeDelta :minusFreed',
-        // The item may not exist yet: appends never write it, and a log start of 0 is its absence.
-        ConditionExpression: `${
-          oldStart === 0 ? '(attribute_not_exists(logStartOffset) OR logStartOffset = :oldStart)' : 'logStartOffset = :oldStart'
-        } AND attribute_not_exists(deletedAt)`,
-        ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': oldStart, ':minusFreed': -freed },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
+const moveLogStart = (topicId: string, partition: number, oldStart: number, newStart: number, freed: number) =>
+  updateLivePartition(topicId, partition, {
+    UpdateExpression: 'SET logStartOffset = :newStart ADD sizeDelta :minusFreed',
+    // The item may not exist yet: appends never write it, and a log start of 0 is its absence.
+    condition: oldStart === 0 ? 'attribute_not_exists(logStartOffset) OR logStartOffset = :oldStart' : 'logStartOffset = :oldStart',
+    ExpressionAttributeValues: { ':newStart': newStart, ':oldStart': oldStart, ':minusFreed': -freed },
+  });
 
 /** Moves the partition's `stubbedBelow` mark forward (never back: passes overlap). */
-async function markStubbedBelow(partitionKey: string, below: number): Promise<void> {
-  try {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: tableName('partitions'),
-        Key: { partitionKey },
-        UpdateExpression: 'SET stubbedBelow = :below',
-        ConditionExpression: 'attribute_not_exists(deletedAt) AND (attribute_not_exists(stubbedBelow) OR stubbedBelow < :below)',
-        ExpressionAttributeValues: { ':below': below },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-}
+const markStubbedBelow = (topicId: string, partition: number, below: number) =>
+  updateLivePartition(topicId, partition, {
+    UpdateExpression: 'SET stubbedBelow = :below',
+    condition: 'attribute_not_exists(stubbedBelow) OR stubbedBelow < :below',
+    ExpressionAttributeValues: { ':below': below },
+  });
 
 async function sweepPartition(topic: TopicMetadata, partition: number, now: number, report: SweepReport): Promise<void> {
   const config = effectiveTopicConfig(topic.config);
@@ -240,7 +218,7 @@ async function sweepPartition(topic: TopicMetadata, partition: number, now: numb
         doomed++;
       }
     }
-    if (newStart > logStart && !(await moveLogStart(partitionKey, logStart, newStart, freed))) return;
+    if (newStart > logStart && !(await moveLogStart(topic.topicId, partition, logStart, newStart, freed))) return;
     const ranges = read.map((item) => ({ item, baseOffset: Number(item.baseOffset), end: chunkEnd(item), stub: isStub(item) }));
     const lastKey = Number(last.baseOffset);
     const removed = await removeChunks(
@@ -249,7 +227,7 @@ async function sweepPartition(topic: TopicMetadata, partition: number, now: numb
       report,
     );
     const below = stubbedBelowAfter(ranges, lastKey, newStart);
-    if (removed && below > stubbedBelow) await markStubbedBelow(partitionKey, below);
+    if (removed && below > stubbedBelow) await markStubbedBelow(topic.topicId, partition, below);
     if (doomed < maxBatchesPerMove) return;
   }
 }
