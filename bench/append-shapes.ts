@@ -7,8 +7,11 @@
  *   and retries after appendConflictBackoff, exactly as shared/log/append.ts does.
  * - `chunks` (v2): shared/log/chunk-append.ts, one writer context per client (as separate Lambda
  *   instances share nothing).
+ * - `partition-per-client` (a bound, not a design): the same v2 engine, but each client appends to
+ *   a partition of its own, so no two requests ever touch one item. What DynamoDB Local on this
+ *   machine allows W clients at all: the ceiling any one-partition design is measured against.
  *
- * Each client appends one 1 KiB record per request to ONE partition. Reported per cell:
+ * Each client appends one 1 KiB record per request to ONE partition (but for the bound). Reported per cell:
  * appends/s, latency, write units DynamoDB reported for the successful requests, and the failed
  * conditional writes per append (billed too, at the item's size).
  */
@@ -27,7 +30,7 @@ import { tables as tableDefinitions } from '../shared/storage/tables';
 import { sampleBatch } from './workloads';
 import { closedLoop, type LatencySummary } from './harness';
 
-export type AppendShape = 'transaction' | 'chunks';
+export type AppendShape = 'transaction' | 'chunks' | 'partition-per-client';
 
 export interface AppendShapeCell {
   readonly shape: AppendShape;
@@ -123,8 +126,9 @@ export async function runAppendShapes(
     return { loop, units, failedWrites };
   }
 
-  async function chunksCell(clients: number, durationMs: number) {
-    const partitionKey = `${randomUUID()}:0`;
+  async function chunksCell(clients: number, durationMs: number, partitionPerClient = false) {
+    const topicKey = randomUUID();
+    const partitionKey = (worker: number) => `${topicKey}:${partitionPerClient ? worker : 0}`;
     const contexts = Array.from({ length: clients }, () => ({
       dynamo,
       table: chunkTableName,
@@ -135,7 +139,10 @@ export async function runAppendShapes(
     let failedWrites = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
-      const outcome = await appendChunk(contexts[worker]!, partitionKey, { entry: chunkEntryOf(oneRecord(now), now), configVersion: 0 });
+      const outcome = await appendChunk(contexts[worker]!, partitionKey(worker), {
+        entry: chunkEntryOf(oneRecord(now), now),
+        configVersion: 0,
+      });
       if (outcome.kind !== 'appended') return outcome.kind;
       units += outcome.writeUnits;
       failedWrites += outcome.collisions;
@@ -151,11 +158,14 @@ export async function runAppendShapes(
     await chunksCell(4, 500);
     for (let repetition = 0; repetition < options.repetitions; repetition++) {
       for (const clients of options.clients) {
-        // Alternate which shape runs first, so neither always gets the warmer machine.
-        const order: AppendShape[] = repetition % 2 === 0 ? ['transaction', 'chunks'] : ['chunks', 'transaction'];
+        // Rotate which shape runs first, so none always gets the warmer machine.
+        const shapes: AppendShape[] = ['transaction', 'chunks', 'partition-per-client'];
+        const order = [...shapes.slice(repetition % shapes.length), ...shapes.slice(0, repetition % shapes.length)];
         for (const shape of order) {
           const { loop, units, failedWrites } =
-            shape === 'transaction' ? await transactionCell(clients, options.cellMs) : await chunksCell(clients, options.cellMs);
+            shape === 'transaction'
+              ? await transactionCell(clients, options.cellMs)
+              : await chunksCell(clients, options.cellMs, shape === 'partition-per-client');
           const cell: AppendShapeCell = {
             shape,
             clients,

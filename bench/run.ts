@@ -9,6 +9,7 @@
  *   npm run bench -- kafka      only the Kafka gateway beside the HTTP API (bench/kafka.ts)
  *   npm run bench -- triggers   only push delivery (bench/triggers.ts; also npm run bench:triggers)
  *   npm run bench -- no-triggers  everything but push delivery
+ *   npm run bench -- probes     only the append-design probes for a hot partition (bench/append-probes.ts)
  *
  * Order: the system under test starts in a child process (bench/server.ts); the HTTP workloads
  * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then triggers (in a
@@ -22,7 +23,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../infra/project';
 import { crc32cImplementation, zstdImplementation } from '../shared/records/index';
+import { type AppendProbeCell, formatAppendProbes, runAppendProbes } from './append-probes';
 import { runCodecBench, runCrc32cBench } from './codec';
+import { startDynamoDbLocal } from '../infra/local/emulators';
 import { runColdStart } from './coldstart';
 import { runFloor, type FloorOptions } from './floor';
 import { startBenchServer, type BenchServer } from './harness';
@@ -32,7 +35,7 @@ import { formatTriggersReport, runTriggersBench, type TriggersBenchOptions, type
 import { clientDefaultRecordsPerRequest, runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
-const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka', 'triggers', 'no-triggers']);
+const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka', 'triggers', 'no-triggers', 'probes']);
 for (const arg of args) {
   if (!known.has(arg)) {
     console.error(`unknown argument '${arg}'; use any of: ${[...known].join(', ')}`);
@@ -43,7 +46,10 @@ const quick = args.has('quick');
 const codecOnly = args.has('codec');
 const kafkaOnly = args.has('kafka');
 const triggersOnly = args.has('triggers');
+const probesOnly = args.has('probes');
 const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
+
+const probeOptions = quick ? { cellMs: 1000, clients: [4, 16], repetitions: 1 } : { cellMs: 3000, clients: [4, 16], repetitions: 3 };
 
 const workloadOptions: WorkloadOptions = quick
   ? {
@@ -116,7 +122,24 @@ async function main(): Promise<void> {
   const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } & {
     kafka?: KafkaBenchResults;
     triggers?: TriggersBenchResults;
+    appendProbes?: AppendProbeCell[];
   } = { environment };
+
+  if (probesOnly) {
+    log('append probes on a DynamoDB Local of their own');
+    const dynamodb = await startDynamoDbLocal();
+    try {
+      results.appendProbes = await runAppendProbes(dynamodb.endpoint, true, probeOptions, log);
+    } finally {
+      await dynamodb.stop();
+    }
+    const file = join(repoRoot, 'bench', 'results', `${environment.startedAt.replace(/[:.]/g, '-')}-probes${quick ? '-quick' : ''}.json`);
+    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(formatAppendProbes(results.appendProbes));
+    console.log(`\nresults: ${file}`);
+    return;
+  }
 
   if (!codecOnly && !triggersOnly) {
     log('starting the local runtime (DynamoDB Local, s3rver, gateway) in a child process');
