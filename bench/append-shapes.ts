@@ -28,6 +28,7 @@ import { emptyHead } from '../shared/log/partition-heads';
 import { sleep } from '../shared/runtime/retry';
 import { tables as tableDefinitions } from '../shared/storage/tables';
 import { sampleBatch } from './workloads';
+import { itemSize } from './cost';
 import { closedLoop, type LatencySummary } from './harness';
 
 export type AppendShape = 'transaction' | 'chunks' | 'partition-per-client';
@@ -42,6 +43,12 @@ export interface AppendShapeCell {
   readonly latency: LatencySummary;
   /** Write units DynamoDB reported for the requests that succeeded, per append. */
   readonly reportedWriteUnitsPerAppend: number;
+  /**
+   * What AWS would bill per append: the reported units plus each failed write at the size of the
+   * item it failed on (a cancelled transaction at the units its success reports), which DynamoDB
+   * does not report.
+   */
+  readonly billedWriteUnitsPerAppend: number;
   /** Writes that failed their condition (or cancelled transactions), per append. */
   readonly failedWritesPerAppend: number;
 }
@@ -92,6 +99,8 @@ export async function runAppendShapes(
     const heads = Array.from({ length: clients }, () => 0);
     let units = 0;
     let failedWrites = 0;
+    /** What one committed transaction reported: a cancelled one is billed alike (bench/prices.ts assumes so). */
+    let transactionUnits = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       for (let attempt = 0; ; attempt++) {
         const head = heads[worker]!;
@@ -110,7 +119,9 @@ export async function runAppendShapes(
               ReturnConsumedCapacity: 'TOTAL',
             }),
           );
-          units += (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+          const reported = (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+          units += reported;
+          transactionUnits = reported;
           heads[worker] = head + 1;
           return 1;
         } catch (error) {
@@ -123,7 +134,7 @@ export async function runAppendShapes(
         }
       }
     });
-    return { loop, units, failedWrites };
+    return { loop, units, failedWrites, failedUnits: failedWrites * transactionUnits };
   }
 
   async function chunksCell(clients: number, durationMs: number, partitionPerClient = false) {
@@ -134,9 +145,13 @@ export async function runAppendShapes(
       table: chunkTableName,
       heads: new Map<string, ChunkView>(),
       contendedUntil: new Map<string, number>(),
+      onFailedWrite: (item: Record<string, unknown> | undefined) => {
+        failedUnits += Math.max(1, Math.ceil(itemSize(item) / 1024));
+      },
     }));
     let units = 0;
     let failedWrites = 0;
+    let failedUnits = 0;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
       const outcome = await appendChunk(contexts[worker]!, partitionKey(worker), {
@@ -148,7 +163,7 @@ export async function runAppendShapes(
       failedWrites += outcome.collisions;
       return 1;
     });
-    return { loop, units, failedWrites };
+    return { loop, units, failedWrites, failedUnits };
   }
 
   const cells: AppendShapeCell[] = [];
@@ -162,7 +177,7 @@ export async function runAppendShapes(
         const shapes: AppendShape[] = ['transaction', 'chunks', 'partition-per-client'];
         const order = [...shapes.slice(repetition % shapes.length), ...shapes.slice(0, repetition % shapes.length)];
         for (const shape of order) {
-          const { loop, units, failedWrites } =
+          const { loop, units, failedWrites, failedUnits } =
             shape === 'transaction'
               ? await transactionCell(clients, options.cellMs)
               : await chunksCell(clients, options.cellMs, shape === 'partition-per-client');
@@ -175,10 +190,11 @@ export async function runAppendShapes(
             appendsPerSecond: loop.ok / (loop.elapsedMs / 1000),
             latency: loop.latency,
             reportedWriteUnitsPerAppend: loop.ok > 0 ? units / loop.ok : 0,
+            billedWriteUnitsPerAppend: loop.ok > 0 ? (units + failedUnits) / loop.ok : 0,
             failedWritesPerAppend: loop.ok > 0 ? failedWrites / loop.ok : 0,
           };
           progress(
-            `append shape ${shape} x ${clients} (#${repetition + 1}): ${cell.appendsPerSecond.toFixed(0)} appends/s, p99 ${cell.latency.p99Ms.toFixed(1)} ms, max ${cell.latency.maxMs.toFixed(0)} ms, ${cell.reportedWriteUnitsPerAppend.toFixed(2)} WRU/append`,
+            `append shape ${shape} x ${clients} (#${repetition + 1}): ${cell.appendsPerSecond.toFixed(0)} appends/s, p99 ${cell.latency.p99Ms.toFixed(1)} ms, max ${cell.latency.maxMs.toFixed(0)} ms, ${cell.reportedWriteUnitsPerAppend.toFixed(2)} WRU/append reported, ${cell.billedWriteUnitsPerAppend.toFixed(2)} billed`,
           );
           cells.push(cell);
         }
