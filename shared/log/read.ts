@@ -162,6 +162,72 @@ export async function decodeBatch(item: BatchIndexItem): Promise<RecordBatch> {
   return decodeRecordBatch(await batchBytes(item));
 }
 
+/** What a reader can use: records, and stored bytes (after the first batch, only batches that fit are chosen). */
+export interface BatchChoiceLimits {
+  readonly maxRecords: number;
+  readonly maxStoredBytes: number;
+}
+
+/**
+ * The batches to read for records from `offset`, never at or past `highWatermark`, chosen from the
+ * chain alone (their bytes are fetched after). A batch is read whole (its CRC covers all of it), so
+ * after the first one only batches that fit in what is left of the stored bytes are chosen, as a
+ * Kafka broker fills a fetch. The first chosen batch may start after `offset` (retention removed
+ * the one holding it since the head was read, or compaction left a gap); the caller decides.
+ */
+export async function chooseBatches(
+  topicId: string,
+  partition: number,
+  offset: number,
+  highWatermark: number,
+  limits: BatchChoiceLimits,
+  firstPageSize: number,
+): Promise<BatchIndexItem[]> {
+  const chosen: BatchIndexItem[] = [];
+  if (offset >= highWatermark || limits.maxRecords <= 0) return chosen;
+  let plannedRecords = 0;
+  let plannedBytes = 0;
+  // Every batch holds at least one record: never read more batches than records still wanted.
+  const mostNeeded = () => Math.max(1, Math.min(limits.maxRecords, highWatermark - offset) - plannedRecords);
+  const bytesWanted = () => limits.maxStoredBytes - plannedBytes;
+  for await (const item of batchesFrom(topicId, partition, offset, firstPageSize, mostNeeded, bytesWanted)) {
+    if (item.baseOffset >= highWatermark) break;
+    if (chosen.length > 0 && plannedBytes + item.sizeBytes > limits.maxStoredBytes) break;
+    chosen.push(item);
+    plannedRecords += item.lastOffset - Math.max(item.baseOffset, offset) + 1;
+    plannedBytes += item.sizeBytes;
+    if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
+  }
+  return chosen;
+}
+
+/**
+ * Walks the records of the chosen batches (`decoded[i]` is `chosen[i]` decoded) from `offset`, below
+ * `highWatermark`, handing each to `take` until it returns false. Returns where the next read
+ * starts: past the last record taken, or past the end of a batch read to its end, since compaction
+ * leaves offset gaps (even whole batches without records) that a consumer must not fetch again.
+ */
+export function walkRecords(
+  chosen: readonly BatchIndexItem[],
+  decoded: readonly RecordBatch[],
+  offset: number,
+  highWatermark: number,
+  take: (record: BatchRecord, batch: RecordBatch, item: BatchIndexItem) => boolean,
+): number {
+  let nextOffset = offset;
+  for (let i = 0; i < decoded.length; i++) {
+    const batch = decoded[i]!;
+    const item = chosen[i]!;
+    for (const record of batch.records) {
+      if (record.offset < nextOffset) continue;
+      if (record.offset >= highWatermark || !take(record, batch, item)) return nextOffset;
+      nextOffset = record.offset + 1;
+    }
+    nextOffset = Math.max(nextOffset, Math.min(item.lastOffset + 1, highWatermark));
+  }
+  return nextOffset;
+}
+
 /**
  * Reads records from `offset` (which the caller checked is in [logStartOffset, highWatermark))
  * up to the limits, stopping at `highWatermark`.
@@ -175,46 +241,26 @@ export async function readRecords(
 ): Promise<ReadResult> {
   const records: BatchRecord[] = [];
   let bytes = 0;
-  let nextOffset = offset;
-  if (offset >= highWatermark || limits.maxRecords <= 0) return { records, nextOffset, bytes };
-
-  // Choose which batches to read from the index alone, then fetch their bytes in parallel. A
-  // batch is read whole (its CRC covers all of it), so after the first one only batches that
-  // fit in what is left of maxBytes are read, as a Kafka broker fills a fetch.
-  const chosen: BatchIndexItem[] = [];
-  let plannedRecords = 0;
-  let plannedBytes = 0;
-  // Every batch holds at least one record: never read more batches than records still wanted.
-  const mostNeeded = () => Math.min(limits.maxRecords, highWatermark - offset) - plannedRecords;
-  // Stored bytes still usable: the batch that does not fit ends the read.
-  const bytesWanted = () => limits.maxBytes - plannedBytes;
-  for await (const item of batchesFrom(topicId, partition, offset, 16, mostNeeded, bytesWanted)) {
-    if (item.baseOffset >= highWatermark) break;
-    // Every offset in [logStartOffset, highWatermark) is in a batch: a first batch that starts
-    // after the offset means retention removed the one holding it since the head was read.
-    if (chosen.length === 0 && item.baseOffset > offset) throw new LogRangeMoved(item.partitionKey);
-    if (chosen.length > 0 && plannedBytes + item.sizeBytes > limits.maxBytes) break;
-    chosen.push(item);
-    plannedRecords += item.lastOffset - Math.max(item.baseOffset, offset) + 1;
-    plannedBytes += item.sizeBytes;
-    if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
-  }
-  if (chosen.length === 0) throw new LogRangeMoved(partitionKeyOf(topicId, partition));
-  const decoded = (await Promise.all(chosen.map(decodeBatch))).map((batch) => batch.records);
-
-  outer: for (let i = 0; i < decoded.length; i++) {
-    for (const record of decoded[i]!) {
-      if (record.offset < nextOffset) continue;
-      if (record.offset >= highWatermark || records.length >= limits.maxRecords) break outer;
-      const size = recordSize(record);
-      if (records.length > 0 && bytes + size > limits.maxBytes) break outer;
-      records.push(record);
-      bytes += size;
-      nextOffset = record.offset + 1;
-    }
-    // Compaction leaves offset gaps (even whole batches without records): a batch read to its end
-    // moves the position past its last offset, so a consumer never fetches the same gap again.
-    nextOffset = Math.max(nextOffset, Math.min(chosen[i]!.lastOffset + 1, highWatermark));
-  }
+  if (offset >= highWatermark || limits.maxRecords <= 0) return { records, nextOffset: offset, bytes };
+  const chosen = await chooseBatches(
+    topicId,
+    partition,
+    offset,
+    highWatermark,
+    { maxRecords: limits.maxRecords, maxStoredBytes: limits.maxBytes },
+    16,
+  );
+  // Every offset in [logStartOffset, highWatermark) is in a batch: no batch, or a first batch that
+  // starts after the offset, means retention removed the one holding it since the head was read.
+  if (chosen.length === 0 || chosen[0]!.baseOffset > offset) throw new LogRangeMoved(partitionKeyOf(topicId, partition));
+  const decoded = await Promise.all(chosen.map(decodeBatch));
+  const nextOffset = walkRecords(chosen, decoded, offset, highWatermark, (record) => {
+    if (records.length >= limits.maxRecords) return false;
+    const size = recordSize(record);
+    if (records.length > 0 && bytes + size > limits.maxBytes) return false;
+    records.push(record);
+    bytes += size;
+    return true;
+  });
   return { records, nextOffset, bytes };
 }

@@ -20,7 +20,20 @@ import { lookupOffset, type OffsetSpec, offsetForTimestamp } from './offsets';
 import { type PartitionHead, readHead, readHeads, readHeadsAcrossTopics } from './partition-heads';
 import { type ProduceIdempotency, type ProduceOutcome, type ProducibleRecord, produce } from './produce';
 import { appendClientBatch, type ClientBatch, type ClientBatchOutcome } from './produce-batches';
-import { type BatchIndexItem, batchBytes, batchesFrom, decodeBatch, type ReadLimits, type ReadResult, readRecords } from './read';
+import {
+  type BatchChoiceLimits,
+  type BatchIndexItem,
+  batchBytes,
+  batchesFrom,
+  chooseBatches,
+  decodeBatch,
+  type ReadLimits,
+  type ReadResult,
+  readRecords,
+} from './read';
+
+/** Pure: walking decoded batches' records, for front doors that cut them their own way. */
+export { walkRecords } from './read';
 import type { TopicMetadata } from '../topics/store';
 import type { RecordBatch } from '../records/types';
 
@@ -48,6 +61,15 @@ export interface LogService {
     firstPageSize: number,
     mostNeeded?: () => number,
   ): AsyncGenerator<BatchIndexItem>;
+  /** The batches a read of records from `offset` within the limits needs (their bytes not yet read). */
+  chooseBatches(
+    topicId: string,
+    partition: number,
+    offset: number,
+    highWatermark: number,
+    limits: BatchChoiceLimits,
+    firstPageSize: number,
+  ): Promise<BatchIndexItem[]>;
   /** A stored batch's bytes with its real base offset (what a Kafka Fetch returns as is). */
   batchBytes(item: BatchIndexItem): Promise<Buffer>;
   decodeBatch(item: BatchIndexItem): Promise<RecordBatch>;
@@ -69,6 +91,7 @@ export const log: LogService = {
   fetchMany,
   readRecords,
   batchesFrom,
+  chooseBatches,
   batchBytes,
   decodeBatch,
   readHead,
