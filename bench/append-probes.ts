@@ -19,12 +19,12 @@
  *   boundary at all, at the price of the move, which the filling writer's request waits for.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createTableInput, emulatorCredentials } from '../infra/local/bootstrap';
+import { createTableInput } from '../infra/local/bootstrap';
 import { joinCondition, joinUpdate } from '../shared/log/chunk-append';
 import { tables as tableDefinitions } from '../shared/storage/tables';
-import { closedLoop, type LatencySummary } from './harness';
+import { closedLoop, floorDynamoClient, type LatencySummary } from './harness';
 import { table } from './report';
 
 export type AppendProbe = 'join' | 'body-then-pointer' | 'fixed-tail';
@@ -61,12 +61,7 @@ export async function runAppendProbes(
   options: AppendProbeOptions,
   progress: (line: string) => void = () => undefined,
 ): Promise<AppendProbeCell[]> {
-  const raw = new DynamoDBClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    maxAttempts: 4,
-    ...(embedded ? { credentials: emulatorCredentials } : {}),
-  });
+  const raw = floorDynamoClient(endpoint, embedded);
   const dynamo = DynamoDBDocumentClient.from(raw);
   const table = `bench-probes-${randomUUID().slice(0, 8)}`;
   await raw.send(new CreateTableCommand(createTableInput({ ...tableDefinitions.chunks, stream: undefined }, table)));

@@ -16,10 +16,10 @@
  * conditional writes per append (billed too, at the item's size).
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { createTableInput, emulatorCredentials } from '../infra/local/bootstrap';
+import { createTableInput } from '../infra/local/bootstrap';
 import { chunkEntryOf, conflictBackoffMs, type PreparedBatch } from '../shared/log/append';
 import { appendTransactItems, layout1BatchesTable } from './layout1';
 import { appendChunk } from '../shared/log/chunk-append';
@@ -29,7 +29,7 @@ import { sleep } from '../shared/runtime/retry';
 import { tables as tableDefinitions } from '../shared/storage/tables';
 import { sampleBatch } from './workloads';
 import { itemSize } from './cost';
-import { closedLoop, type LatencySummary } from './harness';
+import { closedLoop, floorDynamoClient, type LatencySummary } from './harness';
 
 export type AppendShape = 'transaction' | 'chunks' | 'partition-per-client';
 
@@ -66,12 +66,7 @@ export async function runAppendShapes(
   progress: (line: string) => void = () => undefined,
 ): Promise<AppendShapeCell[]> {
   const prefix = `bench-shapes-${randomUUID().slice(0, 8)}`;
-  const raw = new DynamoDBClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    maxAttempts: 4,
-    ...(embedded ? { credentials: emulatorCredentials } : {}),
-  });
+  const raw = floorDynamoClient(endpoint, embedded);
   const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   const tables = { partitions: `${prefix}-partitions`, batches: `${prefix}-batches`, idempotency: `${prefix}-idempotency` };
   await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.partitions, tables.partitions)));

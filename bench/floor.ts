@@ -11,7 +11,7 @@
  * - s3rver: PutObject of the segment sizes a 100- and a 1000-record produce request writes.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ResourceInUseException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -20,7 +20,7 @@ import type { PreparedBatch } from '../shared/log/append';
 import { appendTransactItems, layout1BatchesTable } from './layout1';
 import { emptyHead } from '../shared/log/partition-heads';
 import { type AppendShapeCell, type AppendShapeOptions, runAppendShapes } from './append-shapes';
-import { closedLoop, type LatencySummary } from './harness';
+import { closedLoop, floorDynamoClient, type LatencySummary } from './harness';
 import { sampleBatch } from './workloads';
 
 export type DynamoFloorMode = 'sequential' | 'one partition item' | 'distinct partition items';
@@ -184,10 +184,9 @@ export async function runFloor(
   };
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const credentials = embedded ? emulatorCredentials : undefined;
-  const dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: endpoints.dynamodb, region, maxAttempts: 4, ...(credentials ? { credentials } : {}) }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+  const dynamo = DynamoDBDocumentClient.from(floorDynamoClient(endpoints.dynamodb, embedded), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   try {
     await dynamo.send(new CreateTableCommand(createTableInput(layout1BatchesTable, tables.batches)));
   } catch (error) {

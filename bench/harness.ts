@@ -5,7 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { emulatorCredentials } from '../infra/local/bootstrap';
 import type { Usage } from './cost';
 import type { CpuUsage, ServerReady, ServerReply, ServerRequest } from './server';
 
@@ -218,3 +220,16 @@ export async function closedLoop(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A DynamoDB client of the floor's own, straight to `endpoint` (no HTTP front end, no
+ * instrumentation): the embedded emulator's credentials when this run started it.
+ */
+export function floorDynamoClient(endpoint: string, embedded: boolean): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    maxAttempts: 4,
+    ...(embedded ? { credentials: emulatorCredentials } : {}),
+  });
+}
