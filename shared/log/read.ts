@@ -13,6 +13,7 @@ import { batchesOfChunk, type ChunkItem } from './chunks';
 import { batchReaderProjection, chunkAtOrBefore, chunksAfter, getChunk } from './chunk-store';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { largestPage, nextPageSize, nothingSeen, withChunk } from './read-pages';
+import { walkRecords } from './record-walk';
 
 /** One stored record batch as readers see it (a chunk's entry, expanded by `batchesOfChunk`). */
 export interface BatchIndexItem {
@@ -199,33 +200,6 @@ export async function chooseBatches(
     if (plannedRecords >= limits.maxRecords || item.lastOffset >= highWatermark - 1) break;
   }
   return chosen;
-}
-
-/**
- * Walks the records of the chosen batches (`decoded[i]` is `chosen[i]` decoded) from `offset`, below
- * `highWatermark`, handing each to `take` until it returns false. Returns where the next read
- * starts: past the last record taken, or past the end of a batch read to its end, since compaction
- * leaves offset gaps (even whole batches without records) that a consumer must not fetch again.
- */
-export function walkRecords(
-  chosen: readonly BatchIndexItem[],
-  decoded: readonly RecordBatch[],
-  offset: number,
-  highWatermark: number,
-  take: (record: BatchRecord, batch: RecordBatch, item: BatchIndexItem) => boolean,
-): number {
-  let nextOffset = offset;
-  for (let i = 0; i < decoded.length; i++) {
-    const batch = decoded[i]!;
-    const item = chosen[i]!;
-    for (const record of batch.records) {
-      if (record.offset < nextOffset) continue;
-      if (record.offset >= highWatermark || !take(record, batch, item)) return nextOffset;
-      nextOffset = record.offset + 1;
-    }
-    nextOffset = Math.max(nextOffset, Math.min(item.lastOffset + 1, highWatermark));
-  }
-  return nextOffset;
 }
 
 /**

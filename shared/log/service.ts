@@ -33,7 +33,7 @@ import {
 } from './read';
 
 /** Pure: walking decoded batches' records, for front doors that cut them their own way. */
-export { walkRecords } from './read';
+export { walkRecords } from './record-walk';
 import type { TopicMetadata } from '../topics/store';
 import type { RecordBatch } from '../records/types';
 

@@ -29,8 +29,9 @@ export async function readForDelivery(
   const chosen = await log.chooseBatches(topicId, partition, offset, highWatermark, { maxRecords, maxStoredBytes: maxBytes }, 8);
   const decoded = await Promise.all(chosen.map((item) => log.decodeBatch(item)));
   const records: DeliverableRecord[] = [];
-  const nextOffset = walkRecords(chosen, decoded, offset, highWatermark, (record, batch, item) => {
+  const nextOffset = walkRecords(chosen, decoded, offset, highWatermark, (record, batch, index) => {
     if (records.length >= maxRecords) return false;
+    const item = chosen[index]!;
     // Every chunk entry records its append time; the batch's own maximum stands in should one lack it.
     const appendedAt = Number.isFinite(item.appendedAt) ? item.appendedAt : batch.maxTimestamp;
     records.push({ ...record, appendedAt, timestampType: batch.timestampType });
