@@ -593,8 +593,7 @@ export function appendShapesSection(cells: readonly AppendShapeCell[], workloads
         ms(c.latency.p99Ms),
         ms(c.latency.maxMs),
         fixed(c.reportedWriteUnitsPerAppend, 2),
-        // Results saved before failed writes were billed have no such field.
-        c.billedWriteUnitsPerAppend === undefined ? '-' : fixed(c.billedWriteUnitsPerAppend, 2),
+        fixed(c.billedWriteUnitsPerAppend, 2),
         fixed(c.failedWritesPerAppend, 2),
         String(c.failed),
       ]),

@@ -133,9 +133,7 @@ async function main(): Promise<void> {
     } finally {
       await dynamodb.stop();
     }
-    const file = join(repoRoot, 'bench', 'results', `${environment.startedAt.replace(/[:.]/g, '-')}-probes${quick ? '-quick' : ''}.json`);
-    mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    const file = saveResults(results, environment.startedAt, ['probes', quick ? 'quick' : '']);
     console.log(formatAppendProbes(results.appendProbes));
     console.log(`\nresults: ${file}`);
     return;
@@ -181,15 +179,25 @@ async function main(): Promise<void> {
   results.environment = { ...environment, loadAverageAfter: loadavg() };
   results.durationSeconds = (performance.now() - started) / 1000;
 
-  const resultsDir = join(repoRoot, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const suffix = [kafkaOnly ? 'kafka' : '', triggersOnly ? 'triggers' : '', mode === 'full' ? '' : mode].filter(Boolean).join('-');
-  const file = join(resultsDir, `${environment.startedAt.replace(/[:.]/g, '-')}${suffix ? `-${suffix}` : ''}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const file = saveResults(results, environment.startedAt, [
+    kafkaOnly ? 'kafka' : '',
+    triggersOnly ? 'triggers' : '',
+    mode === 'full' ? '' : mode,
+  ]);
   console.log(formatReport(results));
   if (results.kafka) console.log(`\n${formatKafkaReport(results.kafka)}`);
   if (results.triggers) console.log(`\n${formatTriggersReport(results.triggers)}`);
   console.log(`\nresults: ${file}`);
+}
+
+/** Writes bench/results/<start time>[-<parts>].json; returns its path. */
+function saveResults(results: unknown, startedAt: string, suffixParts: readonly string[]): string {
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const suffix = suffixParts.filter(Boolean).join('-');
+  const file = join(resultsDir, `${startedAt.replace(/[:.]/g, '-')}${suffix ? `-${suffix}` : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
 }
 
 main().then(

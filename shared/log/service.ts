@@ -31,11 +31,11 @@ import {
   type ReadResult,
   readRecords,
 } from './read';
+import type { TopicMetadata } from '../topics/store';
+import type { RecordBatch } from '../records/types';
 
 /** Pure: walking decoded batches' records, for front doors that cut them their own way. */
 export { walkRecords } from './record-walk';
-import type { TopicMetadata } from '../topics/store';
-import type { RecordBatch } from '../records/types';
 
 export interface LogService {
   // ---- Writing ----
