@@ -24,7 +24,7 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { createTableInput } from '../infra/local/bootstrap';
 import { joinCondition, joinUpdate } from '../shared/log/chunk-append';
 import { tables as tableDefinitions } from '../shared/storage/tables';
-import { closedLoop, floorDynamoClient, type LatencySummary } from './harness';
+import { closedLoop, floorDynamoClient, type LatencySummary, median } from './harness';
 import { table } from './report';
 
 export type AppendProbe = 'join' | 'body-then-pointer' | 'fixed-tail';
@@ -263,11 +263,6 @@ export async function runAppendProbes(
     dynamo.destroy();
   }
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
-};
 
 /** The probes' table, then each probe's medians and its ratio of most clients to 4. */
 export function formatAppendProbes(cells: readonly AppendProbeCell[]): string {

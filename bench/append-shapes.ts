@@ -28,7 +28,7 @@ import { emptyHead } from '../shared/log/partition-heads';
 import { sleep } from '../shared/runtime/retry';
 import { tables as tableDefinitions } from '../shared/storage/tables';
 import { sampleBatch } from './workloads';
-import { itemSize } from './cost';
+import { billDynamoCall, failedCall } from './cost';
 import { closedLoop, floorDynamoClient, type LatencySummary } from './harness';
 
 export type AppendShape = 'transaction' | 'chunks' | 'partition-per-client';
@@ -44,9 +44,9 @@ export interface AppendShapeCell {
   /** Write units DynamoDB reported for the requests that succeeded, per append. */
   readonly reportedWriteUnitsPerAppend: number;
   /**
-   * What AWS would bill per append: the reported units plus each failed write at the size of the
-   * item it failed on (a cancelled transaction at the units its success reports), which DynamoDB
-   * does not report.
+   * What AWS would bill per append: the reported units plus each failed write as bench/cost.ts
+   * bills it (a failed join at the size of the chunk it failed on, a cancelled transaction at its
+   * writes), which DynamoDB does not report.
    */
   readonly billedWriteUnitsPerAppend: number;
   /** Writes that failed their condition (or cancelled transactions), per append. */
@@ -68,6 +68,21 @@ export async function runAppendShapes(
   const prefix = `bench-shapes-${randomUUID().slice(0, 8)}`;
   const raw = floorDynamoClient(endpoint, embedded);
   const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  // DynamoDB reports no capacity for a write that failed its condition but bills it: price each
+  // one as the HTTP bench does (bench/cost.ts), at the size of the item it failed on.
+  let failedWriteUnits = 0;
+  (dynamo.middlewareStack as any).add(
+    (next: any, context: any) => async (args: any) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const failed = failedCall(error);
+        failedWriteUnits += billDynamoCall(String(context.commandName), args.input, failed.output, failed.outcome).wru;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'logwayBenchFailedWrites' },
+  );
   const tables = { partitions: `${prefix}-partitions`, batches: `${prefix}-batches`, idempotency: `${prefix}-idempotency` };
   await raw.send(new CreateTableCommand(createTableInput(tableDefinitions.partitions, tables.partitions)));
   await raw.send(new CreateTableCommand(createTableInput(layout1BatchesTable, tables.batches)));
@@ -94,8 +109,7 @@ export async function runAppendShapes(
     const heads = Array.from({ length: clients }, () => 0);
     let units = 0;
     let failedWrites = 0;
-    /** What one committed transaction reported: a cancelled one is billed alike (bench/prices.ts assumes so). */
-    let transactionUnits = 0;
+    const failedUnitsBefore = failedWriteUnits;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       for (let attempt = 0; ; attempt++) {
         const head = heads[worker]!;
@@ -114,9 +128,7 @@ export async function runAppendShapes(
               ReturnConsumedCapacity: 'TOTAL',
             }),
           );
-          const reported = (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
-          units += reported;
-          transactionUnits = reported;
+          units += (output.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
           heads[worker] = head + 1;
           return 1;
         } catch (error) {
@@ -129,7 +141,7 @@ export async function runAppendShapes(
         }
       }
     });
-    return { loop, units, failedWrites, failedUnits: failedWrites * transactionUnits };
+    return { loop, units, failedWrites, failedUnits: failedWriteUnits - failedUnitsBefore };
   }
 
   async function chunksCell(clients: number, durationMs: number, partitionPerClient = false) {
@@ -140,13 +152,10 @@ export async function runAppendShapes(
       table: chunkTableName,
       heads: new Map<string, ChunkView>(),
       contendedUntil: new Map<string, number>(),
-      onFailedWrite: (item: Record<string, unknown> | undefined) => {
-        failedUnits += Math.max(1, Math.ceil(itemSize(item) / 1024));
-      },
     }));
     let units = 0;
     let failedWrites = 0;
-    let failedUnits = 0;
+    const failedUnitsBefore = failedWriteUnits;
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
       const outcome = await appendChunk(contexts[worker]!, partitionKey(worker), {
@@ -158,7 +167,7 @@ export async function runAppendShapes(
       failedWrites += outcome.collisions;
       return 1;
     });
-    return { loop, units, failedWrites, failedUnits };
+    return { loop, units, failedWrites, failedUnits: failedWriteUnits - failedUnitsBefore };
   }
 
   const cells: AppendShapeCell[] = [];

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleHandler, handlerNames } from '../infra/build';
+import { median } from './harness';
 
 export interface ColdStartRow {
   readonly name: string;
@@ -31,11 +32,6 @@ export interface ColdStartResults {
   readonly emptyProcessMs: number;
   readonly rows: ColdStartRow[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
-};
 
 /** What Lambda gives a function: no repository, no NODE_OPTIONS of ours, just a region. */
 function lambdaLikeEnv(): NodeJS.ProcessEnv {

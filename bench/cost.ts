@@ -21,6 +21,8 @@
  *   least one unit even for a missing item; BatchGetItem rounds each item on its own; Query and
  *   Scan round the sum of the items' sizes once.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { tableIds, tables as tableDefinitions, type TableDefinition } from '../shared/storage/tables';
 import { prices as defaultPrices, type Prices } from './prices';
 
@@ -245,6 +247,20 @@ function updateItem(update: {
       ? updatedAttributes(update.UpdateExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues)
       : {}),
     ...update.Key,
+  };
+}
+
+/**
+ * A DynamoDB call that threw, as `billDynamoCall` takes it: a failed condition (or a cancelled
+ * transaction) is billed, at the size of the item it failed on when the failure returned it
+ * (ReturnValuesOnConditionCheckFailure: ALL_OLD); any other error is not.
+ */
+export function failedCall(error: unknown): { output: { Item: Item } | undefined; outcome: 'condition-failed' | 'error' } {
+  const name = (error as Error).name;
+  const failedOn = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return {
+    output: failedOn ? { Item: unmarshall(failedOn) } : undefined,
+    outcome: name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error',
   };
 }
 

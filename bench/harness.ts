@@ -233,3 +233,9 @@ export function floorDynamoClient(endpoint: string, embedded: boolean): DynamoDB
     ...(embedded ? { credentials: emulatorCredentials } : {}),
   });
 }
+
+/** The median (the lower of the two middle values for an even count; 0 for none). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
+}

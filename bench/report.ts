@@ -21,6 +21,7 @@ import type { DynamoFloorCell, FloorResults, S3FloorCell } from './floor';
 import type { CpuUsage } from './server';
 import { defaultConsumerMaxBytes } from '../client/src/consumer';
 import { layoutV2ModelSection } from './model';
+import { median } from './harness';
 import { prices } from './prices';
 import {
   clientDefaultRecordsPerRequest,
@@ -556,11 +557,6 @@ export function formatReport(results: BenchResults): string {
   if (results.durationSeconds !== undefined) out.push(`(whole run: ${results.durationSeconds.toFixed(0)} s)`);
   return out.join('\n');
 }
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)]!;
-};
 
 /**
  * Today's append transaction beside the layout-v2 chunk append, on one partition, with the

@@ -22,9 +22,16 @@ import { startLocalRuntime } from '../infra/local/runtime';
 import type { LambdaHttpHandler } from '../shared/http/handler';
 import { dynamo, s3Client } from '../shared/runtime/aws';
 import { type TableDefinition, tables } from '../shared/storage/tables';
-import { billDynamoCall, emptyUsage, lambdaBilledMs, meteredApiRequests, type TableShape, tableShapeOf, type Usage } from './cost';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  billDynamoCall,
+  emptyUsage,
+  failedCall,
+  lambdaBilledMs,
+  meteredApiRequests,
+  type TableShape,
+  tableShapeOf,
+  type Usage,
+} from './cost';
 
 export interface ServerReady {
   readonly type: 'ready';
@@ -159,15 +166,9 @@ function instrumentClients(): void {
         record(result.output, 'ok');
         return result;
       } catch (error) {
-        const name = (error as Error).name;
-        if (name === 'TransactionCanceledException') usage.dynamodb.cancelledTransactions++;
-        // A failed conditional write is billed at the size of the item it failed on (the item the
-        // failure returned, ReturnValuesOnConditionCheckFailure: ALL_OLD).
-        const failedOn = (error as { Item?: Record<string, AttributeValue> }).Item;
-        record(
-          failedOn ? { Item: unmarshall(failedOn) } : undefined,
-          name === 'TransactionCanceledException' || name === 'ConditionalCheckFailedException' ? 'condition-failed' : 'error',
-        );
+        if ((error as Error).name === 'TransactionCanceledException') usage.dynamodb.cancelledTransactions++;
+        const failed = failedCall(error);
+        record(failed.output, failed.outcome);
         throw error;
       }
     },

@@ -53,12 +53,6 @@ export interface ChunkAppendContext {
   readonly deadlineMs?: number;
   /** Called with each step and its result (the bench counts them). */
   readonly trace?: (step: string, result: string) => void;
-  /**
-   * Called with the item a write failed its condition on (undefined: no item at the key). DynamoDB
-   * bills a failed conditional write at that item's size but reports no capacity for it, so the
-   * bench bills it from here.
-   */
-  readonly onFailedWrite?: (item: Record<string, unknown> | undefined) => void;
 }
 
 export interface ChunkBatch {
@@ -272,7 +266,6 @@ async function runStep(
     // A failed condition is billed as a write of the item's size; DynamoDB does not report it here.
     // A stub (a chunk retention removed) says nothing about the head: the writer reads it.
     const item = error.Item ? unmarshall(error.Item) : undefined;
-    context.onFailedWrite?.(item);
     const found = item && !isStub(item) ? viewOfItem(item) : undefined;
     // The key is taken by this writer's own earlier attempt (the SDK retried a write that had
     // committed): that attempt is the append.
@@ -288,7 +281,7 @@ async function runStep(
  * key holds no chunk (a stub, or nothing).
  */
 export async function sealOpenChunk(
-  context: Pick<ChunkAppendContext, 'dynamo' | 'table' | 'onFailedWrite'>,
+  context: Pick<ChunkAppendContext, 'dynamo' | 'table'>,
   partitionKey: string,
   baseOffset: number,
 ): Promise<{ view?: ChunkView; writeUnits: number }> {
@@ -311,7 +304,6 @@ export async function sealOpenChunk(
     if (throttling) throw throttling;
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const item = error.Item ? unmarshall(error.Item) : undefined;
-    context.onFailedWrite?.(item);
     return { ...(item && !isStub(item) ? { view: viewOfItem(item) } : {}), writeUnits: 0 };
   }
 }
