@@ -19,6 +19,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { wroteThisItem } from '../runtime/lost-response';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, retryUntil, tryAgain } from '../runtime/retry';
 import { queryItems, scanItems } from '../runtime/paging';
@@ -135,15 +136,17 @@ export async function writeGroup(
             ':next': next.version,
             ':read': read.version,
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } else {
-      await dynamo().send(new PutCommand(groupPut(read, next).Put!));
+      await dynamo().send(new PutCommand({ ...groupPut(read, next).Put!, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
     }
     return true;
   } catch (error) {
-    if (isConflict(error)) return false;
-    throw error;
+    if (!isConflict(error)) throw error;
+    // A retried write whose first attempt applied (shared/runtime/lost-response.ts) is done, not lost.
+    return wroteThisItem(error, next);
   }
 }
 

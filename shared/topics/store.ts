@@ -14,6 +14,7 @@ import type { TopicConfigOverrides } from './configs';
 import { isLegalTopicName } from './model';
 import { putFences } from '../log/fences';
 import { mapWithConcurrency } from '../runtime/concurrency';
+import { wroteThisItem } from '../runtime/lost-response';
 
 export interface TopicMetadata {
   readonly name: string;
@@ -60,10 +61,13 @@ export async function createTopic(name: string, partitions: number, config: Topi
         Item: topic,
         ConditionExpression: 'attribute_not_exists(#name)',
         ExpressionAttributeNames: { '#name': 'name' },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
+      // The SDK retries a write whose response was lost: the item in the way may be this very create.
+      if (wroteThisItem(error, topic)) return topic;
       throw topicAlreadyExists(name);
     }
     throw error;
@@ -135,15 +139,18 @@ export async function alterTopic(current: TopicMetadata, change: TopicChange): P
           ':topicId': current.topicId,
           ':version': current.version,
         },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // A lost response retried by the SDK fails its own condition once the first attempt applied
+    // (shared/runtime/lost-response.ts): answering 409 then would report a change in force as failed.
+    if (!wroteThisItem(error, next)) {
       throw concurrentChange(`Topic '${current.name}' changed while this request was altering it; read it again and retry.`, {
         topic: current.name,
       });
     }
-    throw error;
   }
   if (fenced) await fenceConfigVersion(next);
   return next;

@@ -14,6 +14,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import { dynamo, tableName } from '../runtime/aws';
 import { batchWriteAll } from '../runtime/batches';
 import { queryItems, scanItems } from '../runtime/paging';
+import { wroteThisItem } from '../runtime/lost-response';
 import { tables } from '../storage/tables';
 import type { TriggerDefinition } from './model';
 
@@ -85,11 +86,12 @@ function definitionOf(item: Record<string, unknown>): TriggerDefinition {
 
 /** Writes a definition: a new one (no item may exist) or a replacement conditioned on the version read. */
 export async function putDefinition(definition: TriggerDefinition, read: TriggerDefinition | undefined): Promise<boolean> {
+  const item = { ...definition, item: definitionItem };
   try {
     await dynamo().send(
       new PutCommand({
         TableName: table(),
-        Item: { ...definition, item: definitionItem },
+        Item: item,
         ...(read
           ? {
               ConditionExpression: '#version = :version AND incarnation = :incarnation',
@@ -97,12 +99,14 @@ export async function putDefinition(definition: TriggerDefinition, read: Trigger
               ExpressionAttributeValues: { ':version': read.version, ':incarnation': read.incarnation },
             }
           : { ConditionExpression: 'attribute_not_exists(#name)', ExpressionAttributeNames: { '#name': 'name' } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return true;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    // The SDK retries a put whose response was lost; the item in the way may be this very put.
+    return wroteThisItem(error, item);
   }
 }
 

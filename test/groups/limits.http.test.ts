@@ -1,9 +1,11 @@
 /**
  * Groups at the edges: offsets that outlive their topic, a group item that would pass DynamoDB's
- * 400 KB, and listings that would pass Lambda's 6 MB response.
+ * 400 KB, listings that would pass Lambda's 6 MB response, and writes whose response is lost.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../support/local-service';
+import { type ClientStack, loseFirstResponse } from '../support/intercept';
+import { dynamo } from '../../shared/runtime/aws';
 
 const { http } = useTestService();
 
@@ -104,5 +106,31 @@ describe('listings past Lambda 6 MB response are paged', () => {
     const response = await http.get('/v1/groups/wide-readers/offsets?pageToken=not-a-token');
     expect(response.status).toBe(400);
     expect(response.body.error.field).toBe('pageToken');
+  });
+});
+
+describe('a group write whose response DynamoDB lost is retried by the SDK and counted once', () => {
+  const groupWrites = (command: string, input: any) =>
+    (command === 'PutItemCommand' || command === 'UpdateItemCommand') && String(input.TableName).endsWith('groups');
+
+  it.each([
+    ['a join', 0],
+    ['a heartbeat', 1],
+  ])('%s answers 200 with the epoch it wrote', async (_, beatsBefore) => {
+    await http.post('/v1/topics', { name: `lost-${beatsBefore}`, partitions: 2 });
+    const group = `/v1/groups/lost-readers-${beatsBefore}/heartbeat`;
+    let memberEpoch = 0;
+    if (beatsBefore) {
+      const joined = await http.post(group, { memberId: 'm1', memberEpoch: 0, subscribedTopics: [`lost-${beatsBefore}`] });
+      memberEpoch = joined.body.memberEpoch;
+    }
+    const body =
+      memberEpoch === 0 ? { memberId: 'm1', memberEpoch, subscribedTopics: [`lost-${beatsBefore}`] } : { memberId: 'm1', memberEpoch };
+    const { result, lost } = await loseFirstResponse(dynamo().middlewareStack as ClientStack, groupWrites, () => http.post(group, body));
+    expect(lost).toBe(true);
+    expect(result.status, JSON.stringify(result.body)).toBe(200);
+    const again = await http.post(group, { memberId: 'm1', memberEpoch: result.body.memberEpoch });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.memberEpoch).toBe(result.body.memberEpoch);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../support/local-service';
+import { type ClientStack, aheadOfFirst, loseFirstResponse } from '../support/intercept';
+import { dynamo } from '../../shared/runtime/aws';
 
 const { http } = useTestService();
 
@@ -149,5 +151,45 @@ describe('topics', () => {
     expect(fetched.body.highWatermark).toBe(0);
     const produced = await http.post('/v1/topics/reborn/records', { records: [{ value: 'new life' }] });
     expect(produced.body.offsets[0].offset).toBe(0);
+  });
+
+  describe('when DynamoDB applies a write but its response is lost and the SDK retries it', () => {
+    const stack = () => dynamo().middlewareStack as ClientStack;
+    const onTopics = (command: string) => (name: string, input: any) => name === command && String(input.TableName).endsWith('topics');
+
+    it('a create answers 201, not TOPIC_ALREADY_EXISTS for its own item', async () => {
+      const { result, lost } = await loseFirstResponse(stack(), onTopics('PutItemCommand'), () =>
+        http.post('/v1/topics', { name: 'lost-create', partitions: 2 }),
+      );
+      expect(lost).toBe(true);
+      expect(result.status).toBe(201);
+      expect((await http.get('/v1/topics/lost-create')).body.partitions).toHaveLength(2);
+    });
+
+    it('an alter answers 200 with the change in force, not CONCURRENT_TRANSACTIONS', async () => {
+      await http.post('/v1/topics', { name: 'lost-alter', partitions: 1 });
+      const { result, lost } = await loseFirstResponse(stack(), onTopics('UpdateItemCommand'), () =>
+        http.patch('/v1/topics/lost-alter', { config: { 'max.message.bytes': 3000 } }),
+      );
+      expect(lost).toBe(true);
+      expect(result.status).toBe(200);
+      expect(result.body.config['max.message.bytes']).toBe(3000);
+      const tooLarge = await http.post('/v1/topics/lost-alter/records', { records: [{ value: 'x'.repeat(4000) }] });
+      expect(tooLarge.body.error?.code).toBe('RECORD_TOO_LARGE');
+    });
+
+    it('an alter that lost the race to a different change still answers 409', async () => {
+      await http.post('/v1/topics', { name: 'raced-alter', partitions: 1 });
+      // Between this alter's read and its write, another alter lands.
+      const raced = await aheadOfFirst(
+        stack(),
+        onTopics('UpdateItemCommand'),
+        () => http.patch('/v1/topics/raced-alter', { config: { 'retention.ms': 2000 } }),
+        () => http.patch('/v1/topics/raced-alter', { config: { 'retention.ms': 1000 } }),
+      );
+      expect(raced.status).toBe(409);
+      expect(raced.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
+      expect((await http.get('/v1/topics/raced-alter')).body.config['retention.ms']).toBe(2000);
+    });
   });
 });

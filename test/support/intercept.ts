@@ -30,3 +30,39 @@ export async function aheadOfFirst<T>(
     stack.remove(name);
   }
 }
+
+/**
+ * Loses the response of the first command that `matches` after the write reached the emulator, as
+ * a dropped connection or a 500 after commit would: the SDK's own retry then sends it again.
+ * Resolves to whether a response was lost.
+ */
+export async function loseFirstResponse<T>(
+  stack: ClientStack,
+  matches: (commandName: string, input: any) => boolean,
+  body: () => Promise<T>,
+): Promise<{ result: T; lost: boolean }> {
+  let armed = true;
+  const name = `loseFirstResponse-${Math.random().toString(36).slice(2)}`;
+  // The deserialize step runs inside the retry middleware (finalizeRequest), so the SDK retries.
+  stack.add(
+    (next, context) => async (args) => {
+      const output = await next(args);
+      if (armed && matches(context.commandName as string, args.input)) {
+        armed = false;
+        throw Object.assign(new Error('injected: the response was lost after the write applied'), {
+          name: 'InternalServerError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      return output;
+    },
+    { step: 'deserialize', name },
+  );
+  try {
+    const result = await body();
+    return { result, lost: !armed };
+  } finally {
+    stack.remove(name);
+  }
+}

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalTriggers, type RunningLocalTriggers } from '../../infra/local/lambda-dispatcher';
 import { useTestService } from '../support/local-service';
+import { type ClientStack, loseFirstResponse } from '../support/intercept';
+import { dynamo } from '../../shared/runtime/aws';
 import { eventually, parseWithPowertools, startInvokeEndpoint, type InvokeEndpoint } from './support';
 
 const { http } = useTestService();
@@ -59,6 +61,19 @@ describe('the triggers API', () => {
     expect((await http.delete('/v1/triggers/api-trigger')).status).toBe(204);
     expect((await http.get('/v1/triggers/api-trigger')).body.error.code).toBe('UNKNOWN_TRIGGER');
     expect((await http.delete('/v1/triggers/api-trigger')).status).toBe(404);
+  });
+
+  it('answers 201 for a create whose response DynamoDB lost and the SDK retried', async () => {
+    await http.post('/v1/topics', { name: 'api-topic-lost', partitions: 1 });
+    const { result, lost } = await loseFirstResponse(
+      dynamo().middlewareStack as ClientStack,
+      (command, input) => command === 'PutItemCommand' && String(input.TableName).endsWith('triggers'),
+      () => put('lost-trigger', { topic: 'api-topic-lost', functionName: 'fn', enabled: false }),
+    );
+    expect(lost).toBe(true);
+    expect(result.status).toBe(201);
+    expect((await http.get('/v1/triggers/lost-trigger')).body.functionName).toBe('fn');
+    expect((await http.delete('/v1/triggers/lost-trigger')).status).toBe(204);
   });
 
   it('refuses bad definitions with a 4xx naming the field', async () => {
