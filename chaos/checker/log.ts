@@ -114,7 +114,14 @@ export function checkLog(ops: readonly Op[]): { anomalies: Anomaly[]; stats: Log
     list.push({ time, value, op });
   };
   const maxLso = new Map<string, number>();
-  const noteLso = (p: string, lso: number) => maxLso.set(p, Math.max(maxLso.get(p) ?? 0, lso));
+  /** Each log start offset seen, with when the op that saw it began: it held at some instant after. */
+  const lsoSightings = new Map<string, { invoke: number; value: number }[]>();
+  const noteLso = (p: string, lso: number, invoke: number) => {
+    maxLso.set(p, Math.max(maxLso.get(p) ?? 0, lso));
+    let list = lsoSightings.get(p);
+    if (!list) lsoSightings.set(p, (list = []));
+    list.push({ invoke, value: lso });
+  };
   /** Offset -> timestamp, from acknowledgements and reads. */
   const timestampAt = new Map<string, Map<number, { ts: number; since: number }>>();
   const noteTimestamp = (p: string, offset: number, ts: number, since: number) => {
@@ -161,7 +168,7 @@ export function checkLog(ops: readonly Op[]): { anomalies: Anomaly[]; stats: Log
     for (const part of op.result!.partitions) {
       if (part.error) continue;
       const p = pk(part.topic, part.partition);
-      noteLso(p, part.logStartOffset);
+      noteLso(p, part.logStartOffset, op.invokeTime);
       addBound(hwBounds, p, op.completeTime, part.highWatermark, op.op);
       addBound(lsoBounds, p, op.completeTime, part.logStartOffset, op.op);
       for (const r of part.records) {
@@ -174,7 +181,7 @@ export function checkLog(ops: readonly Op[]): { anomalies: Anomaly[]; stats: Log
   for (const op of offsetAts) {
     const p = pk(op.value.topic, op.value.partition);
     if (op.value.at === 'earliest' && op.result!.offset !== null) {
-      noteLso(p, op.result!.offset);
+      noteLso(p, op.result!.offset, op.invokeTime);
       addBound(lsoBounds, p, op.completeTime, op.result!.offset, op.op);
     }
     if (op.value.at === 'latest' && op.result!.offset !== null) addBound(hwBounds, p, op.completeTime, op.result!.offset, op.op);
@@ -495,8 +502,12 @@ export function checkLog(ops: readonly Op[]): { anomalies: Anomaly[]; stats: Log
         });
       }
     }
+    // Where retention moves the log start, an offset once visible counts as still there only if an
+    // op begun after this one completed saw the log start at or below it (it never moves back).
+    const retained = (offset: number) =>
+      lso === 0 || (lsoSightings.get(p) ?? []).some((s) => s.invoke >= op.completeTime && s.value <= offset);
     for (const [offset, { ts, since }] of stamps) {
-      if (offset < lso || ts < at || since >= op.invokeTime) continue;
+      if (offset < lso || ts < at || since >= op.invokeTime || !retained(offset)) continue;
       if (result === null || offset < result) {
         anomalies.push({
           type: 'offset-for-time',
