@@ -41,6 +41,7 @@ export const integrationTests = [
   'test/log/chunk-append.test.ts',
   'test/log/compaction.test.ts',
   'test/log/concurrency.test.ts',
+  'test/log/exactly-once.test.ts',
   'test/log/deleted-topics.test.ts',
   'test/log/idempotency-scope.test.ts',
   'test/log/long-poll-heads.test.ts',

@@ -14,7 +14,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { throttled } from '../errors';
+import { idempotencyInProgress, throttled } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 import { partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { appendMetrics } from './metrics';
@@ -45,6 +45,7 @@ import {
   sealOpenChunk,
 } from './chunk-append';
 import { cachedHeadMaxAgeMs, type ChunkEntry, isStub, newWriteId } from './chunks';
+import { type Claim, claimKey, claimLeaseMs, completeClaim, findWrite, releaseClaim, takeOverClaim } from './exactly-once';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -128,18 +129,28 @@ export async function appendBatches(
   options: AppendOptions = {},
 ): Promise<AppendOutcome> {
   if (batches.length === 1 && !idempotency) return appendOne(topic, batches[0]!, options);
+  if (batches.length === 1 && idempotency && isContended(partitionKeyOf(topic.topicId, batches[0]!.partition)))
+    return appendOneExactlyOnce(topic, batches[0]!, idempotency, options);
   return appendInTransaction(topic, batches, idempotency, options);
 }
 
-async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: AppendOptions): Promise<AppendOutcome> {
-  const context: ChunkAppendContext = {
+const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) ?? 0) > Date.now();
+
+/** How long a collision makes this process append idempotent single-partition requests by claim. */
+const contentionMemoryMs = 1000;
+
+function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): ChunkAppendContext {
+  return {
     dynamo: dynamo(),
     table: tableName('chunks'),
     heads: knownHeads,
     contendedUntil,
-    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
   };
-  const outcome = await appendChunk(context, partitionKeyOf(topic.topicId, batch.partition), {
+}
+
+async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: AppendOptions): Promise<AppendOutcome> {
+  const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
     entry: chunkEntryOf(batch, Date.now(), newWriteId()),
     configVersion: configVersionOf(topic),
   });
@@ -147,6 +158,80 @@ async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: Ap
   for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
   appendMetrics.appended(outcome.collisions);
   return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+}
+
+/**
+ * An Idempotency-Key's append to one contended partition: claim the key, join the chunk as the
+ * single-write path does, complete the key's record (exactly-once.ts). Waits for another attempt's
+ * live claim on the key; completes or takes over an expired one.
+ */
+async function appendOneExactlyOnce(
+  topic: TopicMetadata,
+  batch: PreparedBatch,
+  idempotency: IdempotencyRecord,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
+  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
+  const partitionKey = partitionKeyOf(topic.topicId, batch.partition);
+  const writeId = newWriteId();
+  const responseAt = (baseOffset: number) => idempotency.response(new Map([[batch.partition, baseOffset]]));
+  for (let round = 0; ; round++) {
+    const claim: Claim = {
+      key: idempotency.key,
+      requestHash: idempotency.requestHash,
+      expiresAt: idempotency.expiresAt,
+      writeId,
+      partitionKey,
+      // The head this process knows is at or below wherever the batch lands: the chain only grows.
+      searchFrom: knownHeads.get(partitionKey)?.baseOffset ?? 0,
+      leaseUntil: Date.now() + claimLeaseMs,
+      pending: true,
+    };
+    const held = await claimKey(claim);
+    if (held !== 'claimed') {
+      if (held.kind === 'done') return { kind: 'duplicate' };
+      if (held.kind === 'absent') continue;
+      const other = held.claim;
+      // Another request under the key: the caller refuses it (422) from the record.
+      if (other.requestHash !== idempotency.requestHash) return { kind: 'duplicate' };
+      if (other.leaseUntil > Date.now()) {
+        if (Date.now() >= deadline) throw idempotencyInProgress(topic.name);
+        await sleep(Math.min(200, 10 * 2 ** Math.min(round, 5)));
+        continue;
+      }
+      const landed = await findWrite(other.partitionKey, other.searchFrom, other.writeId);
+      if (landed !== undefined) {
+        await completeClaim(idempotency.key, other.writeId, responseAt(landed));
+        return { kind: 'duplicate' };
+      }
+      if (!(await takeOverClaim(other, claim))) continue;
+    }
+
+    let outcome: Awaited<ReturnType<typeof appendChunk>>;
+    try {
+      outcome = await appendChunk(chunkContext(options, Math.max(1, deadline - Date.now())), partitionKey, {
+        entry: chunkEntryOf(batch, Date.now(), writeId),
+        configVersion: configVersionOf(topic),
+      });
+    } catch (error) {
+      // Every request this attempt sent has been answered, so the chunks say whether it landed.
+      const landed = await findWrite(partitionKey, claim.searchFrom, writeId).catch(() => undefined);
+      if (landed === undefined) {
+        await releaseClaim(idempotency.key, writeId).catch(() => undefined);
+        throw error;
+      }
+      await completeClaim(idempotency.key, writeId, responseAt(landed));
+      return { kind: 'appended', baseOffsets: new Map([[batch.partition, landed]]) };
+    }
+    if (outcome.kind === 'topic-changed') {
+      await releaseClaim(idempotency.key, writeId);
+      return { kind: 'topic-changed', reason: outcome.reason };
+    }
+    for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
+    appendMetrics.appended(outcome.collisions);
+    await completeClaim(idempotency.key, writeId, responseAt(outcome.baseOffset));
+    return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+  }
 }
 
 /** How many head reads a transaction's planning keeps in flight. */
@@ -275,8 +360,20 @@ async function appendInTransaction(
         );
       }
       const reasons = error.CancellationReasons ?? [];
-      if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') return { kind: 'duplicate' };
+      if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') {
+        const record = reasons[batches.length]!.Item;
+        // An attempt by claim holds the key (exactly-once.ts): wait for it or take it over that way.
+        if (batches.length === 1 && record && unmarshall(record).pending)
+          return appendOneExactlyOnce(topic, batches[0]!, idempotency, options);
+        return { kind: 'duplicate' };
+      }
       appendMetrics.conflict();
+      if (batches.length === 1 && idempotency) {
+        // One partition, contended: a transaction names the chunk's exact count, so only one of
+        // the writers wins a round. Claim the key and join instead (nothing of this one committed).
+        contendedUntil.set(keyOf(batches[0]!), Date.now() + contentionMemoryMs);
+        return appendOneExactlyOnce(topic, batches[0]!, idempotency, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
+      }
       const reread: PreparedBatch[] = [];
       batches.forEach((b, i) => {
         const reason = reasons[i];
@@ -326,6 +423,7 @@ export function idempotencyPut(
       ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
       ExpressionAttributeNames: { '#key': 'key' },
       ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { idempotencyKeyReused, invalidRequest, recordListTooLarge } from '../errors';
+import { idempotencyInProgress, idempotencyKeyReused, invalidRequest, recordListTooLarge } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
 
 /** DynamoDB items stop at 400 KB; the stored response must fit with room for the other attributes. */
@@ -138,6 +138,8 @@ const responseTooLargeToKeep = () =>
 export interface StoredProduce {
   readonly requestHash: string;
   readonly response: unknown;
+  /** An attempt holds the key by claim and has not stored its response yet (exactly-once.ts). */
+  readonly pending?: true;
 }
 
 export async function readStoredProduce(key: string): Promise<StoredProduce | undefined> {
@@ -145,6 +147,7 @@ export async function readStoredProduce(key: string): Promise<StoredProduce | un
   if (!Item) return undefined;
   // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
   if (Number(Item.expiresAt) < Date.now() / 1000) return undefined;
+  if (Item.pending) return { requestHash: Item.requestHash as string, response: undefined, pending: true };
   const raw = gunzipSync(Item.response as Uint8Array);
   // The compact form of produce's responses, or JSON (other callers, and responses stored before it).
   const response: unknown = raw.subarray(0, compactFormat.length).equals(compactFormat)
@@ -153,8 +156,13 @@ export async function readStoredProduce(key: string): Promise<StoredProduce | un
   return { requestHash: Item.requestHash as string, response };
 }
 
-/** Replays the stored response when the request is the same, else 422. */
-export function replayOrReject(stored: StoredProduce, hash: string, key: string): unknown {
+/** Replays the stored response when the request is the same, else 422 (409 while its first attempt is still appending). */
+export function replayOrReject(stored: StoredProduce, hash: string, key: string, topic: string): unknown {
   if (stored.requestHash !== hash) throw idempotencyKeyReused(key);
+  if (stored.pending) throw idempotencyInProgress(topic);
   return stored.response;
 }
+
+/** Whether a stored record answers a request before its append: a response to replay, or a reuse to refuse. */
+export const answersBeforeAppend = (stored: StoredProduce | undefined, hash: string): stored is StoredProduce =>
+  stored !== undefined && (!stored.pending || stored.requestHash !== hash);

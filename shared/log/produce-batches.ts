@@ -12,7 +12,7 @@ import type { RecordBatchHeader } from '../records';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import type { TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
-import { encodeStoredResponse, readStoredProduce } from './idempotency';
+import { answersBeforeAppend, encodeStoredResponse, readStoredProduce } from './idempotency';
 import { produceMetrics } from './metrics';
 import { writeSegment } from './segments';
 
@@ -49,7 +49,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     const hash = `records:${batch.recordCount}`;
     if (key) {
       const stored = await readStoredProduce(key);
-      if (stored) return replayed(stored, hash);
+      if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
     }
     const location: PreparedBatch['location'] =
       batch.bytes.length > config.inlineBatchMaxBytes
@@ -81,7 +81,8 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     }
     if (outcome.kind === 'duplicate') {
       const stored = await readStoredProduce(key!);
-      if (stored) return replayed(stored, hash);
+      // Pending: another attempt of this batch is still appending; the next round waits for it.
+      if (stored && !(stored.pending && stored.requestHash === hash)) return replayed(stored, hash);
       continue;
     }
     forgetTopic(topic.name);

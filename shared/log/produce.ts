@@ -27,6 +27,7 @@ import { appendBatches, type PreparedBatch } from './append';
 import {
   encodeStoredOffsets,
   maxStoredResponseBytes,
+  answersBeforeAppend,
   readStoredProduce,
   replayOrReject,
   scopedIdempotencyKey,
@@ -154,7 +155,9 @@ export async function produce(
   const highestExplicitPartition = records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
   if (idempotencyKey !== undefined && hash !== undefined) {
     const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
-    if (replay) return { response: replayOrReject(replay, hash, idempotencyKey) as ProduceResponse, replayed: true };
+    // A pending record of this very request is settled by the append (it waits for or takes over the claim).
+    if (answersBeforeAppend(replay, hash))
+      return { response: replayOrReject(replay, hash, idempotencyKey, topicName) as ProduceResponse, replayed: true };
   }
 
   checkResponseFits(records.length);
@@ -283,7 +286,7 @@ export async function produce(
     }
     if (outcome.kind === 'duplicate') {
       const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, idempotencyKey!));
-      if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!) as ProduceResponse, replayed: true };
+      if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!, topicName) as ProduceResponse, replayed: true };
       // The other request's record expired between its commit and our read: append as new.
       continue;
     }

@@ -1,0 +1,137 @@
+/**
+ * Exactly once without a transaction, for an Idempotency-Key's append to one contended partition
+ * (docs/storage.md, "Idempotent appends under contention"). A transaction that joins the open
+ * chunk must name the chunk's exact record count, so at most one of W writers wins a round; the
+ * others are cancelled, back off and try again. Instead the key is claimed first (a conditional
+ * Put of its record, pending), the batch joins the chunk as the single-write path does, carrying
+ * the claim's write id, and the record is completed with the response.
+ *
+ * A claim lasts `claimLeaseMs`, longer than any attempt can still write (a produce stops sending
+ * after its 10 s deadline; API Gateway gives up on a route function after 30 s, and Lambda ends it
+ * at its timeout). A retry that finds a live claim waits for it; one that finds an expired claim
+ * looks for the claim's write id in the partition's chunks from where the claimant started, and
+ * either completes the record with the offsets it finds or takes the claim over and appends.
+ */
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo, tableName } from '../runtime/aws';
+import { itemInTheWay, wroteThisItem } from '../runtime/lost-response';
+import { chunksAfter } from './chunk-store';
+import { ownBatchOffset } from './chunks';
+
+/** How long a claim keeps other attempts with the same key waiting before they may take it over. */
+export const claimLeaseMs = 60_000;
+
+/** An attempt's claim on an Idempotency-Key, as stored while its append is under way. */
+export interface Claim {
+  readonly key: string;
+  readonly requestHash: string;
+  /** Epoch seconds, the TTL attribute. */
+  readonly expiresAt: number;
+  /** The write id the claimant's chunk entry carries. */
+  readonly writeId: string;
+  readonly partitionKey: string;
+  /** A chunk base offset at or below wherever the claimant's batch can land. */
+  readonly searchFrom: number;
+  /** Epoch ms. */
+  readonly leaseUntil: number;
+  readonly pending: true;
+}
+
+export type ExistingRecord = { readonly kind: 'done' } | { readonly kind: 'pending'; readonly claim: Claim } | { readonly kind: 'absent' };
+
+const table = () => tableName('idempotency');
+
+function existingOf(item: Record<string, unknown> | undefined, now: number): ExistingRecord {
+  // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
+  if (!item || Number(item.expiresAt) < now / 1000) return { kind: 'absent' };
+  return item.pending ? { kind: 'pending', claim: item as unknown as Claim } : { kind: 'done' };
+}
+
+/** Claims the key; otherwise says what holds it (a lost response of this very claim counts as claimed). */
+export async function claimKey(claim: Claim, now = Date.now()): Promise<ExistingRecord | 'claimed'> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: claim,
+        ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
+        ExpressionAttributeNames: { '#key': 'key' },
+        ExpressionAttributeValues: { ':now': Math.floor(now / 1000) },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'claimed';
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    if (wroteThisItem(error, claim)) return 'claimed';
+    return existingOf(itemInTheWay(error), now);
+  }
+}
+
+export async function readRecord(key: string, now = Date.now()): Promise<ExistingRecord> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { key }, ConsistentRead: true }));
+  return existingOf(Item, now);
+}
+
+/** Stores the response on the claim `writeId` holds. False if another attempt holds the key now. */
+export async function completeClaim(key: string, writeId: string, response: Buffer): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { key },
+        UpdateExpression: 'SET #response = :response REMOVE pending, leaseUntil, searchFrom, partitionKey',
+        ConditionExpression: 'writeId = :writeId',
+        ExpressionAttributeNames: { '#response': 'response' },
+        ExpressionAttributeValues: { ':writeId': writeId, ':response': response },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/** Gives the key back after an attempt that certainly appended nothing, so a retry need not wait for the lease. */
+export async function releaseClaim(key: string, writeId: string): Promise<void> {
+  try {
+    await dynamo().send(
+      new DeleteCommand({
+        TableName: table(),
+        Key: { key },
+        ConditionExpression: 'writeId = :writeId AND pending = :true',
+        ExpressionAttributeValues: { ':writeId': writeId, ':true': true },
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
+/** Moves an expired claim to a new attempt; false if the claim changed meanwhile. */
+export async function takeOverClaim(expired: Claim, next: Claim): Promise<boolean> {
+  try {
+    await dynamo().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...next, searchFrom: Math.min(expired.searchFrom, next.searchFrom) },
+        ConditionExpression: 'writeId = :writeId AND leaseUntil = :leaseUntil',
+        ExpressionAttributeValues: { ':writeId': expired.writeId, ':leaseUntil': expired.leaseUntil },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/** Where the batch carrying `writeId` landed in the partition, from chunk `searchFrom` on: its base offset. */
+export async function findWrite(partitionKey: string, searchFrom: number, writeId: string): Promise<number | undefined> {
+  for await (const chunk of chunksAfter(partitionKey, searchFrom - 1, () => 25)) {
+    const offset = ownBatchOffset(chunk, writeId);
+    if (offset !== undefined) return offset;
+  }
+  return undefined;
+}

@@ -1,0 +1,213 @@
+/**
+ * Idempotency-Key appends to one contended partition, which claim the key instead of appending in
+ * a transaction (shared/log/exactly-once.ts): against DynamoDB Local, with faults injected in the
+ * real SDK client (a transaction that loses its race, an attempt that dies after its append or
+ * before it, a retry that arrives while the first attempt is still appending).
+ */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { scopedIdempotencyKey } from '../../shared/log/idempotency';
+import { dynamo, tableName } from '../../shared/runtime/aws';
+import { aheadOfFirst, type ClientStack } from '../support/intercept';
+import { useTestService } from '../support/local-service';
+
+const { http } = useTestService();
+const stack = () => dynamo().middlewareStack as ClientStack;
+
+async function readAll(topic: string): Promise<{ offset: number; value: string }[]> {
+  const out: { offset: number; value: string }[] = [];
+  for (let offset = 0; ; ) {
+    const page = await http.get(`/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=1000`);
+    expect(page.status).toBe(200);
+    out.push(...page.body.records);
+    if (page.body.nextOffset >= page.body.highWatermark) return out;
+    offset = page.body.nextOffset;
+  }
+}
+
+const produce = (topic: string, value: string, key: string) =>
+  http.post(`/v1/topics/${topic}/records`, { records: [{ value, partition: 0 }] }, { 'Idempotency-Key': key });
+
+async function recordKey(topic: string, key: string): Promise<string> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name: topic } }));
+  return scopedIdempotencyKey(Item!.topicId as string, key);
+}
+
+const onTable = (command: string, table: string) => (name: string, input: any) =>
+  name === command && String(input.TableName ?? input.TransactItems?.[0]?.Put?.TableName ?? '').endsWith(table);
+
+/**
+ * Runs `body` by claim: its first append transaction, if it makes one (a process that collided on
+ * the partition within the last second claims at once), loses its race to a plain produce.
+ */
+const afterLostTransaction = <T>(topic: string, body: () => Promise<T>) =>
+  aheadOfFirst(
+    stack(),
+    (name) => name === 'TransactWriteItemsCommand',
+    () => http.post(`/v1/topics/${topic}/records`, { records: [{ value: 'racer', partition: 0 }] }),
+    body,
+  );
+
+/** Makes the first command matching fail after or before it reached DynamoDB, without the SDK retrying it. */
+function failFirst(matches: (name: string, input: any) => boolean, when: 'after' | 'before') {
+  let armed = true;
+  const name = `failFirst-${Math.random().toString(36).slice(2)}`;
+  stack().add(
+    (next, context) => async (args) => {
+      const fire = armed && matches(context.commandName as string, args.input);
+      if (fire) armed = false;
+      if (fire && when === 'before')
+        throw Object.assign(new Error('injected: the attempt died'), { name: 'ValidationException', $metadata: {} });
+      const output = await next(args);
+      if (fire) throw Object.assign(new Error('injected: the attempt died'), { name: 'ValidationException', $metadata: {} });
+      return output;
+    },
+    { step: 'initialize', name },
+  );
+  return () => stack().remove(name);
+}
+
+/** Fails (before sending) the first chunk write after the first claim of a key: the attempt dies before its append. */
+function failAppendAfterClaim() {
+  let claimed = false;
+  return failFirst((name, input) => {
+    if (name === 'PutItemCommand' && String(input.TableName).endsWith('idempotency') && input.Item?.pending) claimed = true;
+    return claimed && (name === 'UpdateItemCommand' || name === 'PutItemCommand') && String(input.TableName).endsWith('chunks');
+  }, 'before');
+}
+
+/** What a clock 61 s later would see: the claim's lease has run out. */
+async function expireClaim(key: string): Promise<void> {
+  await dynamo().send(
+    new UpdateCommand({
+      TableName: tableName('idempotency'),
+      Key: { key },
+      UpdateExpression: 'SET leaseUntil = :past',
+      ExpressionAttributeValues: { ':past': 1 },
+    }),
+  );
+}
+
+describe('Idempotency-Key appends to one contended partition', () => {
+  it('16 producers append once each, gapless, and every retry replays its offset', async () => {
+    await http.post('/v1/topics', { name: 'eo-hot', partitions: 1 });
+    const acked = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, producer) => {
+        for (let request = 0; request < 6; request++) {
+          const value = `p${producer}-r${request}`;
+          const response = await produce('eo-hot', value, `k-${value}`);
+          expect(response.status, JSON.stringify(response.body)).toBe(200);
+          acked.set(value, response.body.offsets[0].offset);
+        }
+      }),
+    );
+    const log = await readAll('eo-hot');
+    expect(log.map((r) => r.offset)).toEqual(log.map((_, i) => i));
+    expect(new Map(log.map((r) => [r.value, r.offset]))).toEqual(acked);
+    for (const [value, offset] of [...acked].slice(0, 8)) {
+      const again = await produce('eo-hot', value, `k-${value}`);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(again.body.offsets[0].offset).toBe(offset);
+    }
+  });
+
+  it('a transaction that loses its race claims the key and joins instead', async () => {
+    await http.post('/v1/topics', { name: 'eo-race', partitions: 1 });
+    const first = await afterLostTransaction('eo-race', () => produce('eo-race', 'mine', 'race-1'));
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.offsets[0].offset).toBe(1);
+    const again = await produce('eo-race', 'mine', 'race-1');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.offsets[0].offset).toBe(1);
+    expect((await readAll('eo-race')).map((r) => r.value)).toEqual(['racer', 'mine']);
+  });
+
+  it('an attempt that died after its append is completed by a retry once its claim has expired', async () => {
+    await http.post('/v1/topics', { name: 'eo-died', partitions: 1 });
+    const restore = failFirst(onTable('UpdateItemCommand', 'idempotency'), 'before');
+    try {
+      const died = await afterLostTransaction('eo-died', () => produce('eo-died', 'once', 'died-1'));
+      expect(died.status).toBe(500);
+    } finally {
+      restore();
+    }
+    const key = await recordKey('eo-died', 'died-1');
+    // While the claim is live, a retry waits for it; it is not completed, so the retry is told to come back.
+    const early = await produce('eo-died', 'once', 'died-1');
+    expect(early.status, JSON.stringify(early.body)).toBe(409);
+    expect(early.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
+    await expireClaim(key);
+    const retried = await produce('eo-died', 'once', 'died-1');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets[0].offset).toBe(1);
+    expect((await readAll('eo-died')).map((r) => r.value)).toEqual(['racer', 'once']);
+  }, 30_000);
+
+  it('an attempt that died before its append gives the key back, or a retry takes its expired claim over', async () => {
+    await http.post('/v1/topics', { name: 'eo-never', partitions: 1 });
+    // Released: the retry claims afresh at once.
+    let restore = failAppendAfterClaim();
+    try {
+      expect((await afterLostTransaction('eo-never', () => produce('eo-never', 'a', 'never-1'))).status).toBe(500);
+    } finally {
+      restore();
+    }
+    const retried = await produce('eo-never', 'a', 'never-1');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    // Not released (the attempt died outright): the claim holds until it expires, then is taken over.
+    restore = failAppendAfterClaim();
+    const restoreRelease = failFirst(onTable('DeleteItemCommand', 'idempotency'), 'before');
+    try {
+      expect((await afterLostTransaction('eo-never', () => produce('eo-never', 'b', 'never-2'))).status).toBe(500);
+    } finally {
+      restore();
+      restoreRelease();
+    }
+    await expireClaim(await recordKey('eo-never', 'never-2'));
+    const taken = await produce('eo-never', 'b', 'never-2');
+    expect(taken.status, JSON.stringify(taken.body)).toBe(200);
+    expect(taken.headers.get('idempotent-replayed')).toBeNull();
+    const values = (await readAll('eo-never')).map((r) => r.value);
+    expect(values.filter((v) => v === 'a')).toHaveLength(1);
+    expect(values.filter((v) => v === 'b')).toHaveLength(1);
+  });
+
+  it('a retry that arrives while the first attempt appends waits for its response', async () => {
+    await http.post('/v1/topics', { name: 'eo-wait', partitions: 1 });
+    let retry: ReturnType<typeof produce> | undefined;
+    // The first attempt has claimed and joined; before it completes the record, its retry arrives.
+    const first = await afterLostTransaction('eo-wait', () =>
+      aheadOfFirst(
+        stack(),
+        onTable('UpdateItemCommand', 'idempotency'),
+        async () => {
+          retry = produce('eo-wait', 'slow', 'wait-1');
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        },
+        () => produce('eo-wait', 'slow', 'wait-1'),
+      ),
+    );
+    expect(first.status).toBe(200);
+    const second = await retry!;
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.body.offsets).toEqual(first.body.offsets);
+    expect((await readAll('eo-wait')).map((r) => r.value)).toEqual(['racer', 'slow']);
+  });
+
+  it('a claim held by another request under the key refuses this one with 422', async () => {
+    await http.post('/v1/topics', { name: 'eo-reuse', partitions: 1 });
+    const restore = failFirst(onTable('UpdateItemCommand', 'idempotency'), 'before');
+    try {
+      expect((await afterLostTransaction('eo-reuse', () => produce('eo-reuse', 'one', 'reuse-1'))).status).toBe(500);
+    } finally {
+      restore();
+    }
+    const other = await produce('eo-reuse', 'another', 'reuse-1');
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+});
