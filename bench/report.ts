@@ -116,7 +116,7 @@ function workloadCost(workload: string, usage: Usage, records: number, valueByte
 }
 
 export const produceLabel = (cell: ProduceCell) =>
-  `produce ${cell.recordsPerRequest} rec/req x ${cell.clients}${cell.partitions === 'one' ? ' (1 partition)' : ''}`;
+  `produce ${cell.recordsPerRequest} rec/req x ${cell.clients}${cell.partitions === 'one' ? ' (1 partition)' : ''}${cell.idempotent ? ' with Idempotency-Key' : ''}`;
 export const fetchLabel = (cell: FetchCell) => `fetch ${cell.writtenWithRecordsPerRequest}-rec batches`;
 
 export function produceCost(cell: ProduceCell): WorkloadCost {
@@ -274,6 +274,7 @@ export function formatReport(results: BenchResults): string {
         table(
           [
             'clients',
+            'Idempotency-Key',
             'appends/s',
             'p50 ms',
             'p99 ms',
@@ -292,6 +293,7 @@ export function formatReport(results: BenchResults): string {
             const transactions = c.usage.dynamodb.byOperation.TransactWriteItems?.requests ?? 0;
             return [
               String(c.clients),
+              c.idempotent ? 'yes' : 'no',
               fixed(c.requestsPerSecond, 1),
               ms(c.latency.p50Ms),
               ms(c.latency.p99Ms),

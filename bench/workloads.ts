@@ -10,6 +10,7 @@
  *
  * Every cell resets the server's usage counters first and keeps what it used, for the cost model.
  */
+import { randomUUID } from 'node:crypto';
 import { defaultConsumerMaxBytes } from '../client/src/consumer';
 import { defaultRequestBytes, eventBytes } from '../client/src/producer';
 import { encodeRecordBatch } from '../shared/records';
@@ -38,6 +39,8 @@ export interface ProduceCell {
   readonly clients: number;
   /** 'distinct': client i appends to partition i; 'one': every client appends to partition 0. */
   readonly partitions: 'distinct' | 'one';
+  /** Every request carried a fresh Idempotency-Key (the client's default). */
+  readonly idempotent?: boolean;
   readonly requests: number;
   readonly failedRequests: number;
   readonly failures: Record<string, number>;
@@ -151,12 +154,14 @@ async function produceCell(
   clients: number,
   partitions: 'distinct' | 'one',
   durationMs: number,
+  idempotent = false,
 ): Promise<ProduceCell> {
   const bodies = Array.from({ length: clients }, (_, client) => produceBody(recordsPerRequest, partitions === 'one' ? 0 : client));
   const path = `/v1/topics/${topic}/records`;
   await server.reset();
   const loop = await closedLoop(clients, durationMs, async (client) => {
-    const result = await send(server.url, 'POST', path, bodies[client]!);
+    const headers: Record<string, string> = idempotent ? { 'idempotency-key': randomUUID() } : {};
+    const result = await send(server.url, 'POST', path, bodies[client]!, headers);
     return result.status === 200 ? recordsPerRequest : `${result.status} ${errorCode(result.body)}`;
   });
   const { usage, cpu } = await server.reset();
@@ -166,6 +171,7 @@ async function produceCell(
     recordsPerRequest,
     clients,
     partitions,
+    ...(idempotent ? { idempotent } : {}),
     requests: loop.ok,
     failedRequests: loop.failed,
     failures: loop.failures,
@@ -357,12 +363,15 @@ export async function runWorkloads(
     }
   }
   const contention: ProduceCell[] = [];
-  for (const clients of options.clients.filter((c) => c > 1)) {
-    const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs);
-    progress(
-      `produce 1 rec/req x ${clients} clients on one partition: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
-    );
-    contention.push(cell);
+  // Without and with an Idempotency-Key (the client sends one with every request by default).
+  for (const idempotent of [false, true]) {
+    for (const clients of options.clients.filter((c) => c > 1)) {
+      const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs, idempotent);
+      progress(
+        `produce 1 rec/req x ${clients} clients on one partition${idempotent ? ' with Idempotency-Key' : ''}: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
+      );
+      contention.push(cell);
+    }
   }
   const fetch: FetchCell[] = [];
   for (const recordsPerRequest of options.recordsPerRequest) {

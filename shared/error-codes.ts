@@ -59,7 +59,11 @@ export const errorCatalogue = {
     retriable: false,
     meaning: 'The operation needs a disabled trigger: PUT it with "enabled": false first.',
   },
-  CONCURRENT_TRANSACTIONS: { status: 409, retriable: true, meaning: 'A concurrent change to the same item won; retry.' },
+  CONCURRENT_TRANSACTIONS: {
+    status: 409,
+    retriable: true,
+    meaning: 'A concurrent change to the same item won, or an earlier attempt under the same Idempotency-Key is still appending; retry.',
+  },
   RECORD_TOO_LARGE: {
     status: 413,
     retriable: false,

@@ -57,7 +57,7 @@ export class TriggerDispatcher extends Construct {
         topics: ['read'],
         partitions: ['read'],
         chunks: ['read', 'PutItem', 'UpdateItem'],
-        idempotency: ['read', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        idempotency: ['read', 'PutItem'],
       },
       bucket: ['read', 'PutObject'],
       timeout: Duration.minutes(15),

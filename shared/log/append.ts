@@ -136,6 +136,9 @@ export async function appendBatches(
 
 const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) ?? 0) > Date.now();
 
+/** Between looks at another attempt's live claim on the key. */
+const claimWaitBackoff: Backoff = { initialRetryTimeMs: 10, maxRetryTimeMs: 200, multiplier: 2 };
+
 /** How long a collision makes this process append idempotent single-partition requests by claim. */
 const contentionMemoryMs = 1000;
 
@@ -196,12 +199,12 @@ async function appendOneExactlyOnce(
       if (other.requestHash !== idempotency.requestHash) return { kind: 'duplicate' };
       if (other.leaseUntil > Date.now()) {
         if (Date.now() >= deadline) throw idempotencyInProgress(topic.name);
-        await sleep(Math.min(200, 10 * 2 ** Math.min(round, 5)));
+        await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));
         continue;
       }
       const landed = await findWrite(other.partitionKey, other.searchFrom, other.writeId);
       if (landed !== undefined) {
-        await completeClaim(idempotency.key, other.writeId, responseAt(landed));
+        await completeClaim(other, responseAt(landed));
         return { kind: 'duplicate' };
       }
       if (!(await takeOverClaim(other, claim))) continue;
@@ -215,21 +218,23 @@ async function appendOneExactlyOnce(
       });
     } catch (error) {
       // Every request this attempt sent has been answered, so the chunks say whether it landed.
-      const landed = await findWrite(partitionKey, claim.searchFrom, writeId).catch(() => undefined);
+      // If they cannot be read either, the claim stays: a retry waits out its lease and looks.
+      const landed = await findWrite(partitionKey, claim.searchFrom, writeId).catch(() => 'unknown' as const);
+      if (landed === 'unknown') throw error;
       if (landed === undefined) {
-        await releaseClaim(idempotency.key, writeId).catch(() => undefined);
+        await releaseClaim(claim).catch(() => undefined);
         throw error;
       }
-      await completeClaim(idempotency.key, writeId, responseAt(landed));
+      await completeClaim(claim, responseAt(landed));
       return { kind: 'appended', baseOffsets: new Map([[batch.partition, landed]]) };
     }
     if (outcome.kind === 'topic-changed') {
-      await releaseClaim(idempotency.key, writeId);
+      await releaseClaim(claim);
       return { kind: 'topic-changed', reason: outcome.reason };
     }
     for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
     appendMetrics.appended(outcome.collisions);
-    await completeClaim(idempotency.key, writeId, responseAt(outcome.baseOffset));
+    await completeClaim(claim, responseAt(outcome.baseOffset));
     return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
   }
 }

@@ -12,7 +12,7 @@
  * looks for the claim's write id in the partition's chunks from where the claimant started, and
  * either completes the record with the offsets it finds or takes the claim over and appends.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { itemInTheWay, wroteThisItem } from '../runtime/lost-response';
 import { chunksAfter } from './chunk-store';
@@ -73,17 +73,21 @@ export async function readRecord(key: string, now = Date.now()): Promise<Existin
   return existingOf(Item, now);
 }
 
-/** Stores the response on the claim `writeId` holds. False if another attempt holds the key now. */
-export async function completeClaim(key: string, writeId: string, response: Buffer): Promise<boolean> {
+/**
+ * Stores the response on the claim `writeId` holds, replacing the pending record (a Put: produce
+ * may write idempotency records, never update or delete them). False if another attempt holds it.
+ */
+export async function completeClaim(
+  claim: Pick<Claim, 'key' | 'requestHash' | 'expiresAt' | 'writeId'>,
+  response: Buffer,
+): Promise<boolean> {
   try {
     await dynamo().send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: table(),
-        Key: { key },
-        UpdateExpression: 'SET #response = :response REMOVE pending, leaseUntil, searchFrom, partitionKey',
+        Item: { key: claim.key, requestHash: claim.requestHash, expiresAt: claim.expiresAt, writeId: claim.writeId, response },
         ConditionExpression: 'writeId = :writeId',
-        ExpressionAttributeNames: { '#response': 'response' },
-        ExpressionAttributeValues: { ':writeId': writeId, ':response': response },
+        ExpressionAttributeValues: { ':writeId': claim.writeId },
       }),
     );
     return true;
@@ -93,15 +97,18 @@ export async function completeClaim(key: string, writeId: string, response: Buff
   }
 }
 
-/** Gives the key back after an attempt that certainly appended nothing, so a retry need not wait for the lease. */
-export async function releaseClaim(key: string, writeId: string): Promise<void> {
+/**
+ * Gives the key back after an attempt that certainly appended nothing, so a retry need not wait
+ * for the lease: the record is replaced by one already expired, which counts as no record.
+ */
+export async function releaseClaim(claim: Pick<Claim, 'key' | 'requestHash' | 'writeId'>): Promise<void> {
   try {
     await dynamo().send(
-      new DeleteCommand({
+      new PutCommand({
         TableName: table(),
-        Key: { key },
+        Item: { key: claim.key, requestHash: claim.requestHash, writeId: claim.writeId, expiresAt: 0 },
         ConditionExpression: 'writeId = :writeId AND pending = :true',
-        ExpressionAttributeValues: { ':writeId': writeId, ':true': true },
+        ExpressionAttributeValues: { ':writeId': claim.writeId, ':true': true },
       }),
     );
   } catch (error) {

@@ -33,8 +33,10 @@ async function recordKey(topic: string, key: string): Promise<string> {
   return scopedIdempotencyKey(Item!.topicId as string, key);
 }
 
-const onTable = (command: string, table: string) => (name: string, input: any) =>
-  name === command && String(input.TableName ?? input.TransactItems?.[0]?.Put?.TableName ?? '').endsWith(table);
+const idempotencyPut = (name: string, input: any) => name === 'PutItemCommand' && String(input.TableName).endsWith('idempotency');
+/** The writes of exactly-once.ts, each a Put of the key's record: the completion stores the response, the release an expired record. */
+const completion = (name: string, input: any) => idempotencyPut(name, input) && input.Item?.response !== undefined;
+const release = (name: string, input: any) => idempotencyPut(name, input) && input.Item?.expiresAt === 0;
 
 /**
  * Runs `body` by claim: its first append transaction, if it makes one (a process that collided on
@@ -71,7 +73,7 @@ function failFirst(matches: (name: string, input: any) => boolean, when: 'after'
 function failAppendAfterClaim() {
   let claimed = false;
   return failFirst((name, input) => {
-    if (name === 'PutItemCommand' && String(input.TableName).endsWith('idempotency') && input.Item?.pending) claimed = true;
+    if (idempotencyPut(name, input) && input.Item?.pending) claimed = true;
     return claimed && (name === 'UpdateItemCommand' || name === 'PutItemCommand') && String(input.TableName).endsWith('chunks');
   }, 'before');
 }
@@ -125,7 +127,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
 
   it('an attempt that died after its append is completed by a retry once its claim has expired', async () => {
     await http.post('/v1/topics', { name: 'eo-died', partitions: 1 });
-    const restore = failFirst(onTable('UpdateItemCommand', 'idempotency'), 'before');
+    const restore = failFirst(completion, 'before');
     try {
       const died = await afterLostTransaction('eo-died', () => produce('eo-died', 'once', 'died-1'));
       expect(died.status).toBe(500);
@@ -159,7 +161,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     // Not released (the attempt died outright): the claim holds until it expires, then is taken over.
     restore = failAppendAfterClaim();
-    const restoreRelease = failFirst(onTable('DeleteItemCommand', 'idempotency'), 'before');
+    const restoreRelease = failFirst(release, 'before');
     try {
       expect((await afterLostTransaction('eo-never', () => produce('eo-never', 'b', 'never-2'))).status).toBe(500);
     } finally {
@@ -182,7 +184,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
     const first = await afterLostTransaction('eo-wait', () =>
       aheadOfFirst(
         stack(),
-        onTable('UpdateItemCommand', 'idempotency'),
+        completion,
         async () => {
           retry = produce('eo-wait', 'slow', 'wait-1');
           await new Promise((resolve) => setTimeout(resolve, 300));
@@ -200,7 +202,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
 
   it('a claim held by another request under the key refuses this one with 422', async () => {
     await http.post('/v1/topics', { name: 'eo-reuse', partitions: 1 });
-    const restore = failFirst(onTable('UpdateItemCommand', 'idempotency'), 'before');
+    const restore = failFirst(completion, 'before');
     try {
       expect((await afterLostTransaction('eo-reuse', () => produce('eo-reuse', 'one', 'reuse-1'))).status).toBe(500);
     } finally {
