@@ -68,9 +68,15 @@ export class LogwayApiError extends Error {
     this.origin = options?.origin ?? (status === 0 ? 'client' : code === `HTTP_${status}` ? 'gateway' : 'service');
   }
 
-  /** True for failures worth retrying: throttling (429), service faults (5xx) and no response at all. */
+  /**
+   * True for failures worth retrying: throttling (429), service faults (5xx), no response at all,
+   * and the service's codes its catalogue marks retriable (409 CONCURRENT_TRANSACTIONS: a lost race,
+   * or an earlier attempt under the same Idempotency-Key still appending).
+   */
   get retriable(): boolean {
-    return isRetriableStatus(this.status);
+    if (isRetriableStatus(this.status)) return true;
+    const entry = (errorCatalogue as Record<string, { retriable: boolean } | undefined>)[this.code];
+    return this.origin === 'service' && entry?.retriable === true;
   }
 
   get kind(): LogwayErrorKind {

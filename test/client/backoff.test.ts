@@ -76,6 +76,21 @@ describe('HttpTransport', () => {
     expect(retries).toEqual([1, 2, 3]);
   });
 
+  it('retries the 4xx codes the service catalogue marks retriable, and no other 4xx', async () => {
+    // 409 CONCURRENT_TRANSACTIONS: a lost race, or an earlier attempt under the Idempotency-Key still appending.
+    const inProgress = { error: { code: 'CONCURRENT_TRANSACTIONS', message: 'still being appended' } };
+    const a = failing([status(409, inProgress), status(200, { ok: true })]);
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: a.fetchImpl, retry: fast }).request({ method: 'POST', path: '/x' }),
+    ).resolves.toMatchObject({ status: 200 });
+    expect(a.calls()).toBe(2);
+    const b = failing([status(409, { error: { code: 'TOPIC_ALREADY_EXISTS', message: 'taken' } })]);
+    await expect(
+      new HttpTransport({ url: 'http://localhost:1', fetch: b.fetchImpl, retry: fast }).request({ method: 'POST', path: '/x' }),
+    ).rejects.toMatchObject({ status: 409, code: 'TOPIC_ALREADY_EXISTS', retriable: false });
+    expect(b.calls()).toBe(1);
+  });
+
   it("retries only 429 under 'throttled', and nothing under 'none'", async () => {
     const a = failing([status(500)]);
     await expect(
