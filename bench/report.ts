@@ -27,6 +27,7 @@ import {
   clientDefaultRecordsPerRequest,
   PRODUCE_PARTITIONS,
   RECORD_VALUE_BYTES,
+  SPREAD_PARTITIONS,
   type FetchCell,
   type ProduceCell,
   type WorkloadResults,
@@ -116,7 +117,7 @@ function workloadCost(workload: string, usage: Usage, records: number, valueByte
 }
 
 export const produceLabel = (cell: ProduceCell) =>
-  `produce ${cell.recordsPerRequest} rec/req x ${cell.clients}${cell.partitions === 'one' ? ' (1 partition)' : ''}${cell.idempotent ? ' with Idempotency-Key' : ''}`;
+  `produce ${cell.recordsPerRequest} rec/req x ${cell.clients}${cell.partitions === 'one' ? ' (1 partition)' : cell.partitions === 'spread' ? ' (each on every partition)' : ''}${cell.idempotent ? ' with Idempotency-Key' : ''}`;
 export const fetchLabel = (cell: FetchCell) => `fetch ${cell.writtenWithRecordsPerRequest}-rec batches`;
 
 export function produceCost(cell: ProduceCell): WorkloadCost {
@@ -269,13 +270,17 @@ export function formatReport(results: BenchResults): string {
       '',
     );
     if (w.contention.length) {
-      out.push('## Contended appends (1-record requests, every client on the same partition)', '');
+      out.push(
+        '## Contended appends (every client on the same partitions: 1-record requests to one partition, or one record to each of 4 partitions per request)',
+        '',
+      );
       out.push(
         table(
           [
             'clients',
+            'partitions/request',
             'Idempotency-Key',
-            'appends/s',
+            'requests/s',
             'p50 ms',
             'p99 ms',
             'failed',
@@ -293,6 +298,7 @@ export function formatReport(results: BenchResults): string {
             const transactions = c.usage.dynamodb.byOperation.TransactWriteItems?.requests ?? 0;
             return [
               String(c.clients),
+              String(c.partitions === 'spread' ? SPREAD_PARTITIONS : 1),
               c.idempotent ? 'yes' : 'no',
               fixed(c.requestsPerSecond, 1),
               ms(c.latency.p50Ms),

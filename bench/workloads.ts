@@ -37,8 +37,12 @@ export interface WorkloadOptions {
 export interface ProduceCell {
   readonly recordsPerRequest: number;
   readonly clients: number;
-  /** 'distinct': client i appends to partition i; 'one': every client appends to partition 0. */
-  readonly partitions: 'distinct' | 'one';
+  /**
+   * 'distinct': client i appends to partition i; 'one': every client appends to partition 0;
+   * 'spread': every request holds one record for each partition of a 4-partition topic (as the
+   * client's flush of a topic does), so every client contends on every partition.
+   */
+  readonly partitions: 'distinct' | 'one' | 'spread';
   /** Every request carried a fresh Idempotency-Key (the client's default). */
   readonly idempotent?: boolean;
   readonly requests: number;
@@ -127,6 +131,17 @@ export function produceBody(count: number, partition: number): Buffer {
   return Buffer.from(`{"records":[${records.join(',')}]}`);
 }
 
+/** Partitions of the topic the 'spread' cells append to: one record to each per request. */
+export const SPREAD_PARTITIONS = 4;
+
+function spreadBody(client: number): Buffer {
+  const records = Array.from(
+    { length: SPREAD_PARTITIONS },
+    (_, partition) => `{"partition":${partition},"value":"${recordValue(client * 100_003 + partition)}"}`,
+  );
+  return Buffer.from(`{"records":[${records.join(',')}]}`);
+}
+
 function errorCode(body: Buffer): string {
   try {
     return (JSON.parse(body.toString()) as { error?: { code?: string }; message?: string }).error?.code ?? 'HTTP error';
@@ -137,6 +152,7 @@ function errorCode(body: Buffer): string {
 
 const topicFor = (recordsPerRequest: number) => `bench-r${recordsPerRequest}`;
 const contendedTopic = 'bench-contended';
+const spreadTopic = 'bench-contended-spread';
 const latencyTopic = 'bench-latency';
 
 async function createTopics(server: BenchServer, recordsPerRequest: readonly number[]): Promise<void> {
@@ -144,6 +160,7 @@ async function createTopics(server: BenchServer, recordsPerRequest: readonly num
     await sendJson(server.url, 'POST', '/v1/topics', { name: topicFor(count), partitions: PRODUCE_PARTITIONS });
   }
   await sendJson(server.url, 'POST', '/v1/topics', { name: contendedTopic, partitions: 1 });
+  await sendJson(server.url, 'POST', '/v1/topics', { name: spreadTopic, partitions: SPREAD_PARTITIONS });
   await sendJson(server.url, 'POST', '/v1/topics', { name: latencyTopic, partitions: 1 });
 }
 
@@ -152,11 +169,13 @@ async function produceCell(
   topic: string,
   recordsPerRequest: number,
   clients: number,
-  partitions: 'distinct' | 'one',
+  partitions: 'distinct' | 'one' | 'spread',
   durationMs: number,
   idempotent = false,
 ): Promise<ProduceCell> {
-  const bodies = Array.from({ length: clients }, (_, client) => produceBody(recordsPerRequest, partitions === 'one' ? 0 : client));
+  const bodies = Array.from({ length: clients }, (_, client) =>
+    partitions === 'spread' ? spreadBody(client) : produceBody(recordsPerRequest, partitions === 'one' ? 0 : client),
+  );
   const path = `/v1/topics/${topic}/records`;
   await server.reset();
   const loop = await closedLoop(clients, durationMs, async (client) => {
@@ -369,6 +388,16 @@ export async function runWorkloads(
       const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs, idempotent);
       progress(
         `produce 1 rec/req x ${clients} clients on one partition${idempotent ? ' with Idempotency-Key' : ''}: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
+      );
+      contention.push(cell);
+    }
+  }
+  // Requests that span the topic's partitions, every client on every partition: one transaction each.
+  for (const idempotent of [false, true]) {
+    for (const clients of options.clients.filter((c) => c > 1)) {
+      const cell = await produceCell(server, spreadTopic, SPREAD_PARTITIONS, clients, 'spread', options.cellMs, idempotent);
+      progress(
+        `produce 1 rec to each of ${SPREAD_PARTITIONS} partitions per req x ${clients} clients${idempotent ? ' with Idempotency-Key' : ''}: ${cell.requestsPerSecond.toFixed(0)} requests/s, ${cell.failedRequests} failed`,
       );
       contention.push(cell);
     }

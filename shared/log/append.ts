@@ -178,6 +178,12 @@ async function appendOneExactlyOnce(
   const partitionKey = partitionKeyOf(topic.topicId, batch.partition);
   const writeId = newWriteId();
   const responseAt = (baseOffset: number) => idempotency.response(new Map([[batch.partition, baseOffset]]));
+  if (!knownHeads.get(partitionKey)) {
+    // The read the join would start with anyway, made first, so that the claim names where to
+    // look for this write (a retry that takes over an expired claim searches from there).
+    const head = await readLastChunk({ dynamo: dynamo(), table: tableName('chunks') }, partitionKey);
+    if (head) knownHeads.set(partitionKey, head);
+  }
   for (let round = 0; ; round++) {
     const claim: Claim = {
       key: idempotency.key,
