@@ -12,7 +12,7 @@
  * append lands in a topic after its deletion or under config older than the fence.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { idempotencyInProgress, throttled } from '../errors';
 import { dynamo, tableName } from '../runtime/aws';
@@ -26,6 +26,7 @@ import {
   type AppendIntent,
   type ChunkView,
   chunkLimits,
+  planAppend,
   planTransactionalAppend,
   successorLineage,
   type TransactionalStep,
@@ -40,12 +41,14 @@ import {
   entryValues,
   joinCondition,
   joinUpdate,
+  joinWrite,
   putCondition,
+  putWrite,
   readLastChunk,
   sealOpenChunk,
 } from './chunk-append';
-import { cachedHeadMaxAgeMs, type ChunkEntry, isStub, newWriteId } from './chunks';
-import { type Claim, claimKey, claimLeaseMs, completeClaim, findWrite, releaseClaim, takeOverClaim } from './exactly-once';
+import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
+import { type Claim, claimKey, claimLeaseMs, completeClaim, findWrites, releaseClaim, takeOverClaim } from './exactly-once';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -129,8 +132,11 @@ export async function appendBatches(
   options: AppendOptions = {},
 ): Promise<AppendOutcome> {
   if (batches.length === 1 && !idempotency) return appendOne(topic, batches[0]!, options);
-  if (batches.length === 1 && idempotency && isContended(partitionKeyOf(topic.topicId, batches[0]!.partition)))
-    return appendOneExactlyOnce(topic, batches[0]!, idempotency, options);
+  if (batches.some((b) => isContended(partitionKeyOf(topic.topicId, b.partition)))) {
+    return idempotency
+      ? appendExactlyOnce(topic, batches, idempotency, options)
+      : joinAcrossPartitions(topic, batches, newWriteId(), options);
+  }
   return appendInTransaction(topic, batches, idempotency, options);
 }
 
@@ -164,35 +170,41 @@ async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: Ap
 }
 
 /**
- * An Idempotency-Key's append to one contended partition: claim the key, join the chunk as the
- * single-write path does, complete the key's record (exactly-once.ts). Waits for another attempt's
- * live claim on the key; completes or takes over an expired one.
+ * An Idempotency-Key's append to contended partitions: claim the key, append as the single-write
+ * path does (one partition) or as joinAcrossPartitions does (several), complete the key's record
+ * (exactly-once.ts). Waits for another attempt's live claim on the key; completes or takes over
+ * an expired one.
  */
-async function appendOneExactlyOnce(
+async function appendExactlyOnce(
   topic: TopicMetadata,
-  batch: PreparedBatch,
+  batches: readonly PreparedBatch[],
   idempotency: IdempotencyRecord,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
-  const partitionKey = partitionKeyOf(topic.topicId, batch.partition);
+  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const writeId = newWriteId();
-  const responseAt = (baseOffset: number) => idempotency.response(new Map([[batch.partition, baseOffset]]));
-  if (!knownHeads.get(partitionKey)) {
-    // The read the join would start with anyway, made first, so that the claim names where to
-    // look for this write (a retry that takes over an expired claim searches from there).
-    const head = await readLastChunk({ dynamo: dynamo(), table: tableName('chunks') }, partitionKey);
-    if (head) knownHeads.set(partitionKey, head);
-  }
+  const unknown = batches.filter((b) => !knownHeads.get(keyOf(b)));
+  // The reads the append would start with anyway, made first, so that the claim names where to
+  // look for this write (a retry that takes over an expired claim searches from there).
+  const heads = await mapWithConcurrency(unknown, headReadConcurrency, (b) =>
+    readLastChunk({ dynamo: dynamo(), table: tableName('chunks') }, keyOf(b)),
+  );
+  unknown.forEach((b, i) => {
+    if (heads[i]) knownHeads.set(keyOf(b), heads[i]!);
+  });
   for (let round = 0; ; round++) {
     const claim: Claim = {
       key: idempotency.key,
       requestHash: idempotency.requestHash,
       expiresAt: idempotency.expiresAt,
       writeId,
-      partitionKey,
       // The head this process knows is at or below wherever the batch lands: the chain only grows.
-      searchFrom: knownHeads.get(partitionKey)?.baseOffset ?? 0,
+      searches: batches.map((b) => ({
+        partition: b.partition,
+        partitionKey: keyOf(b),
+        searchFrom: knownHeads.get(keyOf(b))?.baseOffset ?? 0,
+      })),
       leaseUntil: Date.now() + claimLeaseMs,
       pending: true,
     };
@@ -208,41 +220,204 @@ async function appendOneExactlyOnce(
         await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));
         continue;
       }
-      const landed = await findWrite(other.partitionKey, other.searchFrom, other.writeId);
+      const landed = await findWrites(other.searches, other.writeId);
       if (landed !== undefined) {
-        await completeClaim(other, responseAt(landed));
+        await completeClaim(other, idempotency.response(landed));
         return { kind: 'duplicate' };
       }
       if (!(await takeOverClaim(other, claim))) continue;
     }
 
-    let outcome: Awaited<ReturnType<typeof appendChunk>>;
+    let outcome: AppendOutcome;
     try {
-      outcome = await appendChunk(chunkContext(options, Math.max(1, deadline - Date.now())), partitionKey, {
-        entry: chunkEntryOf(batch, Date.now(), writeId),
-        configVersion: configVersionOf(topic),
-      });
+      outcome = await appendClaimed(topic, batches, writeId, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
     } catch (error) {
       // Every request this attempt sent has been answered, so the chunks say whether it landed.
       // If they cannot be read either, the claim stays: a retry waits out its lease and looks.
-      const landed = await findWrite(partitionKey, claim.searchFrom, writeId).catch(() => 'unknown' as const);
+      const landed = await findWrites(claim.searches, writeId).catch(() => 'unknown' as const);
       if (landed === 'unknown') throw error;
       if (landed === undefined) {
         await releaseClaim(claim).catch(() => undefined);
         throw error;
       }
-      await completeClaim(claim, responseAt(landed));
-      return { kind: 'appended', baseOffsets: new Map([[batch.partition, landed]]) };
+      await completeClaim(claim, idempotency.response(landed));
+      return { kind: 'appended', baseOffsets: landed };
     }
-    if (outcome.kind === 'topic-changed') {
+    if (outcome.kind !== 'appended') {
       await releaseClaim(claim);
-      return { kind: 'topic-changed', reason: outcome.reason };
+      return outcome;
     }
-    for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
-    appendMetrics.appended(outcome.collisions);
-    await completeClaim(claim, responseAt(outcome.baseOffset));
-    return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+    await completeClaim(claim, idempotency.response(outcome.baseOffsets));
+    return outcome;
   }
+}
+
+/** The append of a claimed request, its batches carrying the claim's write id. */
+async function appendClaimed(
+  topic: TopicMetadata,
+  batches: readonly PreparedBatch[],
+  writeId: string,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
+  if (batches.length > 1) return joinAcrossPartitions(topic, batches, writeId, options);
+  const batch = batches[0]!;
+  const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
+    entry: chunkEntryOf(batch, Date.now(), writeId),
+    configVersion: configVersionOf(topic),
+  });
+  if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
+  for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
+  appendMetrics.appended(outcome.collisions);
+  return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+}
+
+/**
+ * A request spanning contended partitions, without an Idempotency-Key: one transaction that joins
+ * each partition's open chunk (or creates it at a boundary) as the single-write path does, naming
+ * no record count, so that transactions which do not overlap all commit (a transaction cannot
+ * return what it wrote). The offsets are read back after the commit, where the batches carry the
+ * write id. Atomic as any transaction: every partition or none.
+ */
+async function joinAcrossPartitions(
+  topic: TopicMetadata,
+  batches: readonly PreparedBatch[],
+  writeId: string,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
+  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
+  const table = tableName('chunks');
+  const context = { dynamo: dynamo(), table };
+  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
+  const configVersion = configVersionOf(topic);
+  const views = new Map<number, ChunkView | undefined>();
+  const readViews = async (which: readonly PreparedBatch[]) => {
+    const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
+    which.forEach((b, i) => {
+      views.set(b.partition, read[i]);
+    });
+  };
+  for (const b of batches) if (knownHeads.get(keyOf(b))) views.set(b.partition, knownHeads.get(keyOf(b)));
+  await readViews(batches.filter((b) => !views.has(b.partition)));
+  const chunkBatches = new Map(batches.map((b) => [b.partition, { entry: chunkEntryOf(b, Date.now(), writeId), configVersion }]));
+
+  for (let attempt = 0; ; attempt++) {
+    const now = Date.now();
+    const steps = batches.map((b) => {
+      const entry = chunkBatches.get(b.partition)!.entry;
+      const alone = entry.segmentKey !== undefined || entry.sizeBytes > chunkLimits.openChunkMaxBytes;
+      const intent: AppendIntent = {
+        recordCount: b.recordCount,
+        sizeBytes: b.bytes.length,
+        configVersion,
+        contended: true,
+        ...(alone ? { alone } : {}),
+      };
+      return planAppend(views.get(b.partition), intent, chunkLimits, now);
+    });
+    const changed = steps.find((step) => step.kind === 'topic-changed');
+    if (changed?.kind === 'topic-changed') {
+      for (const b of batches) knownHeads.delete(keyOf(b));
+      return { kind: 'topic-changed', reason: changed.reason };
+    }
+    const seals = batches.filter((_, i) => steps[i]!.kind === 'seal');
+    if (seals.length > 0) {
+      await Promise.all(
+        seals.map(async (b) => {
+          const sealed = await sealOpenChunk(context, keyOf(b), (steps[batches.indexOf(b)] as { baseOffset: number }).baseOffset);
+          if (sealed.view) views.set(b.partition, sealed.view);
+          else await readViews([b]);
+        }),
+      );
+      continue;
+    }
+    const transactItems: TransactItems = batches.map((b, i) => {
+      const step = steps[i]!;
+      const batch = chunkBatches.get(b.partition)!;
+      const view = views.get(b.partition);
+      if (step.kind === 'put') {
+        const { lineage: _lineage, ...put } = putWrite(keyOf(b), step, view, batch, chunkLimits, now);
+        return { Put: { TableName: table, ...put, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } };
+      }
+      if (step.kind !== 'join') throw new Error(`unexpected append step ${step.kind}`);
+      return {
+        Update: {
+          TableName: table,
+          ...joinWrite(keyOf(b), step, view, batch, chunkLimits, now),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    });
+    try {
+      await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (cancelledByThrottling(error.CancellationReasons)) {
+        throw throttled(
+          `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait.`,
+          { topic: topic.name },
+          { cause: error },
+        );
+      }
+      appendMetrics.conflict();
+      const reasons = error.CancellationReasons ?? [];
+      const reread: PreparedBatch[] = [];
+      batches.forEach((b, i) => {
+        const reason = reasons[i];
+        if (reason?.Code === 'ConditionalCheckFailed') {
+          const item = reason.Item ? unmarshall(reason.Item) : undefined;
+          if (item && !isStub(item)) views.set(b.partition, viewOfItem(item));
+          else reread.push(b);
+        } else if (reason?.Code === 'TransactionConflict') {
+          reread.push(b);
+        }
+      });
+      if (Date.now() >= deadline) {
+        throw throttled(
+          `Too many concurrent appends to topic '${topic.name}': gave up after ${attempt + 1} attempts. Retry, or send fewer partitions per request.`,
+          { topic: topic.name },
+        );
+      }
+      await sleep(conflictBackoffMs(attempt, options.random));
+      await readViews(reread);
+      continue;
+    }
+    const baseOffsets = await readBackOffsets(
+      batches.map((b, i) => ({
+        partition: b.partition,
+        partitionKey: keyOf(b),
+        baseOffset: (steps[i] as { baseOffset: number }).baseOffset,
+      })),
+      writeId,
+    );
+    appendMetrics.appended(attempt);
+    return { kind: 'appended', baseOffsets };
+  }
+}
+
+/** Where each partition's batch carrying `writeId` landed in the chunk it was written to: one consistent BatchGetItem. */
+async function readBackOffsets(
+  written: readonly { partition: number; partitionKey: string; baseOffset: number }[],
+  writeId: string,
+): Promise<Map<number, number>> {
+  const table = tableName('chunks');
+  const items = new Map<string, ChunkItem>();
+  let keys: Record<string, unknown>[] = written.map((w) => ({ partitionKey: w.partitionKey, baseOffset: w.baseOffset }));
+  for (let round = 0; keys.length > 0; round++) {
+    if (round > 0) await sleep(conflictBackoffMs(round));
+    const output = await dynamo().send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }));
+    for (const item of output.Responses?.[table] ?? []) items.set(`${item.partitionKey}|${item.baseOffset}`, item as unknown as ChunkItem);
+    keys = (output.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+  }
+  const baseOffsets = new Map<number, number>();
+  for (const w of written) {
+    const item = items.get(`${w.partitionKey}|${w.baseOffset}`);
+    const offset = item ? ownBatchOffset(item, writeId) : undefined;
+    // The transaction committed this batch into this chunk; entries are never moved out of it.
+    if (offset === undefined) throw new Error(`append committed but its batch is not in chunk ${w.partitionKey}@${w.baseOffset}`);
+    baseOffsets.set(w.partition, offset);
+    knownHeads.set(w.partitionKey, viewOfItem(item as unknown as Record<string, unknown>));
+  }
+  return baseOffsets;
 }
 
 /** How many head reads a transaction's planning keeps in flight. */
@@ -374,41 +549,16 @@ async function appendInTransaction(
       if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') {
         const record = reasons[batches.length]!.Item;
         // An attempt by claim holds the key (exactly-once.ts): wait for it or take it over that way.
-        if (batches.length === 1 && record && unmarshall(record).pending)
-          return appendOneExactlyOnce(topic, batches[0]!, idempotency, options);
+        if (record && unmarshall(record).pending) return appendExactlyOnce(topic, batches, idempotency, options);
         return { kind: 'duplicate' };
       }
       appendMetrics.conflict();
-      if (batches.length === 1 && idempotency) {
-        // One partition, contended: a transaction names the chunk's exact count, so only one of
-        // the writers wins a round. Claim the key and join instead (nothing of this one committed).
-        contendedUntil.set(keyOf(batches[0]!), Date.now() + contentionMemoryMs);
-        return appendOneExactlyOnce(topic, batches[0]!, idempotency, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
-      }
-      const reread: PreparedBatch[] = [];
-      batches.forEach((b, i) => {
-        const reason = reasons[i];
-        if (reason?.Code === 'ConditionalCheckFailed') {
-          const item = reason.Item ? unmarshall(reason.Item) : undefined;
-          if (item && !isStub(item)) views.set(b.partition, viewOfItem(item));
-          else reread.push(b);
-        } else if (reason?.Code === 'TransactionConflict') {
-          // Another writer held the item; it may have moved the head.
-          reread.push(b);
-        }
-      });
-      if (reread.length === 0 && !reasons.some((r) => r.Code === 'ConditionalCheckFailed')) {
-        const codes = reasons.map((r) => r.Code).join(',');
-        throw new Error(`append transaction cancelled for an unexpected reason: ${codes}`);
-      }
-      if (Date.now() >= deadline) {
-        throw throttled(
-          `Too many concurrent appends to topic '${topic.name}': gave up after ${attempt + 1} attempts. Retry with the same Idempotency-Key, or batch more records per request.`,
-          { topic: topic.name },
-        );
-      }
-      await sleep(conflictBackoffMs(attempt, options.random));
-      await readViews(reread);
+      // Contended: a transaction names each chunk's exact count, so only one of the writers wins
+      // a round. Join without naming it instead, claiming the key first if there is one
+      // (nothing of this transaction committed).
+      for (const b of batches) contendedUntil.set(keyOf(b), Date.now() + contentionMemoryMs);
+      const rest = { ...options, deadlineMs: Math.max(1, deadline - Date.now()) };
+      return idempotency ? appendExactlyOnce(topic, batches, idempotency, rest) : joinAcrossPartitions(topic, batches, newWriteId(), rest);
     }
   }
 }

@@ -186,19 +186,11 @@ async function runStep(
   const { entry } = batch;
   try {
     if (step.kind === 'put') {
-      const lineage = successorLineage(view && (view.baseOffset === step.baseOffset || endOf(view) === step.baseOffset) ? view : undefined);
+      const { lineage, ...put } = putWrite(partitionKey, step, view, batch, limits, now);
       const output = await context.dynamo.send(
         new PutCommand({
           TableName: context.table,
-          Item: chunkItem(partitionKey, step.baseOffset, [entry], {
-            sealed: step.sealed,
-            configVersion: batch.configVersion,
-            lineage,
-            limits,
-            now,
-          }),
-          ConditionExpression: putCondition,
-          ExpressionAttributeValues: { ':zero': 0, ':true': true, ':configVersion': batch.configVersion },
+          ...put,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
@@ -220,30 +212,7 @@ async function runStep(
       const output = await context.dynamo.send(
         new UpdateCommand({
           TableName: context.table,
-          Key: { partitionKey, baseOffset: step.baseOffset },
-          // Only a join at the end of a final chunk may create the chunk: that key is a boundary.
-          // A join of an existing chunk keeps the shorter expression (DynamoDB Local's time per
-          // update grows with it, and one partition's joins queue behind each other).
-          UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdate,
-          ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
-          ExpressionAttributeValues: {
-            ...entryValues(entry),
-            ':count': entry.recordCount,
-            ':size': entry.sizeBytes,
-            ':one': 1,
-            ':configVersion': batch.configVersion,
-            ...(step.create
-              ? {
-                  ':zero': 0,
-                  ':empty': [],
-                  ':now': now,
-                  ':capBytes': limits.openChunkMaxBytes,
-                  ':capBatches': limits.openChunkMaxBatches,
-                  // What the chunk inherits: the writer's view is the final chunk before it.
-                  ...lineageValues(successorLineage(view && endOf(view) === step.baseOffset ? view : undefined)),
-                }
-              : {}),
-          },
+          ...joinWrite(partitionKey, step, view, batch, limits, now),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
@@ -273,6 +242,68 @@ async function runStep(
     if (own !== undefined && found) return { kind: 'done', baseOffset: own, view: found, writeUnits: 0 };
     return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
   }
+}
+
+/** The conditional Put of a new chunk holding the batch (a put step), and the lineage it inherits. */
+export function putWrite(
+  partitionKey: string,
+  step: Extract<AppendStep, { kind: 'put' }>,
+  view: ChunkView | undefined,
+  batch: ChunkBatch,
+  limits: ChunkLimits,
+  now: number,
+) {
+  const lineage = successorLineage(view && (view.baseOffset === step.baseOffset || endOf(view) === step.baseOffset) ? view : undefined);
+  return {
+    lineage,
+    Item: chunkItem(partitionKey, step.baseOffset, [batch.entry], {
+      sealed: step.sealed,
+      configVersion: batch.configVersion,
+      lineage,
+      limits,
+      now,
+    }),
+    ConditionExpression: putCondition,
+    ExpressionAttributeValues: { ':zero': 0, ':true': true, ':configVersion': batch.configVersion },
+  };
+}
+
+/** The conditional UpdateItem of a join step: the batch joins the open chunk (or creates it, at a boundary). */
+export function joinWrite(
+  partitionKey: string,
+  step: Extract<AppendStep, { kind: 'join' }>,
+  view: ChunkView | undefined,
+  batch: ChunkBatch,
+  limits: ChunkLimits,
+  now: number,
+) {
+  const { entry } = batch;
+  return {
+    Key: { partitionKey, baseOffset: step.baseOffset },
+    // Only a join at the end of a final chunk may create the chunk: that key is a boundary.
+    // A join of an existing chunk keeps the shorter expression (DynamoDB Local's time per
+    // update grows with it, and one partition's joins queue behind each other).
+    UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdate,
+    ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
+    ExpressionAttributeValues: {
+      ...entryValues(entry),
+      ':count': entry.recordCount,
+      ':size': entry.sizeBytes,
+      ':one': 1,
+      ':configVersion': batch.configVersion,
+      ...(step.create
+        ? {
+            ':zero': 0,
+            ':empty': [],
+            ':now': now,
+            ':capBytes': limits.openChunkMaxBytes,
+            ':capBatches': limits.openChunkMaxBatches,
+            // What the chunk inherits: the writer's view is the final chunk before it.
+            ...lineageValues(successorLineage(view && endOf(view) === step.baseOffset ? view : undefined)),
+          }
+        : {}),
+    },
+  };
 }
 
 /**

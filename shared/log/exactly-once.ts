@@ -27,14 +27,23 @@ export interface Claim {
   readonly requestHash: string;
   /** Epoch seconds, the TTL attribute. */
   readonly expiresAt: number;
-  /** The write id the claimant's chunk entry carries. */
+  /** The write id the claimant's chunk entries carry. */
   readonly writeId: string;
-  readonly partitionKey: string;
-  /** A chunk base offset at or below wherever the claimant's batch can land. */
-  readonly searchFrom: number;
+  /**
+   * Each partition the request appends to, in the request's partition order, with a chunk base
+   * offset at or below wherever its batch can land. The append is atomic: the write found in the
+   * first partition is in all of them.
+   */
+  readonly searches: readonly ClaimSearch[];
   /** Epoch ms. */
   readonly leaseUntil: number;
   readonly pending: true;
+}
+
+export interface ClaimSearch {
+  readonly partition: number;
+  readonly partitionKey: string;
+  readonly searchFrom: number;
 }
 
 export type ExistingRecord = { readonly kind: 'done' } | { readonly kind: 'pending'; readonly claim: Claim } | { readonly kind: 'absent' };
@@ -122,7 +131,13 @@ export async function takeOverClaim(expired: Claim, next: Claim): Promise<boolea
     await dynamo().send(
       new PutCommand({
         TableName: table(),
-        Item: { ...next, searchFrom: Math.min(expired.searchFrom, next.searchFrom) },
+        Item: {
+          ...next,
+          searches: next.searches.map((search) => {
+            const before = expired.searches.find((e) => e.partitionKey === search.partitionKey);
+            return before ? { ...search, searchFrom: Math.min(before.searchFrom, search.searchFrom) } : search;
+          }),
+        },
         ConditionExpression: 'writeId = :writeId AND leaseUntil = :leaseUntil',
         ExpressionAttributeValues: { ':writeId': expired.writeId, ':leaseUntil': expired.leaseUntil },
       }),
@@ -132,6 +147,20 @@ export async function takeOverClaim(expired: Claim, next: Claim): Promise<boolea
     if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
+}
+
+/**
+ * Where the batches carrying `writeId` landed, by partition: every partition of the claim, or
+ * none (the first is searched first; the append is atomic).
+ */
+export async function findWrites(searches: readonly ClaimSearch[], writeId: string): Promise<Map<number, number> | undefined> {
+  const found = new Map<number, number>();
+  for (const search of searches) {
+    const offset = await findWrite(search.partitionKey, search.searchFrom, writeId);
+    if (offset === undefined) return undefined;
+    found.set(search.partition, offset);
+  }
+  return found;
 }
 
 /** Where the batch carrying `writeId` landed in the partition, from chunk `searchFrom` on: its base offset. */

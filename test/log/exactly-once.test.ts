@@ -114,6 +114,41 @@ describe('Idempotency-Key appends to one contended partition', () => {
     }
   });
 
+  it.each([
+    ['without', false],
+    ['with', true],
+  ])('requests spanning 4 contended partitions %s a key append atomically, gapless, at the offsets acknowledged', async (_, keyed) => {
+    const topic = `eo-span-${keyed ? 'keyed' : 'plain'}`;
+    await http.post('/v1/topics', { name: topic, partitions: 4 });
+    const acked = new Map<string, { partition: number; offset: number }>();
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, producer) => {
+        for (let request = 0; request < 4; request++) {
+          const values = [0, 1, 2, 3].map((partition) => `p${producer}-r${request}-${partition}`);
+          const body = { records: values.map((value, partition) => ({ value, partition })) };
+          const headers: Record<string, string> = keyed ? { 'Idempotency-Key': `span-${producer}-${request}` } : {};
+          const response = await http.post(`/v1/topics/${topic}/records`, body, headers);
+          expect(response.status, JSON.stringify(response.body)).toBe(200);
+          response.body.offsets.forEach((o: { partition: number; offset: number }, i: number) => {
+            acked.set(values[i]!, { partition: o.partition, offset: o.offset });
+          });
+          if (keyed && request === 0) {
+            const again = await http.post(`/v1/topics/${topic}/records`, body, headers);
+            expect(again.headers.get('idempotent-replayed')).toBe('true');
+            expect(again.body.offsets).toEqual(response.body.offsets);
+          }
+        }
+      }),
+    );
+    for (let partition = 0; partition < 4; partition++) {
+      const page = await http.get(`/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=1000`);
+      const records: { offset: number; value: string }[] = page.body.records;
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+      expect(records).toHaveLength(48);
+      for (const r of records) expect(acked.get(r.value)).toEqual({ partition, offset: r.offset });
+    }
+  });
+
   it('a transaction that loses its race claims the key and joins instead', async () => {
     await http.post('/v1/topics', { name: 'eo-race', partitions: 1 });
     const first = await afterLostTransaction('eo-race', () => produce('eo-race', 'mine', 'race-1'));
@@ -146,6 +181,37 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(retried.body.offsets[0].offset).toBe(1);
     expect((await readAll('eo-died')).map((r) => r.value)).toEqual(['racer', 'once']);
   }, 30_000);
+
+  it('a spanning attempt that died after its append is completed from every partition once its claim has expired', async () => {
+    await http.post('/v1/topics', { name: 'eo-span-died', partitions: 3 });
+    const body = { records: [0, 1, 2].map((partition) => ({ value: `once-${partition}`, partition })) };
+    const send = () => http.post('/v1/topics/eo-span-died/records', body, { 'Idempotency-Key': 'span-died-1' });
+    const restore = failFirst(completion, 'before');
+    try {
+      const died = await aheadOfFirst(
+        stack(),
+        (name) => name === 'TransactWriteItemsCommand',
+        () => http.post('/v1/topics/eo-span-died/records', { records: [{ value: 'racer', partition: 1 }] }),
+        send,
+      );
+      expect(died.status).toBe(500);
+    } finally {
+      restore();
+    }
+    await expireClaim(await recordKey('eo-span-died', 'span-died-1'));
+    const retried = await send();
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets.map((o: { partition: number; offset: number }) => [o.partition, o.offset])).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 0],
+    ]);
+    for (const partition of [0, 1, 2]) {
+      const page = await http.get(`/v1/topics/eo-span-died/partitions/${partition}/records?offset=0`);
+      expect(page.body.records.filter((r: { value: string }) => r.value === `once-${partition}`)).toHaveLength(1);
+    }
+  });
 
   it('an attempt that died before its append gives the key back, or a retry takes its expired claim over', async () => {
     await http.post('/v1/topics', { name: 'eo-never', partitions: 1 });
