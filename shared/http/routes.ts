@@ -105,8 +105,9 @@ export const routes = [
     // Reads the head (the last chunk, the partition item), then one conditional PutItem of a new
     // chunk, or an UpdateItem joining or sealing the open one (a transaction of those when the
     // request spans partitions or carries an Idempotency-Key, with the key's response: PutItem).
-    // Under contention an Idempotency-Key's append to one partition claims the key instead, joins,
-    // and completes or gives back the claim, each a conditional PutItem (shared/log/exactly-once.ts).
+    // Under contention an Idempotency-Key's append claims the key instead, joins, and completes or
+    // gives back the claim, each a conditional PutItem (shared/log/exactly-once.ts); a spanning
+    // request reads its offsets back from the joined chunks (BatchGetItem).
     // Large batches go to a new segment object (PutObject). Nothing is ever deleted by produce.
     tables: { topics: ['read'], partitions: ['read'], chunks: ['read', 'PutItem', 'UpdateItem'], idempotency: ['read', 'PutItem'] },
     bucket: ['PutObject'],

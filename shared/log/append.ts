@@ -4,7 +4,10 @@
  * idempotency record is one conditional write: a Put of a new sealed chunk uncontended, a join of
  * the open head under contention (chunk-append.ts). A request that spans partitions, or records
  * an Idempotency-Key's response (or a Kafka producer's sequence), is one DynamoDB transaction of
- * the same writes plus that record, so it is atomic across partitions and exactly once.
+ * the same writes plus that record, so it is atomic across partitions and exactly once. Under
+ * contention such a transaction would name each chunk's exact count and lose nearly every round:
+ * instead the request joins without naming it (joinAcrossPartitions) and, with a key, claims the
+ * key first (appendExactlyOnce, exactly-once.ts).
  *
  * The topic item is deliberately in neither: every producer of a topic would then touch that
  * one item. Deleting a topic or changing its config puts a fence chunk at each partition's head
