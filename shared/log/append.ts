@@ -274,6 +274,52 @@ async function appendClaimed(
   return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
 }
 
+/** The writer's view of each partition's last chunk for one request, by partition. */
+type RequestViews = Map<number, ChunkView | undefined>;
+
+/** Reads the heads of `which` into `views` (strongly consistent). */
+async function readHeads(views: RequestViews, which: readonly PreparedBatch[], keyOf: (b: PreparedBatch) => string): Promise<void> {
+  const context = { dynamo: dynamo(), table: tableName('chunks') };
+  const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
+  which.forEach((b, i) => {
+    views.set(b.partition, read[i]);
+  });
+}
+
+/** The head this process knows of each partition, else a read of it. */
+async function headsOf(batches: readonly PreparedBatch[], keyOf: (b: PreparedBatch) => string): Promise<RequestViews> {
+  const views: RequestViews = new Map();
+  for (const b of batches) if (knownHeads.get(keyOf(b))) views.set(b.partition, knownHeads.get(keyOf(b)));
+  await readHeads(
+    views,
+    batches.filter((b) => !views.has(b.partition)),
+    keyOf,
+  );
+  return views;
+}
+
+/**
+ * Seals the open chunks the plan says must be sealed first (outside their join window, or the
+ * batch must be alone), so that the transaction can put after them. False if there were none.
+ */
+async function sealWhereNeeded(
+  views: RequestViews,
+  batches: readonly PreparedBatch[],
+  steps: readonly { readonly kind: string; readonly baseOffset?: number }[],
+  keyOf: (b: PreparedBatch) => string,
+): Promise<boolean> {
+  const seals = batches.filter((_, i) => steps[i]!.kind === 'seal');
+  const context = { dynamo: dynamo(), table: tableName('chunks') };
+  await Promise.all(
+    seals.map(async (b) => {
+      const sealed = await sealOpenChunk(context, keyOf(b), steps[batches.indexOf(b)]!.baseOffset!);
+      if (sealed.view) views.set(b.partition, sealed.view);
+      else await readHeads(views, [b], keyOf);
+    }),
+  );
+  return seals.length > 0;
+}
+
 /**
  * A request spanning contended partitions, without an Idempotency-Key: one transaction that joins
  * each partition's open chunk (or creates it at a boundary) as the single-write path does, naming
@@ -289,18 +335,9 @@ async function joinAcrossPartitions(
 ): Promise<AppendOutcome> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   const table = tableName('chunks');
-  const context = { dynamo: dynamo(), table };
   const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const configVersion = configVersionOf(topic);
-  const views = new Map<number, ChunkView | undefined>();
-  const readViews = async (which: readonly PreparedBatch[]) => {
-    const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
-    which.forEach((b, i) => {
-      views.set(b.partition, read[i]);
-    });
-  };
-  for (const b of batches) if (knownHeads.get(keyOf(b))) views.set(b.partition, knownHeads.get(keyOf(b)));
-  await readViews(batches.filter((b) => !views.has(b.partition)));
+  const views = await headsOf(batches, keyOf);
   const chunkBatches = new Map(batches.map((b) => [b.partition, { entry: chunkEntryOf(b, Date.now(), writeId), configVersion }]));
 
   for (let attempt = 0; ; attempt++) {
@@ -322,17 +359,7 @@ async function joinAcrossPartitions(
       for (const b of batches) knownHeads.delete(keyOf(b));
       return { kind: 'topic-changed', reason: changed.reason };
     }
-    const seals = batches.filter((_, i) => steps[i]!.kind === 'seal');
-    if (seals.length > 0) {
-      await Promise.all(
-        seals.map(async (b) => {
-          const sealed = await sealOpenChunk(context, keyOf(b), (steps[batches.indexOf(b)] as { baseOffset: number }).baseOffset);
-          if (sealed.view) views.set(b.partition, sealed.view);
-          else await readViews([b]);
-        }),
-      );
-      continue;
-    }
+    if (await sealWhereNeeded(views, batches, steps, keyOf)) continue;
     const transactItems: TransactItems = batches.map((b, i) => {
       const step = steps[i]!;
       const batch = chunkBatches.get(b.partition)!;
@@ -381,7 +408,7 @@ async function joinAcrossPartitions(
         );
       }
       await sleep(conflictBackoffMs(attempt, options.random));
-      await readViews(reread);
+      await readHeads(views, reread, keyOf);
       continue;
     }
     const baseOffsets = await readBackOffsets(
@@ -434,19 +461,9 @@ async function appendInTransaction(
 ): Promise<AppendOutcome> {
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   const table = tableName('chunks');
-  const context = { dynamo: dynamo(), table };
   const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const configVersion = configVersionOf(topic);
-  const views = new Map<number, ChunkView | undefined>();
-  const readViews = async (which: readonly PreparedBatch[]) => {
-    const read = await mapWithConcurrency(which, headReadConcurrency, (b) => readLastChunk(context, keyOf(b)));
-    which.forEach((b, i) => {
-      views.set(b.partition, read[i]);
-    });
-  };
-  const unknown = batches.filter((b) => knownHeads.get(keyOf(b)) === undefined);
-  for (const b of batches) if (!unknown.includes(b)) views.set(b.partition, knownHeads.get(keyOf(b)));
-  await readViews(unknown);
+  const views = await headsOf(batches, keyOf);
 
   for (let attempt = 0; ; attempt++) {
     const now = Date.now();
@@ -463,19 +480,7 @@ async function appendInTransaction(
       for (const b of batches) knownHeads.delete(keyOf(b));
       return { kind: 'topic-changed', reason: changed.reason };
     }
-    const seals = batches.filter((_, i) => steps[i]!.kind === 'seal');
-    if (seals.length > 0) {
-      // An open chunk this transaction cannot join (outside its join window, or the batch must be
-      // alone): seal it, so that the transaction can put after it.
-      await Promise.all(
-        seals.map(async (b) => {
-          const sealed = await sealOpenChunk(context, keyOf(b), (steps[batches.indexOf(b)] as { baseOffset: number }).baseOffset);
-          if (sealed.view) views.set(b.partition, sealed.view);
-          else await readViews([b]);
-        }),
-      );
-      continue;
-    }
+    if (await sealWhereNeeded(views, batches, steps, keyOf)) continue;
 
     // The SDK's retries of a transaction are deduplicated by its ClientRequestToken; the ids keep
     // the chunks' `writeIds` complete for the single-write path's check.
