@@ -41,6 +41,7 @@ import {
   appendChunk,
   type ChunkAppendContext,
   chunkItem,
+  contentionMemoryMs,
   entryValues,
   joinCondition,
   joinUpdate,
@@ -148,9 +149,6 @@ const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) 
 /** Between looks at another attempt's live claim on the key. */
 const claimWaitBackoff: Backoff = { initialRetryTimeMs: 10, maxRetryTimeMs: 200, multiplier: 2 };
 
-/** How long a collision makes this process append idempotent single-partition requests by claim. */
-const contentionMemoryMs = 1000;
-
 function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): ChunkAppendContext {
   return {
     dynamo: dynamo(),
@@ -161,9 +159,14 @@ function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): 
   };
 }
 
-async function appendOne(topic: TopicMetadata, batch: PreparedBatch, options: AppendOptions): Promise<AppendOutcome> {
+async function appendOne(
+  topic: TopicMetadata,
+  batch: PreparedBatch,
+  options: AppendOptions,
+  writeId = newWriteId(),
+): Promise<AppendOutcome> {
   const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
-    entry: chunkEntryOf(batch, Date.now(), newWriteId()),
+    entry: chunkEntryOf(batch, Date.now(), writeId),
     configVersion: configVersionOf(topic),
   });
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
@@ -187,15 +190,10 @@ async function appendExactlyOnce(
   const deadline = Date.now() + (options.deadlineMs ?? 10_000);
   const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const writeId = newWriteId();
-  const unknown = batches.filter((b) => !knownHeads.get(keyOf(b)));
   // The reads the append would start with anyway, made first, so that the claim names where to
   // look for this write (a retry that takes over an expired claim searches from there).
-  const heads = await mapWithConcurrency(unknown, headReadConcurrency, (b) =>
-    readLastChunk({ dynamo: dynamo(), table: tableName('chunks') }, keyOf(b)),
-  );
-  unknown.forEach((b, i) => {
-    if (heads[i]) knownHeads.set(keyOf(b), heads[i]!);
-  });
+  const heads = await headsOf(batches, keyOf);
+  for (const b of batches) if (heads.get(b.partition)) knownHeads.set(keyOf(b), heads.get(b.partition)!);
   for (let round = 0; ; round++) {
     const claim: Claim = {
       key: idempotency.key,
@@ -262,16 +260,17 @@ async function appendClaimed(
   writeId: string,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  if (batches.length > 1) return joinAcrossPartitions(topic, batches, writeId, options);
-  const batch = batches[0]!;
-  const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
-    entry: chunkEntryOf(batch, Date.now(), writeId),
-    configVersion: configVersionOf(topic),
-  });
-  if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
-  for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
-  appendMetrics.appended(outcome.collisions);
-  return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+  return batches.length > 1 ? joinAcrossPartitions(topic, batches, writeId, options) : appendOne(topic, batches[0]!, options, writeId);
+}
+
+/** A cancelled append transaction that DynamoDB throttled: another round now would be throttled too; the client retries later (429). */
+function throwIfThrottled(error: TransactionCanceledException, topic: TopicMetadata, keyed: boolean): void {
+  if (!cancelledByThrottling(error.CancellationReasons)) return;
+  throw throttled(
+    `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait${keyed ? ' with the same Idempotency-Key' : ''}.`,
+    { topic: topic.name },
+    { cause: error },
+  );
 }
 
 /** The writer's view of each partition's last chunk for one request, by partition. */
@@ -381,13 +380,7 @@ async function joinAcrossPartitions(
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      if (cancelledByThrottling(error.CancellationReasons)) {
-        throw throttled(
-          `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait.`,
-          { topic: topic.name },
-          { cause: error },
-        );
-      }
+      throwIfThrottled(error, topic, false);
       appendMetrics.conflict();
       const reasons = error.CancellationReasons ?? [];
       const reread: PreparedBatch[] = [];
@@ -545,14 +538,7 @@ async function appendInTransaction(
       return { kind: 'appended', baseOffsets };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      // Throttled: another round now would be throttled too; the client retries later (429).
-      if (cancelledByThrottling(error.CancellationReasons)) {
-        throw throttled(
-          `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait with the same Idempotency-Key.`,
-          { topic: topic.name },
-          { cause: error },
-        );
-      }
+      throwIfThrottled(error, topic, idempotency !== undefined);
       const reasons = error.CancellationReasons ?? [];
       if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') {
         const record = reasons[batches.length]!.Item;

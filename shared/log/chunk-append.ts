@@ -84,8 +84,8 @@ export type ChunkAppendOutcome =
 
 /** Give up (429) after this long: the produce's own deadline. */
 const deadlineMs = 10_000;
-/** How long a collision makes this writer treat the partition as contended. */
-const contentionMemoryMs = 1000;
+/** How long a collision makes this writer treat the partition as contended (append.ts's paths too). */
+export const contentionMemoryMs = 1000;
 
 /** Appends one batch to a partition's chunk chain. */
 export async function appendChunk(context: ChunkAppendContext, partitionKey: string, batch: ChunkBatch): Promise<ChunkAppendOutcome> {

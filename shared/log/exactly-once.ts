@@ -12,7 +12,7 @@
  * looks for the claim's write id in the partition's chunks from where the claimant started, and
  * either completes the record with the offsets it finds or takes the claim over and appends.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { itemInTheWay, wroteThisItem } from '../runtime/lost-response';
 import { chunksAfter } from './chunk-store';
@@ -75,11 +75,6 @@ export async function claimKey(claim: Claim, now = Date.now()): Promise<Existing
     if (wroteThisItem(error, claim)) return 'claimed';
     return existingOf(itemInTheWay(error), now);
   }
-}
-
-export async function readRecord(key: string, now = Date.now()): Promise<ExistingRecord> {
-  const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { key }, ConsistentRead: true }));
-  return existingOf(Item, now);
 }
 
 /**

@@ -82,7 +82,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     if (outcome.kind === 'duplicate') {
       const stored = await readStoredProduce(key!);
       // Pending: another attempt of this batch is still appending; the next round waits for it.
-      if (stored && !(stored.pending && stored.requestHash === hash)) return replayed(stored, hash);
+      if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
       continue;
     }
     forgetTopic(topic.name);
