@@ -93,7 +93,7 @@ export async function runAppendProbes(
         UpdateExpression: joinUpdate,
         ConditionExpression: joinCondition,
         ExpressionAttributeValues: {
-          ':batch': [entry],
+          ':entry': entry,
           ':ts': new Set([Date.now()]),
           ':writeIds': new Set([writeId]),
           ':writeId': writeId,
@@ -102,7 +102,7 @@ export async function runAppendProbes(
           ':one': 1,
           ':configVersion': 0,
         },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'UPDATED_NEW',
       }),
     );
 

@@ -21,6 +21,7 @@ import {
   planAppend,
   successorLineage,
   viewAfterPut,
+  viewAfterJoinOf,
   viewOfItem,
 } from './chunk-plan';
 import { type ChunkEntry, type ChunkItem, encodeChunkEntry, isStub, newWriteId, ownBatchOffset } from './chunks';
@@ -62,8 +63,9 @@ export interface ChunkBatch {
 }
 
 /** The attributes a chunk's batch adds to it: the entry (packed), its max timestamp for the chunk's running maximum, its write id. */
-export const entryValues = (entry: ChunkEntry) => ({
-  ':batch': [encodeChunkEntry(entry)],
+/** The values of a join's update: `joinOrCreateUpdate` appends `:batch` (a list), `joinUpdate` sets `:entry`. */
+export const entryValues = (entry: ChunkEntry, create = false) => ({
+  ...(create ? { ':batch': [encodeChunkEntry(entry)] } : { ':entry': encodeChunkEntry(entry) }),
   ':ts': new Set([entry.maxTimestamp]),
   ':writeIds': new Set([entry.writeId ?? '']),
   ':writeId': entry.writeId ?? '',
@@ -209,16 +211,20 @@ async function runStep(
       };
     }
     if (step.kind === 'join') {
+      // Joining the chunk the writer has seen, it asks back only what the join changed: the whole
+      // chunk (up to its cap) would cross the wire and be encoded and decoded on every join. A
+      // join that may create the chunk has nothing to build on, and gets the new (small) item.
+      const known = !step.create && view?.baseOffset === step.baseOffset ? view : undefined;
       const output = await context.dynamo.send(
         new UpdateCommand({
           TableName: context.table,
           ...joinWrite(partitionKey, step, view, batch, limits, now),
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: known ? 'UPDATED_NEW' : 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      const joined = viewOfItem(output.Attributes!);
+      const joined = known ? viewAfterJoinOf(known, output.Attributes!) : viewOfItem(output.Attributes!);
       return {
         kind: 'done',
         baseOffset: joinedBaseOffset(joined.baseOffset, joined.recordCount, entry.recordCount),
@@ -286,7 +292,7 @@ export function joinWrite(
     UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdate,
     ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
     ExpressionAttributeValues: {
-      ...entryValues(entry),
+      ...entryValues(entry, step.create),
       ':count': entry.recordCount,
       ':size': entry.sizeBytes,
       ':one': 1,
@@ -346,8 +352,15 @@ export async function sealOpenChunk(
 export const putCondition =
   'attribute_not_exists(baseOffset) OR (recordCount = :zero AND sealed = :true AND attribute_not_exists(deletedAt) AND configVersion <= :configVersion)';
 
-export const joinUpdate =
-  'SET batches = list_append(batches, :batch), recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts, writeIds :writeIds';
+/**
+ * An index past the end of any chunk's `batches`: a SET of a list element that does not exist
+ * appends it at the end of the list (docs/storage.md, "A join returns only what it changed"), so
+ * the update names the new entry alone, and its UPDATED_NEW values are the counters and the entry,
+ * not the whole chunk. `joinCondition` keeps the list shorter than this.
+ */
+export const appendIndex = 1_000_000;
+
+export const joinUpdate = `SET batches[${appendIndex}] = :entry, recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts, writeIds :writeIds`;
 
 /**
  * A join that creates the chunk (open, with this batch) when the key is free: the writers that

@@ -189,6 +189,22 @@ export function viewOfItem(item: Record<string, unknown>): ChunkView {
 }
 
 /**
+ * The view after a join of `view`'s chunk, from the join's UPDATED_NEW values: the counters and
+ * timestamps it changed. The rest of a chunk never changes while it is open, and the join's
+ * condition held it open and at a config this writer satisfies.
+ */
+export function viewAfterJoinOf(view: ChunkView, updated: Record<string, unknown>): ChunkView {
+  return {
+    ...view,
+    recordCount: Number(updated.recordCount),
+    sizeBytes: Number(updated.sizeBytes),
+    batchCount: Number(updated.batchCount),
+    sealed: false,
+    maxTimestamp: maxOfTimestamps(updated.maxTimestamps as Iterable<number> | undefined),
+  };
+}
+
+/**
  * The first offset of this writer's batch after a join that left the chunk with `countAfter`
  * records: joins apply one at a time, so the batch is the chunk's last `recordCount` records.
  */

@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import type { MiddlewareStack } from '@smithy/types';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
-import { type ChunkAppendContext, type ChunkBatch, appendChunk, chunkItem } from '../../shared/log/chunk-append';
+import { type ChunkAppendContext, type ChunkBatch, appendChunk, appendIndex, chunkItem } from '../../shared/log/chunk-append';
 import { tables } from '../../shared/storage/tables';
 import { type ChunkView, chunkLimits, isFinal, viewOfItem } from '../../shared/log/chunk-plan';
 import { entriesOfChunk } from '../../shared/log/chunks';
@@ -142,6 +142,40 @@ describe('layout v2 chunk append', () => {
       kind: 'topic-changed',
       reason: 'deleted',
     });
+  });
+
+  it("a join asks back only what it changed, and the writer's view it builds from that is the chunk as stored", async () => {
+    const partitionKey = `${randomUUID()}:0`;
+    const busy: ChunkAppendContext = { ...writerContext(), contendedUntil: new Map([[partitionKey, Date.now() + 60_000]]) };
+    const returned: number[] = [];
+    const stack = dynamo.middlewareStack as MiddlewareStack<any, any>;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'UpdateItemCommand') returned.push(((result.output as any).Attributes?.batches ?? []).length);
+        return result;
+      },
+      { step: 'initialize', name: 'countReturnedEntries' },
+    );
+    try {
+      const tags = Array.from({ length: 6 }, (_, i) => `join-${i}-${'x'.repeat(200)}`);
+      for (const [i, tag] of tags.entries()) {
+        expect(await appendChunk(busy, partitionKey, batch(tag, i + 1, 0))).toMatchObject({ kind: 'appended' });
+        const [stored] = (await allChunks(partitionKey)).slice(-1);
+        expect(busy.heads.get(partitionKey)).toEqual(viewOfItem(stored!));
+      }
+      // The first join created the chunk (its whole new item came back); no later one returned the
+      // entries before its own (DynamoDB Local returns no list at all for the element it set).
+      expect(returned[0]).toBe(1);
+      for (const count of returned.slice(1)) expect(count).toBeLessThanOrEqual(1);
+      // The join appends by setting an element past the end: no chunk may ever hold that many.
+      expect(appendIndex).toBeGreaterThan(chunkLimits.openChunkMaxBatches);
+      const chunks = await allChunks(partitionKey);
+      expect(chunks).toHaveLength(1);
+      expect((entriesOfChunk(chunks[0]!) as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString())).toEqual(tags);
+    } finally {
+      stack.remove('countReturnedEntries');
+    }
   });
 
   it('a write that committed but whose response was lost (the SDK retries it) appends once, put or join', async () => {
