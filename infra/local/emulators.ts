@@ -4,7 +4,7 @@
  * test suite; never needed when AWS_ENDPOINT_URL points at LocalStack or another endpoint.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,25 @@ const reaperPath = fileURLToPath(new URL('./reaper.mjs', import.meta.url));
 
 export interface RunningEmulator {
   readonly endpoint: string;
+  /** DynamoDB Local on disk without fsync (eatmydata; docs/local-runtime.md, "Disk writes"). */
+  readonly skipsFsync?: boolean;
   stop(): Promise<void>;
+}
+
+/**
+ * libeatmydata, if installed (Debian/Ubuntu: `apt-get install eatmydata`): preloaded into DynamoDB
+ * Local's JVM it turns SQLite's fsyncs into no-ops, so a commit reaches the page cache, as a Kafka
+ * broker's writes do by default, instead of waiting for the disk. LOGWAY_FSYNC=1 keeps the fsyncs.
+ */
+export function eatMyDataLibrary(): string | undefined {
+  if (process.platform !== 'linux' || process.env.LOGWAY_FSYNC === '1') return undefined;
+  const multiarch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : process.arch === 'x64' ? 'x86_64-linux-gnu' : undefined;
+  const candidates = [
+    ...(multiarch ? [`/usr/lib/${multiarch}/libeatmydata.so`, `/usr/lib/${multiarch}/libeatmydata.so.1`] : []),
+    '/usr/lib/libeatmydata.so',
+    '/usr/local/lib/libeatmydata.so',
+  ];
+  return candidates.find((path) => existsSync(path));
 }
 
 export class JavaMissingError extends Error {
@@ -78,6 +96,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const { jar, libraryPath } = dynamoDbLocalJar();
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  const noFsync = options.dbPath ? eatMyDataLibrary() : undefined;
   // Through the reaper (infra/local/reaper.mjs), so that the JVM ends with this process even when
   // this process is SIGKILLed: a JVM left behind would hold the port and the database files.
   const child = spawn(
@@ -98,7 +117,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-port',
       String(port),
     ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'], ...(noFsync ? { env: { ...process.env, LD_PRELOAD: noFsync } } : {}) },
   );
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -112,7 +131,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     await stopChild(child);
     throw new Error(`DynamoDB Local did not start: ${(error as Error).message}\n${output}`);
   }
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { endpoint: `http://127.0.0.1:${port}`, ...(noFsync ? { skipsFsync: true } : {}), stop: () => stopChild(child) };
 }
 
 export interface S3EmulatorOptions {
@@ -152,6 +171,8 @@ export interface RunningEmulators {
   readonly endpoints: Endpoints;
   /** Which emulators this process started (none when endpoints came from the environment). */
   readonly started: ('dynamodb' | 's3')[];
+  /** The embedded DynamoDB Local keeps its files without fsync (`eatMyDataLibrary`). */
+  readonly dynamoDbSkipsFsync: boolean;
   stop(): Promise<void>;
 }
 
@@ -187,5 +208,10 @@ export async function startEmulators(options: EmulatorOptions): Promise<RunningE
   }
   const endpoints = { ...configured } as Endpoints;
   for (const [service, emulator] of running) endpoints[service] = emulator.endpoint;
-  return { endpoints, started: running.map(([service]) => service), stop: stopAll };
+  return {
+    endpoints,
+    started: running.map(([service]) => service),
+    dynamoDbSkipsFsync: running.some(([service, emulator]) => service === 'dynamodb' && emulator.skipsFsync === true),
+    stop: stopAll,
+  };
 }

@@ -2,13 +2,16 @@
  * The whole local service in one process: emulators (unless AWS_ENDPOINT_URL names others),
  * tables and bucket, and the gateway calling the Lambda handlers in-process.
  */
+// First: it sets the handlers' environment before any module that reads it is evaluated.
+import './process-env';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../shared/runtime/aws';
 import { bootstrapLocalResources, checkDataFolderMarker } from './bootstrap';
 import { startEmulators, type RunningEmulators } from './emulators';
-import { startGateway, type HandlerLoader, type RunningGateway } from './gateway';
+import { importHandler, startGateway, type HandlerLoader, type RunningGateway } from './gateway';
+import { routes } from '../../shared/http/routes';
 import {
   startLocalLambda,
   startLocalTriggers,
@@ -17,6 +20,7 @@ import {
   type RunningLocalTriggers,
 } from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
+import { warmUpDynamoDbLocal } from './warm-up';
 import { kafkaListenerEnv } from '../../shared/kafka/listener-env';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 
@@ -35,6 +39,17 @@ export interface LocalRuntimeOptions {
   scheduler?: boolean;
   /** Port of the Kafka protocol listener on 127.0.0.1; 0 or absent: none (`npm start` asks for 9092). */
   kafkaPort?: number;
+  /**
+   * Import every route's handler before returning, so that the first requests do not wait for
+   * their code to load (each Lambda environment pays that once, at its cold start; `npm start`
+   * pays it at start). @default false
+   */
+  preloadHandlers?: boolean;
+  /**
+   * Warm the embedded DynamoDB Local for up to this long before the gateway listens
+   * (infra/local/warm-up.ts); not done when the endpoints came from AWS_ENDPOINT_URL. @default 0
+   */
+  warmUpMs?: number;
   /** Deliver triggers (wake on appends, invoke functions). @default true */
   triggers?: boolean;
   /** Dispatcher settings (invoke timeout, lease margin), e.g. shorter under the chaos harness. */
@@ -55,15 +70,13 @@ export interface LocalRuntime {
   readonly lambdaServedLocally: boolean;
   /** The scheduled functions, unless turned off. */
   readonly scheduler: RunningScheduler | undefined;
+  /** What warming DynamoDB Local did before the gateway listened (`warmUpMs`), if it ran. */
+  readonly warmUp: { readonly appends: number; readonly ms: number } | undefined;
   stop(): Promise<void>;
 }
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const dataDir = options.dataDir === undefined ? undefined : resolve(options.dataDir);
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise locally.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // A folder of another storage layout is refused before anything starts (bootstrap checks its tables too).
   if (dataDir !== undefined) checkDataFolderMarker(dataDir);
   const s3Directory = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'logway-s3-')) : undefined;
@@ -77,6 +90,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let gateway: RunningGateway | undefined;
   let kafka: RunningKafkaServer | undefined;
   let lambda: LocalLambda | undefined;
+  let warmUp: LocalRuntime['warmUp'];
   try {
     const { environment } = await bootstrapLocalResources(emulators.endpoints, options.resourcePrefix ?? 'logway-local', {
       embedded: emulators.started.length > 0,
@@ -85,6 +99,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     Object.assign(process.env, environment);
     resetAwsClients();
+    // Both before the gateway listens, so that a request that gets an answer gets a warm one.
+    const warmUpStarted = Date.now();
+    const [, appends] = await Promise.all([
+      options.preloadHandlers ? Promise.all(routes.map(options.loadHandler ?? importHandler)) : undefined,
+      options.warmUpMs && emulators.started.includes('dynamodb')
+        ? warmUpDynamoDbLocal(emulators.endpoints.dynamodb, { maxMs: options.warmUpMs }).catch((error: unknown) => {
+            console.warn(`[logway] warming DynamoDB Local failed; the first requests will be slower: ${(error as Error).message}`);
+            return undefined;
+          })
+        : undefined,
+    ]);
+    if (appends !== undefined) warmUp = { appends, ms: Date.now() - warmUpStarted };
     gateway = await startGateway({ port: options.port ?? 8080, loadHandler: options.loadHandler });
     const kafkaPort = options.kafkaPort ?? 0;
     if (kafkaPort !== 0) kafka = await startKafkaServer({ host: '127.0.0.1', port: kafkaPort, ...kafkaListenerEnv() });
@@ -107,6 +133,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     lambdaEndpoint: lambda?.endpoint,
     lambdaServedLocally: lambda?.server !== undefined,
     scheduler,
+    warmUp,
     async stop() {
       scheduler?.stop();
       await kafka?.stop();

@@ -1,7 +1,9 @@
 /**
  * `npm start`: Logway on this machine. PORT (default 8080), KAFKA_PORT (default 9092, 0 turns the
  * Kafka protocol listener off) and LOGWAY_DATA_DIR (default .logway/) choose where it listens and
- * keeps its data; SIGINT or SIGTERM stops everything it started.
+ * keeps its data; LOGWAY_WARMUP_MS (default 3000, 0: none) bounds the warm-up of DynamoDB Local
+ * before the first request, LOGWAY_FSYNC=1 keeps its fsyncs (docs/local-runtime.md). SIGINT or
+ * SIGTERM stops everything it started.
  */
 import { startLocalRuntime } from './runtime';
 
@@ -10,13 +12,18 @@ async function main(): Promise<void> {
   const dataDir = process.env.LOGWAY_DATA_DIR ?? '.logway';
   const startedAt = Date.now();
   const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
+  // How long the embedded DynamoDB Local is warmed before the first request (0: not at all).
+  const warmUpMs = Number(process.env.LOGWAY_WARMUP_MS ?? 3000);
   // The IAM check (docs/local-runtime.md) loads while the emulators start. It lives with the test
   // support code and its dev dependencies (CDK, the AGPL IAM simulator), never in a Lambda bundle.
   const iamCheck =
     process.env.LOGWAY_IAM_CHECK === '0'
       ? Promise.resolve(undefined)
       : import('../../test/support/iam-local').then((module) => module.installLocalIamCheck());
-  const [started, checked] = await Promise.allSettled([startLocalRuntime({ port, dataDir, kafkaPort }), iamCheck]);
+  const [started, checked] = await Promise.allSettled([
+    startLocalRuntime({ port, dataDir, kafkaPort, preloadHandlers: true, warmUpMs }),
+    iamCheck,
+  ]);
   if (started.status === 'rejected') throw started.reason;
   const runtime = started.value;
   if (checked.status === 'rejected') {
@@ -27,9 +34,17 @@ async function main(): Promise<void> {
   const emulated = runtime.emulators.started.length
     ? `embedded ${runtime.emulators.started.join(' and ')} emulator(s)`
     : 'endpoints from AWS_ENDPOINT_URL';
-  console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms)`);
+  const warmed = runtime.warmUp ? `, ${runtime.warmUp.ms} of them warming DynamoDB Local with ${runtime.warmUp.appends} appends` : '';
+  console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms${warmed})`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);
+  if (runtime.emulators.started.includes('dynamodb')) {
+    console.log(
+      runtime.emulators.dynamoDbSkipsFsync
+        ? '  disk writes: DynamoDB Local without fsync (eatmydata: to the page cache, as a Kafka broker writes; LOGWAY_FSYNC=1 keeps fsync)'
+        : '  disk writes: DynamoDB Local with fsync (apt-get install eatmydata makes hot-partition appends ~1.3x faster: docs/local-runtime.md)',
+    );
+  }
   if (runtime.kafka) {
     const auth = runtime.kafka.sasl ? 'SASL_PLAINTEXT with SCRAM-SHA-256/512 (KAFKA_SASL_USERS)' : 'no authentication';
     console.log(`  kafka:       ${runtime.kafka.host}:${runtime.kafka.port} (bootstrap.servers for Kafka clients; ${auth})`);

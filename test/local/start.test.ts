@@ -1,12 +1,14 @@
 /**
- * `npm start` as a user runs it: the service answers, keeps its data across a restart, and
+ * `npm start` as a user runs it: the service answers, warm, with DynamoDB Local's files written
+ * without fsync (eatmydata), keeps its data across a restart and a SIGKILL, prints no metrics, and
  * SIGTERM stops every process it started, DynamoDB Local's Java included.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eatMyDataLibrary } from '../../infra/local/emulators';
 import { freePort } from '../../infra/local/processes';
 import { apiVersions, metadata } from '../../shared/kafka/schema';
 import { RawClient } from '../kafka/raw-client';
@@ -42,6 +44,9 @@ const alive = (pid: number) => {
   }
 };
 
+/** What each started process printed so far. */
+const outputs = new Map<ChildProcess, () => string>();
+
 async function start(port: number, kafkaPort?: number): Promise<ChildProcess> {
   // The embedded emulators, whatever endpoints this test process was given.
   // A free Kafka port too: the default 9092 may be taken on a shared machine.
@@ -51,6 +56,10 @@ async function start(port: number, kafkaPort?: number): Promise<ChildProcess> {
     KAFKA_PORT: String(kafkaPort ?? (await freePort())),
     LOGWAY_DATA_DIR: dataDir,
   };
+  // As a user's shell has it: the test runner's own settings for handlers are not npm start's.
+  delete env.POWERTOOLS_METRICS_DISABLED;
+  delete env.POWERTOOLS_LOG_LEVEL;
+  delete env.LOGWAY_FSYNC;
   delete env.AWS_ENDPOINT_URL;
   delete env.AWS_ENDPOINT_URL_DYNAMODB;
   delete env.AWS_ENDPOINT_URL_S3;
@@ -62,6 +71,7 @@ async function start(port: number, kafkaPort?: number): Promise<ChildProcess> {
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  outputs.set(child, () => output);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const health = await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => undefined);
@@ -84,6 +94,14 @@ async function stop(child: ChildProcess): Promise<number[]> {
 }
 
 describe('npm start', () => {
+  beforeAll(() => {
+    if (!eatMyDataLibrary()) {
+      throw new Error(
+        'npm start keeps DynamoDB Local on disk without fsync through eatmydata, and these tests check that it loses nothing: sudo apt-get install eatmydata',
+      );
+    }
+  });
+
   it('answers within 30 s, keeps data across a restart, and leaves no process after SIGTERM', async () => {
     const port = await freePort();
     const kafkaPort = await freePort();
@@ -93,6 +111,11 @@ describe('npm start', () => {
       body: JSON.stringify({ name: 'kept', partitions: 2 }),
     });
     expect(created.status).toBe(201);
+    const produced = await fetch(`http://127.0.0.1:${port}/v1/topics/kept/records`, {
+      method: 'POST',
+      body: JSON.stringify({ records: [{ value: 'v' }] }),
+    });
+    expect(produced.status).toBe(200);
     // The Kafka listener beside HTTP (KAFKA_PORT), advertising itself.
     const kafka = await RawClient.open(kafkaPort);
     expect((await kafka.call(apiVersions, 3, { clientSoftwareName: 'start-test', clientSoftwareVersion: '1' })).errorCode).toBe(0);
@@ -100,6 +123,11 @@ describe('npm start', () => {
       { nodeId: 0, host: '127.0.0.1', port: kafkaPort, rack: null },
     ]);
     kafka.close();
+    const printed = outputs.get(first)!();
+    expect(printed).toMatch(/warming DynamoDB Local with \d+ appends/);
+    expect(printed).toContain('DynamoDB Local without fsync');
+    // Handlers publish metrics as EMF lines on Lambda; on the terminal they would be one per request.
+    expect(printed).not.toContain('"_aws"');
     const firstProcesses = await stop(first);
     expect(firstProcesses.length).toBeGreaterThan(0); // DynamoDB Local's Java, at least
     expect(firstProcesses.filter(alive)).toEqual([]);
