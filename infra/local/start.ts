@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     console.log(
       runtime.emulators.dynamoDbSkipsFsync
         ? '  disk writes: DynamoDB Local without fsync (eatmydata: to the page cache, as a Kafka broker writes; LOGWAY_FSYNC=1 keeps fsync)'
-        : '  disk writes: DynamoDB Local with fsync (apt-get install eatmydata makes hot-partition appends ~1.3x faster: docs/local-runtime.md)',
+        : process.platform === 'linux' && process.env.LOGWAY_FSYNC !== '1'
+          ? '  disk writes: DynamoDB Local with fsync (apt-get install eatmydata makes hot-partition appends ~1.3x faster: docs/local-runtime.md)'
+          : '  disk writes: DynamoDB Local with fsync',
     );
   }
   if (runtime.kafka) {
