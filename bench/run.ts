@@ -10,11 +10,13 @@
  *   npm run bench -- triggers   only push delivery (bench/triggers.ts; also npm run bench:triggers)
  *   npm run bench -- no-triggers  everything but push delivery
  *   npm run bench -- probes     only the append-design probes for a hot partition (bench/append-probes.ts)
+ *   npm run bench -- start      only `npm start` from cold beside its old start (bench/npm-start.ts; no-start skips it)
  *
  * Order: the system under test starts in a child process (bench/server.ts); the HTTP workloads
  * run, then the floor (raw DynamoDB Local and s3rver rates); the server stops; then triggers (in a
  * child process with its own runtime: produce-to-invocation latency, delivery rate and cost beside
- * Kinesis' and MSK's event source mappings); then cold start and the codec, which need a quiet machine. On a shared machine run it under the test lock:
+ * Kinesis' and MSK's event source mappings); then `npm start` from cold (bench/npm-start.ts, child
+ * processes); then cold start and the codec, which need a quiet machine. On a shared machine run it under the test lock:
  * `flock /tmp/logway-vitest.lock npm run bench`.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,12 +32,26 @@ import { runColdStart } from './coldstart';
 import { runFloor, type FloorOptions } from './floor';
 import { startBenchServer, type BenchServer } from './harness';
 import { formatKafkaReport, runKafkaBench, type KafkaBenchOptions, type KafkaBenchResults } from './kafka';
+import { formatNpmStartBench, type NpmStartCell, type NpmStartOptions, runNpmStartBench } from './npm-start';
 import { formatReport, type BenchResults, type Environment } from './report';
 import { formatTriggersReport, runTriggersBench, type TriggersBenchOptions, type TriggersBenchResults } from './triggers';
 import { clientDefaultRecordsPerRequest, runWorkloads, type WorkloadOptions } from './workloads';
 
 const args = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '')));
-const known = new Set(['quick', 'codec', 'no-codec', 'no-coldstart', 'no-floor', 'kafka', 'no-kafka', 'triggers', 'no-triggers', 'probes']);
+const known = new Set([
+  'quick',
+  'codec',
+  'no-codec',
+  'no-coldstart',
+  'no-floor',
+  'kafka',
+  'no-kafka',
+  'triggers',
+  'no-triggers',
+  'probes',
+  'start',
+  'no-start',
+]);
 for (const arg of args) {
   if (!known.has(arg)) {
     console.error(`unknown argument '${arg}'; use any of: ${[...known].join(', ')}`);
@@ -47,7 +63,12 @@ const codecOnly = args.has('codec');
 const kafkaOnly = args.has('kafka');
 const triggersOnly = args.has('triggers');
 const probesOnly = args.has('probes');
+const startOnly = args.has('start');
 const mode: Environment['mode'] = codecOnly ? 'codec' : quick ? 'quick' : 'full';
+
+const npmStartOptions: NpmStartOptions = quick
+  ? { durationMs: 3000, clients: 16, repetitions: 1 }
+  : { durationMs: 5000, clients: 16, repetitions: 2 };
 
 const probeOptions = quick ? { cellMs: 1000, clients: [4, 16], repetitions: 1 } : { cellMs: 3000, clients: [4, 16], repetitions: 3 };
 
@@ -123,7 +144,16 @@ async function main(): Promise<void> {
     kafka?: KafkaBenchResults;
     triggers?: TriggersBenchResults;
     appendProbes?: AppendProbeCell[];
+    npmStart?: NpmStartCell[];
   } = { environment };
+
+  if (startOnly) {
+    results.npmStart = await runNpmStartBench(npmStartOptions, log);
+    const file = saveResults(results, environment.startedAt, ['start', quick ? 'quick' : '']);
+    console.log(formatNpmStartBench(results.npmStart));
+    console.log(`\nresults: ${file}`);
+    return;
+  }
 
   if (probesOnly) {
     log('append probes on a DynamoDB Local of their own');
@@ -164,6 +194,10 @@ async function main(): Promise<void> {
     log('triggers benchmark (its own runtime, in a child process)');
     results.triggers = await runTriggersBench(triggersOptions, log);
   }
+  if (!codecOnly && !kafkaOnly && !triggersOnly && !args.has('no-start')) {
+    log('npm start from cold, beside its start without warm-up and with fsync (child processes)');
+    results.npmStart = await runNpmStartBench(npmStartOptions, log);
+  }
   if (!codecOnly && !triggersOnly) {
     if (!kafkaOnly && !args.has('no-coldstart')) {
       results.coldStart = await runColdStart({ runs: quick ? 3 : 5 }, log);
@@ -187,6 +221,7 @@ async function main(): Promise<void> {
   console.log(formatReport(results));
   if (results.kafka) console.log(`\n${formatKafkaReport(results.kafka)}`);
   if (results.triggers) console.log(`\n${formatTriggersReport(results.triggers)}`);
+  if (results.npmStart) console.log(`\n${formatNpmStartBench(results.npmStart)}`);
   console.log(`\nresults: ${file}`);
 }
 
