@@ -38,6 +38,7 @@ export const integrationTests = [
   'test/local/layout.test.ts',
   'test/local/localstack.test.ts',
   'test/local/start.test.ts',
+  'test/local/warm-up.test.ts',
   'test/log/chunk-append.test.ts',
   'test/log/compaction.test.ts',
   'test/log/concurrency.test.ts',

@@ -7,11 +7,13 @@
  * a scratch table that it drops afterwards; the service's own tables are never touched.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ChunkAppendContext, appendChunk } from '../../shared/log/chunk-append';
 import { tables } from '../../shared/storage/tables';
 import { createTableInput, emulatorCredentials } from './bootstrap';
+
+const scratchPrefix = 'logway-warm-up-';
 
 export interface WarmUpOptions {
   /** Stop after this long even if `appends` were not reached. */
@@ -24,12 +26,17 @@ export interface WarmUpOptions {
 export async function warmUpDynamoDbLocal(endpoint: string, options: WarmUpOptions): Promise<number> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: emulatorCredentials });
   const dynamo = DynamoDBDocumentClient.from(client);
-  const table = `logway-warm-up-${randomUUID().slice(0, 8)}`;
+  const table = `${scratchPrefix}${randomUUID().slice(0, 8)}`;
   const target = options.appends ?? 600;
   const deadline = Date.now() + options.maxMs;
   const value = Buffer.alloc(1024, 0x78);
   let appended = 0;
   try {
+    // A start killed while it warmed up left its scratch table in the data folder: drop it.
+    const { TableNames = [] } = await client.send(new ListTablesCommand({}));
+    for (const leftover of TableNames.filter((name) => name.startsWith(scratchPrefix))) {
+      await client.send(new DeleteTableCommand({ TableName: leftover })).catch(() => undefined);
+    }
     await client.send(new CreateTableCommand(createTableInput(tables.chunks, table)));
     // Six writers share a partition (joins, failed joins at chunk boundaries, head reads); two
     // append alone (conditional Puts).
