@@ -33,10 +33,14 @@ export async function warmUpDynamoDbLocal(endpoint: string, options: WarmUpOptio
   let appended = 0;
   try {
     // A start killed while it warmed up left its scratch table in the data folder: drop it.
-    const { TableNames = [] } = await client.send(new ListTablesCommand({}));
-    for (const leftover of TableNames.filter((name) => name.startsWith(scratchPrefix))) {
-      await client.send(new DeleteTableCommand({ TableName: leftover })).catch(() => undefined);
-    }
+    const leftovers: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: after }));
+      leftovers.push(...(page.TableNames ?? []).filter((name) => name.startsWith(scratchPrefix)));
+      after = page.LastEvaluatedTableName;
+    } while (after);
+    for (const leftover of leftovers) await client.send(new DeleteTableCommand({ TableName: leftover })).catch(() => undefined);
     await client.send(new CreateTableCommand(createTableInput(tables.chunks, table)));
     // Six writers share a partition (joins, failed joins at chunk boundaries, head reads); two
     // append alone (conditional Puts).
