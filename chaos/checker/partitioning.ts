@@ -4,6 +4,8 @@
  * The count a produce used is one in force at some instant of the produce: at least the count of
  * the last growth acknowledged before it was sent, at most the target of the last growth sent
  * before it was answered (growth of unknown outcome counts as possibly done from its sending on).
+ * A replayed answer (an Idempotency-Key retry) reports where an earlier attempt of the same write
+ * placed the records, so its window opens when the write's first attempt was sent.
  * Pure: a history in, anomalies out. Nothing lost is the log checker's (lost-write, gap).
  */
 import { partitionForKey } from '../../shared/records/partitioner';
@@ -29,6 +31,13 @@ export function checkPartitioning(ops: readonly Op[]): { anomalies: Anomaly[]; s
       initial.set((op.value as CreateTopicValue).name, (op.value as CreateTopicValue).partitions);
   }
   stats.growths = grows.filter((g) => g.type === 'ok').length;
+  // When each write's first attempt was sent (attempts of a write share its id).
+  const firstSent = new Map<string, number>();
+  for (const op of ops) {
+    if (op.f !== 'produce') continue;
+    const { write } = op.value as ProduceValue;
+    firstSent.set(write, Math.min(firstSent.get(write) ?? Number.POSITIVE_INFINITY, op.invokeTime));
+  }
 
   for (const op of ops) {
     if (op.f !== 'produce' || op.type !== 'ok') continue;
@@ -37,15 +46,13 @@ export function checkPartitioning(ops: readonly Op[]): { anomalies: Anomaly[]; s
     const start = initial.get(v.topic);
     if (start === undefined) continue;
     const ofTopic = grows.filter((g) => g.value.topic === v.topic);
-    // At least: the last growth acknowledged before the produce was sent.
-    const least = Math.max(
-      start,
-      ...ofTopic.filter((g) => g.type === 'ok' && g.completeTime < op.invokeTime).map((g) => g.value.partitions),
-    );
+    const { offsets, replayed } = op.result as ProduceResult;
+    const sent = replayed ? (firstSent.get(v.write) ?? op.invokeTime) : op.invokeTime;
+    // At least: the last growth acknowledged before the produce (the write, if replayed) was sent.
+    const least = Math.max(start, ...ofTopic.filter((g) => g.type === 'ok' && g.completeTime < sent).map((g) => g.value.partitions));
     // At most: the last growth sent before the produce was answered.
     const most = Math.max(start, ...ofTopic.filter((g) => g.invokeTime < op.completeTime).map((g) => g.value.partitions));
     const counts = [...new Set([start, ...ofTopic.map((g) => g.value.partitions)])].filter((n) => n >= least && n <= most);
-    const { offsets } = op.result as ProduceResult;
     v.records.forEach((record, i) => {
       if (record.partition >= 0 || record.key === null) return;
       const landed = offsets[i]?.partition;

@@ -59,6 +59,24 @@ describe('chaos checker: keyed records while partitions grow', () => {
     expect(types(b.h, ['wrong-key'])).toEqual(['wrong-key-partition']);
   });
 
+  it("judges a replayed answer by the write's first attempt: placed before a growth, replayed after it", () => {
+    // Found by `npm run chaos -- --quick` (seed 1329159123): attempt 1 appended on 3 partitions and
+    // lost its answer; the growth to 4 completed; attempt 2 replayed attempt 1's offsets.
+    const { h } = setup();
+    const write = { topic: 'g', write: 'w-retried', idempotencyKey: 'k', records: [{ id: 'r9.0.0', key, partition: -1, bytes: 10 }] };
+    const old = partitionForKey(key, 2);
+    h.add('produce', { ...write, attempt: 1 }, 'info', undefined, { end: h.time + 5_000 });
+    h.add('grow-partitions', { topic: 'g', partitions: 3 }, 'ok', { partitions: 3 });
+    const replay = { offsets: [{ partition: old, offset: 0, timestamp: 1 }], replayed: true };
+    h.add('produce', { ...write, attempt: 2 }, 'ok', replay);
+    expect(types(h, ['wrong-key'])).toEqual([]);
+    // The same answer not replayed was placed after the growth: on the old count it is wrong.
+    const b = setup();
+    b.h.add('grow-partitions', { topic: 'g', partitions: 3 }, 'ok', { partitions: 3 });
+    b.h.add('produce', { ...write, attempt: 1 }, 'ok', { ...replay, replayed: false });
+    expect(types(b.h, ['wrong-key'])).toEqual(['wrong-key-partition']);
+  });
+
   it('counts a growth of unknown outcome as possibly done, and a refused one as not', () => {
     const a = setup();
     a.h.add('grow-partitions', { topic: 'g', partitions: 3 }, 'info', undefined, { end: Number.POSITIVE_INFINITY });
