@@ -6,12 +6,11 @@
  * warm-up off and fsync kept (LOGWAY_WARMUP_MS=0 LOGWAY_FSYNC=1: how `npm start` ran before it
  * warmed DynamoDB Local and dropped fsync; docs/local-runtime.md, "Warm at start, and disk writes").
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../infra/local/processes';
-import { repoRoot } from '../infra/project';
+import { freePort, spawnNpmStart } from '../infra/local/processes';
 import { closedLoop, type LatencySummary, send, sendJson } from './harness';
 import { table } from './report';
 import { produceBody } from './workloads';
@@ -62,29 +61,20 @@ async function startNpmStart(dataDir: string, variant: NpmStartVariant): Promise
     LOGWAY_DATA_DIR: dataDir,
     ...npmStartVariants[variant],
   };
-  // The embedded emulators, as a user's `npm start` runs them.
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'LOGWAY_WARMUP_MS', 'LOGWAY_FSYNC']) {
-    if (!(name in npmStartVariants[variant])) delete env[name];
-  }
+  // Settings of the bench's own shell are not the variant's.
+  for (const name of ['LOGWAY_WARMUP_MS', 'LOGWAY_FSYNC']) if (!(name in npmStartVariants[variant])) delete env[name];
   const spawned = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  const { child, output } = spawnNpmStart(env);
   const deadline = Date.now() + 60_000;
-  while (!output.includes('Logway is running')) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+  while (!output().includes('Logway is running')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`npm start printed no start line within 60 s:\n${output}`);
+      throw new Error(`npm start printed no start line within 60 s:\n${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return { child, url: `http://127.0.0.1:${port}`, startMs: performance.now() - spawned, output: () => output };
+  return { child, url: `http://127.0.0.1:${port}`, startMs: performance.now() - spawned, output };
 }
 
 async function stopNpmStart(child: ChildProcess): Promise<void> {

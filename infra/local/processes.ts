@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createConnection } from 'node:net';
 import { sleep } from '../../shared/runtime/retry';
+import { repoRoot } from '../project';
 
 /** Asks the OS for a free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -35,4 +37,28 @@ export async function waitForPort(port: number, timeoutMs: number, isAlive: () =
     await sleep(50);
   }
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
+}
+
+/** A started `npm start` (its entry point, infra/local/start.ts) and what it has printed so far. */
+export interface SpawnedNpmStart {
+  readonly child: ChildProcess;
+  output(): string;
+}
+
+/**
+ * Runs `npm start`'s entry point as a user's `npm start` does: the embedded emulators (the
+ * AWS_ENDPOINT_URL* of this process are left out of `env`), stdout and stderr collected.
+ */
+export function spawnNpmStart(env: NodeJS.ProcessEnv): SpawnedNpmStart {
+  const childEnv = { ...env };
+  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3']) delete childEnv[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
+    cwd: repoRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+  return { child, output: () => output };
 }

@@ -3,16 +3,15 @@
  * without fsync (eatmydata), keeps its data across a restart and a SIGKILL, prints no metrics, and
  * SIGTERM stops every process it started, DynamoDB Local's Java included.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eatMyDataLibrary } from '../../infra/local/emulators';
-import { freePort } from '../../infra/local/processes';
+import { freePort, spawnNpmStart } from '../../infra/local/processes';
 import { apiVersions, metadata } from '../../shared/kafka/schema';
 import { RawClient } from '../kafka/raw-client';
-import { repoRoot } from '../../infra/project';
 const dataDir = mkdtempSync(join(tmpdir(), 'logway-start-'));
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -60,27 +59,17 @@ async function start(port: number, kafkaPort?: number): Promise<ChildProcess> {
   delete env.POWERTOOLS_METRICS_DISABLED;
   delete env.POWERTOOLS_LOG_LEVEL;
   delete env.LOGWAY_FSYNC;
-  delete env.AWS_ENDPOINT_URL;
-  delete env.AWS_ENDPOINT_URL_DYNAMODB;
-  delete env.AWS_ENDPOINT_URL_S3;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
-    cwd: repoRoot,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-  outputs.set(child, () => output);
+  const { child, output } = spawnNpmStart(env);
+  outputs.set(child, output);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const health = await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => undefined);
     if (health?.ok) return child;
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
-  throw new Error(`npm start did not answer /v1/health within 30 s:\n${output}`);
+  throw new Error(`npm start did not answer /v1/health within 30 s:\n${output()}`);
 }
 
 async function stop(child: ChildProcess): Promise<number[]> {
