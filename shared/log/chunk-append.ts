@@ -62,8 +62,11 @@ export interface ChunkBatch {
   readonly configVersion: number;
 }
 
-/** The attributes a chunk's batch adds to it: the entry (packed), its max timestamp for the chunk's running maximum, its write id. */
-/** The values of a join's update: `joinOrCreateUpdate` appends `:batch` (a list), `joinUpdate` sets `:entry`. */
+/**
+ * The attributes a chunk's batch adds to it: the entry (packed), its max timestamp for the chunk's
+ * running maximum, its write id. `joinOrCreateUpdate` appends the entry as `:batch` (a list of
+ * one), `joinUpdate` sets it as `:entry`.
+ */
 export const entryValues = (entry: ChunkEntry, create = false) => ({
   ...(create ? { ':batch': [encodeChunkEntry(entry)] } : { ':entry': encodeChunkEntry(entry) }),
   ':ts': new Set([entry.maxTimestamp]),
