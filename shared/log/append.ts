@@ -41,6 +41,7 @@ import {
   appendChunk,
   type ChunkAppendContext,
   chunkItem,
+  appendDeadlineMs,
   contentionMemoryMs,
   entryValues,
   joinCondition,
@@ -187,7 +188,7 @@ async function appendExactlyOnce(
   idempotency: IdempotencyRecord,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
+  const deadline = Date.now() + (options.deadlineMs ?? appendDeadlineMs);
   const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const writeId = newWriteId();
   // The reads the append would start with anyway, made first, so that the claim names where to
@@ -285,6 +286,18 @@ async function readHeads(views: RequestViews, which: readonly PreparedBatch[], k
   });
 }
 
+/** What both transaction paths start from: their deadline, the table, each batch's key, the topic's config version, the heads. */
+async function startTransaction(topic: TopicMetadata, batches: readonly PreparedBatch[], options: AppendOptions) {
+  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
+  return {
+    deadline: Date.now() + (options.deadlineMs ?? appendDeadlineMs),
+    table: tableName('chunks'),
+    keyOf,
+    configVersion: configVersionOf(topic),
+    views: await headsOf(batches, keyOf),
+  };
+}
+
 /** The head this process knows of each partition, else a read of it. */
 async function headsOf(batches: readonly PreparedBatch[], keyOf: (b: PreparedBatch) => string): Promise<RequestViews> {
   const views: RequestViews = new Map();
@@ -332,11 +345,7 @@ async function joinAcrossPartitions(
   writeId: string,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
-  const table = tableName('chunks');
-  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
-  const configVersion = configVersionOf(topic);
-  const views = await headsOf(batches, keyOf);
+  const { deadline, table, keyOf, configVersion, views } = await startTransaction(topic, batches, options);
   const chunkBatches = new Map(batches.map((b) => [b.partition, { entry: chunkEntryOf(b, Date.now(), writeId), configVersion }]));
 
   for (let attempt = 0; ; attempt++) {
@@ -452,11 +461,7 @@ async function appendInTransaction(
   idempotency: IdempotencyRecord | undefined,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const deadline = Date.now() + (options.deadlineMs ?? 10_000);
-  const table = tableName('chunks');
-  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
-  const configVersion = configVersionOf(topic);
-  const views = await headsOf(batches, keyOf);
+  const { deadline, table, keyOf, configVersion, views } = await startTransaction(topic, batches, options);
 
   for (let attempt = 0; ; attempt++) {
     const now = Date.now();

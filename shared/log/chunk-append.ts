@@ -87,8 +87,8 @@ export type ChunkAppendOutcome =
     }
   | { readonly kind: 'topic-changed'; readonly reason: 'deleted' | 'config' };
 
-/** Give up (429) after this long: the produce's own deadline. */
-const deadlineMs = 10_000;
+/** How long one produce may spend on lost races and re-plans before answering 429 (every append path's default). */
+export const appendDeadlineMs = 10_000;
 /** How long a collision makes this writer treat the partition as contended (append.ts's paths too). */
 export const contentionMemoryMs = 1000;
 
@@ -102,7 +102,7 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   let writeUnits = 0;
   let contended = (context.contendedUntil?.get(partitionKey) ?? 0) > now();
   let lostInARow = 0;
-  const deadline = now() + (context.deadlineMs ?? deadlineMs);
+  const deadline = now() + (context.deadlineMs ?? appendDeadlineMs);
   const entry = batch.entry.writeId ? batch.entry : { ...batch.entry, writeId: newWriteId() };
   batch = { ...batch, entry };
   // A batch in S3, or one as large as a chunk, gets a sealed chunk of its own: a join adds at most

@@ -24,6 +24,7 @@ import { cachedTopic, forgetTopic } from '../topics/cache';
 import { effectiveTopicConfig } from '../topics/model';
 import { getTopic, type TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
+import { appendDeadlineMs } from './chunk-append';
 import {
   encodeStoredOffsets,
   maxStoredResponseBytes,
@@ -164,7 +165,7 @@ export async function produce(
   const recordBytes = records;
   let totalBytes = 0;
   // One deadline for the whole request: lost races, and re-plans after the topic changed.
-  const deadline = Date.now() + produceDeadlineMs;
+  const deadline = Date.now() + appendDeadlineMs;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) {
       if (Date.now() >= deadline) throw topicChangingTooOften(topicName);
@@ -324,9 +325,6 @@ async function storedForCurrentTopic(topicName: string, key: string, partitionsN
 
 /** A short, growing pause before planning again against a topic that changed (10 ms a try, at most 200). */
 const replanDelayMs = (attempt: number) => Math.min(200, 10 * attempt);
-
-/** How long one produce request may spend on lost races and re-plans before answering 429. */
-export const produceDeadlineMs = 10_000;
 
 function topicChangingTooOften(topic: string): LogwayError {
   return throttled(`Topic '${topic}' kept changing while this request was being appended; retry (with the same Idempotency-Key).`, {
