@@ -447,7 +447,9 @@ async function readBackOffsets(
     // The transaction committed this batch into this chunk; entries are never moved out of it.
     if (offset === undefined) throw new Error(`append committed but its batch is not in chunk ${w.partitionKey}@${w.baseOffset}`);
     baseOffsets.set(w.partition, offset);
-    knownHeads.set(w.partitionKey, viewOfItem(item as unknown as Record<string, unknown>));
+    // Retention may have made the chunk a stub since the commit: then the head is further on.
+    if (isStub(item!)) knownHeads.delete(w.partitionKey);
+    else knownHeads.set(w.partitionKey, viewOfItem(item as unknown as Record<string, unknown>));
   }
   return baseOffsets;
 }

@@ -142,7 +142,8 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
       // every other writer then has to walk past.
       if (step.kind === 'join' || (step.kind === 'put' && !step.sealed))
         context.contendedUntil?.set(partitionKey, now() + contentionMemoryMs);
-      context.heads.set(partitionKey, result.view);
+      if (result.view) context.heads.set(partitionKey, result.view);
+      else context.heads.delete(partitionKey);
       return { kind: 'appended', baseOffset: result.baseOffset, requests, collisions, writeUnits };
     }
     if (result.kind === 'lost') {
@@ -172,7 +173,8 @@ const describeStep = (step: Exclude<AppendStep, { kind: 'topic-changed' }>) =>
   step.kind === 'put' ? `put-${step.sealed ? 'sealed' : 'open'}` : step.kind === 'join' && step.create ? 'join-next' : step.kind;
 
 type StepResult =
-  | { kind: 'done'; baseOffset: number; view: ChunkView; writeUnits: number }
+  /** `view`: the chunk after the write, unless it is a stub already (the head is further on). */
+  | { kind: 'done'; baseOffset: number; view?: ChunkView; writeUnits: number }
   /** Another writer got there first; `view` is the chunk that was found. */
   | { kind: 'lost'; view?: ChunkView; writeUnits: number }
   /** The step changed the chunk's state (a seal) without appending. */
@@ -246,9 +248,9 @@ async function runStep(
     const item = error.Item ? unmarshall(error.Item) : undefined;
     const found = item && !isStub(item) ? viewOfItem(item) : undefined;
     // The key is taken by this writer's own earlier attempt (the SDK retried a write that had
-    // committed): that attempt is the append.
+    // committed): that attempt is the append, though retention may have made its chunk a stub since.
     const own = item && entry.writeId !== undefined && step.kind !== 'seal' ? ownBatchOffset(item as ChunkItem, entry.writeId) : undefined;
-    if (own !== undefined && found) return { kind: 'done', baseOffset: own, view: found, writeUnits: 0 };
+    if (own !== undefined) return { kind: 'done', baseOffset: own, ...(found ? { view: found } : {}), writeUnits: 0 };
     return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
   }
 }

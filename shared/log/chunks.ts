@@ -22,6 +22,7 @@
  * | `writeIds`           | string set of the batches' `writeId`s (a retried join must not land twice)             |
  * | `rewrites`           | how many times compaction rewrote the chunk's batches (each rewrite is conditioned on it) |
  * | `stub`, `expiresAt`  | a chunk retention removed: only its key is kept, 24 h, so a stale writer collides     |
+ * | `writeOffsets`       | on a stub: map of each removed batch's `writeId` to its base offset (see `stubItem`)  |
  *
  * Fences (zero-record sealed chunks a config change or a deletion puts at the head) and the
  * empty open chunk a filling writer opens carry no batches.
@@ -175,8 +176,12 @@ export const entriesOfChunk = (item: Pick<ChunkItem, 'batches'>): ChunkEntry[] =
 /** 72 random bits: unique per append attempt among a chunk's at most 128 batches, and short. */
 export const newWriteId = () => randomBytes(9).toString('base64url');
 
-/** Where a writer's own earlier attempt put its batch in `item`, if it did: the batch's base offset. */
+/**
+ * Where a writer's own earlier attempt put its batch in `item`, if it did: the batch's base
+ * offset. A stub still knows (retention may remove a chunk between a write and its retry).
+ */
 export function ownBatchOffset(item: ChunkItem, writeId: string): number | undefined {
+  if (isStub(item)) return item.writeOffsets && Object.hasOwn(item.writeOffsets, writeId) ? Number(item.writeOffsets[writeId]) : undefined;
   if (!item.writeIds || !(item.writeIds as ReadonlySet<string>).has(writeId)) return undefined;
   let offset = Number(item.baseOffset);
   for (const entry of entriesOfChunk(item)) {
@@ -184,6 +189,17 @@ export function ownBatchOffset(item: ChunkItem, writeId: string): number | undef
     offset += Number(entry.recordCount);
   }
   return undefined;
+}
+
+/** Each batch's `writeId` in `item`, with the batch's base offset (what a stub of it keeps). */
+export function writeOffsetsOf(item: ChunkItem): Record<string, number> {
+  const offsets: Record<string, number> = {};
+  let offset = Number(item.baseOffset);
+  for (const entry of entriesOfChunk(item)) {
+    if (entry.writeId !== undefined) offsets[entry.writeId] = offset;
+    offset += Number(entry.recordCount);
+  }
+  return offsets;
 }
 
 /** A chunk item as DynamoDB returns it (unmarshalled by the document client). */
@@ -210,6 +226,8 @@ export interface ChunkItem {
   readonly writeIds?: ReadonlySet<string>;
   readonly stub?: boolean;
   readonly expiresAt?: number;
+  /** On a stub: where each batch of the removed chunk landed, by its `writeId`. */
+  readonly writeOffsets?: Readonly<Record<string, number>>;
 }
 
 /** How long a removed chunk's key stays as a stub (DynamoDB TTL then deletes it, for free). */

@@ -10,9 +10,10 @@
  *   reader either still sees a batch or sees an offset range that starts after it, never a hole.
  *   Then every chunk that lies entirely below the new log start becomes a stub, except the last
  *   chunk of the partition (a writer needs the head). A chunk partly below the start stays whole.
- * - Stubs, not deletes: a removed chunk is overwritten with its key alone (`stub`, `expiresAt`:
+ * - Stubs, not deletes: a removed chunk is overwritten with its key (`stub`, `expiresAt`:
  *   DynamoDB TTL deletes it a day later), so a writer whose view of the head is stale collides
- *   with it instead of appending below the log start. The partition item's `stubbedBelow` says
+ *   with it instead of appending below the log start, and with where its batches landed by
+ *   write id, so a write whose answer was lost meanwhile still finds itself (`stubItem`). The partition item's `stubbedBelow` says
  *   below which key every chunk is a stub already, so a pass reads the chain from there; chunks a
  *   pass that died left below the log start are stubbed by the next.
  * - Segment objects: a batch in S3 knows how many batches its object holds. Removing its chunk
@@ -136,7 +137,7 @@ async function removeChunk(read: ChunkItem, now: number, report: SweepReport): P
       await dynamo().send(
         new PutCommand({
           TableName: tableName('chunks'),
-          Item: stubItem(chunk.partitionKey, Number(chunk.baseOffset), now),
+          Item: stubItem(chunk, now),
           ConditionExpression: `attribute_exists(partitionKey) AND attribute_not_exists(stub) AND ${
             chunk.segmentKey !== undefined ? 'segmentKey = :segment' : 'attribute_not_exists(segmentKey)'
           }`,
@@ -284,7 +285,7 @@ async function stubAllButLast(partitionKey: string, now: number, report: SweepRe
   const doomed = chunks.filter((chunk) => !isStub(chunk) && Number(chunk.baseOffset) < Number(last.baseOffset));
   await batchWriteAll(
     tableName('chunks'),
-    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(partitionKey, Number(chunk.baseOffset), now) } } })),
+    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(chunk, now) } } })),
   );
   report.batchesDeleted += doomed.reduce((sum, chunk) => sum + (chunk.batches?.length ?? 0), 0);
 }

@@ -4,7 +4,7 @@
  * become stubs, which batches compaction may rewrite, and the items those writes put. The I/O is
  * in retention.ts and compaction.ts.
  */
-import { type ChunkEntry, type ChunkItem, chunkStubTtlSeconds, encodeChunkEntry } from './chunks';
+import { type ChunkEntry, type ChunkItem, chunkStubTtlSeconds, encodeChunkEntry, writeOffsetsOf } from './chunks';
 
 /** What retention needs to know of a batch (an expanded chunk entry). */
 export interface RetainedBatch {
@@ -82,11 +82,21 @@ export function stubbedBelowAfter(chunks: readonly ChunkRange[], lastBaseOffset:
 }
 
 /**
- * What a removed chunk becomes: its key alone, for `chunkStubTtlSeconds`, so that a writer
- * whose view of the head is stale collides with it instead of appending below the log start.
+ * What a removed chunk becomes: its key, for `chunkStubTtlSeconds`, so that a writer whose view
+ * of the head is stale collides with it instead of appending below the log start; and where each
+ * of its batches landed, by write id, so that a write whose answer was lost while retention
+ * removed its chunk (the SDK's retry, or a retry's search for an expired claim's write) finds
+ * that it landed instead of appending again. At most 128 batches: a few KB.
  */
-export function stubItem(partitionKey: string, baseOffset: number, nowMs: number): ChunkItem {
-  return { partitionKey, baseOffset, stub: true, expiresAt: Math.floor(nowMs / 1000) + chunkStubTtlSeconds };
+export function stubItem(chunk: ChunkItem, nowMs: number): ChunkItem {
+  const writeOffsets = writeOffsetsOf(chunk);
+  return {
+    partitionKey: chunk.partitionKey,
+    baseOffset: Number(chunk.baseOffset),
+    stub: true,
+    expiresAt: Math.floor(nowMs / 1000) + chunkStubTtlSeconds,
+    ...(Object.keys(writeOffsets).length > 0 ? { writeOffsets } : {}),
+  };
 }
 
 /** A batch as compaction considers it: where it is, and its offsets. */

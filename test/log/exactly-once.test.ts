@@ -7,7 +7,8 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { scopedIdempotencyKey } from '../../shared/log/idempotency';
-import { dynamo, tableName } from '../../shared/runtime/aws';
+import { sweepRetention } from '../../shared/log/retention';
+import { dynamo, runAsFunction, tableName } from '../../shared/runtime/aws';
 import { aheadOfFirst, type ClientStack } from '../support/intercept';
 import { useTestService } from '../support/local-service';
 
@@ -180,6 +181,29 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
     expect(retried.body.offsets[0].offset).toBe(1);
     expect((await readAll('eo-died')).map((r) => r.value)).toEqual(['racer', 'once']);
+  }, 30_000);
+
+  it('an attempt that died after its append is completed by a retry though retention removed its chunk meanwhile', async () => {
+    await http.post('/v1/topics', { name: 'eo-died-swept', partitions: 1, config: { 'retention.ms': 60_000 } });
+    const restore = failFirst(completion, 'before');
+    try {
+      const died = await afterLostTransaction('eo-died-swept', () => produce('eo-died-swept', 'once', 'swept-1'));
+      expect(died.status).toBe(500);
+    } finally {
+      restore();
+    }
+    // Before the retry: a config change puts its fence after the chunks, and a sweep an hour on
+    // (the records expired) turns them into stubs; the claim's search finds the write there.
+    expect((await http.patch('/v1/topics/eo-died-swept', { config: { 'retention.ms': 60_001 } })).status).toBe(200);
+    const report = await runAsFunction('retention-sweep', () => sweepRetention(Date.now() + 3_600_000));
+    expect(report.batchesDeleted).toBe(2);
+    await expireClaim(await recordKey('eo-died-swept', 'swept-1'));
+    const retried = await produce('eo-died-swept', 'once', 'swept-1');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets[0].offset).toBe(1);
+    const after = await http.get('/v1/topics/eo-died-swept/partitions/0/records?offset=2');
+    expect(after.body).toMatchObject({ records: [], highWatermark: 2 });
   }, 30_000);
 
   it('a spanning attempt that died after its append is completed from every partition once its claim has expired', async () => {

@@ -8,13 +8,14 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { getChunk } from '../../shared/log/chunk-store';
 import { compactPartition } from '../../shared/log/compaction';
 import { orphanGraceMs, releaseSegmentBatch, sweepRetention } from '../../shared/log/retention';
 import { writeSegment } from '../../shared/log/segments';
 import { bucketName, dynamo, runAsFunction, s3Client, tableName } from '../../shared/runtime/aws';
 import { listTombstones, partitionKeyOf } from '../../shared/topics/store';
 import { useTestService } from '../support/local-service';
-import { aheadOfFirst, type ClientStack } from '../support/intercept';
+import { aheadOfFirst, type ClientStack, loseFirstResponse } from '../support/intercept';
 
 const { http } = useTestService();
 
@@ -175,6 +176,31 @@ describe('a sweep that dies halfway', () => {
     expect(await objectKeys(`segments/${topicId}/`)).toHaveLength(0);
     const kept = await http.get('/v1/topics/crashed-sweep/partitions/0/records?offset=1');
     expect(kept.body.records.map((r: { value: string }) => r.value)).toEqual(['fresh']);
+  });
+});
+
+describe('a write whose answer was lost while retention removed its chunk', () => {
+  it('is found in the stub by the SDK retry, not appended again', async () => {
+    const topicId = await expiringTopic('lost-stub');
+    const chunkWrite = (command: string, input: any) =>
+      (command === 'PutItemCommand' || command === 'UpdateItemCommand') && input.TableName === tableName('chunks');
+    const { result, lost } = await loseFirstResponse(
+      dynamoStack(),
+      chunkWrite,
+      () => http.post('/v1/topics/lost-stub/records', { records: [{ value: 'once' }] }),
+      // While the answer is lost: a config change puts its fence after the chunk, and a sweep an
+      // hour on (the record expired) turns the chunk into a stub.
+      async () => {
+        expect((await http.patch('/v1/topics/lost-stub', { config: { 'retention.ms': 60_001 } })).status).toBe(200);
+        await sweep(Date.now() + 3_600_000);
+        expect((await getChunk(partitionKeyOf(topicId, 0), 0))?.stub).toBe(true);
+      },
+    );
+    expect(lost).toBe(true);
+    expect(result.status, JSON.stringify(result.body)).toBe(200);
+    expect(result.body.offsets[0].offset).toBe(0);
+    const after = await http.get('/v1/topics/lost-stub/partitions/0/records?offset=1');
+    expect(after.body).toMatchObject({ records: [], highWatermark: 1 });
   });
 });
 

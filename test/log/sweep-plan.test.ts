@@ -6,7 +6,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkStubTtlSeconds, type ChunkEntry, type ChunkItem, entriesOfChunk } from '../../shared/log/chunks';
+import {
+  chunkStubTtlSeconds,
+  type ChunkEntry,
+  type ChunkItem,
+  encodeChunkEntry,
+  entriesOfChunk,
+  ownBatchOffset,
+} from '../../shared/log/chunks';
 import {
   type ChunkRange,
   batchesToDelete,
@@ -119,14 +126,48 @@ describe('which chunks retention stubs', () => {
     );
   });
 
-  it('a stub is the key alone, for a day', () => {
+  it('a stub is the key, for a day, and where each batch landed by its write id', () => {
     const now = 1_700_000_000_123;
-    expect(stubItem('t:0', 42, now)).toEqual({
+    const fence: ChunkItem = { partitionKey: 't:0', baseOffset: 42, recordCount: 0, sealed: true, configVersion: 3 };
+    expect(stubItem(fence, now)).toEqual({
       partitionKey: 't:0',
       baseOffset: 42,
       stub: true,
       expiresAt: Math.floor(now / 1000) + chunkStubTtlSeconds,
     });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ recordCount: fc.integer({ min: 1, max: 500 }), withId: fc.boolean() }), { minLength: 1, maxLength: 128 }),
+        fc.integer({ min: 0, max: 1e12 }),
+        (batches, baseOffset) => {
+          const entries: ChunkEntry[] = batches.map(({ recordCount, withId }, i) => ({
+            recordCount,
+            sizeBytes: 10,
+            firstTimestamp: 1,
+            maxTimestamp: 1,
+            appendedAt: 1,
+            bytes: new Uint8Array(10),
+            ...(withId ? { writeId: `w${i}` } : {}),
+          }));
+          const chunk: ChunkItem = {
+            partitionKey: 't:0',
+            baseOffset,
+            recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
+            batches: entries.map(encodeChunkEntry),
+            writeIds: new Set(entries.flatMap((e) => (e.writeId ? [e.writeId] : []))),
+          };
+          // A DynamoDB round trip: a map of numbers comes back as such.
+          const stub = JSON.parse(JSON.stringify(stubItem(chunk, now))) as ChunkItem;
+          expect(stub).toMatchObject({ partitionKey: 't:0', baseOffset, stub: true });
+          expect(stub.batches).toBeUndefined();
+          for (const [i, e] of entries.entries()) {
+            if (e.writeId) expect(ownBatchOffset(stub, e.writeId)).toBe(ownBatchOffset(chunk, e.writeId));
+            else expect(ownBatchOffset(stub, `w${i}`)).toBeUndefined();
+          }
+          expect(ownBatchOffset(stub, 'toString')).toBeUndefined();
+        },
+      ),
+    );
   });
 });
 

@@ -34,12 +34,14 @@ export async function aheadOfFirst<T>(
 /**
  * Loses the response of the first command that `matches` after the write reached the emulator, as
  * a dropped connection or a 500 after commit would: the SDK's own retry then sends it again.
- * Resolves to whether a response was lost.
+ * `meanwhile` runs between the write and its retry (what other writers and sweeps did while the
+ * answer was lost). Resolves to whether a response was lost.
  */
 export async function loseFirstResponse<T>(
   stack: ClientStack,
   matches: (commandName: string, input: any) => boolean,
   body: () => Promise<T>,
+  meanwhile?: () => Promise<unknown>,
 ): Promise<{ result: T; lost: boolean }> {
   let armed = true;
   const name = `loseFirstResponse-${Math.random().toString(36).slice(2)}`;
@@ -49,6 +51,7 @@ export async function loseFirstResponse<T>(
       const output = await next(args);
       if (armed && matches(context.commandName as string, args.input)) {
         armed = false;
+        await meanwhile?.();
         throw Object.assign(new Error('injected: the response was lost after the write applied'), {
           name: 'InternalServerError',
           $fault: 'server',
