@@ -20,7 +20,7 @@ import {
   type RunningLocalTriggers,
 } from './lambda-dispatcher';
 import { startScheduler, type RunningScheduler } from './scheduler';
-import { warmUpDynamoDbLocal } from './warm-up';
+import { warmUpProducePath } from './warm-up';
 import { kafkaListenerEnv } from '../../shared/kafka/listener-env';
 import { startKafkaServer, type RunningKafkaServer } from '../../shared/kafka/server';
 
@@ -46,8 +46,9 @@ export interface LocalRuntimeOptions {
    */
   preloadHandlers?: boolean;
   /**
-   * Warm the embedded DynamoDB Local for up to this long before the gateway listens
-   * (infra/local/warm-up.ts); not done when the endpoints came from AWS_ENDPOINT_URL. @default 0
+   * Warm up for up to this long before the gateway listens, producing through a scratch copy of
+   * the service (infra/local/warm-up.ts); not done when the endpoints came from AWS_ENDPOINT_URL.
+   * @default 0
    */
   warmUpMs?: number;
   /** Deliver triggers (wake on appends, invoke functions). @default true */
@@ -70,7 +71,7 @@ export interface LocalRuntime {
   readonly lambdaServedLocally: boolean;
   /** The scheduled functions, unless turned off. */
   readonly scheduler: RunningScheduler | undefined;
-  /** What warming DynamoDB Local did before the gateway listened (`warmUpMs`), if it ran. */
+  /** What the warm-up did before the gateway listened (`warmUpMs`), if it ran: produce requests and ms. */
   readonly warmUp: { readonly appends: number; readonly ms: number } | undefined;
   stop(): Promise<void>;
 }
@@ -103,9 +104,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const warmUpStarted = Date.now();
     const [, appends] = await Promise.all([
       options.preloadHandlers ? Promise.all(routes.map(options.loadHandler ?? importHandler)) : undefined,
-      options.warmUpMs && emulators.started.includes('dynamodb')
-        ? warmUpDynamoDbLocal(emulators.endpoints.dynamodb, { maxMs: options.warmUpMs }).catch((error: unknown) => {
-            console.warn(`[logway] warming DynamoDB Local failed; the first requests will be slower: ${(error as Error).message}`);
+      options.warmUpMs && emulators.started.includes('dynamodb') && emulators.started.includes('s3')
+        ? warmUpProducePath(emulators.endpoints, {
+            maxMs: options.warmUpMs,
+            ...(options.loadHandler ? { loadHandler: options.loadHandler } : {}),
+          }).catch((error: unknown) => {
+            console.warn(`[logway] warming up failed; the first requests will be slower: ${(error as Error).message}`);
             return undefined;
           })
         : undefined,

@@ -1,8 +1,8 @@
 /**
  * `npm start`: Logway on this machine. PORT (default 8080), KAFKA_PORT (default 9092, 0 turns the
  * Kafka protocol listener off) and LOGWAY_DATA_DIR (default .logway/) choose where it listens and
- * keeps its data; LOGWAY_WARMUP_MS (default 3000, 0: none) bounds the warm-up of DynamoDB Local
- * before the first request, LOGWAY_FSYNC=1 keeps its fsyncs (docs/local-runtime.md). SIGINT or
+ * keeps its data; LOGWAY_WARMUP_MS (default 3000, 0: none) bounds the warm-up (producing through a
+ * scratch copy of the service) before the first request, LOGWAY_FSYNC=1 keeps its fsyncs (docs/local-runtime.md). SIGINT or
  * SIGTERM stops everything it started.
  */
 import { startLocalRuntime } from './runtime';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const emulated = runtime.emulators.started.length
     ? `embedded ${runtime.emulators.started.join(' and ')} emulator(s)`
     : 'endpoints from AWS_ENDPOINT_URL';
-  const warmed = runtime.warmUp ? `, ${runtime.warmUp.ms} of them warming DynamoDB Local with ${runtime.warmUp.appends} appends` : '';
+  const warmed = runtime.warmUp ? `, ${runtime.warmUp.ms} of them warming up with ${runtime.warmUp.appends} produce requests` : '';
   console.log(`Logway is running at ${runtime.url} (started in ${Date.now() - startedAt} ms${warmed})`);
   console.log(`  data folder: ${runtime.dataDir}`);
   console.log(`  storage:     ${emulated} (DynamoDB ${runtime.emulators.endpoints.dynamodb}, S3 ${runtime.emulators.endpoints.s3})`);

@@ -113,7 +113,7 @@ describe('npm start', () => {
     ]);
     kafka.close();
     const printed = outputs.get(first)!();
-    expect(printed).toMatch(/warming DynamoDB Local with \d+ appends/);
+    expect(printed).toMatch(/warming up with \d+ produce requests/);
     expect(printed).toContain('DynamoDB Local without fsync');
     // Handlers publish metrics as EMF lines on Lambda; on the terminal they would be one per request.
     expect(printed).not.toContain('"_aws"');
