@@ -12,6 +12,7 @@ import { runAsFunction, tableName } from '../../shared/runtime/aws';
 import { dispatcherDefaults, dispatchPartition, type DispatchOptions } from '../../shared/triggers/dispatcher';
 import { resetLambdaClient } from '../../shared/triggers/invoke';
 import { appendedPartitionKey } from '../../shared/triggers/stream-keys';
+import { listDefinitions } from '../../shared/triggers/store';
 import { setHandOn, workForAppends, type PartitionWork } from '../../shared/triggers/work';
 import { parseFunctionList, startLambdaServer, type RunningLambdaServer } from './lambda-server';
 
@@ -128,6 +129,9 @@ export function startLocalTriggers(options: LocalTriggersOptions = {}): RunningL
   };
 }
 
+/** How often the poller looks whether any trigger is defined (a new one waits at most this long to be woken). */
+const triggerCheckIntervalMs = 1_000;
+
 /** Reads the chunks table's stream from now on and reports the partitions appended to. */
 async function pollChunksStream(onKeys: (keys: string[]) => Promise<void>, signal: AbortSignal, intervalMs: number): Promise<void> {
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS ?? process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
@@ -141,6 +145,8 @@ async function pollChunksStream(onKeys: (keys: string[]) => Promise<void>, signa
     const known = new Set<string>();
     let first = true;
     let describedAt = 0;
+    let triggersCheckedAt = 0;
+    let triggersExist = false;
     while (!signal.aborted) {
       if (Date.now() - describedAt > 5_000 || iterators.size === 0) {
         describedAt = Date.now();
@@ -163,6 +169,18 @@ async function pollChunksStream(onKeys: (keys: string[]) => Promise<void>, signa
           startShard = StreamDescription?.LastEvaluatedShardId;
         } while (startShard);
         first = false;
+      }
+      // The stream only wakes triggers. With none defined its records wait there (24 h; an iterator
+      // that expired meanwhile starts again from TRIM_HORIZON) and are read once one exists: nothing
+      // is missed, and a hot partition's appends meanwhile do not share the CPU with the polls.
+      if (Date.now() - triggersCheckedAt > triggerCheckIntervalMs) {
+        triggersCheckedAt = Date.now();
+        // The read the trigger sweep makes (infra/schedules.ts), under its role.
+        triggersExist = (await runAsFunction('trigger-sweep', () => listDefinitions())).length > 0;
+      }
+      if (!triggersExist) {
+        await sleep(Math.max(intervalMs, 100), signal);
+        continue;
       }
       const keys: string[] = [];
       for (const [shard, iterator] of [...iterators]) {
