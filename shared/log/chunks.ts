@@ -181,14 +181,9 @@ export const newWriteId = () => randomBytes(9).toString('base64url');
  * offset. A stub still knows (retention may remove a chunk between a write and its retry).
  */
 export function ownBatchOffset(item: ChunkItem, writeId: string): number | undefined {
-  if (isStub(item)) return item.writeOffsets && Object.hasOwn(item.writeOffsets, writeId) ? Number(item.writeOffsets[writeId]) : undefined;
-  if (!item.writeIds || !(item.writeIds as ReadonlySet<string>).has(writeId)) return undefined;
-  let offset = Number(item.baseOffset);
-  for (const entry of entriesOfChunk(item)) {
-    if (entry.writeId === writeId) return offset;
-    offset += Number(entry.recordCount);
-  }
-  return undefined;
+  // The string set answers "not here" without unpacking the entries.
+  const offsets = isStub(item) ? item.writeOffsets : item.writeIds?.has(writeId) ? writeOffsetsOf(item) : undefined;
+  return offsets && Object.hasOwn(offsets, writeId) ? Number(offsets[writeId]) : undefined;
 }
 
 /** Each batch's `writeId` in `item`, with the batch's base offset (what a stub of it keeps). */

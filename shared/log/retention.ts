@@ -13,9 +13,10 @@
  * - Stubs, not deletes: a removed chunk is overwritten with its key (`stub`, `expiresAt`:
  *   DynamoDB TTL deletes it a day later), so a writer whose view of the head is stale collides
  *   with it instead of appending below the log start, and with where its batches landed by
- *   write id, so a write whose answer was lost meanwhile still finds itself (`stubItem`). The partition item's `stubbedBelow` says
- *   below which key every chunk is a stub already, so a pass reads the chain from there; chunks a
- *   pass that died left below the log start are stubbed by the next.
+ *   write id, so a write whose answer was lost meanwhile still finds itself (`stubItem`). The
+ *   partition item's `stubbedBelow` says below which key every chunk is a stub already, so a pass
+ *   reads the chain from there; chunks a pass that died left below the log start are stubbed by
+ *   the next.
  * - Segment objects: a batch in S3 knows how many batches its object holds. Removing its chunk
  *   first adds the batch to the object's release set (a DynamoDB string set: adding a member
  *   twice is a no-op, so a repeated or overlapping release counts once), deletes the object once
