@@ -2,11 +2,13 @@
  * `npm start` from cold, as a user meets it: the service started exactly as `npm start` starts it
  * (infra/local/start.ts: DynamoDB Local on disk, the IAM check on), and as soon as it prints its
  * start line, 16 closed-loop producers send 1-record requests of 1 KiB to one partition: the
- * hot-partition scenario in its first seconds. Beside it, interleaved, the same start with the
+ * hot-partition scenario in its first seconds, without an Idempotency-Key and, from another cold
+ * start, with one on every request (the client's default). Beside it, interleaved, the same start with the
  * warm-up off and fsync kept (LOGWAY_WARMUP_MS=0 LOGWAY_FSYNC=1: how `npm start` ran before it
  * warmed DynamoDB Local and dropped fsync; docs/local-runtime.md, "Warm at start, and disk writes").
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,8 @@ export type NpmStartVariant = keyof typeof npmStartVariants;
 export interface NpmStartCell {
   readonly variant: NpmStartVariant;
   readonly repetition: number;
+  /** Every request carried an Idempotency-Key. */
+  readonly keyed: boolean;
   /** From spawning `npm start`'s process to its start line. */
   readonly startMs: number;
   /** What the start line said: DynamoDB Local's files without fsync (eatmydata found). */
@@ -84,19 +88,21 @@ async function stopNpmStart(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function cell(variant: NpmStartVariant, repetition: number, options: NpmStartOptions): Promise<NpmStartCell> {
+async function cell(variant: NpmStartVariant, repetition: number, keyed: boolean, options: NpmStartOptions): Promise<NpmStartCell> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logway-bench-start-'));
   const started = await startNpmStart(dataDir, variant);
   try {
     await sendJson(started.url, 'POST', '/v1/topics', { name: 'hot', partitions: 1 });
     const body = produceBody(1, 0);
     const loop = await closedLoop(options.clients, options.durationMs, async () => {
-      const result = await send(started.url, 'POST', '/v1/topics/hot/records', body);
+      const headers: Record<string, string> = keyed ? { 'idempotency-key': randomUUID() } : {};
+      const result = await send(started.url, 'POST', '/v1/topics/hot/records', body, headers);
       return result.status === 200 ? 1 : `${result.status}`;
     });
     return {
       variant,
       repetition,
+      keyed,
       startMs: started.startMs,
       skipsFsync: started.output().includes('without fsync'),
       clients: options.clients,
@@ -115,22 +121,24 @@ async function cell(variant: NpmStartVariant, repetition: number, options: NpmSt
 export async function runNpmStartBench(options: NpmStartOptions, log: (line: string) => void): Promise<NpmStartCell[]> {
   const cells: NpmStartCell[] = [];
   for (let repetition = 1; repetition <= options.repetitions; repetition++) {
-    for (const variant of ['no warm-up, fsync kept', 'as shipped'] as const) {
-      const result = await cell(variant, repetition, options);
-      log(
-        `npm start (${variant}, #${repetition}): started in ${result.startMs.toFixed(0)} ms; ${result.requestsPerSecond.toFixed(0)} appends/s, ` +
-          `p99 ${result.latency.p99Ms.toFixed(0)} ms, max ${result.latency.maxMs.toFixed(0)} ms, ${result.failedRequests} failed`,
-      );
-      cells.push(result);
-    }
+    for (const keyed of [false, true])
+      for (const variant of ['no warm-up, fsync kept', 'as shipped'] as const) {
+        const result = await cell(variant, repetition, keyed, options);
+        log(
+          `npm start (${variant}, ${keyed ? 'with' : 'without'} a key, #${repetition}): started in ${result.startMs.toFixed(0)} ms; ${result.requestsPerSecond.toFixed(0)} appends/s, ` +
+            `p99 ${result.latency.p99Ms.toFixed(0)} ms, max ${result.latency.maxMs.toFixed(0)} ms, ${result.failedRequests} failed`,
+        );
+        cells.push(result);
+      }
   }
   return cells;
 }
 
 export function formatNpmStartBench(cells: readonly NpmStartCell[]): string {
-  const header = ['`npm start`', 'run', 'start ms', 'fsync', 'appends/s', 'p50 ms', 'p99 ms', 'max ms', 'failed'];
+  const header = ['`npm start`', 'Idempotency-Key', 'run', 'start ms', 'fsync', 'appends/s', 'p50 ms', 'p99 ms', 'max ms', 'failed'];
   const rows = cells.map((c) => [
     c.variant,
+    c.keyed ? 'yes' : 'no',
     String(c.repetition),
     c.startMs.toFixed(0),
     c.skipsFsync ? 'off' : 'kept',
