@@ -128,14 +128,19 @@ export function checkDataFolderMarker(dataDir: string): void {
 
 async function existingLogwayTables(client: DynamoDBClient, prefix: string): Promise<string[]> {
   const names = new Set([...Object.values(localResourceNames(prefix).tables), `${prefix}-${layout1TableSuffix}`]);
-  const found: string[] = [];
+  return (await listTableNames(client)).filter((name) => names.has(name)).sort();
+}
+
+/** Every table DynamoDB lists, all pages (ListTables answers at most 100 names a call). */
+export async function listTableNames(client: DynamoDBClient): Promise<string[]> {
+  const names: string[] = [];
   let start: string | undefined;
   do {
     const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
-    for (const name of page.TableNames ?? []) if (names.has(name)) found.push(name);
+    names.push(...(page.TableNames ?? []));
     start = page.LastEvaluatedTableName;
   } while (start);
-  return found.sort();
+  return names;
 }
 
 export function createTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {

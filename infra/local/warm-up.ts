@@ -13,11 +13,11 @@
  * never touched; a set a killed start left behind is dropped first.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { resetAwsClients } from '../../shared/runtime/aws';
 import { forgetTopic } from '../../shared/topics/cache';
-import { bootstrapLocalResources, emulatorCredentials } from './bootstrap';
+import { bootstrapLocalResources, emulatorCredentials, listTableNames } from './bootstrap';
 import type { Endpoints } from './emulators';
 import { type HandlerLoader, startGateway } from './gateway';
 
@@ -90,13 +90,7 @@ async function dropScratchResources(endpoints: Endpoints): Promise<void> {
   const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: emulatorCredentials });
   const s3 = new S3Client({ endpoint: endpoints.s3, region, forcePathStyle: true, credentials: emulatorCredentials });
   try {
-    const scratch: string[] = [];
-    let after: string | undefined;
-    do {
-      const page = await dynamodb.send(new ListTablesCommand({ ExclusiveStartTableName: after }));
-      scratch.push(...(page.TableNames ?? []).filter((name) => name.startsWith(scratchPrefix)));
-      after = page.LastEvaluatedTableName;
-    } while (after);
+    const scratch = (await listTableNames(dynamodb)).filter((name) => name.startsWith(scratchPrefix));
     await Promise.all(scratch.map((name) => dynamodb.send(new DeleteTableCommand({ TableName: name })).catch(() => undefined)));
     // The warm-up's records are inline (under 4 KiB): its bucket holds no objects.
     const { Buckets } = await s3.send(new ListBucketsCommand({}));

@@ -188,12 +188,10 @@ async function appendExactlyOnce(
   idempotency: IdempotencyRecord,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const deadline = Date.now() + (options.deadlineMs ?? appendDeadlineMs);
-  const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   const writeId = newWriteId();
   // The reads the append would start with anyway, made first, so that the claim names where to
   // look for this write (a retry that takes over an expired claim searches from there).
-  const heads = await headsOf(batches, keyOf);
+  const { deadline, keyOf, views: heads } = await startAppend(topic, batches, options);
   for (const b of batches) if (heads.get(b.partition)) knownHeads.set(keyOf(b), heads.get(b.partition)!);
   for (let round = 0; ; round++) {
     const claim: Claim = {
@@ -286,8 +284,8 @@ async function readHeads(views: RequestViews, which: readonly PreparedBatch[], k
   });
 }
 
-/** What both transaction paths start from: their deadline, the table, each batch's key, the topic's config version, the heads. */
-async function startTransaction(topic: TopicMetadata, batches: readonly PreparedBatch[], options: AppendOptions) {
+/** What the paths of several writes start from: their deadline, the table, each batch's key, the topic's config version, the heads. */
+async function startAppend(topic: TopicMetadata, batches: readonly PreparedBatch[], options: AppendOptions) {
   const keyOf = (batch: PreparedBatch) => partitionKeyOf(topic.topicId, batch.partition);
   return {
     deadline: Date.now() + (options.deadlineMs ?? appendDeadlineMs),
@@ -345,7 +343,7 @@ async function joinAcrossPartitions(
   writeId: string,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const { deadline, table, keyOf, configVersion, views } = await startTransaction(topic, batches, options);
+  const { deadline, table, keyOf, configVersion, views } = await startAppend(topic, batches, options);
   const chunkBatches = new Map(batches.map((b) => [b.partition, { entry: chunkEntryOf(b, Date.now(), writeId), configVersion }]));
 
   for (let attempt = 0; ; attempt++) {
@@ -463,7 +461,7 @@ async function appendInTransaction(
   idempotency: IdempotencyRecord | undefined,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
-  const { deadline, table, keyOf, configVersion, views } = await startTransaction(topic, batches, options);
+  const { deadline, table, keyOf, configVersion, views } = await startAppend(topic, batches, options);
 
   for (let attempt = 0; ; attempt++) {
     const now = Date.now();

@@ -4,10 +4,10 @@
  * killed start left behind; the service's tables and the process's environment are left as they were.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTableInput, emulatorCredentials } from '../../infra/local/bootstrap';
+import { createTableInput, emulatorCredentials, listTableNames } from '../../infra/local/bootstrap';
 import type { Endpoints } from '../../infra/local/emulators';
 import { warmUpProducePath } from '../../infra/local/warm-up';
 import { tables } from '../../shared/storage/tables';
@@ -29,18 +29,6 @@ beforeAll(() => {
 const scratchBuckets = async () =>
   ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name ?? '').filter((name) => name.startsWith('logway-warm-up-'));
 
-/** Every table of the emulator (other test files create theirs meanwhile). */
-async function tableNames(): Promise<string[]> {
-  const names: string[] = [];
-  let after: string | undefined;
-  do {
-    const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: after }));
-    names.push(...(page.TableNames ?? []));
-    after = page.LastEvaluatedTableName;
-  } while (after);
-  return names;
-}
-
 describe('warming up npm start', () => {
   it("produces until its target, then leaves no scratch table or bucket, a killed start's included, and keeps every other table and the environment", async () => {
     const service = `warm-up-test-${randomUUID().slice(0, 8)}-chunks`;
@@ -50,7 +38,8 @@ describe('warming up npm start', () => {
     const environment = { ...process.env };
     expect(await warmUpProducePath(endpoints, { maxMs: 30_000, appends: 40 })).toBeGreaterThanOrEqual(40);
     expect(process.env).toEqual(environment);
-    const after = await tableNames();
+    // Every table of the emulator: other test files create theirs meanwhile.
+    const after = await listTableNames(client);
     expect(after.filter((name) => name.startsWith('logway-warm-up-'))).toEqual([]);
     expect(after).toContain(service);
     expect(await scratchBuckets()).toEqual([]);
