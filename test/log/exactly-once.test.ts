@@ -6,7 +6,10 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { appendChunk } from '../../shared/log/chunk-append';
 import { scopedIdempotencyKey } from '../../shared/log/idempotency';
+import { encodeRecordBatch } from '../../shared/records';
+import { partitionKeyOf } from '../../shared/topics/store';
 import { sweepRetention } from '../../shared/log/retention';
 import { dynamo, runAsFunction, tableName } from '../../shared/runtime/aws';
 import { aheadOfFirst, type ClientStack } from '../support/intercept';
@@ -50,6 +53,31 @@ const afterLostTransaction = <T>(topic: string, body: () => Promise<T>) =>
     () => http.post(`/v1/topics/${topic}/records`, { records: [{ value: 'racer', partition: 0 }] }),
     body,
   );
+
+/**
+ * Runs `body`, appending to `sent` each command the service's DynamoDB client sends from then on,
+ * with the table it names (a transaction: its first item's). Inside afterLostTransaction the
+ * racer's commands come before the transaction: that race's middleware runs ahead of this one.
+ */
+async function recordingCommands<T>(sent: string[], body: () => Promise<T>): Promise<T> {
+  const name = `recordingCommands-${Math.random().toString(36).slice(2)}`;
+  const tableIds = { [tableName('chunks')]: 'chunks', [tableName('idempotency')]: 'idempotency', [tableName('topics')]: 'topics' };
+  stack().add(
+    (next, context) => async (args) => {
+      const input = args.input as any;
+      const firstItem: any = Object.values(input.TransactItems?.[0] ?? {})[0];
+      const table = String(input.TableName ?? firstItem?.TableName ?? '');
+      sent.push(`${context.commandName} ${tableIds[table] ?? table}`);
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return await body();
+  } finally {
+    stack().remove(name);
+  }
+}
 
 /** Makes the first command matching fail after or before it reached DynamoDB, without the SDK retrying it. */
 function failFirst(matches: (name: string, input: any) => boolean, when: 'after' | 'before') {
@@ -159,6 +187,39 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.offsets[0].offset).toBe(1);
     expect((await readAll('eo-race')).map((r) => r.value)).toEqual(['racer', 'mine']);
+  });
+
+  it('a transaction that loses its race to another instance claims from the chunk the cancellation returned, reading no head', async () => {
+    await http.post('/v1/topics', { name: 'eo-race-remote', partitions: 1 });
+    const { Item: topic } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name: 'eo-race-remote' } }));
+    // Another Lambda instance: its own head cache, so this process learns of its chunk only from DynamoDB.
+    const otherInstance = { dynamo: dynamo(), table: tableName('chunks'), heads: new Map(), contendedUntil: new Map() };
+    const now = Date.now();
+    const racerBatch = encodeRecordBatch({ records: [{ value: Buffer.from('racer'), timestamp: now }] });
+    // Stamped now: the retention sweeps of the tests below must not find it expired.
+    const racerEntry = {
+      recordCount: 1,
+      sizeBytes: racerBatch.length,
+      firstTimestamp: now,
+      maxTimestamp: now,
+      appendedAt: now,
+      bytes: racerBatch,
+    };
+    const sent: string[] = [];
+    const first = await aheadOfFirst(
+      stack(),
+      (name) => name === 'TransactWriteItemsCommand',
+      () => appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entry: racerEntry, configVersion: 0 }),
+      () => recordingCommands(sent, () => produce('eo-race-remote', 'mine', 'race-remote-1')),
+    );
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.offsets[0].offset).toBe(1);
+    expect(sent.slice(sent.indexOf('TransactWriteItemsCommand chunks') + 1)).toEqual([
+      'PutItemCommand idempotency', // the claim
+      'UpdateItemCommand chunks', // the join at the racer's chunk's end
+      'PutItemCommand idempotency', // the completion
+    ]);
+    expect((await readAll('eo-race-remote')).map((r) => r.value)).toEqual(['racer', 'mine']);
   });
 
   it('an attempt that died after its append is completed by a retry once its claim has expired', async () => {
