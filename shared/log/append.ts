@@ -556,15 +556,15 @@ async function appendInTransaction(
       // a round. Join without naming it instead, claiming the key first if there is one
       // (nothing of this transaction committed).
       for (const b of batches) contendedUntil.set(keyOf(b), Date.now() + contentionMemoryMs);
-      // What the next path starts from, instead of reading every head again (a partition's first
+      // What the next path starts from, instead of reading the head again (a partition's first
       // burst would, once per writer): a failed condition returned the chunk that holds the key
-      // now; a write that did not fail aimed at the true head.
+      // now (a stub: the head is further on, read it). Other partitions keep what the cache had:
+      // their writes were not necessarily checked, so their views are no fresher than before.
       batches.forEach((b, i) => {
         const reason = reasons[i];
-        const item = reason?.Code === 'ConditionalCheckFailed' && reason.Item ? unmarshall(reason.Item) : undefined;
-        const view = views.get(b.partition);
+        if (reason?.Code !== 'ConditionalCheckFailed') return;
+        const item = reason.Item ? unmarshall(reason.Item) : undefined;
         if (item && !isStub(item)) knownHeads.set(keyOf(b), viewOfItem(item));
-        else if (reason?.Code === 'None' && view) knownHeads.set(keyOf(b), view);
         else knownHeads.delete(keyOf(b));
       });
       const rest = { ...options, deadlineMs: Math.max(1, deadline - Date.now()) };
