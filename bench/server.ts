@@ -84,12 +84,14 @@ const s3Free = new Set(['DeleteObjectCommand', 'DeleteObjectsCommand']);
 let usage: Usage = emptyUsage();
 let durations = new Map<string, number[]>();
 
-/** CPU milliseconds (user + system) of this process's child processes (DynamoDB Local's java), from /proc. */
+/**
+ * CPU milliseconds (user + system) of DynamoDB Local's JVM, from /proc: the `java` process among
+ * this process's descendants (a grandchild: infra/local/reaper.mjs starts it).
+ */
 function childrenCpuMs(): number | null {
   try {
     const ticksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
-    let ticks = 0;
-    let found = false;
+    const processes = new Map<number, { parent: number; command: string; ticks: number }>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       let stat: string;
@@ -100,9 +102,20 @@ function childrenCpuMs(): number | null {
       }
       // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      processes.set(Number(entry), { parent: Number(fields[1]), command, ticks: Number(fields[11]) + Number(fields[12]) });
+    }
+    const isDescendant = (pid: number): boolean => {
+      for (let parent = processes.get(pid)?.parent; parent !== undefined && parent > 1; parent = processes.get(parent)?.parent)
+        if (parent === process.pid) return true;
+      return false;
+    };
+    let ticks = 0;
+    let found = false;
+    for (const [pid, { command, ticks: own }] of processes) {
+      if (command !== 'java' || !isDescendant(pid)) continue;
       found = true;
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks += own;
     }
     return found ? (ticks * 1000) / ticksPerSecond : null;
   } catch {
