@@ -34,6 +34,7 @@
 import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { loadServiceConfig } from '../config';
 import { bucketName, dynamo, s3Client, tableName } from '../runtime/aws';
 import { batchWriteAll } from '../runtime/batches';
 import { segmentBucket, tables } from '../storage/tables';
@@ -51,7 +52,10 @@ import { type ChunkItem, batchesOfChunk, chunkEnd, isStub } from './chunks';
 import { chunkAtOrBefore, chunksAfter, getChunk, readLastChunk } from './chunk-store';
 import { compactPartition } from './compaction';
 import { headFrom, readHeads, updateLivePartition } from './partition-heads';
-import { breaches, chunksToStub, growingPageSize, stubbedBelowAfter, stubItem } from './sweep-plan';
+import { breaches, chunksToStub, growingPageSize, stubbedBelowAfter, stubItem, stubTtlSeconds } from './sweep-plan';
+
+/** The stubs' lifetime under this deployment's Idempotency-Key retention (sweep-plan.ts). */
+const stubTtl = () => stubTtlSeconds(loadServiceConfig().idempotencyTtlHours);
 
 export { batchesToDelete } from './sweep-plan';
 
@@ -138,7 +142,7 @@ async function removeChunk(read: ChunkItem, now: number, report: SweepReport): P
       await dynamo().send(
         new PutCommand({
           TableName: tableName('chunks'),
-          Item: stubItem(chunk, now),
+          Item: stubItem(chunk, now, stubTtl()),
           ConditionExpression: `attribute_exists(partitionKey) AND attribute_not_exists(stub) AND ${
             chunk.segmentKey !== undefined ? 'segmentKey = :segment' : 'attribute_not_exists(segmentKey)'
           }`,
@@ -286,7 +290,7 @@ async function stubAllButLast(partitionKey: string, now: number, report: SweepRe
   const doomed = chunks.filter((chunk) => !isStub(chunk) && Number(chunk.baseOffset) < Number(last.baseOffset));
   await batchWriteAll(
     tableName('chunks'),
-    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(chunk, now) } } })),
+    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(chunk, now, stubTtl()) } } })),
   );
   report.batchesDeleted += doomed.reduce((sum, chunk) => sum + (chunk.batches?.length ?? 0), 0);
 }

@@ -82,19 +82,29 @@ export function stubbedBelowAfter(chunks: readonly ChunkRange[], lastBaseOffset:
 }
 
 /**
- * What a removed chunk becomes: its key, for `chunkStubTtlSeconds`, so that a writer whose view
- * of the head is stale collides with it instead of appending below the log start; and where each
- * of its batches landed, by write id, so that a write whose answer was lost while retention
- * removed its chunk (the SDK's retry, or a retry's search for an expired claim's write) finds
- * that it landed instead of appending again. At most 128 batches: a few KB.
+ * How long a stub lives: a day, and at least as long as an Idempotency-Key's record. A retry
+ * that finds an expired claim searches the chunks the claim names for its write; the claim was
+ * made before the write, and so before any stub of its chunk, so a stub that outlives the key's
+ * record is there for every such search (a deployment may keep keys longer than a day).
  */
-export function stubItem(chunk: ChunkItem, nowMs: number): ChunkItem {
+export function stubTtlSeconds(idempotencyTtlHours: number): number {
+  return Math.max(chunkStubTtlSeconds, Math.ceil(idempotencyTtlHours * 3600));
+}
+
+/**
+ * What a removed chunk becomes: its key, for `ttlSeconds`, so that a writer whose view of the
+ * head is stale collides with it instead of appending below the log start; and where each of its
+ * batches landed, by write id, so that a write whose answer was lost while retention removed its
+ * chunk (the SDK's retry, or a retry's search for an expired claim's write) finds that it landed
+ * instead of appending again. At most 128 batches: a few KB.
+ */
+export function stubItem(chunk: ChunkItem, nowMs: number, ttlSeconds = chunkStubTtlSeconds): ChunkItem {
   const writeOffsets = writeOffsetsOf(chunk);
   return {
     partitionKey: chunk.partitionKey,
     baseOffset: Number(chunk.baseOffset),
     stub: true,
-    expiresAt: Math.floor(nowMs / 1000) + chunkStubTtlSeconds,
+    expiresAt: Math.floor(nowMs / 1000) + ttlSeconds,
     ...(Object.keys(writeOffsets).length > 0 ? { writeOffsets } : {}),
   };
 }

@@ -24,6 +24,7 @@ import {
   rewrittenChunk,
   stubbedBelowAfter,
   stubItem,
+  stubTtlSeconds,
 } from '../../shared/log/sweep-plan';
 
 interface ModelChunk extends ChunkRange {
@@ -123,6 +124,20 @@ describe('which chunks retention stubs', () => {
           }
         },
       ),
+    );
+  });
+
+  it("a stub outlives every Idempotency-Key record that may name its chunk: a day, or the keys' retention if longer", () => {
+    expect(stubTtlSeconds(24)).toBe(chunkStubTtlSeconds);
+    expect(stubTtlSeconds(1)).toBe(chunkStubTtlSeconds);
+    expect(stubTtlSeconds(72)).toBe(72 * 3600);
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 24 * 365, noNaN: true }), fc.integer({ min: 0, max: 2 ** 41 }), (hours, now) => {
+        const stub = stubItem({ partitionKey: 't:0', baseOffset: 0 }, now, stubTtlSeconds(hours));
+        // A claim made at `now` or before expires with its record at most `hours` later.
+        expect(Number(stub.expiresAt)).toBeGreaterThanOrEqual(Math.floor(now / 1000) + hours * 3600);
+        expect(Number(stub.expiresAt)).toBeGreaterThanOrEqual(Math.floor(now / 1000) + chunkStubTtlSeconds);
+      }),
     );
   });
 
