@@ -56,8 +56,8 @@ const afterLostTransaction = <T>(topic: string, body: () => Promise<T>) =>
 
 /**
  * Runs `body`, appending to `sent` each command the service's DynamoDB client sends from then on,
- * with the table it names (a transaction: its first item's). Inside afterLostTransaction the
- * racer's commands come before the transaction: that race's middleware runs ahead of this one.
+ * with the table it names (a transaction: its first item's). In a race set up with aheadOfFirst
+ * the racer's commands are recorded too, before the transaction: that middleware runs first.
  */
 async function recordingCommands<T>(sent: string[], body: () => Promise<T>): Promise<T> {
   const name = `recordingCommands-${Math.random().toString(36).slice(2)}`;
