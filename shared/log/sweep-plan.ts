@@ -98,7 +98,7 @@ export function stubTtlSeconds(idempotencyTtlHours: number): number {
  * chunk (the SDK's retry, or a retry's search for an expired claim's write) finds that it landed
  * instead of appending again. At most 128 batches: a few KB.
  */
-export function stubItem(chunk: ChunkItem, nowMs: number, ttlSeconds = chunkStubTtlSeconds): ChunkItem {
+export function stubItem(chunk: ChunkItem, nowMs: number, ttlSeconds: number): ChunkItem {
   const writeOffsets = writeOffsetsOf(chunk);
   return {
     partitionKey: chunk.partitionKey,

@@ -144,7 +144,7 @@ describe('which chunks retention stubs', () => {
   it('a stub is the key, for a day, and where each batch landed by its write id', () => {
     const now = 1_700_000_000_123;
     const fence: ChunkItem = { partitionKey: 't:0', baseOffset: 42, recordCount: 0, sealed: true, configVersion: 3 };
-    expect(stubItem(fence, now)).toEqual({
+    expect(stubItem(fence, now, chunkStubTtlSeconds)).toEqual({
       partitionKey: 't:0',
       baseOffset: 42,
       stub: true,
@@ -172,7 +172,7 @@ describe('which chunks retention stubs', () => {
             writeIds: new Set(entries.flatMap((e) => (e.writeId ? [e.writeId] : []))),
           };
           // A DynamoDB round trip: a map of numbers comes back as such.
-          const stub = JSON.parse(JSON.stringify(stubItem(chunk, now))) as ChunkItem;
+          const stub = JSON.parse(JSON.stringify(stubItem(chunk, now, chunkStubTtlSeconds))) as ChunkItem;
           expect(stub).toMatchObject({ partitionKey: 't:0', baseOffset, stub: true });
           expect(stub.batches).toBeUndefined();
           for (const [i, e] of entries.entries()) {
