@@ -14,7 +14,7 @@
  * (fences.ts), and every write is conditioned on the config version it was planned with, so no
  * append lands in a topic after its deletion or under config older than the fence.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type CancellationReason, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { idempotencyInProgress, throttled } from '../errors';
@@ -272,6 +272,17 @@ function throwIfThrottled(error: TransactionCanceledException, topic: TopicMetad
   );
 }
 
+/**
+ * What one item of a cancelled append transaction says of its partition's head: the chunk that
+ * failed its condition (ALL_OLD); null if the condition failed on a stub or returned nothing (the
+ * head is elsewhere: read it); undefined if this item's condition did not fail.
+ */
+function headInCancellation(reason: CancellationReason | undefined): ChunkView | null | undefined {
+  if (reason?.Code !== 'ConditionalCheckFailed') return undefined;
+  const item = reason.Item ? unmarshall(reason.Item) : undefined;
+  return item && !isStub(item) ? viewOfItem(item) : null;
+}
+
 /** The writer's view of each partition's last chunk for one request, by partition. */
 type RequestViews = Map<number, ChunkView | undefined>;
 
@@ -392,14 +403,9 @@ async function joinAcrossPartitions(
       const reasons = error.CancellationReasons ?? [];
       const reread: PreparedBatch[] = [];
       batches.forEach((b, i) => {
-        const reason = reasons[i];
-        if (reason?.Code === 'ConditionalCheckFailed') {
-          const item = reason.Item ? unmarshall(reason.Item) : undefined;
-          if (item && !isStub(item)) views.set(b.partition, viewOfItem(item));
-          else reread.push(b);
-        } else if (reason?.Code === 'TransactionConflict') {
-          reread.push(b);
-        }
+        const head = headInCancellation(reasons[i]);
+        if (head) views.set(b.partition, head);
+        else if (head === null || reasons[i]?.Code === 'TransactionConflict') reread.push(b);
       });
       if (Date.now() >= deadline) {
         throw throttled(
@@ -561,11 +567,9 @@ async function appendInTransaction(
       // now (a stub: the head is further on, read it). Other partitions keep what the cache had:
       // their writes were not necessarily checked, so their views are no fresher than before.
       batches.forEach((b, i) => {
-        const reason = reasons[i];
-        if (reason?.Code !== 'ConditionalCheckFailed') return;
-        const item = reason.Item ? unmarshall(reason.Item) : undefined;
-        if (item && !isStub(item)) knownHeads.set(keyOf(b), viewOfItem(item));
-        else knownHeads.delete(keyOf(b));
+        const head = headInCancellation(reasons[i]);
+        if (head) knownHeads.set(keyOf(b), head);
+        else if (head === null) knownHeads.delete(keyOf(b));
       });
       const rest = { ...options, deadlineMs: Math.max(1, deadline - Date.now()) };
       return idempotency ? appendExactlyOnce(topic, batches, idempotency, rest) : joinAcrossPartitions(topic, batches, newWriteId(), rest);

@@ -11,12 +11,12 @@
  *   Then every chunk that lies entirely below the new log start becomes a stub, except the last
  *   chunk of the partition (a writer needs the head). A chunk partly below the start stays whole.
  * - Stubs, not deletes: a removed chunk is overwritten with its key (`stub`, `expiresAt`:
- *   DynamoDB TTL deletes it a day later), so a writer whose view of the head is stale collides
- *   with it instead of appending below the log start, and with where its batches landed by
- *   write id, so a write whose answer was lost meanwhile still finds itself (`stubItem`). The
- *   partition item's `stubbedBelow` says below which key every chunk is a stub already, so a pass
- *   reads the chain from there; chunks a pass that died left below the log start are stubbed by
- *   the next.
+ *   DynamoDB TTL deletes it a day later, or when the keys' retention ends if that is longer), so
+ *   a writer whose view of the head is stale collides with it instead of appending below the log
+ *   start, and with where its batches landed by write id, so a write whose answer was lost
+ *   meanwhile still finds itself (`stubItem`). The partition item's `stubbedBelow` says below
+ *   which key every chunk is a stub already, so a pass reads the chain from there; chunks a pass
+ *   that died left below the log start are stubbed by the next.
  * - Segment objects: a batch in S3 knows how many batches its object holds. Removing its chunk
  *   first adds the batch to the object's release set (a DynamoDB string set: adding a member
  *   twice is a no-op, so a repeated or overlapping release counts once), deletes the object once
@@ -288,9 +288,10 @@ async function stubAllButLast(partitionKey: string, now: number, report: SweepRe
   const last = chunks.at(-1);
   if (!last) return;
   const doomed = chunks.filter((chunk) => !isStub(chunk) && Number(chunk.baseOffset) < Number(last.baseOffset));
+  const ttlSeconds = stubTtl();
   await batchWriteAll(
     tableName('chunks'),
-    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(chunk, now, stubTtl()) } } })),
+    doomed.map((chunk) => ({ PutRequest: { Item: { ...stubItem(chunk, now, ttlSeconds) } } })),
   );
   report.batchesDeleted += doomed.reduce((sum, chunk) => sum + (chunk.batches?.length ?? 0), 0);
 }
