@@ -45,6 +45,7 @@ export const integrationTests = [
   'test/log/exactly-once.test.ts',
   'test/log/deleted-topics.test.ts',
   'test/log/idempotency-scope.test.ts',
+  'test/log/idempotency-lookup.test.ts',
   'test/log/long-poll-heads.test.ts',
   'test/log/produce-fetch.test.ts',
   'test/log/record-limits.test.ts',

@@ -47,14 +47,17 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
     // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
     const hash = `records:${batch.recordCount}`;
-    if (key) {
+    const large = batch.bytes.length > config.inlineBatchMaxBytes;
+    // A retry is found by the append's own condition on the key's record ('duplicate' below), so
+    // a first attempt reads nothing; only a batch bound for S3 looks first, so that a retry writes
+    // no segment object it would then leave orphaned.
+    if (key && large) {
       const stored = await readStoredProduce(key);
       if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
     }
-    const location: PreparedBatch['location'] =
-      batch.bytes.length > config.inlineBatchMaxBytes
-        ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
-        : { kind: 'inline' };
+    const location: PreparedBatch['location'] = large
+      ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
+      : { kind: 'inline' };
     const prepared: PreparedBatch = {
       partition,
       bytes: batch.bytes,

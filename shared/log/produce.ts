@@ -154,12 +154,24 @@ export async function produce(
   const idempotencyKey = idempotency?.key;
   const hash = idempotency?.requestHash;
   const highestExplicitPartition = records.reduce((max, r) => Math.max(max, r.partition ?? -1), -1);
-  if (idempotencyKey !== undefined && hash !== undefined) {
-    const replay = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
+  // A keyed request is not looked up before its append: the append's own condition on the key's
+  // record finds a stored one (an outcome of 'duplicate'), so a first attempt, the common case,
+  // costs no read and one round trip fewer. It is looked up first only where something would
+  // happen before that condition: a refusal on the topic's current config (the first attempt may
+  // have been accepted under older config, and its retry replays), or a segment object written
+  // to S3 (a replay would leave it orphaned).
+  const storedAnswer = async (): Promise<ProduceOutcome | undefined> => {
+    if (idempotencyKey === undefined || hash === undefined) return undefined;
+    const stored = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
     // A pending record of this very request is settled by the append (it waits for or takes over the claim).
-    if (answersBeforeAppend(replay, hash))
-      return { response: replayOrReject(replay, hash, idempotencyKey, topicName) as ProduceResponse, replayed: true };
-  }
+    if (!answersBeforeAppend(stored, hash)) return undefined;
+    return { response: replayOrReject(stored, hash, idempotencyKey, topicName) as ProduceResponse, replayed: true };
+  };
+  const replayOr = async (refusal: unknown): Promise<ProduceOutcome> => {
+    const answer = await storedAnswer();
+    if (answer) return answer;
+    throw refusal;
+  };
 
   checkResponseFits(records.length);
   const recordBytes = records;
@@ -184,10 +196,10 @@ export async function produce(
     }
     const topicConfig = effectiveTopicConfig(topic.config);
     const maxMessageBytes = topicConfig['max.message.bytes'];
-    recordBytes.forEach((record, index) => {
+    for (const [index, record] of recordBytes.entries()) {
       const violation = recordLimitViolation(record, maxMessageBytes);
-      if (violation) throw recordLimitExceeded(topicName, index, violation);
-    });
+      if (violation) return replayOr(recordLimitExceeded(topicName, index, violation));
+    }
 
     const now = Date.now();
     const logAppendTime = topicConfig['message.timestamp.type'] === 'LogAppendTime';
@@ -199,19 +211,23 @@ export async function produce(
       records.map((r) => (logAppendTime ? now : r.timestamp)),
     );
     if (planned.length > maxPartitionsPerRequest) {
-      throw recordListTooLarge(
-        `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
-        { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
+      return replayOr(
+        recordListTooLarge(
+          `This request writes to ${planned.length} partitions; one request can append atomically to at most ${maxPartitionsPerRequest}. Split it, or group records by partition.`,
+          { partitions: planned.length, maxPartitions: maxPartitionsPerRequest },
+        ),
       );
     }
 
     if (idempotencyKey !== undefined && storedOffsetsBytesBound(records.length, planned.length) > maxStoredResponseBytes) {
-      throw recordListTooLarge(
-        'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
-        {
-          records: records.length,
-          maxStoredResponseBytes,
-        },
+      return replayOr(
+        recordListTooLarge(
+          'The response to this request is too large to keep for Idempotency-Key replay; send fewer records per request.',
+          {
+            records: records.length,
+            maxStoredResponseBytes,
+          },
+        ),
       );
     }
 
@@ -228,6 +244,10 @@ export async function produce(
     );
     totalBytes = encoded.reduce((sum, e) => sum + e.bytes.length, 0);
     const large = encoded.filter((e) => e.bytes.length > config.inlineBatchMaxBytes);
+    if (large.length > 0) {
+      const answer = await storedAnswer();
+      if (answer) return answer;
+    }
     const segment =
       large.length > 0
         ? await writeSegment(
@@ -287,9 +307,16 @@ export async function produce(
     }
     if (outcome.kind === 'duplicate') {
       const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, idempotencyKey!));
-      if (stored) return { response: replayOrReject(stored, hash!, idempotencyKey!, topicName) as ProduceResponse, replayed: true };
       // The other request's record expired between its commit and our read: append as new.
-      continue;
+      if (!stored) continue;
+      // The topic may be a cached one that was deleted since (its keys are not the new topic's).
+      const fresh = await getTopic(topicName);
+      if (!fresh) throw unknownTopic(topicName);
+      if (fresh.topicId !== topic.topicId) {
+        forgetTopic(topicName);
+        continue;
+      }
+      return { response: replayOrReject(stored, hash!, idempotencyKey!, topicName) as ProduceResponse, replayed: true };
     }
     // The topic changed: plan again against what it is now.
     forgetTopic(topicName);

@@ -12,7 +12,7 @@ import { encodeRecordBatch } from '../../shared/records';
 import { partitionKeyOf } from '../../shared/topics/store';
 import { sweepRetention } from '../../shared/log/retention';
 import { dynamo, runAsFunction, tableName } from '../../shared/runtime/aws';
-import { aheadOfFirst, type ClientStack } from '../support/intercept';
+import { aheadOfFirst, type ClientStack, recordingCommands } from '../support/intercept';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService();
@@ -54,30 +54,14 @@ const afterLostTransaction = <T>(topic: string, body: () => Promise<T>) =>
     body,
   );
 
-/**
- * Runs `body`, appending to `sent` each command the service's DynamoDB client sends from then on,
- * with the table it names (a transaction: its first item's). In a race set up with aheadOfFirst
- * the racer's commands are recorded too, before the transaction: that middleware runs first.
- */
-async function recordingCommands<T>(sent: string[], body: () => Promise<T>): Promise<T> {
-  const name = `recordingCommands-${Math.random().toString(36).slice(2)}`;
-  const tableIds = { [tableName('chunks')]: 'chunks', [tableName('idempotency')]: 'idempotency', [tableName('topics')]: 'topics' };
-  stack().add(
-    (next, context) => async (args) => {
-      const input = args.input as any;
-      const firstItem: any = Object.values(input.TransactItems?.[0] ?? {})[0];
-      const table = String(input.TableName ?? firstItem?.TableName ?? '');
-      sent.push(`${context.commandName} ${tableIds[table] ?? table}`);
-      return next(args);
-    },
-    { step: 'initialize', name },
+/** Records the commands the service's DynamoDB client sends while `body` runs (support/intercept.ts). */
+const recording = <T>(sent: string[], body: () => Promise<T>) =>
+  recordingCommands(
+    stack(),
+    { [tableName('chunks')]: 'chunks', [tableName('idempotency')]: 'idempotency', [tableName('topics')]: 'topics' },
+    sent,
+    body,
   );
-  try {
-    return await body();
-  } finally {
-    stack().remove(name);
-  }
-}
 
 /** Makes the first command matching fail after or before it reached DynamoDB, without the SDK retrying it. */
 function failFirst(matches: (name: string, input: any) => boolean, when: 'after' | 'before') {
@@ -210,7 +194,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
       stack(),
       (name) => name === 'TransactWriteItemsCommand',
       () => appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entry: racerEntry, configVersion: 0 }),
-      () => recordingCommands(sent, () => produce('eo-race-remote', 'mine', 'race-remote-1')),
+      () => recording(sent, () => produce('eo-race-remote', 'mine', 'race-remote-1')),
     );
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(first.body.offsets[0].offset).toBe(1);

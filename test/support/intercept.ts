@@ -69,3 +69,33 @@ export async function loseFirstResponse<T>(
     stack.remove(name);
   }
 }
+
+/**
+ * Runs `body`, appending to `sent` each command the client sends from then on, as
+ * `<command> <table id>` with the table it names (a transaction: its first item's) under the id
+ * `tableIds` gives it. In a race set up with aheadOfFirst the racer's commands are recorded too,
+ * before the command that triggered it: that middleware runs first.
+ */
+export async function recordingCommands<T>(
+  stack: ClientStack,
+  tableIds: Readonly<Record<string, string>>,
+  sent: string[],
+  body: () => Promise<T>,
+): Promise<T> {
+  const name = `recordingCommands-${Math.random().toString(36).slice(2)}`;
+  stack.add(
+    (next, context) => async (args) => {
+      const input = args.input as any;
+      const firstItem: any = Object.values(input.TransactItems?.[0] ?? {})[0];
+      const table = String(input.TableName ?? input.Bucket ?? firstItem?.TableName ?? '');
+      sent.push(`${context.commandName} ${tableIds[table] ?? table}`);
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return await body();
+  } finally {
+    stack.remove(name);
+  }
+}
