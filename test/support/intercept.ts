@@ -2,7 +2,7 @@
  * Races injected into the real SDK clients: `before` runs once, ahead of the first command that
  * `matches`, and the command then goes on to the real emulator. No mocks.
  */
-import type { MiddlewareStack } from '@smithy/types';
+import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 
 export type ClientStack = MiddlewareStack<any, any>;
 
@@ -13,8 +13,8 @@ export async function aheadOfFirst<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   let armed = true;
-  const name = `aheadOfFirst-${Math.random().toString(36).slice(2)}`;
-  stack.add(
+  return whileInitializing(
+    stack,
     (next, context) => async (args) => {
       if (armed && matches(context.commandName as string, args.input)) {
         armed = false;
@@ -22,8 +22,14 @@ export async function aheadOfFirst<T>(
       }
       return next(args);
     },
-    { step: 'initialize', name },
+    body,
   );
+}
+
+/** Runs `body` with `middleware` first in the client's initialize step, and removes it after. */
+async function whileInitializing<T>(stack: ClientStack, middleware: InitializeMiddleware<any, any>, body: () => Promise<T>): Promise<T> {
+  const name = `intercept-${Math.random().toString(36).slice(2)}`;
+  stack.add(middleware, { step: 'initialize', name });
   try {
     return await body();
   } finally {
@@ -82,8 +88,8 @@ export async function recordingCommands<T>(
   sent: string[],
   body: () => Promise<T>,
 ): Promise<T> {
-  const name = `recordingCommands-${Math.random().toString(36).slice(2)}`;
-  stack.add(
+  return whileInitializing(
+    stack,
     (next, context) => async (args) => {
       const input = args.input as any;
       const firstItem: any = Object.values(input.TransactItems?.[0] ?? {})[0];
@@ -91,11 +97,6 @@ export async function recordingCommands<T>(
       sent.push(`${context.commandName} ${tableIds[table] ?? table}`);
       return next(args);
     },
-    { step: 'initialize', name },
+    body,
   );
-  try {
-    return await body();
-  } finally {
-    stack.remove(name);
-  }
 }
