@@ -32,6 +32,7 @@ import {
   readStoredProduce,
   replayOrReject,
   scopedIdempotencyKey,
+  type StoredProduce,
   storedOffsetsBytesBound,
 } from './idempotency';
 import { produceMetrics } from './metrics';
@@ -306,13 +307,11 @@ export async function produce(
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {
-      const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, idempotencyKey!));
+      const stored = await storedUnder(topic, idempotencyKey!);
       // The other request's record expired between its commit and our read: append as new.
       if (!stored) continue;
-      // The topic may be a cached one that was deleted since (its keys are not the new topic's).
-      const fresh = await getTopic(topicName);
-      if (!fresh) throw unknownTopic(topicName);
-      if (fresh.topicId !== topic.topicId) {
+      // The key is a deleted topic's (this process's cached metadata): plan against the new one.
+      if ('replacedBy' in stored) {
         forgetTopic(topicName);
         continue;
       }
@@ -336,18 +335,26 @@ export async function produce(
 /**
  * The stored response for this key under the topic of that name as it is now. Keys are scoped to
  * the topic id: a topic deleted and created again does not replay the old topic's offsets, and
- * one topic's producers cannot take another's keys. A hit found through cached metadata is
- * confirmed with a fresh read (the cached topic may be a deleted one).
+ * one topic's producers cannot take another's keys.
  */
 async function storedForCurrentTopic(topicName: string, key: string, partitionsNeeded: number) {
-  const cached = await cachedTopic(topicName, partitionsNeeded);
-  const stored = await readStoredProduce(scopedIdempotencyKey(cached.topicId, key));
-  if (!stored) return undefined;
-  const fresh = await getTopic(topicName);
-  if (!fresh) throw unknownTopic(topicName);
-  if (fresh.topicId === cached.topicId) return stored;
+  const found = await storedUnder(await cachedTopic(topicName, partitionsNeeded), key);
+  if (!found || !('replacedBy' in found)) return found;
   forgetTopic(topicName);
-  return readStoredProduce(scopedIdempotencyKey(fresh.topicId, key));
+  return readStoredProduce(scopedIdempotencyKey(found.replacedBy.topicId, key));
+}
+
+/**
+ * The key's stored response under `topic`. A hit is confirmed with a fresh read of the topic,
+ * since `topic` may be cached metadata of a topic deleted since: then the hit is not this
+ * request's, and the topic that replaced it is returned instead.
+ */
+async function storedUnder(topic: TopicMetadata, key: string): Promise<StoredProduce | undefined | { replacedBy: TopicMetadata }> {
+  const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, key));
+  if (!stored) return undefined;
+  const fresh = await getTopic(topic.name);
+  if (!fresh) throw unknownTopic(topic.name);
+  return fresh.topicId === topic.topicId ? stored : { replacedBy: fresh };
 }
 
 /** A short, growing pause before planning again against a topic that changed (10 ms a try, at most 200). */
