@@ -599,8 +599,8 @@ const modelShapes = (name: string) => modelTables[name];
 export interface ModelProduce {
   /** The chunk items the request puts, one per partition, as the append builds them (shared/log/chunk-append.ts `chunkItem`). */
   readonly chunks: readonly Item[];
-  /** The Idempotency-Key's record, when the request carries one. */
-  readonly idempotencyItem?: Item;
+  /** The claim of the request's Idempotency-Key (a PutItem before the append), when it carries one. */
+  readonly claimItem?: Item;
 }
 
 export interface ModelUnits {
@@ -624,22 +624,21 @@ export interface ModelUnits {
 export function layoutV2ProduceUnits(request: ModelProduce): ModelUnits {
   const puts = request.chunks.map((Item) => ({ TableName: 'chunks', Item }));
   const s3Puts = request.chunks.some((chunk) => chunk.segmentKey !== undefined) ? 1 : 0;
-  const transactional = puts.length > 1 || request.idempotencyItem !== undefined;
-  const bill = transactional
-    ? billDynamoCall(
-        'TransactWriteItems',
-        {
-          TransactItems: [
-            ...puts.map((put) => ({ Put: put })),
-            ...(request.idempotencyItem ? [{ Put: { TableName: 'idempotency', Item: request.idempotencyItem } }] : []),
-          ],
-        },
-        {},
-        'ok',
-        modelShapes,
-      )
-    : billDynamoCall('PutItem', puts[0]!, {}, 'ok', modelShapes);
-  return { wru: bill.wru, gsiWru: bill.gsiWru, rru: 0, dynamoCalls: 1, s3Puts, s3Gets: 0 };
+  const append =
+    puts.length > 1
+      ? billDynamoCall('TransactWriteItems', { TransactItems: puts.map((put) => ({ Put: put })) }, {}, 'ok', modelShapes)
+      : billDynamoCall('PutItem', puts[0]!, {}, 'ok', modelShapes);
+  const claim = request.claimItem
+    ? billDynamoCall('PutItem', { TableName: 'idempotency', Item: request.claimItem }, {}, 'ok', modelShapes)
+    : { wru: 0, gsiWru: 0 };
+  return {
+    wru: append.wru + claim.wru,
+    gsiWru: append.gsiWru + claim.gsiWru,
+    rru: 0,
+    dynamoCalls: request.claimItem ? 2 : 1,
+    s3Puts,
+    s3Gets: 0,
+  };
 }
 
 /** Bytes of the topic item and of a partition item (log start, released bytes, compaction marks) as read. */

@@ -6,7 +6,8 @@
  * Nothing in the product writes this shape any more (shared/log/append.ts).
  */
 import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type IdempotencyRecord, idempotencyPut, type PreparedBatch } from '../shared/log/append';
+import type { IdempotencyRecord, PreparedBatch } from '../shared/log/append';
+import { storedResponseAt } from '../shared/log/idempotency';
 import type { PartitionHead } from '../shared/log/partition-heads';
 import type { TableDefinition } from '../shared/storage/tables';
 import { partitionKeyOf } from '../shared/topics/store';
@@ -129,4 +130,28 @@ export function appendTransactItems(
   }
   if (idempotency) items.push(idempotencyPut(idempotency, baseOffsets, tables.idempotency));
   return items;
+}
+
+/** The Idempotency-Key's record in layout 1's append transaction (the response stored with the append). */
+function idempotencyPut(
+  idempotency: IdempotencyRecord,
+  baseOffsets: ReadonlyMap<number, number>,
+  table: string,
+): AppendTransactItems[number] {
+  return {
+    Put: {
+      TableName: table,
+      Item: {
+        key: idempotency.key,
+        requestHash: idempotency.requestHash,
+        response: storedResponseAt(idempotency.template, baseOffsets),
+        expiresAt: idempotency.expiresAt,
+      },
+      // An expired item DynamoDB's TTL has not removed yet no longer counts.
+      ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
+      ExpressionAttributeNames: { '#key': 'key' },
+      ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }

@@ -10,6 +10,8 @@ import { serviceDefaults } from '../shared/config';
 import { chunkEntryOf, type PreparedBatch } from '../shared/log/append';
 import { chunkItem } from '../shared/log/chunk-append';
 import { chunkLimits } from '../shared/log/chunk-plan';
+import { newWriteId } from '../shared/log/chunks';
+import { claimFor } from '../shared/log/exactly-once';
 import { encodeStoredOffsets, requestHash, scopedIdempotencyKey } from '../shared/log/idempotency';
 import { segmentKey } from '../shared/log/segments';
 import { partitionKeyOf } from '../shared/topics/store';
@@ -64,7 +66,7 @@ export function modelBatch(records: number, partition = 0, batchesInSegment = 1)
 
 /** The sealed chunk an uncontended append puts for `batch`, built by the append's own builder, at realistic offsets. */
 export function modelChunk(batch: PreparedBatch): Record<string, unknown> {
-  return chunkItem(partitionKeyOf(topicId, batch.partition), 12_345_678, [chunkEntryOf(batch, now)], {
+  return chunkItem(partitionKeyOf(topicId, batch.partition), 12_345_678, [chunkEntryOf(batch, now, newWriteId())], {
     sealed: true,
     configVersion: 1,
     lineage: { maxTimestampBefore: now - 1, bytesBefore: 1_234_567_890 },
@@ -73,16 +75,23 @@ export function modelChunk(batch: PreparedBatch): Record<string, unknown> {
   });
 }
 
-/** The Idempotency-Key's record of a request of `records` records over `partitions` partitions. */
-export function modelIdempotencyItem(records: number, partitions = 1): Record<string, unknown> {
-  return {
+/** The claim of an Idempotency-Key on a request of `records` records over `partitions` partitions, as the append builds it. */
+export function modelClaimItem(records: number, partitions = 1): Record<string, unknown> {
+  const template = encodeStoredOffsets(
+    Array.from({ length: records }, (_, i) => ({ partition: i % partitions, offset: Math.floor(i / partitions), timestamp: now })),
+  );
+  const searches = Array.from({ length: partitions }, (_, partition) => ({
+    partition,
+    partitionKey: partitionKeyOf(topicId, partition),
+    searchFrom: 12_345_678,
+  }));
+  const request = {
     key: scopedIdempotencyKey(topicId, 'order-2026-12-01-000123'),
     requestHash: requestHash('orders', { records: [] }),
-    response: encodeStoredOffsets(
-      Array.from({ length: records }, (_, i) => ({ partition: i % partitions, offset: 12_345_678 + i, timestamp: now })),
-    ),
     expiresAt: Math.floor(now / 1000) + 86_400,
+    template,
   };
+  return { ...claimFor(request, newWriteId(), searches, now) };
 }
 
 export interface ModelRow {
@@ -130,11 +139,7 @@ export function layoutV2Rows(workloads?: WorkloadResults): ModelRow[] {
   });
   return [
     row('produce 1 record (1 KiB), one partition', layoutV2ProduceUnits({ chunks: [one] }), produceFront(1)),
-    row(
-      'produce 1 record with an Idempotency-Key',
-      layoutV2ProduceUnits({ chunks: [one], idempotencyItem: modelIdempotencyItem(1) }),
-      produceFront(1),
-    ),
+    row('produce 1 record with an Idempotency-Key', layoutV2ProduceUnits({ chunks: [one], claimItem: modelClaimItem(1) }), produceFront(1)),
     row(
       'produce 1 record to each of 2 partitions',
       layoutV2ProduceUnits({ chunks: [modelChunk(modelBatch(1, 0)), modelChunk(modelBatch(1, 1))] }),

@@ -1,13 +1,13 @@
 /**
  * The append (layout v2, docs/storage.md "Append redesign"): a partition is a chain of chunk
- * items and its last chunk is the head, so a request that touches one partition and carries no
- * idempotency record is one conditional write: a Put of a new sealed chunk uncontended, a join of
- * the open head under contention (chunk-append.ts). A request that spans partitions, or records
- * an Idempotency-Key's response (or a Kafka producer's sequence), is one DynamoDB transaction of
- * the same writes plus that record, so it is atomic across partitions and exactly once. Under
- * contention such a transaction would name each chunk's exact count and lose nearly every round:
- * instead the request joins without naming it (joinAcrossPartitions) and, with a key, claims the
- * key first (appendExactlyOnce, exactly-once.ts).
+ * items and its last chunk is the head, so a request that touches one partition is one
+ * conditional write: a Put of a new sealed chunk uncontended, a join of the open head under
+ * contention (chunk-append.ts). A request that spans partitions is one DynamoDB transaction of
+ * the same writes, so it is atomic across partitions; under contention such a transaction would
+ * name each chunk's exact count and lose nearly every round, so the request joins without naming
+ * it instead (joinAcrossPartitions). A request with an Idempotency-Key (or a Kafka producer's
+ * sequence) claims the key first, with one conditional Put, and then appends as any other
+ * (appendExactlyOnce, exactly-once.ts).
  *
  * The topic item is deliberately in neither: every producer of a topic would then touch that
  * one item. Deleting a topic or changing its config puts a fence chunk at each partition's head
@@ -53,7 +53,7 @@ import {
   sealOpenChunk,
 } from './chunk-append';
 import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
-import { type Claim, claimKey, claimLeaseMs, completeClaim, findWrites, releaseClaim, takeOverClaim } from './exactly-once';
+import { claimFor, claimKey, findWrites, releaseClaim, settleClaim, takeOverClaim } from './exactly-once';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -76,8 +76,11 @@ export interface IdempotencyRecord {
   readonly requestHash: string;
   /** Epoch seconds, the TTL attribute. */
   readonly expiresAt: number;
-  /** The response to store, computed from the offsets this attempt would get. */
-  readonly response: (baseOffsets: ReadonlyMap<number, number>) => Buffer;
+  /**
+   * The response to store, with every partition's base offset 0 (encodeStoredOffsets): the
+   * offsets the append gets place it (`storedResponseAt`).
+   */
+  readonly template: Buffer;
 }
 
 export type AppendOutcome =
@@ -136,13 +139,21 @@ export async function appendBatches(
   idempotency: IdempotencyRecord | undefined,
   options: AppendOptions = {},
 ): Promise<AppendOutcome> {
-  if (batches.length === 1 && !idempotency) return appendOne(topic, batches[0]!, options);
+  return idempotency ? appendExactlyOnce(topic, batches, idempotency, options) : appendAs(topic, batches, newWriteId(), options);
+}
+
+/** One attempt's append, every batch's entry carrying `writeId` (a claim's, for a keyed request). */
+function appendAs(
+  topic: TopicMetadata,
+  batches: readonly PreparedBatch[],
+  writeId: string,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
+  if (batches.length === 1) return appendOne(topic, batches[0]!, options, writeId);
   if (batches.some((b) => isContended(partitionKeyOf(topic.topicId, b.partition)))) {
-    return idempotency
-      ? appendExactlyOnce(topic, batches, idempotency, options)
-      : joinAcrossPartitions(topic, batches, newWriteId(), options);
+    return joinAcrossPartitions(topic, batches, writeId, options);
   }
-  return appendInTransaction(topic, batches, idempotency, options);
+  return appendInTransaction(topic, batches, writeId, options);
 }
 
 const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) ?? 0) > Date.now();
@@ -177,10 +188,10 @@ async function appendOne(
 }
 
 /**
- * An Idempotency-Key's append to contended partitions: claim the key, append as the single-write
- * path does (one partition) or as joinAcrossPartitions does (several), complete the key's record
- * (exactly-once.ts). Waits for another attempt's live claim on the key; completes or takes over
- * an expired one.
+ * An Idempotency-Key's append: claim the key, append as a request without one does (appendAs),
+ * and answer (exactly-once.ts: the claim names where the write is, so it needs no completion).
+ * Another attempt's claim on the key is settled if its write has landed; otherwise a live one is
+ * waited for and an expired one taken over.
  */
 async function appendExactlyOnce(
   topic: TopicMetadata,
@@ -190,24 +201,16 @@ async function appendExactlyOnce(
 ): Promise<AppendOutcome> {
   const writeId = newWriteId();
   // The reads the append would start with anyway, made first, so that the claim names where to
-  // look for this write (a retry that takes over an expired claim searches from there).
+  // look for this write (a retry searches from there).
   const { deadline, keyOf, views: heads } = await startAppend(topic, batches, options);
   for (const b of batches) if (heads.get(b.partition)) knownHeads.set(keyOf(b), heads.get(b.partition)!);
   for (let round = 0; ; round++) {
-    const claim: Claim = {
-      key: idempotency.key,
-      requestHash: idempotency.requestHash,
-      expiresAt: idempotency.expiresAt,
+    const claim = claimFor(
+      idempotency,
       writeId,
       // The head this process knows is at or below wherever the batch lands: the chain only grows.
-      searches: batches.map((b) => ({
-        partition: b.partition,
-        partitionKey: keyOf(b),
-        searchFrom: knownHeads.get(keyOf(b))?.baseOffset ?? 0,
-      })),
-      leaseUntil: Date.now() + claimLeaseMs,
-      pending: true,
-    };
+      batches.map((b) => ({ partition: b.partition, partitionKey: keyOf(b), searchFrom: knownHeads.get(keyOf(b))?.baseOffset ?? 0 })),
+    );
     const held = await claimKey(claim);
     if (held !== 'claimed') {
       if (held.kind === 'done') return { kind: 'duplicate' };
@@ -215,22 +218,19 @@ async function appendExactlyOnce(
       const other = held.claim;
       // Another request under the key: the caller refuses it (422) from the record.
       if (other.requestHash !== idempotency.requestHash) return { kind: 'duplicate' };
+      // Its attempt stores nothing after its write: whether the write is in the chunks decides.
+      if (await settleClaim(other, other.template ?? idempotency.template)) return { kind: 'duplicate' };
       if (other.leaseUntil > Date.now()) {
         if (Date.now() >= deadline) throw idempotencyInProgress(topic.name);
         await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));
         continue;
-      }
-      const landed = await findWrites(other.searches, other.writeId);
-      if (landed !== undefined) {
-        await completeClaim(other, idempotency.response(landed));
-        return { kind: 'duplicate' };
       }
       if (!(await takeOverClaim(other, claim))) continue;
     }
 
     let outcome: AppendOutcome;
     try {
-      outcome = await appendClaimed(topic, batches, writeId, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
+      outcome = await appendAs(topic, batches, writeId, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
     } catch (error) {
       // Every request this attempt sent has been answered, so the chunks say whether it landed.
       // If they cannot be read either, the claim stays: a retry waits out its lease and looks.
@@ -240,33 +240,18 @@ async function appendExactlyOnce(
         await releaseClaim(claim).catch(() => undefined);
         throw error;
       }
-      await completeClaim(claim, idempotency.response(landed));
       return { kind: 'appended', baseOffsets: landed };
     }
-    if (outcome.kind !== 'appended') {
-      await releaseClaim(claim);
-      return outcome;
-    }
-    await completeClaim(claim, idempotency.response(outcome.baseOffsets));
+    if (outcome.kind !== 'appended') await releaseClaim(claim);
     return outcome;
   }
 }
 
-/** The append of a claimed request, its batches carrying the claim's write id. */
-async function appendClaimed(
-  topic: TopicMetadata,
-  batches: readonly PreparedBatch[],
-  writeId: string,
-  options: AppendOptions,
-): Promise<AppendOutcome> {
-  return batches.length > 1 ? joinAcrossPartitions(topic, batches, writeId, options) : appendOne(topic, batches[0]!, options, writeId);
-}
-
 /** A cancelled append transaction that DynamoDB throttled: another round now would be throttled too; the client retries later (429). */
-function throwIfThrottled(error: TransactionCanceledException, topic: TopicMetadata, keyed: boolean): void {
+function throwIfThrottled(error: TransactionCanceledException, topic: TopicMetadata): void {
   if (!cancelledByThrottling(error.CancellationReasons)) return;
   throw throttled(
-    `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait${keyed ? ' with the same Idempotency-Key' : ''}.`,
+    `Appending to topic '${topic.name}' is throttled (DynamoDB's throughput limits); retry after a short wait (with the same Idempotency-Key, if the request has one).`,
     { topic: topic.name },
     { cause: error },
   );
@@ -398,7 +383,7 @@ async function joinAcrossPartitions(
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      throwIfThrottled(error, topic, false);
+      throwIfThrottled(error, topic);
       appendMetrics.conflict();
       const reasons = error.CancellationReasons ?? [];
       const reread: PreparedBatch[] = [];
@@ -461,10 +446,11 @@ async function readBackOffsets(
 /** How many head reads a transaction's planning keeps in flight. */
 const headReadConcurrency = 16;
 
+/** A request that spans uncontended partitions: one transaction of each partition's write. */
 async function appendInTransaction(
   topic: TopicMetadata,
   batches: readonly PreparedBatch[],
-  idempotency: IdempotencyRecord | undefined,
+  writeId: string,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
   const { deadline, table, keyOf, configVersion, views } = await startAppend(topic, batches, options);
@@ -486,9 +472,8 @@ async function appendInTransaction(
     }
     if (await sealWhereNeeded(views, batches, steps, keyOf)) continue;
 
-    // The SDK's retries of a transaction are deduplicated by its ClientRequestToken; the ids keep
-    // the chunks' `writeIds` complete for the single-write path's check.
-    const writeId = newWriteId();
+    // One write id for every round: a round runs only after the one before was cancelled (the
+    // SDK's own retries of a transaction are deduplicated by its ClientRequestToken).
     const entries = batches.map((b) => chunkEntryOf(b, now, writeId));
     const baseOffsets = new Map<number, number>();
     const transactItems: TransactItems = batches.map((b, i) => {
@@ -531,7 +516,6 @@ async function appendInTransaction(
         },
       };
     });
-    if (idempotency) transactItems.push(idempotencyPut(idempotency, baseOffsets));
     try {
       await dynamo().send(new TransactWriteCommand({ TransactItems: transactItems }));
       batches.forEach((b, i) => {
@@ -549,18 +533,11 @@ async function appendInTransaction(
       return { kind: 'appended', baseOffsets };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      throwIfThrottled(error, topic, idempotency !== undefined);
+      throwIfThrottled(error, topic);
       const reasons = error.CancellationReasons ?? [];
-      if (idempotency && reasons[batches.length]?.Code === 'ConditionalCheckFailed') {
-        const record = reasons[batches.length]!.Item;
-        // An attempt by claim holds the key (exactly-once.ts): wait for it or take it over that way.
-        if (record && unmarshall(record).pending) return appendExactlyOnce(topic, batches, idempotency, options);
-        return { kind: 'duplicate' };
-      }
       appendMetrics.conflict();
       // Contended: a transaction names each chunk's exact count, so only one of the writers wins
-      // a round. Join without naming it instead, claiming the key first if there is one
-      // (nothing of this transaction committed).
+      // a round. Join without naming it instead (nothing of this transaction committed).
       for (const b of batches) contendedUntil.set(keyOf(b), Date.now() + contentionMemoryMs);
       // What the next path starts from, instead of reading the head again (a partition's first
       // burst would, once per writer): a failed condition returned the chunk that holds the key
@@ -572,33 +549,9 @@ async function appendInTransaction(
         else if (head === null) knownHeads.delete(keyOf(b));
       });
       const rest = { ...options, deadlineMs: Math.max(1, deadline - Date.now()) };
-      return idempotency ? appendExactlyOnce(topic, batches, idempotency, rest) : joinAcrossPartitions(topic, batches, newWriteId(), rest);
+      return joinAcrossPartitions(topic, batches, writeId, rest);
     }
   }
 }
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
-
-/** The Idempotency-Key's record in an append transaction (layout 1's baseline in the bench writes the same). */
-export function idempotencyPut(
-  idempotency: IdempotencyRecord,
-  baseOffsets: ReadonlyMap<number, number>,
-  table = tableName('idempotency'),
-): TransactItems[number] {
-  return {
-    Put: {
-      TableName: table,
-      Item: {
-        key: idempotency.key,
-        requestHash: idempotency.requestHash,
-        response: idempotency.response(baseOffsets),
-        expiresAt: idempotency.expiresAt,
-      },
-      // An expired item DynamoDB's TTL has not removed yet no longer counts.
-      ConditionExpression: 'attribute_not_exists(#key) OR expiresAt < :now',
-      ExpressionAttributeNames: { '#key': 'key' },
-      ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
-}

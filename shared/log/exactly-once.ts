@@ -1,22 +1,25 @@
 /**
- * Exactly once without a transaction, for an Idempotency-Key's append to one contended partition
- * (docs/storage.md, "Idempotent appends under contention"). A transaction that joins the open
- * chunk must name the chunk's exact record count, so at most one of W writers wins a round; the
- * others are cancelled, back off and try again. Instead the key is claimed first (a conditional
- * Put of its record, pending), the batch joins the chunk as the single-write path does, carrying
- * the claim's write id, and the record is completed with the response.
+ * Exactly once for an Idempotency-Key's append (docs/storage.md, "Idempotent appends: claim, then
+ * append"). The key is claimed first (a conditional Put of its record, pending, carrying the
+ * request's response with its offsets still unknown), then the batch is appended as a request
+ * without a key is, carrying the claim's write id. That is all the attempt writes: the claim names
+ * where its write can be found, so the write itself completes it, and whoever reads the claim next
+ * finds the write and stores the response. Two single-item writes cost half a transaction of the
+ * same items (3 WRU for a 1 KiB record, not 6), and under contention a claim never loses a round
+ * to another writer of the partition, as a transaction that names the open chunk's count does.
  *
  * A claim lasts `claimLeaseMs`, longer than any attempt can still write (a produce stops sending
  * after its 10 s deadline; API Gateway gives up on a route function after 30 s, and Lambda ends it
- * at its timeout). A retry that finds a live claim waits for it; one that finds an expired claim
- * looks for the claim's write id in the partition's chunks from where the claimant started, and
- * either completes the record with the offsets it finds or takes the claim over and appends.
+ * at its timeout). A retry looks for the claim's write id in the partition's chunks from where the
+ * claimant started: found, it stores the response and replays it; not found, it waits for a live
+ * claim, or takes an expired one over and appends.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { itemInTheWay, wroteThisItem } from '../runtime/lost-response';
 import { chunksAfter } from './chunk-store';
 import { ownBatchOffset } from './chunks';
+import { decodeStoredResponse, type StoredProduce, storedResponseAt } from './idempotency';
 
 /** How long a claim keeps other attempts with the same key waiting before they may take it over. */
 export const claimLeaseMs = 60_000;
@@ -29,6 +32,12 @@ export interface Claim {
   readonly expiresAt: number;
   /** The write id the claimant's chunk entries carry. */
   readonly writeId: string;
+  /**
+   * The response to store once the write is found, with every partition's base offset 0
+   * (`storedResponseAt`). Absent from claims written before it was kept: a retry then stores its
+   * own request's.
+   */
+  readonly template?: Uint8Array;
   /**
    * Each partition the request appends to, in the request's partition order, with a chunk base
    * offset at or below wherever its batch can land. The append is atomic: the write found in the
@@ -44,6 +53,17 @@ export interface ClaimSearch {
   readonly partition: number;
   readonly partitionKey: string;
   readonly searchFrom: number;
+}
+
+/** The claim an attempt puts for its request; `searches` name where each partition's write can land from. */
+export function claimFor(
+  request: Pick<Claim, 'key' | 'requestHash' | 'expiresAt'> & { readonly template: Uint8Array },
+  writeId: string,
+  searches: readonly ClaimSearch[],
+  now = Date.now(),
+): Claim {
+  const { key, requestHash, expiresAt, template } = request;
+  return { key, requestHash, expiresAt, writeId, template, searches, leaseUntil: now + claimLeaseMs, pending: true };
 }
 
 export type ExistingRecord = { readonly kind: 'done' } | { readonly kind: 'pending'; readonly claim: Claim } | { readonly kind: 'absent' };
@@ -99,6 +119,35 @@ export async function completeClaim(
     if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
+}
+
+/**
+ * Settles a claim whose write has landed: stores the response (`template` if the claim carries
+ * none) with the offsets found, so later readers read it without a search. Undefined while the
+ * write is not in the chunks (still in flight, or it never landed).
+ */
+export async function settleClaim(claim: Claim, template = claim.template): Promise<Buffer | undefined> {
+  const landed = await findWrites(claim.searches, claim.writeId);
+  if (landed === undefined || template === undefined) return undefined;
+  const response = storedResponseAt(template, landed);
+  // The answer is known either way; storing it only spares the next reader the search.
+  await completeClaim(claim, response).catch(() => false);
+  return response;
+}
+
+/**
+ * The stored response under `key`, strongly consistent. A pending claim whose write has landed is
+ * settled on the way (its attempt stores nothing after the write): only a claim whose write is
+ * not in the chunks reads as pending.
+ */
+export async function readStoredProduce(key: string, now = Date.now()): Promise<StoredProduce | undefined> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { key }, ConsistentRead: true }));
+  const existing = existingOf(Item, now);
+  if (existing.kind === 'absent') return undefined;
+  const requestHash = Item!.requestHash as string;
+  if (existing.kind === 'done') return { requestHash, response: decodeStoredResponse(Item!.response as Uint8Array) };
+  const settled = await settleClaim(existing.claim);
+  return settled ? { requestHash, response: decodeStoredResponse(settled) } : { requestHash, response: undefined, pending: true };
 }
 
 /**
@@ -160,7 +209,10 @@ export async function findWrites(searches: readonly ClaimSearch[], writeId: stri
 
 /** Where the batch carrying `writeId` landed in the partition, from chunk `searchFrom` on: its base offset. */
 export async function findWrite(partitionKey: string, searchFrom: number, writeId: string): Promise<number | undefined> {
-  for await (const chunk of chunksAfter(partitionKey, searchFrom - 1, () => 25)) {
+  // The write is nearly always in the first chunk or two (the claim names the head its attempt
+  // knew), so pages start small and grow: a Query is billed on every item it reads.
+  let pageSize = 1;
+  for await (const chunk of chunksAfter(partitionKey, searchFrom - 1, () => (pageSize = Math.min(25, pageSize * 2)))) {
     const offset = ownBatchOffset(chunk, writeId);
     if (offset !== undefined) return offset;
   }

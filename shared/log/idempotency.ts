@@ -1,13 +1,11 @@
 /**
- * Idempotency-Key: a produce's response is stored under its key in the same transaction as the
- * append, so "appended" and "remembered" cannot disagree. A retry with the same key and body gets
- * the first response back; another body under the same key is 422 IDEMPOTENCY_KEY_REUSED.
+ * Idempotency-Key: the key, the request's hash, and the stored form of a produce's response. A
+ * retry with the same key and body gets the first response back; another body under the same key
+ * is 422 IDEMPOTENCY_KEY_REUSED. How a key is claimed and its response stored: exactly-once.ts.
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { idempotencyInProgress, idempotencyKeyReused, invalidRequest, recordListTooLarge } from '../errors';
-import { dynamo, tableName } from '../runtime/aws';
 
 /** DynamoDB items stop at 400 KB; the stored response must fit with room for the other attributes. */
 export const maxStoredResponseBytes = 350 * 1024;
@@ -59,13 +57,7 @@ export function recordsHash(
   return hash.digest('base64');
 }
 
-export function encodeStoredResponse(response: unknown): Buffer {
-  const stored = gzipSync(JSON.stringify(response));
-  if (stored.length > maxStoredResponseBytes) throw responseTooLargeToKeep();
-  return stored;
-}
-
-interface StoredOffset {
+export interface StoredOffset {
   readonly partition: number;
   readonly offset: number;
   readonly timestamp: number;
@@ -110,6 +102,24 @@ export function encodeStoredOffsets(offsets: readonly StoredOffset[]): Buffer {
   return stored;
 }
 
+/**
+ * The stored response of `template` (encodeStoredOffsets of the request's offsets with every
+ * partition's base offset 0) with each partition's records placed from its base offset in
+ * `baseOffsets`. A claim carries its request's template, so whoever finds where the write landed
+ * (the attempt, or any retry, whose own plan may differ: a keyless record's partition is chosen
+ * at random per request) stores the same response.
+ */
+export function storedResponseAt(template: Uint8Array, baseOffsets: ReadonlyMap<number, number>): Buffer {
+  const { offsets } = decodeStoredOffsets(gunzipSync(template));
+  return encodeStoredOffsets(
+    offsets.map((o) => {
+      const base = baseOffsets.get(o.partition);
+      if (base === undefined) throw new RangeError(`no base offset for partition ${o.partition}`);
+      return { ...o, offset: base + o.offset };
+    }),
+  );
+}
+
 function decodeStoredOffsets(raw: Buffer): { offsets: StoredOffset[] } {
   let at = compactFormat.length;
   const count = raw.readUInt16BE(at);
@@ -142,18 +152,10 @@ export interface StoredProduce {
   readonly pending?: true;
 }
 
-export async function readStoredProduce(key: string): Promise<StoredProduce | undefined> {
-  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }));
-  if (!Item) return undefined;
-  // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
-  if (Number(Item.expiresAt) < Date.now() / 1000) return undefined;
-  if (Item.pending) return { requestHash: Item.requestHash as string, response: undefined, pending: true };
-  const raw = gunzipSync(Item.response as Uint8Array);
-  // The compact form of produce's responses, or JSON (other callers, and responses stored before it).
-  const response: unknown = raw.subarray(0, compactFormat.length).equals(compactFormat)
-    ? decodeStoredOffsets(raw)
-    : JSON.parse(raw.toString('utf8'));
-  return { requestHash: Item.requestHash as string, response };
+/** A stored response as its reader sees it: the compact form of produce's, or JSON (responses stored before it). */
+export function decodeStoredResponse(stored: Uint8Array): unknown {
+  const raw = gunzipSync(stored);
+  return raw.subarray(0, compactFormat.length).equals(compactFormat) ? decodeStoredOffsets(raw) : JSON.parse(raw.toString('utf8'));
 }
 
 /** Replays the stored response when the request is the same, else 422 (409 while its first attempt is still appending). */

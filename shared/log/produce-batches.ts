@@ -12,7 +12,8 @@ import type { RecordBatchHeader } from '../records';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import type { TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
-import { answersBeforeAppend, encodeStoredResponse, readStoredProduce } from './idempotency';
+import { readStoredProduce } from './exactly-once';
+import { answersBeforeAppend, encodeStoredOffsets } from './idempotency';
 import { produceMetrics } from './metrics';
 import { writeSegment } from './segments';
 
@@ -74,7 +75,8 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
             key,
             requestHash: hash,
             expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
-            response: (baseOffsets) => encodeStoredResponse({ baseOffset: baseOffsets.get(partition) }),
+            // One entry for the batch: its base offset (timestamps are the client's, in the batch).
+            template: encodeStoredOffsets([{ partition, offset: 0, timestamp: 0 }]),
           }
         : undefined,
     );
@@ -96,5 +98,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
 
 function replayed(stored: { requestHash: string; response: unknown }, hash: string): ClientBatchOutcome {
   if (stored.requestHash !== hash) return { kind: 'sequence-reused' };
-  return { kind: 'appended', baseOffset: (stored.response as { baseOffset: number }).baseOffset };
+  const response = stored.response as { offsets: { offset: number }[] } | { baseOffset: number };
+  // The compact form (one entry for the batch), or the JSON of records stored before it.
+  return { kind: 'appended', baseOffset: 'offsets' in response ? response.offsets[0]!.offset : response.baseOffset };
 }

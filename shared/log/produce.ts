@@ -25,11 +25,11 @@ import { effectiveTopicConfig } from '../topics/model';
 import { getTopic, type TopicMetadata } from '../topics/store';
 import { appendBatches, type PreparedBatch } from './append';
 import { appendDeadlineMs } from './chunk-append';
+import { readStoredProduce } from './exactly-once';
 import {
   encodeStoredOffsets,
   maxStoredResponseBytes,
   answersBeforeAppend,
-  readStoredProduce,
   replayOrReject,
   scopedIdempotencyKey,
   type StoredProduce,
@@ -164,7 +164,8 @@ export async function produce(
   const storedAnswer = async (): Promise<ProduceOutcome | undefined> => {
     if (idempotencyKey === undefined || hash === undefined) return undefined;
     const stored = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
-    // A pending record of this very request is settled by the append (it waits for or takes over the claim).
+    // A claim of this very request whose write is not in the chunks yet: the append settles it
+    // (it waits for the claim, or takes it over).
     if (!answersBeforeAppend(stored, hash)) return undefined;
     return { response: replayOrReject(stored, hash, idempotencyKey, topicName) as ProduceResponse, replayed: true };
   };
@@ -297,7 +298,7 @@ export async function produce(
             key: scopedIdempotencyKey(topic.topicId, idempotencyKey),
             requestHash: hash,
             expiresAt: Math.floor(Date.now() / 1000) + Math.round(config.idempotencyTtlHours * 3600),
-            response: (baseOffsets) => encodeStoredOffsets(responseFor(baseOffsets).offsets),
+            template: encodeStoredOffsets(responseFor(new Map(planned.map((p) => [p.partition, 0]))).offsets),
           }
         : undefined,
       { deadlineMs: Math.max(1, deadline - Date.now()) },

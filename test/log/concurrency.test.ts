@@ -1,6 +1,7 @@
 import type { MiddlewareStack } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/runtime/aws';
+import { dyingAfterAppend } from '../support/intercept';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService();
@@ -106,14 +107,31 @@ describe('Idempotency-Key', () => {
 
   it('after an ambiguous failure (committed, caller saw an error) a retry with the same key appends once', async () => {
     await http.post('/v1/topics', { name: 'ambiguous', partitions: 1 });
-    // Fault injection in the real SDK client: let the transaction reach DynamoDB Local and
-    // commit, then lose the response, as a dropped connection would.
-    let armed = true;
+    const body = { records: [{ value: 'exactly once' }] };
+    // Fault injection in the real SDK client: the append reaches DynamoDB Local and commits, then
+    // its response is lost, as a dropped connection would; so is the attempt's look for its own
+    // write, so the caller sees an error (support/intercept.ts).
+    const failed = await dyingAfterAppend(dynamo().middlewareStack as MiddlewareStack<any, any>, () =>
+      http.post('/v1/topics/ambiguous/records', body, { 'Idempotency-Key': 'amb-1' }),
+    );
+    expect(failed.status).toBe(500);
+    const retried = await http.post('/v1/topics/ambiguous/records', body, { 'Idempotency-Key': 'amb-1' });
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets[0].offset).toBe(0);
+    const records = await readAll('ambiguous', 0);
+    expect(records.map((r) => r.value)).toEqual(['exactly once']);
+  });
+
+  it('an attempt whose append committed but whose answer was lost finds its own write and answers 200', async () => {
+    await http.post('/v1/topics', { name: 'ambiguous-found', partitions: 1 });
+    const body = { records: [{ value: 'exactly once' }] };
     const stack = dynamo().middlewareStack as MiddlewareStack<any, any>;
+    let armed = true;
     stack.add(
       (next, context) => async (args) => {
         const result = await next(args);
-        if (armed && context.commandName === 'TransactWriteItemsCommand') {
+        if (armed && context.commandName === 'PutItemCommand' && String(args.input.TableName).endsWith('chunks')) {
           armed = false;
           throw Object.assign(new Error('socket hang up (injected after commit)'), { name: 'ECONNRESET', $metadata: {} });
         }
@@ -122,19 +140,17 @@ describe('Idempotency-Key', () => {
       { step: 'initialize', name: 'injectAmbiguousFailure' },
     );
     try {
-      const body = { records: [{ value: 'exactly once' }] };
-      const failed = await http.post('/v1/topics/ambiguous/records', body, { 'Idempotency-Key': 'amb-1' });
-      expect(failed.status).toBe(500);
+      const acked = await http.post('/v1/topics/ambiguous-found/records', body, { 'Idempotency-Key': 'amb-found-1' });
       expect(armed).toBe(false);
-      const retried = await http.post('/v1/topics/ambiguous/records', body, { 'Idempotency-Key': 'amb-1' });
-      expect(retried.status).toBe(200);
-      expect(retried.headers.get('idempotent-replayed')).toBe('true');
-      expect(retried.body.offsets[0].offset).toBe(0);
-      const records = await readAll('ambiguous', 0);
-      expect(records.map((r) => r.value)).toEqual(['exactly once']);
+      expect(acked.status, JSON.stringify(acked.body)).toBe(200);
+      expect(acked.body.offsets[0].offset).toBe(0);
     } finally {
       stack.remove('injectAmbiguousFailure');
     }
+    const retried = await http.post('/v1/topics/ambiguous-found/records', body, { 'Idempotency-Key': 'amb-found-1' });
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets[0].offset).toBe(0);
+    expect((await readAll('ambiguous-found', 0)).map((r) => r.value)).toEqual(['exactly once']);
   });
 
   it('rejects a malformed key with 400', async () => {

@@ -2,17 +2,19 @@
  * Idempotency-Key appends to one contended partition, which claim the key instead of appending in
  * a transaction (shared/log/exactly-once.ts): against DynamoDB Local, with faults injected in the
  * real SDK client (a transaction that loses its race, an attempt that dies after its append or
- * before it, a retry that arrives while the first attempt is still appending).
+ * before it, a retry that arrives while the first attempt is still appending). An attempt writes
+ * its claim and its append and nothing after: a retry settles the claim by finding the write.
  */
+import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { appendChunk } from '../../shared/log/chunk-append';
 import { scopedIdempotencyKey } from '../../shared/log/idempotency';
 import { encodeRecordBatch } from '../../shared/records';
 import { partitionKeyOf } from '../../shared/topics/store';
 import { sweepRetention } from '../../shared/log/retention';
 import { dynamo, runAsFunction, tableName } from '../../shared/runtime/aws';
-import { aheadOfFirst, type ClientStack, recordingCommands } from '../support/intercept';
+import { aheadOfFirst, type ClientStack, dyingAfterAppend, isChunkWrite, isClaim, recordingCommands } from '../support/intercept';
 import { useTestService } from '../support/local-service';
 
 const { http } = useTestService();
@@ -38,19 +40,27 @@ async function recordKey(topic: string, key: string): Promise<string> {
 }
 
 const idempotencyPut = (name: string, input: any) => name === 'PutItemCommand' && String(input.TableName).endsWith('idempotency');
-/** The writes of exactly-once.ts, each a Put of the key's record: the completion stores the response, the release an expired record. */
-const completion = (name: string, input: any) => idempotencyPut(name, input) && input.Item?.response !== undefined;
+/** A release of a claim (exactly-once.ts): a Put of an expired record. */
 const release = (name: string, input: any) => idempotencyPut(name, input) && input.Item?.expiresAt === 0;
 
+/** Matches the first command matching `matches` sent after a key was first claimed. */
+function afterClaim(matches: (name: string, input: any) => boolean) {
+  let claimed = false;
+  return (name: string, input: any) => {
+    if (isClaim(name, input)) claimed = true;
+    return claimed && matches(name, input);
+  };
+}
+
 /**
- * Runs `body` by claim: its first append transaction, if it makes one (a process that collided on
- * the partition within the last second claims at once), loses its race to a plain produce.
+ * Runs `body` under contention: its first chunk write after its claim loses its race to a plain
+ * produce (the racer's chunk takes the key it aimed at), so it joins the chunk after the racer's.
  */
-const afterLostTransaction = <T>(topic: string, body: () => Promise<T>) =>
+const afterLostRace = <T>(topic: string, body: () => Promise<T>, partition = 0) =>
   aheadOfFirst(
     stack(),
-    (name) => name === 'TransactWriteItemsCommand',
-    () => http.post(`/v1/topics/${topic}/records`, { records: [{ value: 'racer', partition: 0 }] }),
+    afterClaim(isChunkWrite),
+    () => http.post(`/v1/topics/${topic}/records`, { records: [{ value: 'racer', partition }] }),
     body,
   );
 
@@ -66,7 +76,7 @@ const recording = <T>(sent: string[], body: () => Promise<T>) =>
 /** Makes the first command matching fail after or before it reached DynamoDB, without the SDK retrying it. */
 function failFirst(matches: (name: string, input: any) => boolean, when: 'after' | 'before') {
   let armed = true;
-  const name = `failFirst-${Math.random().toString(36).slice(2)}`;
+  const name = `failFirst-${randomUUID()}`;
   stack().add(
     (next, context) => async (args) => {
       const fire = armed && matches(context.commandName as string, args.input);
@@ -83,12 +93,11 @@ function failFirst(matches: (name: string, input: any) => boolean, when: 'after'
 }
 
 /** Fails (before sending) the first chunk write after the first claim of a key: the attempt dies before its append. */
-function failAppendAfterClaim() {
-  let claimed = false;
-  return failFirst((name, input) => {
-    if (idempotencyPut(name, input) && input.Item?.pending) claimed = true;
-    return claimed && (name === 'UpdateItemCommand' || name === 'PutItemCommand') && String(input.TableName).endsWith('chunks');
-  }, 'before');
+const failAppendAfterClaim = () => failFirst(afterClaim(isChunkWrite), 'before');
+
+async function storedRecord(key: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }));
+  return Item;
 }
 
 /** What a clock 61 s later would see: the claim's lease has run out. */
@@ -162,9 +171,9 @@ describe('Idempotency-Key appends to one contended partition', () => {
     }
   });
 
-  it('a transaction that loses its race claims the key and joins instead', async () => {
+  it('a keyed append that loses its race joins the chunk after the winner', async () => {
     await http.post('/v1/topics', { name: 'eo-race', partitions: 1 });
-    const first = await afterLostTransaction('eo-race', () => produce('eo-race', 'mine', 'race-1'));
+    const first = await afterLostRace('eo-race', () => produce('eo-race', 'mine', 'race-1'));
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(first.body.offsets[0].offset).toBe(1);
     const again = await produce('eo-race', 'mine', 'race-1');
@@ -173,8 +182,10 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect((await readAll('eo-race')).map((r) => r.value)).toEqual(['racer', 'mine']);
   });
 
-  it('a transaction that loses its race to another instance claims from the chunk the cancellation returned, reading no head', async () => {
+  it('a keyed append that loses its race to another instance joins from the chunk its failed Put returned, reading no head', async () => {
     await http.post('/v1/topics', { name: 'eo-race-remote', partitions: 1 });
+    // This process knows the partition's head, as a warm instance does (an empty partition's it reads).
+    expect((await http.post('/v1/topics/eo-race-remote/records', { records: [{ value: 'seed', partition: 0 }] })).status).toBe(200);
     const { Item: topic } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name: 'eo-race-remote' } }));
     // Another Lambda instance: its own head cache, so this process learns of its chunk only from DynamoDB.
     const otherInstance = { dynamo: dynamo(), table: tableName('chunks'), heads: new Map(), contendedUntil: new Map() };
@@ -192,57 +203,94 @@ describe('Idempotency-Key appends to one contended partition', () => {
     const sent: string[] = [];
     const first = await aheadOfFirst(
       stack(),
-      (name) => name === 'TransactWriteItemsCommand',
-      () => appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entry: racerEntry, configVersion: 0 }),
+      afterClaim(isChunkWrite),
+      async () => {
+        sent.push('racer:start');
+        await appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entry: racerEntry, configVersion: 0 });
+        sent.push('racer:end');
+      },
       () => recording(sent, () => produce('eo-race-remote', 'mine', 'race-remote-1')),
     );
     expect(first.status, JSON.stringify(first.body)).toBe(200);
-    expect(first.body.offsets[0].offset).toBe(1);
-    expect(sent.slice(sent.indexOf('TransactWriteItemsCommand chunks') + 1)).toEqual([
+    expect(first.body.offsets[0].offset).toBe(2);
+    // Nothing after the join: the claim names where the write is, so the write completes it.
+    const mine = [...sent.slice(0, sent.indexOf('racer:start')), ...sent.slice(sent.indexOf('racer:end') + 1)];
+    expect(mine.slice(mine.indexOf('PutItemCommand idempotency'))).toEqual([
       'PutItemCommand idempotency', // the claim
+      'PutItemCommand chunks', // the Put at the key the racer took fails, returning the racer's chunk
       'UpdateItemCommand chunks', // the join at the racer's chunk's end
-      'PutItemCommand idempotency', // the completion
     ]);
-    expect((await readAll('eo-race-remote')).map((r) => r.value)).toEqual(['racer', 'mine']);
+    expect((await readAll('eo-race-remote')).map((r) => r.value)).toEqual(['seed', 'racer', 'mine']);
   });
 
-  it('an attempt that died after its append is completed by a retry once its claim has expired', async () => {
+  it('an attempt that died after its append is settled by its retry at once, which finds the write and stores the response', async () => {
     await http.post('/v1/topics', { name: 'eo-died', partitions: 1 });
-    const restore = failFirst(completion, 'before');
-    try {
-      const died = await afterLostTransaction('eo-died', () => produce('eo-died', 'once', 'died-1'));
-      expect(died.status).toBe(500);
-    } finally {
-      restore();
-    }
+    const died = await dyingAfterAppend(stack(), () => afterLostRace('eo-died', () => produce('eo-died', 'once', 'died-1')));
+    expect(died.status).toBe(500);
     const key = await recordKey('eo-died', 'died-1');
-    // While the claim is live, a retry waits for it; it is not completed, so the retry is told to come back.
-    const early = await produce('eo-died', 'once', 'died-1');
-    expect(early.status, JSON.stringify(early.body)).toBe(409);
-    expect(early.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
-    await expireClaim(key);
-    const retried = await produce('eo-died', 'once', 'died-1');
+    expect(await storedRecord(key)).toMatchObject({ pending: true });
+    // The claim is still live: the retry does not wait for it, the write is in the chunks.
+    const sent: string[] = [];
+    const retried = await recording(sent, () => produce('eo-died', 'once', 'died-1'));
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
     expect(retried.body.offsets[0].offset).toBe(1);
+    expect(sent).toContain('QueryCommand chunks');
+    expect(await storedRecord(key)).not.toHaveProperty('pending');
+    // Settled: the next retry reads the stored response and searches nothing.
+    sent.length = 0;
+    const again = await recording(sent, () => produce('eo-died', 'once', 'died-1'));
+    expect(again.body.offsets).toEqual(retried.body.offsets);
+    expect(sent).not.toContain('QueryCommand chunks');
     expect((await readAll('eo-died')).map((r) => r.value)).toEqual(['racer', 'once']);
   }, 30_000);
 
-  it('an attempt that died after its append is completed by a retry though retention removed its chunk meanwhile', async () => {
-    await http.post('/v1/topics', { name: 'eo-died-swept', partitions: 1, config: { 'retention.ms': 60_000 } });
-    const restore = failFirst(completion, 'before');
+  it("a retry replays the first attempt's partition and offset, though its own plan picks another partition", async () => {
+    await http.post('/v1/topics', { name: 'eo-died-keyless', partitions: 8 });
+    const body = { records: [{ value: 'keyless' }] };
+    const send = () => http.post('/v1/topics/eo-died-keyless/records', body, { 'Idempotency-Key': 'keyless-1' });
+    // A keyless record's partition is chosen at random per request: the first attempt's is 7.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    const died = await dyingAfterAppend(stack(), () => afterLostRace('eo-died-keyless', send, 7));
+    expect(died.status).toBe(500);
+    // The retry's plan picks partition 0; the answer is still where the first attempt's record is.
+    random.mockReturnValue(0);
     try {
-      const died = await afterLostTransaction('eo-died-swept', () => produce('eo-died-swept', 'once', 'swept-1'));
-      expect(died.status).toBe(500);
+      const retried = await send();
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(retried.body.offsets).toEqual([{ partition: 7, offset: 1, timestamp: expect.any(Number) }]);
     } finally {
-      restore();
+      random.mockRestore();
     }
+    const page = await http.get('/v1/topics/eo-died-keyless/partitions/7/records?offset=0');
+    expect(page.body.records.map((r: { value: string }) => r.value)).toEqual(['racer', 'keyless']);
+    expect((await http.get('/v1/topics/eo-died-keyless/partitions/0/records?offset=0')).body.records).toEqual([]);
+  }, 30_000);
+
+  it('a retry refused by config lowered since replays the first attempt, which died after its append', async () => {
+    await http.post('/v1/topics', { name: 'eo-died-lowered', partitions: 1 });
+    const value = 'x'.repeat(2000);
+    expect(
+      (await dyingAfterAppend(stack(), () => afterLostRace('eo-died-lowered', () => produce('eo-died-lowered', value, 'lowered-1'))))
+        .status,
+    ).toBe(500);
+    expect((await http.patch('/v1/topics/eo-died-lowered', { config: { 'max.message.bytes': 1024 } })).status).toBe(200);
+    const retried = await produce('eo-died-lowered', value, 'lowered-1');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body.offsets[0].offset).toBe(1);
+  }, 30_000);
+
+  it('an attempt that died after its append is settled by a retry though retention removed its chunk meanwhile', async () => {
+    await http.post('/v1/topics', { name: 'eo-died-swept', partitions: 1, config: { 'retention.ms': 60_000 } });
+    const died = await dyingAfterAppend(stack(), () => afterLostRace('eo-died-swept', () => produce('eo-died-swept', 'once', 'swept-1')));
+    expect(died.status).toBe(500);
     // Before the retry: a config change puts its fence after the chunks, and a sweep an hour on
     // (the records expired) turns them into stubs; the claim's search finds the write there.
     expect((await http.patch('/v1/topics/eo-died-swept', { config: { 'retention.ms': 60_001 } })).status).toBe(200);
     const report = await runAsFunction('retention-sweep', () => sweepRetention(Date.now() + 3_600_000));
     expect(report.batchesDeleted).toBe(2);
-    await expireClaim(await recordKey('eo-died-swept', 'swept-1'));
     const retried = await produce('eo-died-swept', 'once', 'swept-1');
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
@@ -251,23 +299,19 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(after.body).toMatchObject({ records: [], highWatermark: 2 });
   }, 30_000);
 
-  it('a spanning attempt that died after its append is completed from every partition once its claim has expired', async () => {
+  it('a spanning attempt that died after its append is settled from every partition by its retry', async () => {
     await http.post('/v1/topics', { name: 'eo-span-died', partitions: 3 });
     const body = { records: [0, 1, 2].map((partition) => ({ value: `once-${partition}`, partition })) };
     const send = () => http.post('/v1/topics/eo-span-died/records', body, { 'Idempotency-Key': 'span-died-1' });
-    const restore = failFirst(completion, 'before');
-    try {
-      const died = await aheadOfFirst(
+    const died = await dyingAfterAppend(stack(), () =>
+      aheadOfFirst(
         stack(),
         (name) => name === 'TransactWriteItemsCommand',
         () => http.post('/v1/topics/eo-span-died/records', { records: [{ value: 'racer', partition: 1 }] }),
         send,
-      );
-      expect(died.status).toBe(500);
-    } finally {
-      restore();
-    }
-    await expireClaim(await recordKey('eo-span-died', 'span-died-1'));
+      ),
+    );
+    expect(died.status).toBe(500);
     const retried = await send();
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
@@ -287,7 +331,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
     // Released: the retry claims afresh at once.
     let restore = failAppendAfterClaim();
     try {
-      expect((await afterLostTransaction('eo-never', () => produce('eo-never', 'a', 'never-1'))).status).toBe(500);
+      expect((await afterLostRace('eo-never', () => produce('eo-never', 'a', 'never-1'))).status).toBe(500);
     } finally {
       restore();
     }
@@ -298,7 +342,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
     restore = failAppendAfterClaim();
     const restoreRelease = failFirst(release, 'before');
     try {
-      expect((await afterLostTransaction('eo-never', () => produce('eo-never', 'b', 'never-2'))).status).toBe(500);
+      expect((await afterLostRace('eo-never', () => produce('eo-never', 'b', 'never-2'))).status).toBe(500);
     } finally {
       restore();
       restoreRelease();
@@ -312,14 +356,14 @@ describe('Idempotency-Key appends to one contended partition', () => {
     expect(values.filter((v) => v === 'b')).toHaveLength(1);
   });
 
-  it('a retry that arrives while the first attempt appends waits for its response', async () => {
+  it('a retry that arrives while the first attempt appends waits for its write and replays it', async () => {
     await http.post('/v1/topics', { name: 'eo-wait', partitions: 1 });
     let retry: ReturnType<typeof produce> | undefined;
-    // The first attempt has claimed and joined; before it completes the record, its retry arrives.
-    const first = await afterLostTransaction('eo-wait', () =>
+    // The first attempt has claimed; before its join is sent, its retry arrives and finds no write yet.
+    const first = await afterLostRace('eo-wait', () =>
       aheadOfFirst(
         stack(),
-        completion,
+        afterClaim(isChunkWrite),
         async () => {
           retry = produce('eo-wait', 'slow', 'wait-1');
           await new Promise((resolve) => setTimeout(resolve, 300));
@@ -337,12 +381,9 @@ describe('Idempotency-Key appends to one contended partition', () => {
 
   it('a claim held by another request under the key refuses this one with 422', async () => {
     await http.post('/v1/topics', { name: 'eo-reuse', partitions: 1 });
-    const restore = failFirst(completion, 'before');
-    try {
-      expect((await afterLostTransaction('eo-reuse', () => produce('eo-reuse', 'one', 'reuse-1'))).status).toBe(500);
-    } finally {
-      restore();
-    }
+    expect((await dyingAfterAppend(stack(), () => afterLostRace('eo-reuse', () => produce('eo-reuse', 'one', 'reuse-1')))).status).toBe(
+      500,
+    );
     const other = await produce('eo-reuse', 'another', 'reuse-1');
     expect(other.status).toBe(422);
     expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');

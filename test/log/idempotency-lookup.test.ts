@@ -1,6 +1,6 @@
 /**
  * When a keyed produce looks its Idempotency-Key up (shared/log/produce.ts): a first attempt does
- * not, the append's own condition on the key's record finds a retry; a retry is looked up first
+ * not, the condition of its claim on the key's record finds a retry; a retry is looked up first
  * only where something would happen before that condition (a refusal on the topic's config as it
  * is now, a segment object written to S3). Against DynamoDB Local and s3rver, through the real SDK
  * clients, commands recorded in their middleware.
@@ -26,7 +26,7 @@ const produce = (topic: string, value: string, key: string) =>
   http.post(`/v1/topics/${topic}/records`, { records: [{ value, partition: 0 }] }, { 'Idempotency-Key': key });
 
 describe('Idempotency-Key lookups', () => {
-  it("a first attempt is one transaction and reads no key; its retry is found by the transaction's condition", async () => {
+  it("a first attempt is its claim and its Put and reads nothing; its retry is found by the claim's condition and settled from the chunks", async () => {
     await http.post('/v1/topics', { name: 'lookup-first', partitions: 1 });
     // The topic and the partition's head are in this process's caches from here on.
     expect((await http.post('/v1/topics/lookup-first/records', { records: [{ value: 'warm' }] })).status).toBe(200);
@@ -35,17 +35,26 @@ describe('Idempotency-Key lookups', () => {
     const acked = await dynamoCommands(first, () => produce('lookup-first', 'once', 'first-1'));
     expect(acked.status, JSON.stringify(acked.body)).toBe(200);
     expect(acked.body.offsets[0].offset).toBe(1);
-    expect(first).toEqual(['TransactWriteItemsCommand chunks']);
+    expect(first).toEqual([
+      'PutItemCommand idempotency', // the claim, naming the head it aims at
+      'PutItemCommand chunks', // the append: nothing after it
+    ]);
 
     const retry: string[] = [];
     const replayed = await dynamoCommands(retry, () => produce('lookup-first', 'once', 'first-1'));
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
     expect(replayed.body).toEqual(acked.body);
     expect(retry).toEqual([
-      'TransactWriteItemsCommand chunks', // cancelled by the key's record
+      'PutItemCommand idempotency', // the claim fails on the first attempt's
+      'QueryCommand chunks', // whose write is found from the chunk it names,
+      'PutItemCommand idempotency', // so its response is stored
       'GetItemCommand idempotency', // the stored response
       'GetItemCommand topics', // the topic is still the one the key belongs to
     ]);
+    // Settled once: a later retry searches nothing.
+    const later: string[] = [];
+    expect((await dynamoCommands(later, () => produce('lookup-first', 'once', 'first-1'))).body).toEqual(acked.body);
+    expect(later).toEqual(['PutItemCommand idempotency', 'GetItemCommand idempotency', 'GetItemCommand topics']);
 
     // The same key with another request is refused, and nothing was appended twice.
     const reused = await produce('lookup-first', 'other', 'first-1');

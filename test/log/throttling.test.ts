@@ -49,6 +49,13 @@ const expect429 = (response: { status: number; body: any; headers: Headers }) =>
 
 describe('throttling is 429 with Retry-After', () => {
   it('an append transaction cancelled with a ThrottlingError reason', async () => {
+    // A keyed request to two partitions: its claim, then one transaction of both partitions' writes.
+    const body = {
+      records: [
+        { value: 'c', partition: 0 },
+        { value: 'b', partition: 1 },
+      ],
+    };
     const response = await throttle(
       'TransactWriteItemsCommand',
       () =>
@@ -57,17 +64,17 @@ describe('throttling is 429 with Retry-After', () => {
           $metadata,
           CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity' }],
         }),
-      () => http.post('/v1/topics/busy/records', { records: [{ value: 'b', partition: 1 }] }, { 'Idempotency-Key': 'throttled-1' }),
+      () => http.post('/v1/topics/busy/records', body, { 'Idempotency-Key': 'throttled-1' }),
     );
     expect429(response);
-    // Nothing was appended; the retry with the same key appends once.
-    const retried = await http.post(
-      '/v1/topics/busy/records',
-      { records: [{ value: 'b', partition: 1 }] },
-      { 'Idempotency-Key': 'throttled-1' },
-    );
+    // Nothing was appended, and the claim was given back: the retry with the same key appends once, at once.
+    const retried = await http.post('/v1/topics/busy/records', body, { 'Idempotency-Key': 'throttled-1' });
     expect(retried.status).toBe(200);
-    expect(retried.body.offsets[0]).toMatchObject({ partition: 1, offset: 0 });
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    expect(retried.body.offsets.map((o: { partition: number; offset: number }) => [o.partition, o.offset])).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   it('a fetch whose read is ProvisionedThroughputExceeded', async () => {

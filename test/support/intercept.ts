@@ -2,6 +2,8 @@
  * Races injected into the real SDK clients: `before` runs once, ahead of the first command that
  * `matches`, and the command then goes on to the real emulator. No mocks.
  */
+// Names from randomUUID, not Math.random: a test may stub Math.random (a keyless record's partition).
+import { randomUUID } from 'node:crypto';
 import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 
 export type ClientStack = MiddlewareStack<any, any>;
@@ -28,7 +30,7 @@ export async function aheadOfFirst<T>(
 
 /** Runs `body` with `middleware` first in the client's initialize step, and removes it after. */
 async function whileInitializing<T>(stack: ClientStack, middleware: InitializeMiddleware<any, any>, body: () => Promise<T>): Promise<T> {
-  const name = `intercept-${Math.random().toString(36).slice(2)}`;
+  const name = `intercept-${randomUUID()}`;
   stack.add(middleware, { step: 'initialize', name });
   try {
     return await body();
@@ -50,7 +52,7 @@ export async function loseFirstResponse<T>(
   meanwhile?: () => Promise<unknown>,
 ): Promise<{ result: T; lost: boolean }> {
   let armed = true;
-  const name = `loseFirstResponse-${Math.random().toString(36).slice(2)}`;
+  const name = `loseFirstResponse-${randomUUID()}`;
   // The deserialize step runs inside the retry middleware (finalizeRequest), so the SDK retries.
   stack.add(
     (next, context) => async (args) => {
@@ -96,6 +98,62 @@ export async function recordingCommands<T>(
       const table = String(input.TableName ?? input.Bucket ?? firstItem?.TableName ?? '');
       sent.push(`${context.commandName} ${tableIds[table] ?? table}`);
       return next(args);
+    },
+    body,
+  );
+}
+
+/** The table a command names (a transaction: its items'), by the suffix of its name. */
+const names = (input: any, suffix: string) =>
+  String(input.TableName).endsWith(suffix) ||
+  (input.TransactItems ?? []).some((item: any) => String(Object.values(item as object)[0]?.TableName).endsWith(suffix));
+
+/** A claim of an Idempotency-Key (shared/log/exactly-once.ts): a Put of a pending record. */
+export const isClaim = (commandName: string, input: any) =>
+  commandName === 'PutItemCommand' && names(input, 'idempotency') && input.Item?.pending === true;
+
+/** A write of the chunks table: a Put, a join, or a transaction of them. */
+export const isChunkWrite = (commandName: string, input: any) =>
+  ['PutItemCommand', 'UpdateItemCommand', 'TransactWriteItemsCommand'].includes(commandName) && names(input, 'chunks');
+
+const injectedDeath = () => Object.assign(new Error('injected: the attempt died'), { name: 'ValidationException', $metadata: {} });
+
+/** Whether a chunk write (a Put, a join, or a transaction of them) carries the entry of `writeId`. */
+function carriesWrite(input: any, writeId: string): boolean {
+  const items: any[] = input.TransactItems ? input.TransactItems.map((item: any) => Object.values(item as object)[0]) : [input];
+  return items.some(
+    (item) =>
+      String(item?.TableName).endsWith('chunks') &&
+      (item.Item?.writeIds?.has?.(writeId) || item.ExpressionAttributeValues?.[':writeId'] === writeId),
+  );
+}
+
+/**
+ * Runs `body` as a process killed right after its append applied: the first chunk write carrying
+ * a claim's write id to succeed loses its answer, and so does the attempt's own look for its write
+ * (the next Query of the chunks). The attempt answers 500 and leaves its claim pending, with its
+ * write in the chunks, and nothing else of it is written. Other writers (a racer) are untouched.
+ */
+export async function dyingAfterAppend<T>(stack: ClientStack, body: () => Promise<T>): Promise<T> {
+  let writeId: string | undefined;
+  let appended = false;
+  let searched = false;
+  return whileInitializing(
+    stack,
+    (next, context) => async (args) => {
+      const name = context.commandName as string;
+      const input = args.input as any;
+      if (writeId === undefined && isClaim(name, input)) writeId = input.Item.writeId;
+      if (appended && !searched && name === 'QueryCommand' && names(input, 'chunks')) {
+        searched = true;
+        throw injectedDeath();
+      }
+      const output = await next(args);
+      if (writeId !== undefined && !appended && isChunkWrite(name, input) && carriesWrite(input, writeId)) {
+        appended = true;
+        throw injectedDeath();
+      }
+      return output;
     },
     body,
   );
