@@ -382,9 +382,10 @@ export async function runWorkloads(
     }
   }
   const contention: ProduceCell[] = [];
-  // Without and with an Idempotency-Key (the client sends one with every request by default).
+  // Without and with an Idempotency-Key (the client sends one with every request by default); one
+  // client is the uncontended baseline of each (a keyed append is its claim and its Put).
   for (const idempotent of [false, true]) {
-    for (const clients of options.clients.filter((c) => c > 1)) {
+    for (const clients of options.clients) {
       const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs, idempotent);
       progress(
         `produce 1 rec/req x ${clients} clients on one partition${idempotent ? ' with Idempotency-Key' : ''}: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
