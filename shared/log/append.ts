@@ -142,14 +142,21 @@ export async function appendBatches(
   return idempotency ? appendExactlyOnce(topic, batches, idempotency, options) : appendAs(topic, batches, newWriteId(), options);
 }
 
-/** One attempt's append, every batch's entry carrying `writeId` (a claim's, for a keyed request). */
+/**
+ * One attempt's append, every batch's entry carrying `writeId` (a claim's, for a keyed request).
+ * `views`: the heads the caller has just read, by partition (an empty partition's as undefined).
+ */
 function appendAs(
   topic: TopicMetadata,
   batches: readonly PreparedBatch[],
   writeId: string,
   options: AppendOptions,
+  views?: RequestViews,
 ): Promise<AppendOutcome> {
-  if (batches.length === 1) return appendOne(topic, batches[0]!, options, writeId);
+  if (batches.length === 1) {
+    const partition = batches[0]!.partition;
+    return appendOne(topic, batches[0]!, options, writeId, views?.has(partition) === true && views.get(partition) === undefined);
+  }
   if (batches.some((b) => isContended(partitionKeyOf(topic.topicId, b.partition)))) {
     return joinAcrossPartitions(topic, batches, writeId, options);
   }
@@ -175,11 +182,13 @@ async function appendOne(
   topic: TopicMetadata,
   batch: PreparedBatch,
   options: AppendOptions,
-  writeId = newWriteId(),
+  writeId: string,
+  knownEmpty = false,
 ): Promise<AppendOutcome> {
   const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
     entry: chunkEntryOf(batch, Date.now(), writeId),
     configVersion: configVersionOf(topic),
+    ...(knownEmpty ? { knownEmpty } : {}),
   });
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
   for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
@@ -230,7 +239,8 @@ async function appendExactlyOnce(
 
     let outcome: AppendOutcome;
     try {
-      outcome = await appendAs(topic, batches, writeId, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) });
+      // The heads read before the claim: an empty partition need not be read again.
+      outcome = await appendAs(topic, batches, writeId, { ...options, deadlineMs: Math.max(1, deadline - Date.now()) }, heads);
     } catch (error) {
       // Every request this attempt sent has been answered, so the chunks say whether it landed.
       // If they cannot be read either, the claim stays: a retry waits out its lease and looks.

@@ -60,6 +60,12 @@ export interface ChunkBatch {
   readonly entry: ChunkEntry;
   /** The topic config version the batch was planned with. */
   readonly configVersion: number;
+  /**
+   * The caller has just read the partition and found no chunk (which `heads` cannot hold): when
+   * `heads` has no view either, the append starts from an empty partition instead of reading it
+   * again.
+   */
+  readonly knownEmpty?: boolean;
 }
 
 /**
@@ -116,7 +122,7 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
     ...(alone ? { alone } : {}),
   });
 
-  if (!view) {
+  if (!view && !batch.knownEmpty) {
     requests++;
     view = await readLastChunk(context, partitionKey);
   }

@@ -64,6 +64,19 @@ describe('Idempotency-Key lookups', () => {
     expect(log.body.records.map((r: { value: string }) => r.value)).toEqual(['warm', 'once']);
   });
 
+  it('a first attempt on an empty partition reads its head once, before the claim', async () => {
+    await http.post('/v1/topics', { name: 'lookup-empty', partitions: 1 });
+    const sent: string[] = [];
+    const acked = await dynamoCommands(sent, () => produce('lookup-empty', 'first', 'empty-1'));
+    expect(acked.status, JSON.stringify(acked.body)).toBe(200);
+    expect(acked.body.offsets[0].offset).toBe(0);
+    expect(sent.slice(sent.indexOf('QueryCommand chunks'))).toEqual([
+      'QueryCommand chunks', // the head, for the claim's search start: none
+      'PutItemCommand idempotency', // the claim
+      'PutItemCommand chunks', // the first chunk, without reading the head again
+    ]);
+  });
+
   it("a retry that the topic's lowered max.message.bytes would refuse replays the first response", async () => {
     await http.post('/v1/topics', { name: 'lookup-lowered', partitions: 1, config: { 'max.message.bytes': 5000 } });
     const value = 'x'.repeat(2000);
