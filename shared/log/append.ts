@@ -53,7 +53,8 @@ import {
   sealOpenChunk,
 } from './chunk-append';
 import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
-import { claimFor, claimKey, findWrites, releaseClaim, settleClaim, takeOverClaim } from './exactly-once';
+import { claimFor, claimKey, findWrites, releaseClaim, settledOrPending, settleClaim, takeOverClaim } from './exactly-once';
+import type { StoredProduce } from './idempotency';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
 export type BatchLocation =
@@ -91,8 +92,8 @@ export type AppendOutcome =
    * deletion is under way); such a partition never takes an append again.
    */
   | { readonly kind: 'topic-changed'; readonly reason?: 'deleted' | 'config' }
-  /** Another request with the same Idempotency-Key committed first. */
-  | { readonly kind: 'duplicate' };
+  /** The Idempotency-Key's record holds another attempt, as the claim found it (so nobody reads it again). */
+  | { readonly kind: 'duplicate'; readonly stored: StoredProduce };
 
 /**
  * The last chunk this process saw, by partition key, for at most `cachedHeadMaxAgeMs`. In Lambda
@@ -222,13 +223,14 @@ async function appendExactlyOnce(
     );
     const held = await claimKey(claim);
     if (held !== 'claimed') {
-      if (held.kind === 'done') return { kind: 'duplicate' };
+      if (held.kind === 'done') return { kind: 'duplicate', stored: held.stored };
       if (held.kind === 'absent') continue;
       const other = held.claim;
       // Another request under the key: the caller refuses it (422) from the record.
-      if (other.requestHash !== idempotency.requestHash) return { kind: 'duplicate' };
+      if (other.requestHash !== idempotency.requestHash) return { kind: 'duplicate', stored: settledOrPending(other, undefined) };
       // Its attempt stores nothing after its write: whether the write is in the chunks decides.
-      if (await settleClaim(other, other.template ?? idempotency.template)) return { kind: 'duplicate' };
+      const settled = await settleClaim(other, other.template ?? idempotency.template);
+      if (settled) return { kind: 'duplicate', stored: settledOrPending(other, settled) };
       if (other.leaseUntil > Date.now()) {
         if (Date.now() >= deadline) throw idempotencyInProgress(topic.name);
         await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));

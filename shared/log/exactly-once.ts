@@ -66,14 +66,18 @@ export function claimFor(
   return { key, requestHash, expiresAt, writeId, template, searches, leaseUntil: now + claimLeaseMs, pending: true };
 }
 
-export type ExistingRecord = { readonly kind: 'done' } | { readonly kind: 'pending'; readonly claim: Claim } | { readonly kind: 'absent' };
+export type ExistingRecord =
+  | { readonly kind: 'done'; readonly stored: StoredProduce }
+  | { readonly kind: 'pending'; readonly claim: Claim }
+  | { readonly kind: 'absent' };
 
 const table = () => tableName('idempotency');
 
 function existingOf(item: Record<string, unknown> | undefined, now: number): ExistingRecord {
   // DynamoDB's TTL deletes expired items lazily; an expired key is as good as gone.
   if (!item || Number(item.expiresAt) < now / 1000) return { kind: 'absent' };
-  return item.pending ? { kind: 'pending', claim: item as unknown as Claim } : { kind: 'done' };
+  if (item.pending) return { kind: 'pending', claim: item as unknown as Claim };
+  return { kind: 'done', stored: { requestHash: item.requestHash as string, response: decodeStoredResponse(item.response as Uint8Array) } };
 }
 
 /** Claims the key; otherwise says what holds it (a lost response of this very claim counts as claimed). */
@@ -143,10 +147,13 @@ export async function settleClaim(claim: Claim, template = claim.template): Prom
 export async function readStoredProduce(key: string, now = Date.now()): Promise<StoredProduce | undefined> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { key }, ConsistentRead: true }));
   const existing = existingOf(Item, now);
-  if (existing.kind === 'absent') return undefined;
-  const requestHash = Item!.requestHash as string;
-  if (existing.kind === 'done') return { requestHash, response: decodeStoredResponse(Item!.response as Uint8Array) };
-  const settled = await settleClaim(existing.claim);
+  if (existing.kind !== 'pending') return existing.kind === 'done' ? existing.stored : undefined;
+  return settledOrPending(existing.claim, await settleClaim(existing.claim));
+}
+
+/** What a reader of `claim` sees: the response its settlement stored, else a pending record. */
+export function settledOrPending(claim: Pick<Claim, 'requestHash'>, settled: Buffer | undefined): StoredProduce {
+  const { requestHash } = claim;
   return settled ? { requestHash, response: decodeStoredResponse(settled) } : { requestHash, response: undefined, pending: true };
 }
 

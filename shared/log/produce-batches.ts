@@ -85,9 +85,8 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
       return { kind: 'appended', baseOffset: outcome.baseOffsets.get(partition)! };
     }
     if (outcome.kind === 'duplicate') {
-      const stored = await readStoredProduce(key!);
       // Pending: another attempt of this batch is still appending; the next round waits for it.
-      if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
+      if (answersBeforeAppend(outcome.stored, hash)) return replayed(outcome.stored, hash);
       continue;
     }
     forgetTopic(topic.name);

@@ -308,9 +308,7 @@ export async function produce(
       return { response: responseFor(outcome.baseOffsets), replayed: false };
     }
     if (outcome.kind === 'duplicate') {
-      const stored = await storedUnder(topic, idempotencyKey!);
-      // The other request's record expired between its commit and our read: append as new.
-      if (!stored) continue;
+      const stored = await confirmedUnder(topic, outcome.stored);
       // The key is a deleted topic's (this process's cached metadata): plan against the new one.
       if ('replacedBy' in stored) {
         forgetTopic(topicName);
@@ -352,7 +350,11 @@ async function storedForCurrentTopic(topicName: string, key: string, partitionsN
  */
 async function storedUnder(topic: TopicMetadata, key: string): Promise<StoredProduce | undefined | { replacedBy: TopicMetadata }> {
   const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, key));
-  if (!stored) return undefined;
+  return stored && confirmedUnder(topic, stored);
+}
+
+/** `stored`, found under `topic`'s scope of a key, if a fresh read confirms `topic` is still the topic of its name. */
+async function confirmedUnder(topic: TopicMetadata, stored: StoredProduce): Promise<StoredProduce | { replacedBy: TopicMetadata }> {
   const fresh = await getTopic(topic.name);
   if (!fresh) throw unknownTopic(topic.name);
   return fresh.topicId === topic.topicId ? stored : { replacedBy: fresh };
