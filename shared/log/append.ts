@@ -169,6 +169,14 @@ const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) 
 /** Between looks at another attempt's live claim on the key. */
 const claimWaitBackoff: Backoff = { initialRetryTimeMs: 10, maxRetryTimeMs: 200, multiplier: 2 };
 
+/**
+ * How long a retry waits for a live claim's write before answering 409 (retriable). A concurrent
+ * attempt appends within a few hundred ms even on a contended partition; a claim whose attempt died
+ * holds the key for its whole lease, and a retry that waited for that would hold its connection (and
+ * on Lambda its billed duration) to its 10 s deadline for nothing.
+ */
+export const claimWaitMs = 2_000;
+
 function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): ChunkAppendContext {
   return {
     dynamo: dynamo(),
@@ -214,6 +222,7 @@ async function appendExactlyOnce(
   // look for this write (a retry searches from there).
   const { deadline, keyOf, views: heads } = await startAppend(topic, batches, options);
   for (const b of batches) if (heads.get(b.partition)) knownHeads.set(keyOf(b), heads.get(b.partition)!);
+  const waitUntil = Math.min(deadline, Date.now() + claimWaitMs);
   for (let round = 0; ; round++) {
     const claim = claimFor(
       idempotency,
@@ -232,7 +241,7 @@ async function appendExactlyOnce(
       const settled = await settleClaim(other, other.template ?? idempotency.template);
       if (settled) return { kind: 'duplicate', stored: settledOrPending(other, settled) };
       if (other.leaseUntil > Date.now()) {
-        if (Date.now() >= deadline) throw idempotencyInProgress(topic.name);
+        if (Date.now() >= waitUntil) throw idempotencyInProgress(topic.name);
         await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));
         continue;
       }

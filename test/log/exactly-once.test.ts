@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
+import { claimWaitMs } from '../../shared/log/append';
 import { appendChunk } from '../../shared/log/chunk-append';
 import { scopedIdempotencyKey } from '../../shared/log/idempotency';
 import { encodeRecordBatch } from '../../shared/records';
@@ -347,6 +348,13 @@ describe('Idempotency-Key appends to one contended partition', () => {
       restore();
       restoreRelease();
     }
+    // Within the lease a retry waits briefly for the write (claimWaitMs), then answers 409, retriable.
+    const started = Date.now();
+    const held = await produce('eo-never', 'b', 'never-2');
+    expect(held.status, JSON.stringify(held.body)).toBe(409);
+    expect(held.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(claimWaitMs);
+    expect(Date.now() - started).toBeLessThan(claimWaitMs + 3_000);
     await expireClaim(await recordKey('eo-never', 'never-2'));
     const taken = await produce('eo-never', 'b', 'never-2');
     expect(taken.status, JSON.stringify(taken.body)).toBe(200);
