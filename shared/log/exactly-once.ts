@@ -142,12 +142,14 @@ export async function settleClaim(claim: Claim, template = claim.template): Prom
 /**
  * The stored response under `key`, strongly consistent. A pending claim whose write has landed is
  * settled on the way (its attempt stores nothing after the write): only a claim whose write is
- * not in the chunks reads as pending.
+ * not in the chunks reads as pending. A claim of another request than `requestHash` is not
+ * searched: its reader refuses the key (422) whatever its write did.
  */
-export async function readStoredProduce(key: string, now = Date.now()): Promise<StoredProduce | undefined> {
+export async function readStoredProduce(key: string, requestHash?: string, now = Date.now()): Promise<StoredProduce | undefined> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: table(), Key: { key }, ConsistentRead: true }));
   const existing = existingOf(Item, now);
   if (existing.kind !== 'pending') return existing.kind === 'done' ? existing.stored : undefined;
+  if (requestHash !== undefined && existing.claim.requestHash !== requestHash) return settledOrPending(existing.claim, undefined);
   return settledOrPending(existing.claim, await settleClaim(existing.claim));
 }
 

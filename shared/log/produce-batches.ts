@@ -4,8 +4,9 @@
  * (compression kept) with the base offset the append assigns patched in by readers.
  *
  * Idempotent producers: a batch carrying a producer id is appended under the idempotency key
- * (producer id, epoch, topic id, partition, base sequence), recorded in the same transaction as
- * the append, so a retried batch gets its first attempt's offset instead of a second append.
+ * (producer id, epoch, topic id, partition, base sequence), claimed before the append as an HTTP
+ * Idempotency-Key is (exactly-once.ts), so a retried batch gets its first attempt's offset instead
+ * of a second append.
  */
 import { loadServiceConfig } from '../config';
 import type { RecordBatchHeader } from '../records';
@@ -53,7 +54,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     // a first attempt reads nothing; only a batch bound for S3 looks first, so that a retry writes
     // no segment object it would then leave orphaned.
     if (key && large) {
-      const stored = await readStoredProduce(key);
+      const stored = await readStoredProduce(key, hash);
       if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
     }
     const location: PreparedBatch['location'] = large

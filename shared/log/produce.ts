@@ -163,7 +163,7 @@ export async function produce(
   // to S3 (a replay would leave it orphaned).
   const storedAnswer = async (): Promise<ProduceOutcome | undefined> => {
     if (idempotencyKey === undefined || hash === undefined) return undefined;
-    const stored = await storedForCurrentTopic(topicName, idempotencyKey, highestExplicitPartition + 1);
+    const stored = await storedForCurrentTopic(topicName, idempotencyKey, hash, highestExplicitPartition + 1);
     // A claim of this very request whose write is not in the chunks yet: the append settles it
     // (it waits for the claim, or takes it over).
     if (!answersBeforeAppend(stored, hash)) return undefined;
@@ -336,11 +336,11 @@ export async function produce(
  * the topic id: a topic deleted and created again does not replay the old topic's offsets, and
  * one topic's producers cannot take another's keys.
  */
-async function storedForCurrentTopic(topicName: string, key: string, partitionsNeeded: number) {
-  const found = await storedUnder(await cachedTopic(topicName, partitionsNeeded), key);
+async function storedForCurrentTopic(topicName: string, key: string, requestHash: string, partitionsNeeded: number) {
+  const found = await storedUnder(await cachedTopic(topicName, partitionsNeeded), key, requestHash);
   if (!found || !('replacedBy' in found)) return found;
   forgetTopic(topicName);
-  return readStoredProduce(scopedIdempotencyKey(found.replacedBy.topicId, key));
+  return readStoredProduce(scopedIdempotencyKey(found.replacedBy.topicId, key), requestHash);
 }
 
 /**
@@ -348,8 +348,12 @@ async function storedForCurrentTopic(topicName: string, key: string, partitionsN
  * since `topic` may be cached metadata of a topic deleted since: then the hit is not this
  * request's, and the topic that replaced it is returned instead.
  */
-async function storedUnder(topic: TopicMetadata, key: string): Promise<StoredProduce | undefined | { replacedBy: TopicMetadata }> {
-  const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, key));
+async function storedUnder(
+  topic: TopicMetadata,
+  key: string,
+  requestHash: string,
+): Promise<StoredProduce | undefined | { replacedBy: TopicMetadata }> {
+  const stored = await readStoredProduce(scopedIdempotencyKey(topic.topicId, key), requestHash);
   return stored && confirmedUnder(topic, stored);
 }
 

@@ -395,5 +395,13 @@ describe('Idempotency-Key appends to one contended partition', () => {
     const other = await produce('eo-reuse', 'another', 'reuse-1');
     expect(other.status).toBe(422);
     expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    // A batch bound for S3 looks its key up before writing the object: the claim is another
+    // request's, so the key is refused without searching for that request's write.
+    const sent: string[] = [];
+    const large = await recording(sent, () => produce('eo-reuse', 'x'.repeat(8 * 1024), 'reuse-1'));
+    expect(large.status).toBe(422);
+    expect(large.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(sent).toContain('GetItemCommand idempotency');
+    expect(sent).not.toContain('QueryCommand chunks');
   });
 });
