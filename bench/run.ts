@@ -81,6 +81,7 @@ const workloadOptions: WorkloadOptions = quick
       idleWaitMs: 1000,
       recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
+      contentionClients: [1, 4, 16, 64],
     }
   : {
       cellMs: 3000,
@@ -90,6 +91,7 @@ const workloadOptions: WorkloadOptions = quick
       idleWaitMs: 3000,
       recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
+      contentionClients: [1, 4, 16, 64],
     };
 const floorOptions: FloorOptions = quick
   ? {

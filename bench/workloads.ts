@@ -32,6 +32,11 @@ export interface WorkloadOptions {
   readonly idleWaitMs: number;
   readonly recordsPerRequest: readonly number[];
   readonly clients: readonly number[];
+  /**
+   * Client counts of the one-partition cells: beyond `clients`, to show how a boundary's failed
+   * joins grow with the writers in flight (docs/performance.md).
+   */
+  readonly contentionClients: readonly number[];
 }
 
 export interface ProduceCell {
@@ -385,7 +390,7 @@ export async function runWorkloads(
   // Without and with an Idempotency-Key (the client sends one with every request by default); one
   // client is the uncontended baseline of each (a keyed append is its claim and its Put).
   for (const idempotent of [false, true]) {
-    for (const clients of options.clients) {
+    for (const clients of options.contentionClients) {
       const cell = await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs, idempotent);
       progress(
         `produce 1 rec/req x ${clients} clients on one partition${idempotent ? ' with Idempotency-Key' : ''}: ${cell.requestsPerSecond.toFixed(0)} appends/s, ${cell.failedRequests} failed`,
