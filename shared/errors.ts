@@ -242,9 +242,14 @@ export const serviceFault = (requestId: string | undefined, cause?: unknown) =>
     { cause },
   );
 
-/** Another attempt of the same request (same Idempotency-Key) is still appending: its outcome will be replayed. */
-export const idempotencyInProgress = (topic: string) =>
-  concurrentChange(
+/**
+ * Another attempt of the same request (same Idempotency-Key) is still appending: its outcome will
+ * be replayed. `retryAfterSeconds`: when the answer can next change (sent as Retry-After).
+ */
+export const idempotencyInProgress = (topic: string, retryAfterSeconds?: number) =>
+  new LogwayError(
+    'CONCURRENT_TRANSACTIONS',
     `Another attempt of this request (same Idempotency-Key) to topic '${topic}' is still being appended; retry with the same key to get its response.`,
     { topic },
+    retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
   );

@@ -53,7 +53,16 @@ import {
   sealOpenChunk,
 } from './chunk-append';
 import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
-import { claimFor, claimKey, findWrites, releaseClaim, settledOrPending, settleClaim, takeOverClaim } from './exactly-once';
+import {
+  claimFor,
+  claimKey,
+  findWrites,
+  releaseClaim,
+  secondsUntilClaimChanges,
+  settledOrPending,
+  settleClaim,
+  takeOverClaim,
+} from './exactly-once';
 import type { StoredProduce } from './idempotency';
 
 /** Where a batch's bytes live: inline in its index item, or a byte range of a segment object. */
@@ -241,7 +250,7 @@ async function appendExactlyOnce(
       const settled = await settleClaim(other, other.template ?? idempotency.template);
       if (settled) return { kind: 'duplicate', stored: settledOrPending(other, settled) };
       if (other.leaseUntil > Date.now()) {
-        if (Date.now() >= waitUntil) throw idempotencyInProgress(topic.name);
+        if (Date.now() >= waitUntil) throw idempotencyInProgress(topic.name, secondsUntilClaimChanges(other));
         await sleep(fullJitterDelay(round, claimWaitBackoff, options.random));
         continue;
       }

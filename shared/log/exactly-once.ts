@@ -17,12 +17,25 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
 import { itemInTheWay, wroteThisItem } from '../runtime/lost-response';
+import { appendDeadlineMs } from './chunk-append';
 import { chunksAfter } from './chunk-store';
 import { ownBatchOffset } from './chunks';
 import { decodeStoredResponse, type StoredProduce, storedResponseAt } from './idempotency';
 
 /** How long a claim keeps other attempts with the same key waiting before they may take it over. */
 export const claimLeaseMs = 60_000;
+
+/**
+ * When waiting on a claim can next end differently: once its attempt is past its own append
+ * deadline (its write has landed by then, or it is very likely never to), and once its lease ends
+ * (the key can be taken over). A retry told this by Retry-After neither hammers the key nor gives
+ * up inside the lease: the client's backoff alone ends sooner than a lease.
+ */
+export function secondsUntilClaimChanges(claim: Pick<Claim, 'leaseUntil'>, now = Date.now()): number {
+  const attemptDeadline = claim.leaseUntil - claimLeaseMs + appendDeadlineMs;
+  const next = now < attemptDeadline ? attemptDeadline : claim.leaseUntil;
+  return Math.max(1, Math.ceil((next - now) / 1000));
+}
 
 /** An attempt's claim on an Idempotency-Key, as stored while its append is under way. */
 export interface Claim {

@@ -353,6 +353,9 @@ describe('Idempotency-Key appends to one contended partition', () => {
     const held = await produce('eo-never', 'b', 'never-2');
     expect(held.status, JSON.stringify(held.body)).toBe(409);
     expect(held.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
+    // Told to come back when the claimant is past its own deadline (the claim was made just now).
+    expect(Number(held.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(held.headers.get('retry-after'))).toBeLessThanOrEqual(10);
     expect(Date.now() - started).toBeGreaterThanOrEqual(claimWaitMs);
     expect(Date.now() - started).toBeLessThan(claimWaitMs + 3_000);
     await expireClaim(await recordKey('eo-never', 'never-2'));
