@@ -46,6 +46,14 @@ export function envVarFor(setting: keyof ServiceConfig): string {
   return `LOGWAY_${setting.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
+/**
+ * Settings with an upper bound, and why: an inline batch larger than this would put a chunk item
+ * near DynamoDB's 400 KB item limit with its other attributes, found only when the write fails.
+ */
+const settingMaxima: Partial<Record<keyof ServiceConfig, { readonly max: number; readonly why: string }>> = {
+  inlineBatchMaxBytes: { max: 256 * 1024, why: "a chunk holding the batch inline must stay under DynamoDB's 400 KB item limit" },
+};
+
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const config = { ...serviceDefaults } as ServiceConfig;
   for (const setting of Object.keys(serviceDefaults) as (keyof ServiceConfig)[]) {
@@ -55,6 +63,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     if (!Number.isFinite(value) || value < 0) {
       throw new Error(`${envVarFor(setting)}=${raw} is not a non-negative number`);
     }
+    const bound = settingMaxima[setting];
+    if (bound && value > bound.max) throw new Error(`${envVarFor(setting)}=${raw} is above ${bound.max}: ${bound.why}`);
     config[setting] = value;
   }
   return config;
