@@ -193,7 +193,8 @@ export const triggerEnabled = (name: string) =>
   );
 
 /** A conditional write lost to a concurrent change of the same item; the message says what to re-read. */
-export const concurrentChange = (message: string, details: Details = {}) => new LogwayError('CONCURRENT_TRANSACTIONS', message, details);
+export const concurrentChange = (message: string, details: Details = {}, options: LogwayErrorOptions = {}) =>
+  new LogwayError('CONCURRENT_TRANSACTIONS', message, details, options);
 
 export const recordTooLarge = (message: string, details: Details = {}) => new LogwayError('RECORD_TOO_LARGE', message, details);
 
@@ -247,8 +248,7 @@ export const serviceFault = (requestId: string | undefined, cause?: unknown) =>
  * be replayed. `retryAfterSeconds`: when the answer can next change (sent as Retry-After).
  */
 export const idempotencyInProgress = (topic: string, retryAfterSeconds?: number) =>
-  new LogwayError(
-    'CONCURRENT_TRANSACTIONS',
+  concurrentChange(
     `Another attempt of this request (same Idempotency-Key) to topic '${topic}' is still being appended; retry with the same key to get its response.`,
     { topic },
     retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
