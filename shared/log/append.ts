@@ -56,6 +56,7 @@ import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId
 import {
   claimFor,
   claimKey,
+  claimWaitMs,
   findWrites,
   releaseClaim,
   secondsUntilClaimChanges,
@@ -177,14 +178,6 @@ const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) 
 
 /** Between looks at another attempt's live claim on the key. */
 const claimWaitBackoff: Backoff = { initialRetryTimeMs: 10, maxRetryTimeMs: 200, multiplier: 2 };
-
-/**
- * How long a retry waits for a live claim's write before answering 409 (retriable). A concurrent
- * attempt appends within a few hundred ms even on a contended partition; a claim whose attempt died
- * holds the key for its whole lease, and a retry that waited for that would hold its connection (and
- * on Lambda its billed duration) to its 10 s deadline for nothing.
- */
-export const claimWaitMs = 2_000;
 
 function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): ChunkAppendContext {
   return {

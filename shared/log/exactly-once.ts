@@ -26,6 +26,14 @@ import { decodeStoredResponse, type StoredProduce, storedResponseAt } from './id
 export const claimLeaseMs = 60_000;
 
 /**
+ * How long a retry waits for a live claim's write before answering 409 (retriable). A concurrent
+ * attempt appends within a few hundred ms even on a contended partition; a claim whose attempt died
+ * holds the key for its whole lease, and a retry that waited for that would hold its connection (and
+ * on Lambda its billed duration) to its 10 s deadline for nothing.
+ */
+export const claimWaitMs = 2_000;
+
+/**
  * When waiting on a claim can next end differently: once its attempt is past its own append
  * deadline (its write has landed by then, or it is very likely never to), and once its lease ends
  * (the key can be taken over). A retry told this by Retry-After neither hammers the key nor gives

@@ -128,8 +128,10 @@ describe('npm start', () => {
   }, 90_000);
 
   it('after a SIGKILL mid-produce leaves no JVM behind, and a restart serves every acknowledged record once', async () => {
-    let url = `http://127.0.0.1:${await freePort()}/v1`;
-    const first = await start(Number(new URL(url).port));
+    const apiAt = (port: number) => `http://127.0.0.1:${port}/v1`;
+    let port = await freePort();
+    let url = apiAt(port);
+    const first = await start(port);
     const left = descendants(first.pid!);
     expect((await fetch(`${url}/topics`, { method: 'POST', body: JSON.stringify({ name: 'crash', partitions: 1 }) })).status).toBe(201);
     const acked = new Map<string, number>();
@@ -158,8 +160,9 @@ describe('npm start', () => {
     expect(left.filter(alive)).toEqual([]);
 
     // A fresh port: the killed server's may not be free yet, and the data directory is what carries over.
-    url = `http://127.0.0.1:${await freePort()}/v1`;
-    const second = await start(Number(new URL(url).port));
+    port = await freePort();
+    url = apiAt(port);
+    const second = await start(port);
     const sent = i;
     // Retrying every key once more: acknowledged ones replay their offsets; the one in flight at the
     // kill lands at most once. Its claim may outlive the killed attempt: then its retry waits briefly

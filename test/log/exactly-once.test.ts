@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
-import { claimWaitMs } from '../../shared/log/append';
 import { appendChunk } from '../../shared/log/chunk-append';
+import { claimWaitMs } from '../../shared/log/exactly-once';
 import { scopedIdempotencyKey } from '../../shared/log/idempotency';
 import { encodeRecordBatch } from '../../shared/records';
 import { partitionKeyOf } from '../../shared/topics/store';
