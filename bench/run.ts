@@ -82,6 +82,7 @@ const workloadOptions: WorkloadOptions = quick
       recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
       contentionClients: [1, 4, 16, 64],
+      hotPartitionPairs: 1,
     }
   : {
       cellMs: 3000,
@@ -92,6 +93,7 @@ const workloadOptions: WorkloadOptions = quick
       recordsPerRequest: [1, 100, 1000, clientDefaultRecordsPerRequest],
       clients: [1, 4, 16],
       contentionClients: [1, 4, 16, 64],
+      hotPartitionPairs: 3,
     };
 const floorOptions: FloorOptions = quick
   ? {

@@ -37,6 +37,23 @@ export interface WorkloadOptions {
    * joins grow with the writers in flight (docs/performance.md).
    */
   readonly contentionClients: readonly number[];
+  /**
+   * Interleaved pairs of one-partition cells at 4 and 16 clients, without and with a key: the
+   * hot-partition target compares the two over repeated runs, because one pair moves by the
+   * machine's ±20-30%. Each pair alternates which cell goes first, so a drift of the machine's
+   * speed across a pair does not favour one side.
+   */
+  readonly hotPartitionPairs: number;
+}
+
+/** One interleaved pair: the same partition at 4 and at 16 clients, one right after the other. */
+export interface HotPartitionPair {
+  readonly pair: number;
+  readonly idempotent: boolean;
+  /** Which client count ran first in this pair. */
+  readonly firstClients: number;
+  readonly four: ProduceCell;
+  readonly sixteen: ProduceCell;
 }
 
 export interface ProduceCell {
@@ -105,6 +122,7 @@ export interface IdleWait {
 export interface WorkloadResults {
   readonly produce: ProduceCell[];
   readonly contention: ProduceCell[];
+  readonly hotPartitionPairs: HotPartitionPair[];
   readonly fetch: FetchCell[];
   readonly latency: LatencyResult[];
 }
@@ -408,6 +426,21 @@ export async function runWorkloads(
       contention.push(cell);
     }
   }
+  const hotPartitionPairs: HotPartitionPair[] = [];
+  for (let pair = 0; pair < options.hotPartitionPairs; pair++) {
+    for (const idempotent of [false, true]) {
+      const order = pair % 2 === 0 ? [4, 16] : [16, 4];
+      const cells = new Map<number, ProduceCell>();
+      for (const clients of order)
+        cells.set(clients, await produceCell(server, contendedTopic, 1, clients, 'one', options.cellMs, idempotent));
+      const four = cells.get(4)!;
+      const sixteen = cells.get(16)!;
+      progress(
+        `hot partition pair ${pair + 1}${idempotent ? ' with Idempotency-Key' : ''}: 4 clients ${four.requestsPerSecond.toFixed(0)}/s, 16 clients ${sixteen.requestsPerSecond.toFixed(0)}/s (${(sixteen.requestsPerSecond / four.requestsPerSecond).toFixed(2)}x)`,
+      );
+      hotPartitionPairs.push({ pair: pair + 1, idempotent, firstClients: order[0]!, four, sixteen });
+    }
+  }
   const fetch: FetchCell[] = [];
   for (const recordsPerRequest of options.recordsPerRequest) {
     const cell = await fetchCell(server, recordsPerRequest, options.fetchMs);
@@ -424,7 +457,7 @@ export async function runWorkloads(
     progress(`latency ${mode}: wake p50 ${result.wake.p50Ms.toFixed(1)} ms, p99 ${result.wake.p99Ms.toFixed(1)} ms`);
     latency.push(result);
   }
-  return { produce, contention, fetch, latency };
+  return { produce, contention, hotPartitionPairs, fetch, latency };
 }
 
 /** The stored batch of `count` 1 KiB records, as produce encodes it. */
