@@ -137,6 +137,107 @@ describe('Idempotency-Key appends to one contended partition', () => {
     }
   });
 
+  it('copies of one request sent at once, by 16 producers on one partition, append once and all answer its offset', async () => {
+    await http.post('/v1/topics', { name: 'eo-copies', partitions: 1 });
+    const answers = new Map<string, { status: number; offset?: number; code?: string }[]>();
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, producer) => {
+        for (let request = 0; request < 4; request++) {
+          const value = `p${producer}-r${request}`;
+          // A client whose timeout fired resends while its first send is still in flight: two or
+          // three copies of the same request, same key, at the same moment.
+          const copies = 2 + ((producer + request) % 2);
+          const responses = await Promise.all(Array.from({ length: copies }, () => produce('eo-copies', value, `copy-${value}`)));
+          answers.set(
+            value,
+            responses.map((r) => ({ status: r.status, offset: r.body.offsets?.[0]?.offset, code: r.body.error?.code })),
+          );
+        }
+      }),
+    );
+    const log = await readAll('eo-copies');
+    expect(log.map((r) => r.offset)).toEqual(log.map((_, i) => i));
+    expect(log).toHaveLength(64);
+    const landed = new Map(log.map((r) => [r.value, r.offset]));
+    expect(landed.size).toBe(64);
+    for (const [value, responses] of answers) {
+      // Every copy answers the one append's offset, or (its claim wait over) a retriable 409.
+      for (const response of responses) {
+        if (response.status === 409) expect(response.code).toBe('CONCURRENT_TRANSACTIONS');
+        else expect(response, value).toEqual({ status: 200, offset: landed.get(value), code: undefined });
+      }
+      expect(responses.some((r) => r.status === 200)).toBe(true);
+    }
+  });
+
+  it('copies sent at once of a request that names no partition append once, on one partition, at one offset', async () => {
+    await http.post('/v1/topics', { name: 'eo-copies-any', partitions: 4 });
+    const answers = new Map<string, { status: number; partition?: number; offset?: number }[]>();
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, producer) => {
+        for (let request = 0; request < 4; request++) {
+          const value = `p${producer}-r${request}`;
+          // No partition and no record key: each copy's own plan may choose a different partition.
+          const send = () => http.post('/v1/topics/eo-copies-any/records', { records: [{ value }] }, { 'Idempotency-Key': `any-${value}` });
+          const responses = await Promise.all([send(), send(), send()]);
+          answers.set(
+            value,
+            responses.map((r) => ({ status: r.status, partition: r.body.offsets?.[0]?.partition, offset: r.body.offsets?.[0]?.offset })),
+          );
+        }
+      }),
+    );
+    const landed = new Map<string, { partition: number; offset: number }[]>();
+    for (let partition = 0; partition < 4; partition++) {
+      const page = await http.get(`/v1/topics/eo-copies-any/partitions/${partition}/records?offset=0&maxRecords=1000`);
+      const records: { offset: number; value: string }[] = page.body.records;
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+      for (const r of records) landed.set(r.value, [...(landed.get(r.value) ?? []), { partition, offset: r.offset }]);
+    }
+    expect(landed.size).toBe(48);
+    for (const [value, responses] of answers) {
+      const where = landed.get(value);
+      expect(where, value).toHaveLength(1);
+      for (const response of responses) {
+        if (response.status !== 409) expect(response, value).toEqual({ status: 200, ...where![0] });
+      }
+      expect(responses.some((r) => r.status === 200)).toBe(true);
+    }
+  });
+
+  it('different requests sent at once under one key: one appends, every other is refused, on a contended partition', async () => {
+    await http.post('/v1/topics', { name: 'eo-clash', partitions: 1 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 16 }, async (_, producer) => {
+        const results: { key: string; value: string; status: number; code?: string; offset?: number }[] = [];
+        for (let request = 0; request < 3; request++) {
+          const key = `clash-${producer}-${request}`;
+          // Three different bodies under one key at the same moment (a client bug, or two clients sharing keys).
+          const values = [0, 1, 2].map((copy) => `p${producer}-r${request}-c${copy}`);
+          const responses = await Promise.all(values.map((value) => produce('eo-clash', value, key)));
+          for (const [copy, r] of responses.entries()) {
+            results.push({ key, value: values[copy]!, status: r.status, code: r.body.error?.code, offset: r.body.offsets?.[0]?.offset });
+          }
+        }
+        return results;
+      }),
+    );
+    const log = await readAll('eo-clash');
+    expect(log.map((r) => r.offset)).toEqual(log.map((_, i) => i));
+    const byKey = new Map<string, (typeof outcomes)[number]>();
+    for (const outcome of outcomes.flat()) byKey.set(outcome.key, [...(byKey.get(outcome.key) ?? []), outcome]);
+    expect(log).toHaveLength(byKey.size);
+    for (const [key, results] of byKey) {
+      const accepted = results.filter((r) => r.status === 200);
+      expect(accepted, key).toHaveLength(1);
+      expect(log[accepted[0]!.offset!]!.value).toBe(accepted[0]!.value);
+      for (const refused of results.filter((r) => r.status !== 200)) {
+        expect([422, 409], key).toContain(refused.status);
+        expect(refused.code).toBe(refused.status === 422 ? 'IDEMPOTENCY_KEY_REUSED' : 'CONCURRENT_TRANSACTIONS');
+      }
+    }
+  });
+
   it.each([
     ['without', false],
     ['with', true],
