@@ -238,6 +238,45 @@ describe('Idempotency-Key appends to one contended partition', () => {
     }
   });
 
+  it('copies sent at once of a keyed request spanning 4 contended partitions append once, atomically, at one set of offsets', async () => {
+    await http.post('/v1/topics', { name: 'eo-copies-span', partitions: 4 });
+    const answers = new Map<string, { status: number; offsets?: { partition: number; offset: number }[] }[]>();
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, producer) => {
+        for (let request = 0; request < 3; request++) {
+          const prefix = `p${producer}-r${request}`;
+          const body = { records: [0, 1, 2, 3].map((partition) => ({ value: `${prefix}-${partition}`, partition })) };
+          const send = () => http.post('/v1/topics/eo-copies-span/records', body, { 'Idempotency-Key': `span-copy-${prefix}` });
+          const responses = await Promise.all([send(), send()]);
+          answers.set(
+            prefix,
+            responses.map((r) => ({
+              status: r.status,
+              offsets: r.body.offsets?.map((o: { partition: number; offset: number }) => ({ partition: o.partition, offset: o.offset })),
+            })),
+          );
+        }
+      }),
+    );
+    const landed = new Map<string, { partition: number; offset: number }[]>();
+    for (let partition = 0; partition < 4; partition++) {
+      const page = await http.get(`/v1/topics/eo-copies-span/partitions/${partition}/records?offset=0&maxRecords=1000`);
+      const records: { offset: number; value: string }[] = page.body.records;
+      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+      expect(records).toHaveLength(24);
+      for (const r of records) landed.set(r.value, [...(landed.get(r.value) ?? []), { partition, offset: r.offset }]);
+    }
+    for (const [prefix, responses] of answers) {
+      const where = [0, 1, 2, 3].map((partition) => {
+        const places = landed.get(`${prefix}-${partition}`);
+        expect(places, `${prefix}-${partition}`).toHaveLength(1);
+        return places![0]!;
+      });
+      for (const response of responses) if (response.status !== 409) expect(response, prefix).toEqual({ status: 200, offsets: where });
+      expect(responses.some((r) => r.status === 200)).toBe(true);
+    }
+  });
+
   it.each([
     ['without', false],
     ['with', true],
