@@ -55,6 +55,45 @@ describe('KafkaJS', () => {
     expect(records.map((r: { value: string }) => r.value)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
   });
 
+  it('8 idempotent producers and 8 HTTP producers on one partition: every record once, gapless, each producer in its order, through lost responses', async () => {
+    await http.post('/v1/topics', { name: 'hot-mixed', partitions: 1 });
+    const perProducer = 12;
+    const lostBefore = proxy!.lost;
+    proxy!.lose.set(0, 6); // six Produce responses vanish after their appends, spread over the producers
+    const kafkaProducers = Array.from({ length: 8 }, () =>
+      kafka().producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 10, initialRetryTime: 50 } }),
+    );
+    await Promise.all(kafkaProducers.map((p) => p.connect()));
+    await Promise.all([
+      ...kafkaProducers.map(async (producer, n) => {
+        for (let i = 0; i < perProducer; i++) await producer.send({ topic: 'hot-mixed', messages: [{ value: `kafka${n}-${i}` }] });
+      }),
+      ...Array.from({ length: 8 }, async (_, n) => {
+        for (let i = 0; i < perProducer; i++) {
+          const response = await http.post('/v1/topics/hot-mixed/records', { records: [{ value: `http${n}-${i}`, partition: 0 }] });
+          expect(response.status, JSON.stringify(response.body)).toBe(200);
+        }
+      }),
+    ]);
+    await Promise.all(kafkaProducers.map((p) => p.disconnect()));
+    expect(proxy!.lost - lostBefore).toBe(6);
+    const records: { offset: number; value: string }[] = [];
+    for (let offset = 0; records.length < 16 * perProducer; ) {
+      const page = (await http.get(`/v1/topics/hot-mixed/partitions/0/records?offset=${offset}&maxRecords=1000`)).body;
+      records.push(...page.records);
+      if (page.nextOffset >= page.highWatermark) break;
+      offset = page.nextOffset;
+    }
+    expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+    const values = records.map((r) => r.value);
+    expect(new Set(values).size).toBe(values.length);
+    expect(values).toHaveLength(16 * perProducer);
+    for (const producer of [...Array.from({ length: 8 }, (_, n) => `kafka${n}`), ...Array.from({ length: 8 }, (_, n) => `http${n}`)]) {
+      const own = values.filter((v) => v.startsWith(`${producer}-`));
+      expect(own, producer).toEqual(Array.from({ length: perProducer }, (_, i) => `${producer}-${i}`));
+    }
+  });
+
   it('places keys where HTTP places them, and its records read over HTTP with headers and timestamps', async () => {
     await http.post('/v1/topics', { name: 'xkjs', partitions: 6 });
     const producer = kafka().producer();
