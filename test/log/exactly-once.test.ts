@@ -35,6 +35,67 @@ async function readAll(topic: string): Promise<{ offset: number; value: string }
 const produce = (topic: string, value: string, key: string) =>
   http.post(`/v1/topics/${topic}/records`, { records: [{ value, partition: 0 }] }, { 'Idempotency-Key': key });
 
+type Response = Awaited<ReturnType<typeof produce>>;
+
+/**
+ * `producers` loops of `rounds` rounds each, all at once; a round sends its copies together and
+ * keeps their responses, in order, under the round's name.
+ */
+async function roundsOfCopies(
+  producers: number,
+  rounds: number,
+  round: (producer: number, request: number) => { name: string; copies: (() => Promise<Response>)[] },
+): Promise<Map<string, Response[]>> {
+  const answers = new Map<string, Response[]>();
+  await Promise.all(
+    Array.from({ length: producers }, async (_, producer) => {
+      for (let request = 0; request < rounds; request++) {
+        const { name, copies } = round(producer, request);
+        answers.set(name, await Promise.all(copies.map((send) => send())));
+      }
+    }),
+  );
+  return answers;
+}
+
+/** Where each value of a topic landed, checking that every partition is gapless and no value appears twice. */
+async function landedByValue(topic: string, partitions: number): Promise<Map<string, { partition: number; offset: number }>> {
+  const landed = new Map<string, { partition: number; offset: number }>();
+  for (let partition = 0; partition < partitions; partition++) {
+    const page = await http.get(`/v1/topics/${topic}/partitions/${partition}/records?offset=0&maxRecords=1000`);
+    const records: { offset: number; value: string }[] = page.body.records;
+    expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+    for (const r of records) {
+      expect(landed.has(r.value), `${r.value} appended twice`).toBe(false);
+      landed.set(r.value, { partition, offset: r.offset });
+    }
+  }
+  return landed;
+}
+
+/** Copies of one request: at least one answers where it landed, every other answers the same or a retriable 409. */
+function expectOneAnswer(
+  name: string,
+  responses: readonly Response[],
+  where: readonly ({ partition: number; offset: number } | undefined)[],
+): void {
+  for (const place of where) expect(place, `${name} never landed`).toBeDefined();
+  for (const response of responses) {
+    if (response.status === 409) expect(response.body.error.code).toBe('CONCURRENT_TRANSACTIONS');
+    else {
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      expect(
+        response.body.offsets.map((o: { partition: number; offset: number }) => ({ partition: o.partition, offset: o.offset })),
+        name,
+      ).toEqual(where);
+    }
+  }
+  expect(
+    responses.some((r) => r.status === 200),
+    name,
+  ).toBe(true);
+}
+
 async function recordKey(topic: string, key: string): Promise<string> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: tableName('topics'), Key: { name: topic } }));
   return scopedIdempotencyKey(Item!.topicId as string, key);
@@ -139,141 +200,73 @@ describe('Idempotency-Key appends to one contended partition', () => {
 
   it('copies of one request sent at once, by 16 producers on one partition, append once and all answer its offset', async () => {
     await http.post('/v1/topics', { name: 'eo-copies', partitions: 1 });
-    const answers = new Map<string, { status: number; offset?: number; code?: string }[]>();
-    await Promise.all(
-      Array.from({ length: 16 }, async (_, producer) => {
-        for (let request = 0; request < 4; request++) {
-          const value = `p${producer}-r${request}`;
-          // A client whose timeout fired resends while its first send is still in flight: two or
-          // three copies of the same request, same key, at the same moment.
-          const copies = 2 + ((producer + request) % 2);
-          const responses = await Promise.all(Array.from({ length: copies }, () => produce('eo-copies', value, `copy-${value}`)));
-          answers.set(
-            value,
-            responses.map((r) => ({ status: r.status, offset: r.body.offsets?.[0]?.offset, code: r.body.error?.code })),
-          );
-        }
-      }),
-    );
-    const log = await readAll('eo-copies');
-    expect(log.map((r) => r.offset)).toEqual(log.map((_, i) => i));
-    expect(log).toHaveLength(64);
-    const landed = new Map(log.map((r) => [r.value, r.offset]));
+    // A client whose timeout fired resends while its first send is still in flight: two or three
+    // copies of the same request, same key, at the same moment.
+    const answers = await roundsOfCopies(16, 4, (producer, request) => {
+      const value = `p${producer}-r${request}`;
+      return {
+        name: value,
+        copies: Array.from({ length: 2 + ((producer + request) % 2) }, () => () => produce('eo-copies', value, `copy-${value}`)),
+      };
+    });
+    const landed = await landedByValue('eo-copies', 1);
     expect(landed.size).toBe(64);
-    for (const [value, responses] of answers) {
-      // Every copy answers the one append's offset, or (its claim wait over) a retriable 409.
-      for (const response of responses) {
-        if (response.status === 409) expect(response.code).toBe('CONCURRENT_TRANSACTIONS');
-        else expect(response, value).toEqual({ status: 200, offset: landed.get(value), code: undefined });
-      }
-      expect(responses.some((r) => r.status === 200)).toBe(true);
-    }
+    for (const [value, responses] of answers) expectOneAnswer(value, responses, [landed.get(value)!]);
   });
 
   it('copies sent at once of a request that names no partition append once, on one partition, at one offset', async () => {
     await http.post('/v1/topics', { name: 'eo-copies-any', partitions: 4 });
-    const answers = new Map<string, { status: number; partition?: number; offset?: number }[]>();
-    await Promise.all(
-      Array.from({ length: 12 }, async (_, producer) => {
-        for (let request = 0; request < 4; request++) {
-          const value = `p${producer}-r${request}`;
-          // No partition and no record key: each copy's own plan may choose a different partition.
-          const send = () => http.post('/v1/topics/eo-copies-any/records', { records: [{ value }] }, { 'Idempotency-Key': `any-${value}` });
-          const responses = await Promise.all([send(), send(), send()]);
-          answers.set(
-            value,
-            responses.map((r) => ({ status: r.status, partition: r.body.offsets?.[0]?.partition, offset: r.body.offsets?.[0]?.offset })),
-          );
-        }
-      }),
-    );
-    const landed = new Map<string, { partition: number; offset: number }[]>();
-    for (let partition = 0; partition < 4; partition++) {
-      const page = await http.get(`/v1/topics/eo-copies-any/partitions/${partition}/records?offset=0&maxRecords=1000`);
-      const records: { offset: number; value: string }[] = page.body.records;
-      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
-      for (const r of records) landed.set(r.value, [...(landed.get(r.value) ?? []), { partition, offset: r.offset }]);
-    }
+    // No partition and no record key: each copy's own plan may choose a different partition.
+    const answers = await roundsOfCopies(12, 4, (producer, request) => {
+      const value = `p${producer}-r${request}`;
+      const send = () => http.post('/v1/topics/eo-copies-any/records', { records: [{ value }] }, { 'Idempotency-Key': `any-${value}` });
+      return { name: value, copies: [send, send, send] };
+    });
+    const landed = await landedByValue('eo-copies-any', 4);
     expect(landed.size).toBe(48);
-    for (const [value, responses] of answers) {
-      const where = landed.get(value);
-      expect(where, value).toHaveLength(1);
-      for (const response of responses) {
-        if (response.status !== 409) expect(response, value).toEqual({ status: 200, ...where![0] });
-      }
-      expect(responses.some((r) => r.status === 200)).toBe(true);
+    for (const [value, responses] of answers) expectOneAnswer(value, responses, [landed.get(value)!]);
+  });
+
+  it('copies sent at once of a keyed request spanning 4 contended partitions append once, atomically, at one set of offsets', async () => {
+    await http.post('/v1/topics', { name: 'eo-copies-span', partitions: 4 });
+    const answers = await roundsOfCopies(8, 3, (producer, request) => {
+      const prefix = `p${producer}-r${request}`;
+      const body = { records: [0, 1, 2, 3].map((partition) => ({ value: `${prefix}-${partition}`, partition })) };
+      const send = () => http.post('/v1/topics/eo-copies-span/records', body, { 'Idempotency-Key': `span-copy-${prefix}` });
+      return { name: prefix, copies: [send, send] };
+    });
+    const landed = await landedByValue('eo-copies-span', 4);
+    expect(landed.size).toBe(4 * 24);
+    for (const [prefix, responses] of answers) {
+      expectOneAnswer(
+        prefix,
+        responses,
+        [0, 1, 2, 3].map((partition) => landed.get(`${prefix}-${partition}`)!),
+      );
     }
   });
 
   it('different requests sent at once under one key: one appends, every other is refused, on a contended partition', async () => {
     await http.post('/v1/topics', { name: 'eo-clash', partitions: 1 });
-    const outcomes = await Promise.all(
-      Array.from({ length: 16 }, async (_, producer) => {
-        const results: { key: string; value: string; status: number; code?: string; offset?: number }[] = [];
-        for (let request = 0; request < 3; request++) {
-          const key = `clash-${producer}-${request}`;
-          // Three different bodies under one key at the same moment (a client bug, or two clients sharing keys).
-          const values = [0, 1, 2].map((copy) => `p${producer}-r${request}-c${copy}`);
-          const responses = await Promise.all(values.map((value) => produce('eo-clash', value, key)));
-          for (const [copy, r] of responses.entries()) {
-            results.push({ key, value: values[copy]!, status: r.status, code: r.body.error?.code, offset: r.body.offsets?.[0]?.offset });
-          }
-        }
-        return results;
-      }),
-    );
-    const log = await readAll('eo-clash');
-    expect(log.map((r) => r.offset)).toEqual(log.map((_, i) => i));
-    const byKey = new Map<string, (typeof outcomes)[number]>();
-    for (const outcome of outcomes.flat()) byKey.set(outcome.key, [...(byKey.get(outcome.key) ?? []), outcome]);
-    expect(log).toHaveLength(byKey.size);
-    for (const [key, results] of byKey) {
-      const accepted = results.filter((r) => r.status === 200);
+    // Three different bodies under one key at the same moment (a client bug, or two clients sharing keys).
+    const values = (producer: number, request: number) => [0, 1, 2].map((copy) => `p${producer}-r${request}-c${copy}`);
+    const answers = await roundsOfCopies(16, 3, (producer, request) => ({
+      name: `clash-${producer}-${request}`,
+      copies: values(producer, request).map((value) => () => produce('eo-clash', value, `clash-${producer}-${request}`)),
+    }));
+    const landed = await landedByValue('eo-clash', 1);
+    expect(landed.size).toBe(answers.size);
+    for (const [key, responses] of answers) {
+      const [producer, request] = key.split('-').slice(1).map(Number);
+      const accepted = responses.flatMap((r, copy) =>
+        r.status === 200 ? [{ value: values(producer!, request!)[copy]!, offset: r.body.offsets[0].offset }] : [],
+      );
       expect(accepted, key).toHaveLength(1);
-      expect(log[accepted[0]!.offset!]!.value).toBe(accepted[0]!.value);
-      for (const refused of results.filter((r) => r.status !== 200)) {
+      expect(landed.get(accepted[0]!.value)).toEqual({ partition: 0, offset: accepted[0]!.offset });
+      for (const refused of responses.filter((r) => r.status !== 200)) {
         expect([422, 409], key).toContain(refused.status);
-        expect(refused.code).toBe(refused.status === 422 ? 'IDEMPOTENCY_KEY_REUSED' : 'CONCURRENT_TRANSACTIONS');
+        expect(refused.body.error.code).toBe(refused.status === 422 ? 'IDEMPOTENCY_KEY_REUSED' : 'CONCURRENT_TRANSACTIONS');
       }
-    }
-  });
-
-  it('copies sent at once of a keyed request spanning 4 contended partitions append once, atomically, at one set of offsets', async () => {
-    await http.post('/v1/topics', { name: 'eo-copies-span', partitions: 4 });
-    const answers = new Map<string, { status: number; offsets?: { partition: number; offset: number }[] }[]>();
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, producer) => {
-        for (let request = 0; request < 3; request++) {
-          const prefix = `p${producer}-r${request}`;
-          const body = { records: [0, 1, 2, 3].map((partition) => ({ value: `${prefix}-${partition}`, partition })) };
-          const send = () => http.post('/v1/topics/eo-copies-span/records', body, { 'Idempotency-Key': `span-copy-${prefix}` });
-          const responses = await Promise.all([send(), send()]);
-          answers.set(
-            prefix,
-            responses.map((r) => ({
-              status: r.status,
-              offsets: r.body.offsets?.map((o: { partition: number; offset: number }) => ({ partition: o.partition, offset: o.offset })),
-            })),
-          );
-        }
-      }),
-    );
-    const landed = new Map<string, { partition: number; offset: number }[]>();
-    for (let partition = 0; partition < 4; partition++) {
-      const page = await http.get(`/v1/topics/eo-copies-span/partitions/${partition}/records?offset=0&maxRecords=1000`);
-      const records: { offset: number; value: string }[] = page.body.records;
-      expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
-      expect(records).toHaveLength(24);
-      for (const r of records) landed.set(r.value, [...(landed.get(r.value) ?? []), { partition, offset: r.offset }]);
-    }
-    for (const [prefix, responses] of answers) {
-      const where = [0, 1, 2, 3].map((partition) => {
-        const places = landed.get(`${prefix}-${partition}`);
-        expect(places, `${prefix}-${partition}`).toHaveLength(1);
-        return places![0]!;
-      });
-      for (const response of responses) if (response.status !== 409) expect(response, prefix).toEqual({ status: 200, offsets: where });
-      expect(responses.some((r) => r.status === 200)).toBe(true);
     }
   });
 
