@@ -571,10 +571,6 @@ export function formatReport(results: BenchResults): string {
 }
 
 /**
- * Today's append transaction beside the layout-v2 chunk append, on one partition, with the
- * targets of the hot-partition work and the cost per million one-record requests each implies.
- */
-/**
  * The hot-partition target, in the form it is stated: appends/s at 16 clients against 4 on one
  * partition over repeated, interleaved runs (bench/workloads.ts, `hotPartitionPairs`).
  */
@@ -622,6 +618,10 @@ export function hotPartitionPairsSection(pairs: readonly HotPartitionPair[]): st
   ];
 }
 
+/**
+ * Today's append transaction beside the layout-v2 chunk append, on one partition, with the
+ * targets of the hot-partition work and the cost per million one-record requests each implies.
+ */
 export function appendShapesSection(cells: readonly AppendShapeCell[], workloads: WorkloadResults | undefined): string[] {
   const out: string[] = [
     "## Append redesign: today's transaction beside layout-v2 chunks (DynamoDB Local, no HTTP, one partition, one 1 KiB record per append, interleaved runs; `partition-per-client` is the bound: the same engine with no item shared)",
