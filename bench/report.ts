@@ -321,7 +321,7 @@ export function formatReport(results: BenchResults): string {
         '',
       );
     }
-    if (w.hotPartitionPairs?.length) out.push(...hotPartitionPairsSection(w.hotPartitionPairs));
+    if (w.hotPartitionPairs.length) out.push(...hotPartitionPairsSection(w.hotPartitionPairs));
     out.push('## Fetch throughput (one consumer, sequential GETs, maxBytes 1 MiB, partition 0)', '');
     out.push(
       table(
