@@ -23,6 +23,7 @@ export const kafkaErrorCodes = {
   NOT_COORDINATOR: 16,
   INVALID_TOPIC_EXCEPTION: 17,
   RECORD_LIST_TOO_LARGE: 18,
+  NOT_ENOUGH_REPLICAS: 19,
   ILLEGAL_GENERATION: 22,
   INCONSISTENT_GROUP_PROTOCOL: 23,
   INVALID_GROUP_ID: 24,
@@ -103,4 +104,36 @@ export function toKafkaError(error: unknown): { code: number; message: string; u
   }
   if (error instanceof RecordsError) return { code: kafkaCode(error.code), message: error.message, unexpected: false };
   return { code: kafkaErrorCodes.UNKNOWN_SERVER_ERROR, message: (error as Error)?.message ?? String(error), unexpected: true };
+}
+
+/**
+ * A Produce partition's error, as the producers in use retry it. Kafka answers an overloaded partition by slowing its producers
+ * (throttle_time_ms), never with THROTTLING_QUOTA_EXCEEDED, which Kafka sends only for topic
+ * admin quotas, and which librdkafka, KafkaJS and kafka-python all treat as a permanent failure of
+ * the batch: the producer would drop its records. So a throttled append (a hot partition's key,
+ * or the append's deadline) is NOT_ENOUGH_REPLICAS: retriable in every client and, in librdkafka,
+ * "not persisted", which is true (a throttled append wrote nothing). `throttleTimeMs` is how
+ * long the client should wait, sent as the response's throttle_time_ms.
+ */
+export function toProduceError(error: unknown): { code: number; message: string; throttleTimeMs: number } {
+  if (isLogwayError(error) && error.code === 'THROTTLING_QUOTA_EXCEEDED') {
+    return {
+      code: kafkaErrorCodes.NOT_ENOUGH_REPLICAS,
+      message: `${error.message} Nothing of this batch was written; the producer retries it.`,
+      throttleTimeMs: (error.retryAfterSeconds ?? 1) * 1000,
+    };
+  }
+  // A retry of a batch whose first attempt is still appending (a client that timed out and sent it
+  // again on another connection): CONCURRENT_TRANSACTIONS would fail it for good, though the first
+  // attempt may land. REQUEST_TIMED_OUT is retried as "possibly persisted", and the retry gets the
+  // first attempt's offset.
+  if (isLogwayError(error) && error.code === 'CONCURRENT_TRANSACTIONS') {
+    return {
+      code: kafkaErrorCodes.REQUEST_TIMED_OUT,
+      message: error.message,
+      throttleTimeMs: (error.retryAfterSeconds ?? 1) * 1000,
+    };
+  }
+  const { code, message } = toKafkaError(error);
+  return { code, message, throttleTimeMs: 0 };
 }

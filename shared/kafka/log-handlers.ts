@@ -14,7 +14,7 @@ import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { clusterDenied, topicDenied } from './authorization';
 import { clientBatches } from './batches';
 import type { Message } from './codec';
-import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
+import { KafkaError, kafkaErrorCodes, toKafkaError, toProduceError } from './errors';
 import type { Handler, RequestContext } from './handlers';
 import { sleep } from '../runtime/retry';
 
@@ -31,6 +31,8 @@ interface PartitionResult {
   logStartOffset: number;
   recordErrors: never[];
   errorMessage: string | null;
+  /** Not a field of a partition's response (the encoder reads the schema's): its share of the response's throttleTimeMs. */
+  throttleTimeMs?: number;
 }
 
 async function produce(request: Any, { version, access }: RequestContext): Promise<Message | undefined> {
@@ -47,8 +49,13 @@ async function produce(request: Any, { version, access }: RequestContext): Promi
             : await produceTopic(t.name, t.partitionData, version),
     })),
   );
+  // A throttled partition asks the client to wait, as a broker over quota does (KIP-219).
+  const throttleTimeMs = Math.max(
+    0,
+    ...responses.flatMap((r: Any) => r.partitionResponses.map((p: PartitionResult) => p.throttleTimeMs ?? 0)),
+  );
   // acks=0: the client expects no response at all.
-  return request.acks === 0 ? undefined : { responses };
+  return request.acks === 0 ? undefined : { responses, throttleTimeMs };
 }
 
 async function produceTopic(
@@ -66,8 +73,17 @@ async function produceTopic(
 }
 
 function failed(index: number, error: unknown): PartitionResult {
-  const { code, message } = toKafkaError(error);
-  return { index, errorCode: code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: message };
+  const { code, message, throttleTimeMs } = toProduceError(error);
+  return {
+    index,
+    errorCode: code,
+    baseOffset: -1,
+    logAppendTimeMs: -1,
+    logStartOffset: -1,
+    recordErrors: [],
+    errorMessage: message,
+    ...(throttleTimeMs > 0 ? { throttleTimeMs } : {}),
+  };
 }
 
 async function producePartition(initial: TopicMetadata, index: number, records: Buffer | null): Promise<PartitionResult> {
@@ -118,6 +134,12 @@ async function appendBatch(topic: TopicMetadata, partition: number, batch: Clien
     throw new KafkaError(
       'DUPLICATE_SEQUENCE_NUMBER',
       'This producer already sent a batch with this sequence number and a different record count.',
+    );
+  }
+  if (outcome.kind === 'out-of-order') {
+    throw new KafkaError(
+      'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      `Producer ${batch.header.producerId} skipped sequence numbers on partition ${partition}: a batch before sequence ${batch.header.baseSequence} was not appended. Re-send the batches in order.`,
     );
   }
   throw new KafkaError('NOT_LEADER_OR_FOLLOWER', `Topic '${outcome.topic}' changed while producing to it; refresh metadata and retry.`);
@@ -288,8 +310,15 @@ async function initProducerId(request: Any, { access }: RequestContext): Promise
     const { code } = toKafkaError(clusterDenied('use an idempotent producer (no produce grant on any topic)'));
     return { errorCode: code, producerId: -1, producerEpoch: -1 };
   }
-  // Stateless: a random 48-bit id, unique enough that two producers never share one in practice.
-  return { errorCode: 0, producerId: randomInt(1, 2 ** 48 - 1), producerEpoch: 0 };
+  // A random 48-bit id, unique enough that two producers never share one in practice, recorded so
+  // that its batches' sequences are checked from 0 (shared/log/producer-sequences.ts).
+  const producerId = randomInt(1, 2 ** 48 - 1);
+  try {
+    await log.registerProducer(producerId);
+  } catch (error) {
+    return { errorCode: toKafkaError(error).code, producerId: -1, producerEpoch: -1 };
+  }
+  return { errorCode: 0, producerId, producerEpoch: 0 };
 }
 
 export const logHandlers: Readonly<Record<number, Handler>> = {

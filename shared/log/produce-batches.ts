@@ -16,6 +16,7 @@ import { appendBatches, type PreparedBatch } from './append';
 import { readStoredProduce } from './exactly-once';
 import { answersBeforeAppend, encodeStoredOffsets } from './idempotency';
 import { produceMetrics } from './metrics';
+import { checkSequence, lastSequenceOf, type ProducerPartition, recordSequence } from './producer-sequences';
 import { writeSegment } from './segments';
 
 /** One record batch a client sent, validated: bytes with base offset 0, and what the append needs from its header. */
@@ -31,6 +32,8 @@ export type ClientBatchOutcome =
   | { readonly kind: 'appended'; readonly baseOffset: number }
   /** The producer sent a batch with this sequence number before, with another record count. */
   | { readonly kind: 'sequence-reused' }
+  /** The batch skips sequences: one before it was not appended (its request failed); the producer re-sends in order. */
+  | { readonly kind: 'out-of-order' }
   /** The topic kept changing (deleted, re-created, reconfigured) while the batch was appended: refresh and retry. */
   | { readonly kind: 'topic-changing'; readonly topic: string };
 
@@ -40,11 +43,26 @@ export function producerBatchKey(topicId: string, partition: number, header: Rec
   return `kafka:${header.producerId}:${header.producerEpoch}:${topicId}:${partition}:${header.baseSequence}`;
 }
 
-/** Appends one batch; a retried idempotent batch gets its first attempt's base offset. */
+/**
+ * Appends one batch; a retried idempotent batch gets its first attempt's base offset, and one that
+ * skips sequences is refused (producer-sequences.ts).
+ */
 export async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome> {
   const config = loadServiceConfig();
   let topic = initial;
+  const sequenced = (t: TopicMetadata): ProducerPartition | undefined =>
+    producerBatchKey(t.topicId, partition, batch.header) === undefined
+      ? undefined
+      : { producerId: batch.header.producerId, producerEpoch: batch.header.producerEpoch, topicId: t.topicId, partition };
+  const appended = async (t: TopicMetadata, baseOffset: number): Promise<ClientBatchOutcome> => {
+    // Before the answer: once the client hears of this batch, the next one must find it recorded.
+    const producer = sequenced(t);
+    if (producer) await recordSequence(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours);
+    return { kind: 'appended', baseOffset };
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
+    const producer = sequenced(topic);
+    if (producer && (await checkSequence(producer, batch.header.baseSequence)) === 'out-of-order') return { kind: 'out-of-order' };
     const key = producerBatchKey(topic.topicId, partition, batch.header);
     // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
     // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
@@ -55,7 +73,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     // no segment object it would then leave orphaned.
     if (key && large) {
       const stored = await readStoredProduce(key, hash);
-      if (answersBeforeAppend(stored, hash)) return replayed(stored, hash);
+      if (answersBeforeAppend(stored, hash)) return replayedOrRecorded(stored, hash);
     }
     const location: PreparedBatch['location'] = large
       ? { kind: 'segment', key: (await writeSegment(topic.topicId, [batch.bytes])).key, position: 0, batchesInSegment: 1 }
@@ -83,17 +101,23 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     );
     if (outcome.kind === 'appended') {
       produceMetrics.produced(batch.recordCount, batch.bytes.length);
-      return { kind: 'appended', baseOffset: outcome.baseOffsets.get(partition)! };
+      return appended(topic, outcome.baseOffsets.get(partition)!);
     }
     if (outcome.kind === 'duplicate') {
       // Pending: another attempt of this batch is still appending; the next round waits for it.
-      if (answersBeforeAppend(outcome.stored, hash)) return replayed(outcome.stored, hash);
+      if (answersBeforeAppend(outcome.stored, hash)) return replayedOrRecorded(outcome.stored, hash);
       continue;
     }
     forgetTopic(topic.name);
     topic = await cachedTopic(topic.name, partition + 1);
   }
   return { kind: 'topic-changing', topic: topic.name };
+
+  // A replayed batch is recorded too: its first attempt may have died between its append and its record.
+  async function replayedOrRecorded(stored: { requestHash: string; response: unknown }, hash: string): Promise<ClientBatchOutcome> {
+    const outcome = replayed(stored, hash);
+    return outcome.kind === 'appended' ? appended(topic, outcome.baseOffset) : outcome;
+  }
 }
 
 function replayed(stored: { requestHash: string; response: unknown }, hash: string): ClientBatchOutcome {

@@ -20,6 +20,8 @@ import { lookupOffset, type OffsetSpec, offsetForTimestamp } from './offsets';
 import { type PartitionHead, readHead, readHeads, readHeadsAcrossTopics } from './partition-heads';
 import { type ProduceIdempotency, type ProduceOutcome, type ProducibleRecord, produce } from './produce';
 import { appendClientBatch, type ClientBatch, type ClientBatchOutcome } from './produce-batches';
+import { registerProducer } from './producer-sequences';
+import { loadServiceConfig } from '../config';
 import {
   type BatchChoiceLimits,
   type BatchIndexItem,
@@ -43,6 +45,8 @@ export interface LogService {
   produce(topic: string, records: readonly ProducibleRecord[], idempotency?: ProduceIdempotency): Promise<ProduceOutcome>;
   /** Appends one validated RecordBatch v2 a Kafka client sent, as it came; idempotent per producer id, epoch and sequence. */
   appendClientBatch(topic: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome>;
+  /** Records a Kafka producer id just handed out, so that its batches' sequences are checked from 0. */
+  registerProducer(producerId: number): Promise<void>;
   /** The request hash of an Idempotency-Key produce given as records. */
   recordsHash(topic: string, records: readonly ProducibleRecord[]): string;
 
@@ -86,6 +90,7 @@ export interface LogService {
 export const log: LogService = {
   produce,
   appendClientBatch,
+  registerProducer: (producerId) => registerProducer(producerId, loadServiceConfig().idempotencyTtlHours),
   recordsHash,
   fetchPartition,
   fetchMany,

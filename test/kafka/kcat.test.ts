@@ -1,6 +1,8 @@
 /** kcat (librdkafka 2.0) against the gateway: admin, every codec, idempotence, groups, offsets by timestamp, both protocols. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../shared/records';
+import { dynamo } from '../../shared/runtime/aws';
+import { type ClientStack, isChunkWrite, throttlingNth } from '../support/intercept';
 import { kcatPath, requireKcat, run, sleep, useKafkaService } from './support';
 
 const { http, bootstrap } = useKafkaService();
@@ -67,6 +69,40 @@ describe('kcat', () => {
     }
     const total = (await Promise.all([0, 1, 2, 3].map((p) => fetchAll('placed', p)))).flat().length;
     expect(total).toBe(20);
+  });
+
+  it('an idempotent producer with 5 requests in flight keeps every record, once and in order, when one append is throttled', async () => {
+    // DynamoDB throttles a hot partition's key (docs/performance.md, "Capacity model"). The
+    // throttled batch must be retried by the client, and the batches in flight behind it must not
+    // land before it: a broker answers them OUT_OF_ORDER_SEQUENCE_NUMBER, and librdkafka re-sends them in order.
+    await http.post('/v1/topics', { name: 'throttled-once', partitions: 1 });
+    const values = Array.from({ length: 120 }, (_, i) => `m${i}`);
+    const { result: out, throttled } = await throttlingNth(dynamo().middlewareStack as ClientStack, isChunkWrite, 8, () =>
+      kcat(
+        [
+          '-P',
+          '-t',
+          'throttled-once',
+          '-p',
+          '0',
+          '-X',
+          'enable.idempotence=true',
+          '-X',
+          'linger.ms=0',
+          '-X',
+          'batch.num.messages=1',
+          '-X',
+          'max.in.flight.requests.per.connection=5',
+        ],
+        { input: `${values.join('\n')}\n` },
+      ),
+    );
+    expect(throttled).toBe(true);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).not.toMatch(/fail|error/i);
+    const records = await fetchAll('throttled-once', 0);
+    expect(records.map((r) => r.value)).toEqual(values);
+    expect(records.map((r) => r.offset)).toEqual(values.map((_, i) => i));
   });
 
   it('reads what HTTP produced, keys, headers and timestamps intact, and finds offsets by timestamp', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRequestFrame } from '../../shared/kafka/codec';
 import { kafkaErrorCodes } from '../../shared/kafka/errors';
-import { apiVersions, consumerGroupHeartbeat, fetch, metadata, produce } from '../../shared/kafka/schema';
+import { apiVersions, consumerGroupHeartbeat, fetch, initProducerId, metadata, produce } from '../../shared/kafka/schema';
+import { dynamo } from '../../shared/runtime/aws';
+import { type ClientStack, isChunkWrite, throttlingNth } from '../support/intercept';
 import { encodeRecordBatch } from '../../shared/records';
 import { RawClient } from './raw-client';
 import { useKafkaService } from './support';
@@ -146,6 +148,38 @@ describe('the Kafka listener', () => {
     expect(reused.errorCode).toBe(kafkaErrorCodes.DUPLICATE_SEQUENCE_NUMBER);
     const described = await http.get('/v1/topics/idem');
     expect(described.body.partitions[0].highWatermark).toBe(4);
+    client.close();
+  });
+
+  it('refuses a batch that skips sequences (OUT_OF_ORDER_SEQUENCE_NUMBER), and answers a throttled append with a retriable error', async () => {
+    await http.post('/v1/topics', { name: 'sequenced', partitions: 1 });
+    const client = await RawClient.open(port());
+    const init = await client.call(initProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 });
+    expect(init.errorCode).toBe(0);
+    const producerId = Number(init.producerId);
+    const send = async (baseSequence: number, count = 1) =>
+      firstPartition(await client.call(produce, 8, produceBody('sequenced', batch({ producerId, baseSequence, count }))));
+    // A new producer's first batch is sequence 0: anything else skips batches it never sent.
+    expect((await send(3)).errorCode).toBe(kafkaErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await send(0, 2)).toMatchObject({ errorCode: 0, baseOffset: 0 });
+    expect((await send(3)).errorCode).toBe(kafkaErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await send(2)).toMatchObject({ errorCode: 0, baseOffset: 2 });
+    // A retry of an appended batch still answers its offset.
+    expect(await send(0, 2)).toMatchObject({ errorCode: 0, baseOffset: 0 });
+
+    // DynamoDB throttles the batch at sequence 3: retriable (librdkafka, KafkaJS and kafka-python
+    // all retry NOT_ENOUGH_REPLICAS; THROTTLING_QUOTA_EXCEEDED would drop the batch), and the
+    // response asks the client to wait.
+    const { result: throttledResponse } = await throttlingNth(dynamo().middlewareStack as ClientStack, isChunkWrite, 1, () =>
+      client.call(produce, 8, produceBody('sequenced', batch({ producerId, baseSequence: 3 }))),
+    );
+    expect(firstPartition(throttledResponse)).toMatchObject({ errorCode: kafkaErrorCodes.NOT_ENOUGH_REPLICAS, baseOffset: -1 });
+    expect(throttledResponse.throttleTimeMs).toBeGreaterThanOrEqual(1000);
+    // The batch in flight behind it must not land first.
+    expect((await send(4)).errorCode).toBe(kafkaErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await send(3)).toMatchObject({ errorCode: 0, baseOffset: 3 });
+    expect(await send(4)).toMatchObject({ errorCode: 0, baseOffset: 4 });
+    expect((await http.get('/v1/topics/sequenced')).body.partitions[0].highWatermark).toBe(5);
     client.close();
   });
 

@@ -158,3 +158,34 @@ export async function dyingAfterAppend<T>(stack: ClientStack, body: () => Promis
     body,
   );
 }
+
+/**
+ * Runs `body` with the `nth` command that `matches` (1-based) throttled, as DynamoDB throttles a
+ * hot key once the SDK's own retries are spent: a ProvisionedThroughputExceededException that
+ * never reaches the emulator, so nothing of it is written.
+ */
+export async function throttlingNth<T>(
+  stack: ClientStack,
+  matches: (commandName: string, input: any) => boolean,
+  nth: number,
+  body: () => Promise<T>,
+): Promise<{ result: T; throttled: boolean }> {
+  let seen = 0;
+  let throttled = false;
+  const result = await whileInitializing(
+    stack,
+    (next, context) => async (args) => {
+      if (matches(context.commandName as string, args.input) && ++seen === nth) {
+        throttled = true;
+        throw Object.assign(new Error('injected: the key is throttled'), {
+          name: 'ProvisionedThroughputExceededException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return next(args);
+    },
+    body,
+  );
+  return { result, throttled };
+}
