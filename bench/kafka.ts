@@ -88,7 +88,7 @@ export async function runKafkaBench(
 ): Promise<KafkaBenchResults> {
   if (!existsSync(kcatPath)) throw new Error('kcat is not installed: sudo apt-get install -y kcat');
   const partitions = options.clients;
-  for (const name of ['kbench-http', 'kbench-kafkajs', 'kbench-kcat', 'kbench-read']) {
+  for (const name of ['kbench-http', 'kbench-kafkajs', 'kbench-kafkajs-idempotent', 'kbench-kcat', 'kbench-read']) {
     await sendJson(server.url, 'POST', '/v1/topics', { name, partitions });
   }
   const rows: KafkaBenchRow[] = [];
@@ -103,23 +103,44 @@ export async function runKafkaBench(
   rows.push(row('produce', 'HTTP API', http.units, http.elapsedMs, http.latency, `${options.clients} clients x ${n} records/request`));
   progress(`kafka bench: HTTP produce ${rows.at(-1)!.recordsPerSecond.toFixed(0)} records/s`);
 
-  // Produce with KafkaJS: one producer per client, each send() one batch of n records to its partition.
-  const producers = await Promise.all(
-    Array.from({ length: options.clients }, async (_, c) => {
-      const producer = kafkaClient(server, `bench-producer-${c}`).producer();
-      await producer.connect();
-      return producer;
-    }),
-  );
-  const messages = Array.from({ length: n }, () => ({ value }));
-  await producers[0]!.send({ topic: 'kbench-kafkajs', messages: messages.slice(0, 1) }); // metadata and connections, outside the window
-  const kjs = await closedLoop(options.clients, options.produceMs, async (c) => {
-    await producers[c]!.send({ topic: 'kbench-kafkajs', messages: messages.map((m) => ({ ...m, partition: c })) });
-    return n;
-  });
-  await Promise.all(producers.map((p) => p.disconnect()));
+  // Produce with KafkaJS: one producer per client, each send() one batch of n records to its
+  // partition; then the same with idempotent producers, whose batches also record their sequence
+  // (docs/kafka.md, "Idempotent producers"), side by side in one run.
+  const kafkaJsProduce = async (topic: string, idempotent: boolean) => {
+    const producers = await Promise.all(
+      Array.from({ length: options.clients }, async (_, c) => {
+        const producer = kafkaClient(server, `bench-producer-${idempotent ? 'idempotent-' : ''}${c}`).producer(
+          idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {},
+        );
+        await producer.connect();
+        return producer;
+      }),
+    );
+    const messages = Array.from({ length: n }, () => ({ value }));
+    // Metadata, connections and (idempotent) producer ids, outside the window.
+    await Promise.all(producers.map((p, c) => p.send({ topic, messages: [{ value, partition: c }] })));
+    const loop = await closedLoop(options.clients, options.produceMs, async (c) => {
+      await producers[c]!.send({ topic, messages: messages.map((m) => ({ ...m, partition: c })) });
+      return n;
+    });
+    await Promise.all(producers.map((p) => p.disconnect()));
+    return loop;
+  };
+  const kjs = await kafkaJsProduce('kbench-kafkajs', false);
   rows.push(row('produce', 'KafkaJS', kjs.units, kjs.elapsedMs, kjs.latency, `${options.clients} producers x ${n} records/send, acks=all`));
   progress(`kafka bench: KafkaJS produce ${rows.at(-1)!.recordsPerSecond.toFixed(0)} records/s`);
+  const idempotent = await kafkaJsProduce('kbench-kafkajs-idempotent', true);
+  rows.push(
+    row(
+      'produce',
+      'KafkaJS idempotent',
+      idempotent.units,
+      idempotent.elapsedMs,
+      idempotent.latency,
+      `as KafkaJS, with idempotent: true (claim and sequence per batch)`,
+    ),
+  );
+  progress(`kafka bench: KafkaJS idempotent produce ${rows.at(-1)!.recordsPerSecond.toFixed(0)} records/s`);
 
   // Produce with kcat: as many records as KafkaJS produced, pipelined by librdkafka (linger 5 ms).
   const kcatRecords = Math.max(kjs.units, n * 10);
