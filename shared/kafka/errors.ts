@@ -137,3 +137,17 @@ export function toProduceError(error: unknown): { code: number; message: string;
   const { code, message } = toKafkaError(error);
   return { code, message, throttleTimeMs: 0 };
 }
+
+/**
+ * A group API's error (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+ * the group admin APIs). A group item that too many members change at once is the HTTP API's 429;
+ * Kafka's group coordinator has no such answer, and THROTTLING_QUOTA_EXCEEDED is not retried by
+ * librdkafka's, KafkaJS's or kafka-python's group code (KafkaJS does not know the code, and fails
+ * on it). COORDINATOR_LOAD_IN_PROGRESS is what every one of them retries in place, after a backoff.
+ */
+export function toGroupError(error: unknown): { code: number; message: string; unexpected: boolean } {
+  if (isLogwayError(error) && error.code === 'THROTTLING_QUOTA_EXCEEDED') {
+    return { code: kafkaErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, message: error.message, unexpected: false };
+  }
+  return toKafkaError(error);
+}

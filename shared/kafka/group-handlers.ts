@@ -23,7 +23,7 @@ import { validateGroupId } from '../topics/model';
 import { getTopic } from '../topics/store';
 import { groupDenied, topicDenied, type Access } from './authorization';
 import { decodeStruct, encodeStruct, type Message } from './codec';
-import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
+import { KafkaError, kafkaErrorCodes, toGroupError } from './errors';
 import type { Handler, RequestContext } from './handlers';
 import { f, structs, array } from './types';
 
@@ -106,7 +106,7 @@ async function findCoordinator(request: Any, { broker, access }: RequestContext)
 }
 
 function errorOf(error: unknown): { errorCode: number; errorMessage: string } {
-  const { code, message } = toKafkaError(error);
+  const { code, message } = toGroupError(error);
   return { errorCode: code, errorMessage: message };
 }
 
@@ -149,7 +149,7 @@ async function joinGroup(request: Any, { clientId, clientHost, access }: Request
       members: joined.members,
     };
   } catch (error) {
-    return { errorCode: toKafkaError(error).code, generationId: -1, protocolName: '', leader: '', memberId: request.memberId, members: [] };
+    return { errorCode: toGroupError(error).code, generationId: -1, protocolName: '', leader: '', memberId: request.memberId, members: [] };
   }
 }
 
@@ -159,7 +159,7 @@ async function syncGroup(request: Any, { access }: RequestContext): Promise<Mess
     const assignment = await syncClassicGroup(request.groupId, request, classicContext());
     return { errorCode: 0, assignment };
   } catch (error) {
-    return { errorCode: toKafkaError(error).code, assignment: Buffer.alloc(0) };
+    return { errorCode: toGroupError(error).code, assignment: Buffer.alloc(0) };
   }
 }
 
@@ -169,7 +169,7 @@ async function heartbeat(request: Any, { access }: RequestContext): Promise<Mess
     await heartbeatClassicGroup(request.groupId, request, classicContext());
     return { errorCode: 0 };
   } catch (error) {
-    return { errorCode: toKafkaError(error).code };
+    return { errorCode: toGroupError(error).code };
   }
 }
 
@@ -181,11 +181,11 @@ async function leaveGroup(request: Any, { version, access }: RequestContext): Pr
     const members = results.map((r) => ({
       memberId: r.memberId,
       groupInstanceId: null,
-      errorCode: r.error ? toKafkaError(r.error).code : 0,
+      errorCode: r.error ? toGroupError(r.error).code : 0,
     }));
     return { errorCode: version < 3 ? members[0]!.errorCode : 0, members };
   } catch (error) {
-    return { errorCode: toKafkaError(error).code, members: [] };
+    return { errorCode: toGroupError(error).code, members: [] };
   }
 }
 
@@ -223,7 +223,7 @@ async function offsetCommit(request: Any, { access }: RequestContext): Promise<M
       }
     }
   } catch (error) {
-    failure = toKafkaError(error).code;
+    failure = toGroupError(error).code;
   }
   return {
     topics: request.topics.map((t: Any) => ({
@@ -265,7 +265,7 @@ async function offsetFetch(request: Any, { access }: RequestContext): Promise<Me
       })),
     };
   } catch (error) {
-    const errorCode = toKafkaError(error).code;
+    const errorCode = toGroupError(error).code;
     return {
       errorCode,
       topics: (request.topics ?? []).map((t: Any) => ({
@@ -323,7 +323,7 @@ async function describeGroups(request: Any, { access }: RequestContext): Promise
         validateGroupId(groupId);
         return describeOne(groupId, await readGroup(groupId), now);
       } catch (error) {
-        return { errorCode: toKafkaError(error).code, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
+        return { errorCode: toGroupError(error).code, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
       }
     }),
   );
@@ -342,7 +342,7 @@ async function listGroups(_request: Any, { access }: RequestContext): Promise<Me
 /** KIP-848: the member's heartbeat on the server-side groups of the HTTP API (topics by id on this wire). */
 async function consumerGroupHeartbeat(request: Any, { access }: RequestContext): Promise<Message> {
   const fail = (error: unknown) => {
-    const { code, message } = toKafkaError(error);
+    const { code, message } = toGroupError(error);
     return { errorCode: code, errorMessage: message, memberId: null, memberEpoch: -1, heartbeatIntervalMs: 0, assignment: null };
   };
   try {
@@ -402,7 +402,7 @@ async function deleteGroups(request: Any, { access }: RequestContext): Promise<M
         await deleteGroupOperation(groupId);
         return { groupId, errorCode: 0 };
       } catch (error) {
-        return { groupId, errorCode: toKafkaError(error).code };
+        return { groupId, errorCode: toGroupError(error).code };
       }
     }),
   );

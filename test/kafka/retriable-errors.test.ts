@@ -1,7 +1,7 @@
-/** What a Produce partition answers for each failure (shared/kafka/errors.ts, toProduceError): codes the producers in use retry. */
+/** What Produce and the group APIs answer for a throttled or pending operation (shared/kafka/errors.ts): codes the clients in use retry. */
 import { describe, expect, it } from 'vitest';
-import { idempotencyInProgress, invalidRequest, throttled } from '../../shared/errors';
-import { KafkaError, kafkaErrorCodes, toProduceError } from '../../shared/kafka/errors';
+import { idempotencyInProgress, invalidRequest, throttled, tooManyGroupConflicts } from '../../shared/errors';
+import { KafkaError, kafkaErrorCodes, toGroupError, toProduceError } from '../../shared/kafka/errors';
 
 describe('toProduceError', () => {
   it('answers a throttled append NOT_ENOUGH_REPLICAS (retried, not persisted) and asks the client to wait', () => {
@@ -25,5 +25,13 @@ describe('toProduceError', () => {
       throttleTimeMs: 0,
     });
     expect(toProduceError(invalidRequest('bad')).throttleTimeMs).toBe(0);
+  });
+});
+
+describe('toGroupError', () => {
+  it('answers a group too contended to change COORDINATOR_LOAD_IN_PROGRESS, which group clients retry in place', () => {
+    const error = tooManyGroupConflicts('orders-readers', 8);
+    expect(toGroupError(error)).toEqual({ code: kafkaErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, message: error.message, unexpected: false });
+    expect(toGroupError(invalidRequest('bad')).code).toBe(kafkaErrorCodes.INVALID_REQUEST);
   });
 });
