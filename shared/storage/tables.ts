@@ -93,7 +93,8 @@ export const tables = {
     partitionKey: { name: 'key', type: 'S' },
     ttlAttribute: 'expiresAt',
     description:
-      'Produce responses by Idempotency-Key, written in the same transaction as the append; ' +
+      'Produce claims and responses by Idempotency-Key (the claim is written before the append) and Kafka ' +
+      "producers' ids and last sequences (`kafka-producer#<id>`, `kafka-sequence#<id>#<epoch>#<topicId>#<partition>`); " +
       'DynamoDB TTL removes them after the configured retention.',
   },
   groups: {
