@@ -4,6 +4,7 @@
  * the wire is a lookup by name; a name Kafka lacks maps to the closest code listed in `aliases`.
  */
 import { isLogwayError } from '../errors';
+import { throttlingError } from '../log/throttling';
 import { RecordsError } from '../records';
 
 export const kafkaErrorCodes = {
@@ -97,6 +98,8 @@ export class KafkaError extends Error {
 
 /** The Kafka error code and message of anything a handler caught; unexpected errors are UNKNOWN_SERVER_ERROR. */
 export function toKafkaError(error: unknown): { code: number; message: string; unexpected: boolean } {
+  // AWS throttling that reached a handler as the SDK threw it is the 429 it is over HTTP (shared/http/handler.ts).
+  error = throttlingError(error) ?? error;
   if (error instanceof KafkaError) return { code: error.code, message: error.message, unexpected: false };
   if (isLogwayError(error)) {
     const code = kafkaCode(error.code);
@@ -104,6 +107,13 @@ export function toKafkaError(error: unknown): { code: number; message: string; u
   }
   if (error instanceof RecordsError) return { code: kafkaCode(error.code), message: error.message, unexpected: false };
   return { code: kafkaErrorCodes.UNKNOWN_SERVER_ERROR, message: (error as Error)?.message ?? String(error), unexpected: true };
+}
+
+/** How long a throttled operation asks the client to wait (ms), or undefined if `error` is not throttling. */
+export function throttleTimeOf(error: unknown): number | undefined {
+  error = throttlingError(error) ?? error;
+  if (!isLogwayError(error) || error.code !== 'THROTTLING_QUOTA_EXCEEDED') return undefined;
+  return (error.retryAfterSeconds ?? 1) * 1000;
 }
 
 /**
@@ -116,11 +126,13 @@ export function toKafkaError(error: unknown): { code: number; message: string; u
  * long the client should wait, sent as the response's throttle_time_ms.
  */
 export function toProduceError(error: unknown): { code: number; message: string; throttleTimeMs: number } {
-  if (isLogwayError(error) && error.code === 'THROTTLING_QUOTA_EXCEEDED') {
+  error = throttlingError(error) ?? error;
+  const throttleTimeMs = throttleTimeOf(error);
+  if (throttleTimeMs !== undefined) {
     return {
       code: kafkaErrorCodes.NOT_ENOUGH_REPLICAS,
-      message: `${error.message} Nothing of this batch was written; the producer retries it.`,
-      throttleTimeMs: (error.retryAfterSeconds ?? 1) * 1000,
+      message: `${(error as Error).message} Nothing of this batch was written; the producer retries it.`,
+      throttleTimeMs,
     };
   }
   // A retry of a batch whose first attempt is still appending (a client that timed out and sent it
@@ -146,6 +158,7 @@ export function toProduceError(error: unknown): { code: number; message: string;
  * on it). COORDINATOR_LOAD_IN_PROGRESS is what every one of them retries in place, after a backoff.
  */
 export function toGroupError(error: unknown): { code: number; message: string; unexpected: boolean } {
+  error = throttlingError(error) ?? error;
   if (isLogwayError(error) && error.code === 'THROTTLING_QUOTA_EXCEEDED') {
     return { code: kafkaErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, message: error.message, unexpected: false };
   }

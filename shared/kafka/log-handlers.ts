@@ -14,7 +14,7 @@ import { getTopic, partitionKeyOf, type TopicMetadata } from '../topics/store';
 import { clusterDenied, topicDenied } from './authorization';
 import { clientBatches } from './batches';
 import type { Message } from './codec';
-import { KafkaError, kafkaErrorCodes, toKafkaError, toProduceError } from './errors';
+import { KafkaError, kafkaErrorCodes, throttleTimeOf, toKafkaError, toProduceError } from './errors';
 import type { Handler, RequestContext } from './handlers';
 import { sleep } from '../runtime/retry';
 
@@ -158,7 +158,20 @@ interface FetchEntry {
   records?: Buffer[];
 }
 
-async function fetchHandler(request: Any, { access }: RequestContext): Promise<Message> {
+async function fetchHandler(request: Any, context: RequestContext): Promise<Message> {
+  try {
+    return await fetchRecords(request, context);
+  } catch (error) {
+    // A broker over its fetch quota answers at once with no data and throttle_time_ms (KIP-219),
+    // and the consumer fetches again after it. A throttled read is that here: an error code would
+    // be THROTTLING_QUOTA_EXCEEDED, which KafkaJS does not know and fails its consumer on.
+    const throttleTimeMs = throttleTimeOf(error);
+    if (throttleTimeMs === undefined) throw error;
+    return { throttleTimeMs, errorCode: 0, sessionId: 0, responses: [] };
+  }
+}
+
+async function fetchRecords(request: Any, { access }: RequestContext): Promise<Message> {
   const service = loadServiceConfig();
   const deadline = Date.now() + Math.min(Math.max(request.maxWaitMs, 0), service.maxWaitMs);
   const minBytes = Math.max(request.minBytes, 0);

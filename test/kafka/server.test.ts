@@ -134,6 +134,33 @@ describe('the Kafka listener', () => {
     client.close();
   });
 
+  it('answers a throttled fetch as a broker over its fetch quota does: no data, no error, throttle_time_ms', async () => {
+    await http.post('/v1/topics', { name: 'throttled-reads', partitions: 1 });
+    await http.post('/v1/topics/throttled-reads/records', { records: [{ value: 'a' }] });
+    const client = await RawClient.open(port());
+    const body = {
+      maxWaitMs: 100,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [{ topic: 'throttled-reads', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
+    };
+    // The first DynamoDB read of the fetch (the partition's head) is throttled.
+    const { result: throttled } = await throttlingNth(
+      dynamo().middlewareStack as ClientStack,
+      () => true,
+      1,
+      () => client.call(fetch, 11, body),
+    );
+    expect(throttled).toMatchObject({ errorCode: 0, responses: [] });
+    expect(throttled.throttleTimeMs).toBeGreaterThanOrEqual(1000);
+    // The consumer's next fetch gets the data.
+    const next = (await client.call(fetch, 11, body)).responses as { partitions: { errorCode: number; records: Buffer }[] }[];
+    expect(next[0]!.partitions[0]!.errorCode).toBe(0);
+    expect(next[0]!.partitions[0]!.records.length).toBeGreaterThan(0);
+    client.close();
+  });
+
   it('appends a retried idempotent batch once, answering with the first offset', async () => {
     await http.post('/v1/topics', { name: 'idem', partitions: 1 });
     const client = await RawClient.open(port());
