@@ -9,6 +9,7 @@
  * of a second append.
  */
 import { loadServiceConfig } from '../config';
+import { concurrentChange } from '../errors';
 import type { RecordBatchHeader } from '../records';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import type { TopicMetadata } from '../topics/store';
@@ -57,7 +58,18 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
   const appended = async (t: TopicMetadata, baseOffset: number): Promise<ClientBatchOutcome> => {
     // Before the answer: once the client hears of this batch, the next one must find it recorded.
     const producer = sequenced(t);
-    if (producer) await recordSequence(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours);
+    if (producer) {
+      await recordSequence(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours).catch(
+        (cause: unknown) => {
+          // The batch is in the log: its retry is answered from its claim, and records the sequence then.
+          throw concurrentChange(
+            `The batch was appended but its sequence could not be recorded (${(cause as Error).message}); retry it to get its offset.`,
+            { topic: t.name, partition },
+            { cause, retryAfterSeconds: 1 },
+          );
+        },
+      );
+    }
     return { kind: 'appended', baseOffset };
   };
   for (let attempt = 0; attempt < 3; attempt++) {
