@@ -3,7 +3,7 @@
  * with. Logway's errors already carry Kafka's error names (LogwayError.code), so mapping one to
  * the wire is a lookup by name; a name Kafka lacks maps to the closest code listed in `aliases`.
  */
-import { isLogwayError } from '../errors';
+import { isLogwayError, type LogwayError } from '../errors';
 import { throttlingError } from '../log/throttling';
 import { RecordsError } from '../records';
 
@@ -109,11 +109,19 @@ export function toKafkaError(error: unknown): { code: number; message: string; u
   return { code: kafkaErrorCodes.UNKNOWN_SERVER_ERROR, message: (error as Error)?.message ?? String(error), unexpected: true };
 }
 
+/** `error` as the 429 it stands for, if it is throttling: Logway's own, or AWS's as the SDK threw it. */
+function asThrottling(error: unknown): LogwayError | undefined {
+  const normalized = throttlingError(error) ?? error;
+  return isLogwayError(normalized) && normalized.code === 'THROTTLING_QUOTA_EXCEEDED' ? normalized : undefined;
+}
+
+/** The wait an error asks for (its Retry-After), in ms as Kafka's throttle_time_ms is. */
+const waitMs = (error: LogwayError) => (error.retryAfterSeconds ?? 1) * 1000;
+
 /** How long a throttled operation asks the client to wait (ms), or undefined if `error` is not throttling. */
 export function throttleTimeOf(error: unknown): number | undefined {
-  error = throttlingError(error) ?? error;
-  if (!isLogwayError(error) || error.code !== 'THROTTLING_QUOTA_EXCEEDED') return undefined;
-  return (error.retryAfterSeconds ?? 1) * 1000;
+  const throttled = asThrottling(error);
+  return throttled && waitMs(throttled);
 }
 
 /**
@@ -126,13 +134,12 @@ export function throttleTimeOf(error: unknown): number | undefined {
  * long the client should wait, sent as the response's throttle_time_ms.
  */
 export function toProduceError(error: unknown): { code: number; message: string; throttleTimeMs: number } {
-  error = throttlingError(error) ?? error;
-  const throttleTimeMs = throttleTimeOf(error);
-  if (throttleTimeMs !== undefined) {
+  const throttled = asThrottling(error);
+  if (throttled) {
     return {
       code: kafkaErrorCodes.NOT_ENOUGH_REPLICAS,
-      message: `${(error as Error).message} Nothing of this batch was written; the producer retries it.`,
-      throttleTimeMs,
+      message: `${throttled.message} Nothing of this batch was written; the producer retries it.`,
+      throttleTimeMs: waitMs(throttled),
     };
   }
   // A retry of a batch whose first attempt is still appending (a client that timed out and sent it
@@ -140,11 +147,7 @@ export function toProduceError(error: unknown): { code: number; message: string;
   // CONCURRENT_TRANSACTIONS would fail it for good, though it may be (or is) in the log.
   // REQUEST_TIMED_OUT is retried as "possibly persisted", and the retry gets the batch's offset.
   if (isLogwayError(error) && error.code === 'CONCURRENT_TRANSACTIONS') {
-    return {
-      code: kafkaErrorCodes.REQUEST_TIMED_OUT,
-      message: error.message,
-      throttleTimeMs: (error.retryAfterSeconds ?? 1) * 1000,
-    };
+    return { code: kafkaErrorCodes.REQUEST_TIMED_OUT, message: error.message, throttleTimeMs: waitMs(error) };
   }
   const { code, message } = toKafkaError(error);
   return { code, message, throttleTimeMs: 0 };
@@ -158,9 +161,7 @@ export function toProduceError(error: unknown): { code: number; message: string;
  * on it). COORDINATOR_LOAD_IN_PROGRESS is what every one of them retries in place, after a backoff.
  */
 export function toGroupError(error: unknown): { code: number; message: string; unexpected: boolean } {
-  error = throttlingError(error) ?? error;
-  if (isLogwayError(error) && error.code === 'THROTTLING_QUOTA_EXCEEDED') {
-    return { code: kafkaErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, message: error.message, unexpected: false };
-  }
+  const throttled = asThrottling(error);
+  if (throttled) return { code: kafkaErrorCodes.COORDINATOR_LOAD_IN_PROGRESS, message: throttled.message, unexpected: false };
   return toKafkaError(error);
 }

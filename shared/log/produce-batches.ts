@@ -51,20 +51,21 @@ export function producerBatchKey(topicId: string, partition: number, header: Rec
 export async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome> {
   const config = loadServiceConfig();
   let topic = initial;
-  const sequenced = (t: TopicMetadata): ProducerPartition | undefined =>
-    producerBatchKey(t.topicId, partition, batch.header) === undefined
+  // The producer partition whose sequence the batch continues, in the topic as now known.
+  const sequenced = (): ProducerPartition | undefined =>
+    producerBatchKey(topic.topicId, partition, batch.header) === undefined
       ? undefined
-      : { producerId: batch.header.producerId, producerEpoch: batch.header.producerEpoch, topicId: t.topicId, partition };
-  const appended = async (t: TopicMetadata, baseOffset: number): Promise<ClientBatchOutcome> => {
+      : { producerId: batch.header.producerId, producerEpoch: batch.header.producerEpoch, topicId: topic.topicId, partition };
+  const appended = async (baseOffset: number): Promise<ClientBatchOutcome> => {
     // Before the answer: once the client hears of this batch, the next one must find it recorded.
-    const producer = sequenced(t);
+    const producer = sequenced();
     if (producer) {
       await recordSequence(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours).catch(
         (cause: unknown) => {
           // The batch is in the log: its retry is answered from its claim, and records the sequence then.
           throw concurrentChange(
             `The batch was appended but its sequence could not be recorded (${(cause as Error).message}); retry it to get its offset.`,
-            { topic: t.name, partition },
+            { topic: topic.name, partition },
             { cause, retryAfterSeconds: 1 },
           );
         },
@@ -72,8 +73,13 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     }
     return { kind: 'appended', baseOffset };
   };
+  // A replayed batch is recorded too: its first attempt may have died between its append and its record.
+  const replayedOrRecorded = async (stored: { requestHash: string; response: unknown }, hash: string): Promise<ClientBatchOutcome> => {
+    const outcome = replayed(stored, hash);
+    return outcome.kind === 'appended' ? appended(outcome.baseOffset) : outcome;
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
-    const producer = sequenced(topic);
+    const producer = sequenced();
     if (producer && (await checkSequence(producer, batch.header.baseSequence)) === 'out-of-order') return { kind: 'out-of-order' };
     const key = producerBatchKey(topic.topicId, partition, batch.header);
     // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
@@ -113,7 +119,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     );
     if (outcome.kind === 'appended') {
       produceMetrics.produced(batch.recordCount, batch.bytes.length);
-      return appended(topic, outcome.baseOffsets.get(partition)!);
+      return appended(outcome.baseOffsets.get(partition)!);
     }
     if (outcome.kind === 'duplicate') {
       // Pending: another attempt of this batch is still appending; the next round waits for it.
@@ -124,12 +130,6 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     topic = await cachedTopic(topic.name, partition + 1);
   }
   return { kind: 'topic-changing', topic: topic.name };
-
-  // A replayed batch is recorded too: its first attempt may have died between its append and its record.
-  async function replayedOrRecorded(stored: { requestHash: string; response: unknown }, hash: string): Promise<ClientBatchOutcome> {
-    const outcome = replayed(stored, hash);
-    return outcome.kind === 'appended' ? appended(topic, outcome.baseOffset) : outcome;
-  }
 }
 
 function replayed(stored: { requestHash: string; response: unknown }, hash: string): ClientBatchOutcome {

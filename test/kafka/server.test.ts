@@ -33,6 +33,15 @@ const produceBody = (topic: string, records: Buffer, acks = -1) => ({
   topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
 });
 
+/** A Fetch of partition 0 of `topic` from `offset`, 1 MiB limits. */
+const fetchBody = (topic: string, offset: number, options: { maxWaitMs: number; isolationLevel?: number }) => ({
+  maxWaitMs: options.maxWaitMs,
+  minBytes: 1,
+  maxBytes: 1 << 20,
+  isolationLevel: options.isolationLevel ?? 0,
+  topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }],
+});
+
 type PartitionResponse = { errorCode: number; baseOffset: number; errorMessage: string | null };
 const firstPartition = (body: Record<string, unknown>) =>
   (body.responses as { partitionResponses: PartitionResponse[] }[])[0]!.partitionResponses[0]!;
@@ -88,16 +97,9 @@ describe('the Kafka listener', () => {
   it('answers pipelined requests in order, a long-polling fetch included', async () => {
     await http.post('/v1/topics', { name: 'pipe', partitions: 1 });
     const client = await RawClient.open(port());
-    const fetchBody = {
-      maxWaitMs: 300,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      topics: [{ topic: 'pipe', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
-    };
     const started = Date.now();
     const ids = [
-      client.send(fetch, 11, fetchBody),
+      client.send(fetch, 11, fetchBody('pipe', 0, { maxWaitMs: 300 })),
       client.send(apiVersions, 2, {}),
       client.send(metadata, 8, { topics: [{ name: 'pipe' }] }),
     ];
@@ -112,13 +114,7 @@ describe('the Kafka listener', () => {
     await http.post('/v1/topics/bounds/records', { records: [{ value: 'a' }, { value: 'b' }] });
     const client = await RawClient.open(port());
     const started = Date.now();
-    const body = (topic: string, offset: number) => ({
-      maxWaitMs: 5000,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      isolationLevel: 1,
-      topics: [{ topic, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 1 << 20 }] }],
-    });
+    const body = (topic: string, offset: number) => fetchBody(topic, offset, { maxWaitMs: 5000, isolationLevel: 1 });
     type Partition = { errorCode: number; highWatermark: number; logStartOffset: number; records: Buffer };
     const partitionOf = (r: Record<string, unknown>) => (r.responses as { partitions: Partition[] }[])[0]!.partitions[0]!;
     expect(partitionOf(await client.call(fetch, 11, body('missing', 0))).errorCode).toBe(kafkaErrorCodes.UNKNOWN_TOPIC_OR_PARTITION);
@@ -138,13 +134,7 @@ describe('the Kafka listener', () => {
     await http.post('/v1/topics', { name: 'throttled-reads', partitions: 1 });
     await http.post('/v1/topics/throttled-reads/records', { records: [{ value: 'a' }] });
     const client = await RawClient.open(port());
-    const body = {
-      maxWaitMs: 100,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      topics: [{ topic: 'throttled-reads', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
-    };
+    const body = fetchBody('throttled-reads', 0, { maxWaitMs: 100 });
     // The first DynamoDB read of the fetch (the partition's head) is throttled.
     const { result: throttled } = await throttlingNth(
       dynamo().middlewareStack as ClientStack,
