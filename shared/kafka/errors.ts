@@ -143,8 +143,8 @@ export function toProduceError(error: unknown): { code: number; message: string;
     };
   }
   // A retry of a batch whose first attempt is still appending (a client that timed out and sent it
-  // again on another connection), or a batch appended whose sequence could not be recorded:
-  // CONCURRENT_TRANSACTIONS would fail it for good, though it may be (or is) in the log.
+  // again on another connection): CONCURRENT_TRANSACTIONS would fail it for good, though it may be
+  // in the log.
   // REQUEST_TIMED_OUT is retried as "possibly persisted", and the retry gets the batch's offset.
   if (isLogwayError(error) && error.code === 'CONCURRENT_TRANSACTIONS') {
     return { code: kafkaErrorCodes.REQUEST_TIMED_OUT, message: error.message, throttleTimeMs: waitMs(error) };

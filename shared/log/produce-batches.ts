@@ -9,7 +9,6 @@
  * of a second append.
  */
 import { loadServiceConfig } from '../config';
-import { concurrentChange } from '../errors';
 import type { RecordBatchHeader } from '../records';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import type { TopicMetadata } from '../topics/store';
@@ -17,7 +16,14 @@ import { appendBatches, type PreparedBatch } from './append';
 import { readStoredProduce } from './exactly-once';
 import { answersBeforeAppend, encodeStoredOffsets } from './idempotency';
 import { produceMetrics } from './metrics';
-import { checkSequence, lastSequenceOf, type ProducerPartition, recordSequence } from './producer-sequences';
+import {
+  checkSequence,
+  lastSequenceOf,
+  noteAppended,
+  type ProducerPartition,
+  producerBatchHash,
+  producerBatchKeyOf,
+} from './producer-sequences';
 import { writeSegment } from './segments';
 
 /** One record batch a client sent, validated: bytes with base offset 0, and what the append needs from its header. */
@@ -41,7 +47,10 @@ export type ClientBatchOutcome =
 /** The idempotency key of a producer's batch, or undefined for a producer without an id. */
 export function producerBatchKey(topicId: string, partition: number, header: RecordBatchHeader): string | undefined {
   if (header.producerId < 0 || header.baseSequence < 0) return undefined;
-  return `kafka:${header.producerId}:${header.producerEpoch}:${topicId}:${partition}:${header.baseSequence}`;
+  return producerBatchKeyOf(
+    { producerId: header.producerId, producerEpoch: header.producerEpoch, topicId, partition },
+    header.baseSequence,
+  );
 }
 
 /**
@@ -57,23 +66,12 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
       ? undefined
       : { producerId: batch.header.producerId, producerEpoch: batch.header.producerEpoch, topicId: topic.topicId, partition };
   const appended = async (baseOffset: number): Promise<ClientBatchOutcome> => {
-    // Before the answer: once the client hears of this batch, the next one must find it recorded.
+    // Before the answer, so that the producer's next batch through this process reads nothing.
     const producer = sequenced();
-    if (producer) {
-      await recordSequence(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours).catch(
-        (cause: unknown) => {
-          // The batch is in the log: its retry is answered from its claim, and records the sequence then.
-          throw concurrentChange(
-            `The batch was appended but its sequence could not be recorded (${(cause as Error).message}); retry it to get its offset.`,
-            { topic: topic.name, partition },
-            { cause, retryAfterSeconds: 1 },
-          );
-        },
-      );
-    }
+    if (producer) await noteAppended(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours);
     return { kind: 'appended', baseOffset };
   };
-  // A replayed batch is recorded too: its first attempt may have died between its append and its record.
+  // A replayed batch is noted too: this process may not have appended its first attempt.
   const replayedOrRecorded = async (stored: { requestHash: string; response: unknown }, hash: string): Promise<ClientBatchOutcome> => {
     const outcome = replayed(stored, hash);
     return outcome.kind === 'appended' ? appended(outcome.baseOffset) : outcome;
@@ -82,9 +80,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
     const producer = sequenced();
     if (producer && (await checkSequence(producer, batch.header.baseSequence)) === 'out-of-order') return { kind: 'out-of-order' };
     const key = producerBatchKey(topic.topicId, partition, batch.header);
-    // As a broker does, a batch is a retry by its producer, epoch, partition and sequence alone:
-    // clients may re-encode a retried batch (KafkaJS stamps new timestamps). Its record count must match.
-    const hash = `records:${batch.recordCount}`;
+    const hash = producerBatchHash(batch.recordCount);
     const large = batch.bytes.length > config.inlineBatchMaxBytes;
     // A retry is found by the append's own condition on the key's record ('duplicate' below), so
     // a first attempt reads nothing; only a batch bound for S3 looks first, so that a retry writes

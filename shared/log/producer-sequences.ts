@@ -19,6 +19,7 @@
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamo, tableName } from '../runtime/aws';
+import { readStoredProduce } from './exactly-once';
 
 /** Kafka sequences are int32 and wrap to 0 after 2^31 - 1. */
 const sequenceSpace = 2 ** 31;
@@ -51,26 +52,64 @@ export interface ProducerPartition {
 const producerKey = (producerId: number) => `kafka-producer#${producerId}`;
 const sequenceKey = (p: ProducerPartition) => `kafka-sequence#${p.producerId}#${p.producerEpoch}#${p.topicId}#${p.partition}`;
 
-/**
- * The last sequence this process wrote per producer partition: the stored one is at or past it
- * (sequences only move forward), so a batch right after it needs no read. Bounded: the oldest
- * entry goes first.
- */
-const knownLast = new Map<string, number>();
-const knownLastMax = 10_000;
+/** A process writes a producer partition's checkpoint after this many batches beyond the stored one. */
+export const checkpointEvery = 32;
 
-function remember(key: string, lastSequence: number): void {
-  knownLast.delete(key);
-  knownLast.set(key, lastSequence);
-  if (knownLast.size > knownLastMax) knownLast.delete(knownLast.keys().next().value!);
+/**
+ * The most claims a check walks from the checkpoint before it gives up and answers out of order.
+ * Checkpoints keep walks under `checkpointEvery` batches (plus those in flight elsewhere), so this
+ * is reached only after writes of checkpoints failed many times; the answer is then safe, not
+ * wrong: the client re-sends in order under a new producer id.
+ */
+const maxWalk = 256;
+
+interface Known {
+  /** The last sequence known appended: every batch up to it is in the log. */
+  last: number;
+  /** Batches known appended beyond the stored checkpoint, as far as this process knows. */
+  unrecorded: number;
 }
 
-/** Forgets what this process knows (tests that restart a producer's state). */
+/**
+ * What this process knows per producer partition: the batch right after `last` needs no read.
+ * Bounded: the oldest entry goes first.
+ */
+const known = new Map<string, Known>();
+const knownMax = 10_000;
+
+function remember(key: string, state: Known): void {
+  known.delete(key);
+  known.set(key, state);
+  if (known.size > knownMax) known.delete(known.keys().next().value!);
+}
+
+/** Forgets what this process knows (tests that play a second gateway process). */
 export function forgetProducerSequences(): void {
-  knownLast.clear();
+  known.clear();
+}
+
+/** Pure. The sequence further forward of two (wrapping), either possibly unknown. */
+export function furtherForward(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return sequenceVerdict(a, b) === 'retry' ? a : b;
 }
 
 const expiresAt = (ttlHours: number, now = Date.now()) => Math.floor(now / 1000) + Math.round(ttlHours * 3600);
+
+/** The idempotency key of a producer's batch (its claim): producer, epoch, topic id, partition, base sequence. */
+export const producerBatchKeyOf = (p: ProducerPartition, baseSequence: number) =>
+  `kafka:${p.producerId}:${p.producerEpoch}:${p.topicId}:${p.partition}:${baseSequence}`;
+
+/**
+ * A producer batch's request hash: its record count. A broker knows a retry by its sequence alone
+ * (clients may re-encode a retried batch: KafkaJS stamps new timestamps); the count must match.
+ */
+export const producerBatchHash = (recordCount: number) => `records:${recordCount}`;
+const recordCountOfHash = (hash: string) => {
+  const count = /^records:(\d+)$/.exec(hash)?.[1];
+  return count === undefined ? undefined : Number(count);
+};
 
 /** Records a producer id that InitProducerId handed out: its partitions start at sequence 0. */
 export async function registerProducer(producerId: number, ttlHours: number): Promise<void> {
@@ -82,11 +121,16 @@ export async function registerProducer(producerId: number, ttlHours: number): Pr
   );
 }
 
-/** Whether a batch from `baseSequence` may be appended now (strongly consistent when it reads). */
+/**
+ * Whether a batch from `baseSequence` may be appended now: the batch before it must be in the log.
+ * Without a read when this process appended (or found) that batch; else from the checkpoint, and
+ * over the claims of the batches after it (each claim names its record count, so the next one's
+ * key follows), settling a claim whose attempt stored nothing after its append.
+ */
 export async function checkSequence(p: ProducerPartition, baseSequence: number): Promise<SequenceVerdict> {
   const key = sequenceKey(p);
-  const known = knownLast.get(key);
-  if (known !== undefined && sequenceVerdict(known, baseSequence) === 'next') return 'next';
+  const mine = known.get(key);
+  if (mine !== undefined && sequenceVerdict(mine.last, baseSequence) === 'next') return 'next';
   const table = tableName('idempotency');
   const output = await dynamo().send(
     new BatchGetCommand({
@@ -105,19 +149,62 @@ export async function checkSequence(p: ProducerPartition, baseSequence: number):
   const items = output.Responses?.[table] ?? [];
   const state = items.find((item) => item.key === key);
   const registered = items.some((item) => item.key === producerKey(p.producerId));
-  const last = state ? Number(state.lastSequence) : registered ? -1 : undefined;
-  if (last !== undefined && last >= 0) remember(key, last);
-  return sequenceVerdict(last, baseSequence);
+  const stored = state ? Number(state.lastSequence) : registered ? -1 : undefined;
+  const from = furtherForward(stored, mine?.last);
+  // No evidence (a producer id handed out before this check, or idle past the keys' TTL): not refused.
+  if (from === undefined) return 'next';
+  const unrecordedFrom = from === stored ? 0 : (mine?.unrecorded ?? 0);
+  const verdict = sequenceVerdict(from, baseSequence);
+  if (verdict !== 'out-of-order') {
+    if (from >= 0) remember(key, { last: from, unrecorded: unrecordedFrom });
+    return verdict;
+  }
+  // Ahead of the checkpoint: the batches between were appended since (checkpoints are written
+  // every few batches), or one was not. Their claims say which.
+  let last = from;
+  for (let step = 0; step < maxWalk; step++) {
+    const claim = await readStoredProduce(producerBatchKeyOf(p, (last + 1) % sequenceSpace));
+    const count = claim && !claim.pending ? recordCountOfHash(claim.requestHash) : undefined;
+    // Never claimed, given back, or claimed and not (yet) in the log: the batch before this one is missing.
+    if (count === undefined) break;
+    last = lastSequenceOf((last + 1) % sequenceSpace, count);
+    const next = sequenceVerdict(last, baseSequence);
+    if (next !== 'out-of-order') {
+      remember(key, { last, unrecorded: unrecordedFrom + step + 1 });
+      return next;
+    }
+  }
+  if (last >= 0) remember(key, { last, unrecorded: unrecordedFrom });
+  return 'out-of-order';
 }
 
-/** Records that the batch ending at `lastSequence` is appended (idempotent; never moves backwards). */
-export async function recordSequence(p: ProducerPartition, lastSequence: number, ttlHours: number): Promise<void> {
+/**
+ * Notes that the batch ending at `lastSequence` is in the log, and every `checkpointEvery` batches
+ * writes the checkpoint (forward only). Never throws: a checkpoint not written only makes the next
+ * process's walk longer, since every batch's claim says where it landed.
+ */
+export async function noteAppended(p: ProducerPartition, lastSequence: number, ttlHours: number): Promise<void> {
   const key = sequenceKey(p);
+  const mine = known.get(key);
+  const last = furtherForward(mine?.last, lastSequence)!;
+  const unrecorded = (mine?.unrecorded ?? 0) + 1;
+  remember(key, { last, unrecorded });
+  if (unrecorded < checkpointEvery) return;
+  try {
+    await writeCheckpoint(p, last, ttlHours);
+    remember(key, { last, unrecorded: 0 });
+  } catch {
+    // Kept unrecorded: the next batch tries again.
+  }
+}
+
+/** Stores `lastSequence` as the producer partition's checkpoint unless the stored one is at or past it. */
+async function writeCheckpoint(p: ProducerPartition, lastSequence: number, ttlHours: number): Promise<void> {
   try {
     await dynamo().send(
       new PutCommand({
         TableName: tableName('idempotency'),
-        Item: { key, lastSequence, expiresAt: expiresAt(ttlHours) },
+        Item: { key: sequenceKey(p), lastSequence, expiresAt: expiresAt(ttlHours) },
         // Forward only, where forward wraps: a stored sequence half the space or more ahead is behind.
         ConditionExpression: 'attribute_not_exists(#key) OR lastSequence < :last OR lastSequence >= :wrapped',
         ExpressionAttributeNames: { '#key': 'key' },
@@ -125,8 +212,7 @@ export async function recordSequence(p: ProducerPartition, lastSequence: number,
       }),
     );
   } catch (error) {
-    // Already at or past it: a retry of an older batch, or a racing copy of this one.
+    // Already at or past it: a checkpoint of a racing copy of this producer.
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
-  remember(key, lastSequence);
 }

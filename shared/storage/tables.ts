@@ -94,7 +94,7 @@ export const tables = {
     ttlAttribute: 'expiresAt',
     description:
       'Produce claims and responses by Idempotency-Key (the claim is written before the append) and Kafka ' +
-      "producers' ids and last sequences (`kafka-producer#<id>`, `kafka-sequence#<id>#<epoch>#<topicId>#<partition>`); " +
+      "producers' ids and sequence checkpoints (`kafka-producer#<id>`, `kafka-sequence#<id>#<epoch>#<topicId>#<partition>`); " +
       'DynamoDB TTL removes them after the configured retention.',
   },
   groups: {

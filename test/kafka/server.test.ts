@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeRequestFrame } from '../../shared/kafka/codec';
 import { kafkaErrorCodes } from '../../shared/kafka/errors';
 import { apiVersions, consumerGroupHeartbeat, fetch, initProducerId, metadata, produce } from '../../shared/kafka/schema';
-import { dynamo } from '../../shared/runtime/aws';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { forgetProducerSequences } from '../../shared/log/producer-sequences';
+import { dynamo, tableName } from '../../shared/runtime/aws';
 import { type ClientStack, isChunkWrite, throttlingNth } from '../support/intercept';
 import { encodeRecordBatch } from '../../shared/records';
 import { RawClient } from './raw-client';
@@ -197,15 +199,53 @@ describe('the Kafka listener', () => {
     expect(await send(3)).toMatchObject({ errorCode: 0, baseOffset: 3 });
     expect(await send(4)).toMatchObject({ errorCode: 0, baseOffset: 4 });
 
-    // Batch 5 is appended, but recording its sequence is throttled: possibly persisted, retried,
-    // and the retry answers its offset and records it; nothing is appended twice.
-    const isSequenceRecord = (commandName: string, input: any) =>
-      commandName === 'PutItemCommand' && String(input.Item?.key).startsWith('kafka-sequence#');
-    const { result: unrecorded } = await throttlingNth(dynamo().middlewareStack as ClientStack, isSequenceRecord, 1, () => send(5));
-    expect(unrecorded.errorCode).toBe(kafkaErrorCodes.REQUEST_TIMED_OUT);
+    // Another gateway process, which remembers nothing, finds batches 0-4 from their claims (no
+    // checkpoint is written before 32 batches), including batch 3's second attempt.
+    forgetProducerSequences();
     expect(await send(5)).toMatchObject({ errorCode: 0, baseOffset: 5 });
+    forgetProducerSequences();
+    expect((await send(7)).errorCode).toBe(kafkaErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER);
     expect(await send(6)).toMatchObject({ errorCode: 0, baseOffset: 6 });
     expect((await http.get('/v1/topics/sequenced')).body.partitions[0].highWatermark).toBe(7);
+    client.close();
+  });
+
+  it('checkpoints a producer partition every 32 batches; a checkpoint DynamoDB throttles costs nothing but a longer walk', async () => {
+    await http.post('/v1/topics', { name: 'checkpointed', partitions: 1 });
+    const client = await RawClient.open(port());
+    const init = await client.call(initProducerId, 1, { transactionalId: null, transactionTimeoutMs: 60000 });
+    const producerId = Number(init.producerId);
+    const send = async (baseSequence: number) =>
+      firstPartition(await client.call(produce, 8, produceBody('checkpointed', batch({ producerId, baseSequence }))));
+    const checkpoint = async () => {
+      const topicId = (await http.get('/v1/topics/checkpointed')).body.topicId as string;
+      const { Item } = await dynamo().send(
+        new GetCommand({
+          TableName: tableName('idempotency'),
+          Key: { key: `kafka-sequence#${producerId}#0#${topicId}#0` },
+          ConsistentRead: true,
+        }),
+      );
+      return Item?.lastSequence as number | undefined;
+    };
+    const isCheckpoint = (commandName: string, input: any) =>
+      commandName === 'PutItemCommand' && String(input.Item?.key).startsWith('kafka-sequence#');
+    const { throttled } = await throttlingNth(dynamo().middlewareStack as ClientStack, isCheckpoint, 1, async () => {
+      for (let sequence = 0; sequence < 32; sequence++) expect(await send(sequence)).toMatchObject({ errorCode: 0, baseOffset: sequence });
+    });
+    // The 32nd batch's checkpoint was throttled and the batch answered all the same.
+    expect(throttled).toBe(true);
+    expect(await checkpoint()).toBeUndefined();
+    // The next batch writes it.
+    expect(await send(32)).toMatchObject({ errorCode: 0, baseOffset: 32 });
+    expect(await checkpoint()).toBe(32);
+    expect(await send(33)).toMatchObject({ errorCode: 0, baseOffset: 33 });
+    // A process that remembers nothing walks from the checkpoint: batch 33's claim, then the batch.
+    forgetProducerSequences();
+    expect(await send(34)).toMatchObject({ errorCode: 0, baseOffset: 34 });
+    forgetProducerSequences();
+    expect((await send(36)).errorCode).toBe(kafkaErrorCodes.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    expect(await checkpoint()).toBe(32);
     client.close();
   });
 

@@ -1,7 +1,7 @@
 /** Kafka producer sequences (shared/log/producer-sequences.ts): where a batch stands, wrapping at 2^31. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lastSequenceOf, sequenceVerdict } from '../../shared/log/producer-sequences';
+import { furtherForward, lastSequenceOf, sequenceVerdict } from '../../shared/log/producer-sequences';
 
 const space = 2 ** 31;
 const sequence = fc.integer({ min: 0, max: space - 1 });
@@ -42,6 +42,26 @@ describe('sequenceVerdict', () => {
         const next = (last + 1) % space;
         expect(sequenceVerdict(last, next)).toBe('next');
         expect(sequenceVerdict(lastSequenceOf(next, nextCount), next)).toBe('retry');
+      }),
+    );
+  });
+});
+
+describe('furtherForward', () => {
+  it('picks the one of two sequences the other is at or behind, so what is known appended never moves back', () => {
+    expect(furtherForward(undefined, 4)).toBe(4);
+    expect(furtherForward(4, undefined)).toBe(4);
+    expect(furtherForward(-1, 7)).toBe(7);
+    expect(furtherForward(space - 2, 3)).toBe(3);
+    fc.assert(
+      fc.property(sequence, fc.integer({ min: 0, max: space / 2 - 1 }), fc.boolean(), (behind, distance, swap) => {
+        const ahead = (behind + distance) % space;
+        const [a, b] = swap ? [ahead, behind] : [behind, ahead];
+        const forward = furtherForward(a, b)!;
+        expect(forward).toBe(ahead);
+        // Nothing after the result is either input: each input is a retry against it (at or behind).
+        expect(sequenceVerdict(forward, a)).toBe('retry');
+        expect(sequenceVerdict(forward, b)).toBe('retry');
       }),
     );
   });
