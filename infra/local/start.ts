@@ -1,7 +1,7 @@
 /**
  * `npm start`: Logway on this machine. PORT (default 8080), KAFKA_PORT (default 9092, 0 turns the
  * Kafka protocol listener off) and LOGWAY_DATA_DIR (default .logway/) choose where it listens and
- * keeps its data; LOGWAY_WARMUP_MS (default 3000, 0: none) bounds the warm-up (producing through a
+ * keeps its data; LOGWAY_WARMUP_MS (default 10000, 0: none) bounds the warm-up (producing through a
  * scratch copy of the service) before the first request, LOGWAY_FSYNC=1 keeps its fsyncs (docs/local-runtime.md). SIGINT or
  * SIGTERM stops everything it started.
  */
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const kafkaPort = Number(process.env.KAFKA_PORT ?? 9092);
   // How long the embedded DynamoDB Local is warmed before the first request (0: not at all).
-  const warmUpMs = Number(process.env.LOGWAY_WARMUP_MS ?? 3000);
+  const warmUpMs = Number(process.env.LOGWAY_WARMUP_MS ?? 10_000);
   // The IAM check (docs/local-runtime.md) loads while the emulators start. It lives with the test
   // support code and its dev dependencies (CDK, the AGPL IAM simulator), never in a Lambda bundle.
   const iamCheck =

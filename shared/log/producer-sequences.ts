@@ -162,19 +162,21 @@ export async function checkSequence(p: ProducerPartition, baseSequence: number):
   // Ahead of the checkpoint: the batches between were appended since (checkpoints are written
   // every few batches), or one was not. Their claims say which.
   let last = from;
-  for (let step = 0; step < maxWalk; step++) {
+  let walked = 0;
+  while (walked < maxWalk) {
     const claim = await readStoredProduce(producerBatchKeyOf(p, (last + 1) % sequenceSpace));
     const count = claim && !claim.pending ? recordCountOfHash(claim.requestHash) : undefined;
     // Never claimed, given back, or claimed and not (yet) in the log: the batch before this one is missing.
     if (count === undefined) break;
     last = lastSequenceOf((last + 1) % sequenceSpace, count);
+    walked++;
     const next = sequenceVerdict(last, baseSequence);
     if (next !== 'out-of-order') {
-      remember(key, { last, unrecorded: unrecordedFrom + step + 1 });
+      remember(key, { last, unrecorded: unrecordedFrom + walked });
       return next;
     }
   }
-  if (last >= 0) remember(key, { last, unrecorded: unrecordedFrom });
+  if (last >= 0) remember(key, { last, unrecorded: unrecordedFrom + walked });
   return 'out-of-order';
 }
 
