@@ -10,11 +10,13 @@
  * State, in the idempotency table beside the batches' claims:
  * - `kafka-producer#<producer id>`, written when InitProducerId hands the id out: the producer
  *   is new, so a partition it has no sequence for starts at 0;
- * - `kafka-sequence#<producer id>#<epoch>#<topic id>#<partition>`: the last sequence appended,
- *   written after each batch's append (before its answer), forward only.
- * Both expire with the claims (LOGWAY_IDEMPOTENCY_TTL_HOURS after their last write). A producer
- * whose id item is gone (issued before this check, or idle that long) is not checked until its
- * next write of a sequence: the check never refuses a batch it has no evidence against.
+ * - `kafka-sequence#<producer id>#<epoch>#<topic id>#<partition>`: a checkpoint, a sequence known
+ *   appended, written forward only every `checkpointEvery` batches a process appends;
+ * - the batches' own claims (`kafka:<producer id>:<epoch>:<topic id>:<partition>:<base sequence>`),
+ *   each naming its record count: from a checkpoint they chain to the latest batch appended.
+ * All expire with the claims (LOGWAY_IDEMPOTENCY_TTL_HOURS after their last write). A producer
+ * whose id item and checkpoint are gone (issued before this check, or idle that long) is not
+ * checked: the check never refuses a batch it has no evidence against.
  */
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -53,7 +55,7 @@ const producerKey = (producerId: number) => `kafka-producer#${producerId}`;
 const sequenceKey = (p: ProducerPartition) => `kafka-sequence#${p.producerId}#${p.producerEpoch}#${p.topicId}#${p.partition}`;
 
 /** A process writes a producer partition's checkpoint after this many batches beyond the stored one. */
-export const checkpointEvery = 32;
+const checkpointEvery = 32;
 
 /**
  * The most claims a check walks from the checkpoint before it gives up and answers out of order.
