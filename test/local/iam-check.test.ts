@@ -11,7 +11,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { sweepRetention } from '../../shared/log/retention';
 import { bucketName, runAsFunction, s3Client, setAwsRequestCheck, tableName } from '../../shared/runtime/aws';
 import { tableIds, tables } from '../../shared/storage/tables';
-import { iamCheck, permissionsFor } from '../support/iam-check';
+import { answerScope, iamCheck, permissionsFor } from '../support/iam-check';
 import { referenceBucket, referenceTableArn, type PolicyDocument } from '../support/iam-policies';
 import { iamDenials } from '../support/iam-setup';
 import { useTestService } from '../support/local-service';
@@ -102,6 +102,25 @@ describe('IAM requests of an SDK call', () => {
     expect(permissionsFor({ service: 's3', commandName: 'ListObjectsV2Command', input: { Bucket, Prefix: 'segments/' } })).toEqual([
       { action: 's3:ListBucket', resource: `arn:aws:s3:::${referenceBucket}` },
     ]);
+  });
+
+  it('shares one answer among the objects of a folder, unless a pattern reaches into the folder', () => {
+    const objects = `arn:aws:s3:::${referenceBucket}`;
+    const policy = (...resources: string[]): PolicyDocument => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: resources }],
+    });
+    const segments = policy(`${objects}/segments/*`, objects, referenceTableArn('chunks'));
+    expect(answerScope(segments, `${objects}/segments/t1/a.seg`)).toBe(`${objects}/segments/t1/*`);
+    expect(answerScope(segments, `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/*`);
+    // Not objects, or not in a folder: their own scope.
+    expect(answerScope(segments, referenceTableArn('chunks'))).toBe(referenceTableArn('chunks'));
+    expect(answerScope(segments, objects)).toBe(objects);
+    expect(answerScope(segments, `${objects}/top-level`)).toBe(`${objects}/top-level`);
+    // A pattern that tells objects of one folder apart, or one IAM's matching is not a prefix for.
+    expect(answerScope(policy(`${objects}/segments/t1/a*`), `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/b.seg`);
+    expect(answerScope(policy(`${objects}/segments/*.seg`), `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/b.seg`);
+    expect(answerScope(policy(`${objects}/\${aws:username}/*`), `${objects}/u/b`)).toBe(`${objects}/u/b`);
   });
 
   it('refuses to guess about a command it does not know', () => {

@@ -23,7 +23,14 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { appendFileSync } from 'node:fs';
 import { currentFunction, type AwsRequest, type AwsRequestCheck } from '../../shared/runtime/aws';
 import { segmentBucket, tableIds, tables } from '../../shared/storage/tables';
-import { referenceAccount, referenceBucket, referenceRegion, referenceTableArn, type FunctionPolicies } from './iam-policies';
+import {
+  type FunctionPolicies,
+  type PolicyDocument,
+  referenceAccount,
+  referenceBucket,
+  referenceRegion,
+  referenceTableArn,
+} from './iam-policies';
 
 /** One IAM authorization request. */
 export interface Permission {
@@ -166,6 +173,30 @@ export interface IamCheck {
   readonly evaluated: number;
 }
 
+/**
+ * The resource an answer holds for beyond `resource` itself. Every segment object has a key of
+ * its own, so memoising S3 answers per object simulated each object's first call and kept an entry
+ * per object for the runtime's life. The policies' object resources are literal prefixes ending in
+ * `*`, so all objects under one folder get one answer unless a prefix reaches into that folder's
+ * names: then, or for any other pattern, the object stays its own scope.
+ */
+export function answerScope(policy: PolicyDocument, resource: string): string {
+  if (!resource.startsWith('arn:aws:s3:::')) return resource;
+  const folder = resource.slice(0, resource.lastIndexOf('/') + 1);
+  if (!folder.slice('arn:aws:s3:::'.length).includes('/')) return resource;
+  for (const statement of policy.Statement) {
+    if ('NotResource' in statement) return resource;
+    for (const pattern of ([] as unknown[]).concat(statement.Resource ?? [])) {
+      if (typeof pattern !== 'string') return resource;
+      if (!pattern.startsWith('arn:aws:s3:::')) continue;
+      const literal = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
+      if (/[*?$]/.test(literal)) return resource;
+      if (literal.startsWith(folder) && literal.length > folder.length) return resource;
+    }
+  }
+  return `${folder}*`;
+}
+
 /** A request check that enforces `policies`; each denial is also recorded, since a handler may swallow the error. */
 export function iamCheck(policies: Pick<FunctionPolicies, 'functions' | 'roles'>): IamCheck {
   let denials: Denial[] = [];
@@ -177,7 +208,7 @@ export function iamCheck(policies: Pick<FunctionPolicies, 'functions' | 'roles'>
   const allowed = (functionName: string, roleArn: string, permission: Permission) => {
     const policy = policies.functions[functionName];
     if (!policy) return Promise.resolve(false);
-    const key = `${functionName}\n${permission.action}\n${permission.resource}`;
+    const key = `${functionName}\n${permission.action}\n${answerScope(policy, permission.resource)}`;
     let answer = answers.get(key);
     if (!answer) {
       answer = isAllowed(policy, roleArn, permission);
