@@ -144,8 +144,8 @@ export function toProduceError(error: unknown): { code: number; message: string;
   }
   // A retry of a batch whose first attempt is still appending (a client that timed out and sent it
   // again on another connection): CONCURRENT_TRANSACTIONS would fail it for good, though it may be
-  // in the log.
-  // REQUEST_TIMED_OUT is retried as "possibly persisted", and the retry gets the batch's offset.
+  // in the log. REQUEST_TIMED_OUT is retried as "possibly persisted", and the retry gets the
+  // batch's offset.
   if (isLogwayError(error) && error.code === 'CONCURRENT_TRANSACTIONS') {
     return { code: kafkaErrorCodes.REQUEST_TIMED_OUT, message: error.message, throttleTimeMs: waitMs(error) };
   }

@@ -44,15 +44,6 @@ export type ClientBatchOutcome =
   /** The topic kept changing (deleted, re-created, reconfigured) while the batch was appended: refresh and retry. */
   | { readonly kind: 'topic-changing'; readonly topic: string };
 
-/** The idempotency key of a producer's batch, or undefined for a producer without an id. */
-export function producerBatchKey(topicId: string, partition: number, header: RecordBatchHeader): string | undefined {
-  if (header.producerId < 0 || header.baseSequence < 0) return undefined;
-  return producerBatchKeyOf(
-    { producerId: header.producerId, producerEpoch: header.producerEpoch, topicId, partition },
-    header.baseSequence,
-  );
-}
-
 /**
  * Appends one batch; a retried idempotent batch gets its first attempt's base offset, and one that
  * skips sequences is refused (producer-sequences.ts).
@@ -60,15 +51,15 @@ export function producerBatchKey(topicId: string, partition: number, header: Rec
 export async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome> {
   const config = loadServiceConfig();
   let topic = initial;
-  // The producer partition whose sequence the batch continues, in the topic as now known.
+  const { producerId, producerEpoch, baseSequence } = batch.header;
+  // The producer partition whose sequence the batch continues, in the topic as now known (none
+  // for a producer without an id).
   const sequenced = (): ProducerPartition | undefined =>
-    producerBatchKey(topic.topicId, partition, batch.header) === undefined
-      ? undefined
-      : { producerId: batch.header.producerId, producerEpoch: batch.header.producerEpoch, topicId: topic.topicId, partition };
+    producerId < 0 || baseSequence < 0 ? undefined : { producerId, producerEpoch, topicId: topic.topicId, partition };
   const appended = async (baseOffset: number): Promise<ClientBatchOutcome> => {
     // Before the answer, so that the producer's next batch through this process reads nothing.
     const producer = sequenced();
-    if (producer) await noteAppended(producer, lastSequenceOf(batch.header.baseSequence, batch.recordCount), config.idempotencyTtlHours);
+    if (producer) await noteAppended(producer, lastSequenceOf(baseSequence, batch.recordCount), config.idempotencyTtlHours);
     return { kind: 'appended', baseOffset };
   };
   // A replayed batch is noted too: this process may not have appended its first attempt.
@@ -78,8 +69,9 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     const producer = sequenced();
-    if (producer && (await checkSequence(producer, batch.header.baseSequence)) === 'out-of-order') return { kind: 'out-of-order' };
-    const key = producerBatchKey(topic.topicId, partition, batch.header);
+    if (producer && (await checkSequence(producer, baseSequence)) === 'out-of-order') return { kind: 'out-of-order' };
+    // The batch's idempotency key: a retry is known by producer, epoch, partition and sequence.
+    const key = producer && producerBatchKeyOf(producer, baseSequence);
     const hash = producerBatchHash(batch.recordCount);
     const large = batch.bytes.length > config.inlineBatchMaxBytes;
     // A retry is found by the append's own condition on the key's record ('duplicate' below), so

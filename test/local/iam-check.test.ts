@@ -119,6 +119,7 @@ describe('IAM requests of an SDK call', () => {
     expect(answerScope(segments, `${objects}/top-level`)).toBe(`${objects}/top-level`);
     // A pattern that tells objects of one folder apart, or one IAM's matching is not a prefix for.
     expect(answerScope(policy(`${objects}/segments/t1/a*`), `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/b.seg`);
+    expect(answerScope(policy(`${objects}/segments/t1/`), `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/b.seg`);
     expect(answerScope(policy(`${objects}/segments/*.seg`), `${objects}/segments/t1/b.seg`)).toBe(`${objects}/segments/t1/b.seg`);
     expect(answerScope(policy(`${objects}/\${aws:username}/*`), `${objects}/u/b`)).toBe(`${objects}/u/b`);
   });

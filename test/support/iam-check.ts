@@ -191,7 +191,8 @@ export function answerScope(policy: PolicyDocument, resource: string): string {
       if (!pattern.startsWith('arn:aws:s3:::')) continue;
       const literal = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
       if (/[*?$]/.test(literal)) return resource;
-      if (literal.startsWith(folder) && literal.length > folder.length) return resource;
+      // A prefix into the folder's names, or an exact object ARN at or in it, tells objects apart.
+      if (literal.startsWith(folder) && (literal.length > folder.length || !pattern.endsWith('*'))) return resource;
     }
   }
   return `${folder}*`;
