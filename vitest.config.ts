@@ -29,6 +29,7 @@ export const integrationTests = [
   'test/kafka/basics.test.ts',
   'test/kafka/gateway-process.test.ts',
   'test/kafka/groups.test.ts',
+  'test/kafka/hot-partition.test.ts',
   'test/kafka/kafka-python.test.ts',
   'test/kafka/kafkajs.test.ts',
   'test/kafka/kcat.test.ts',

@@ -20,6 +20,7 @@ import type { Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
 import { groupHandlers } from './group-handlers';
 import { logHandlers } from './log-handlers';
+import type { KeyedLimiter } from '../runtime/concurrency';
 import { servedVersions } from './schema';
 
 export interface Broker {
@@ -27,6 +28,12 @@ export interface Broker {
   readonly host: string;
   readonly port: number;
   readonly clusterId: string;
+  /**
+   * The Produce appends this gateway process runs at once per partition, shared by all its
+   * connections (the rest wait first come, first served: docs/kafka.md, "Many producers on one
+   * partition").
+   */
+  readonly appendAdmission: KeyedLimiter;
 }
 
 export interface RequestContext {

@@ -5,6 +5,8 @@
  *   FindCoordinator (behind a load balancer, its name and listener port). Default: the listener's.
  * - KAFKA_SASL_USERS or KAFKA_SASL_SECRET_PREFIX: require SASL/SCRAM with these users
  *   (shared/kafka/users.ts). Default: no authentication.
+ * - KAFKA_APPENDS_PER_PARTITION: Produce appends to one partition run at once by this process, the
+ *   rest queued in arrival order; 0 for no limit. Default: 4 (`produceAppendsPerPartition`).
  */
 import type { KafkaServerOptions } from './server';
 import { userStoreFromEnv } from './users';
@@ -18,7 +20,7 @@ export class ListenerConfigError extends Error {
 
 export function kafkaListenerEnv(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<KafkaServerOptions, 'advertisedHost' | 'advertisedPort' | 'sasl'> {
+): Pick<KafkaServerOptions, 'advertisedHost' | 'advertisedPort' | 'sasl' | 'appendsPerPartition'> {
   const host = env.KAFKA_ADVERTISED_HOST?.trim();
   const portText = env.KAFKA_ADVERTISED_PORT?.trim();
   if (host !== undefined && host !== '' && !/^[A-Za-z0-9.:-]+$/.test(host)) {
@@ -30,8 +32,13 @@ export function kafkaListenerEnv(
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new ListenerConfigError(`KAFKA_ADVERTISED_PORT=${portText} is not a port (1-65535).`);
   }
+  const appendsText = env.KAFKA_APPENDS_PER_PARTITION?.trim();
+  const appendsPerPartition = appendsText ? Number(appendsText) : undefined;
+  if (appendsPerPartition !== undefined && (!Number.isInteger(appendsPerPartition) || appendsPerPartition < 0))
+    throw new ListenerConfigError(`KAFKA_APPENDS_PER_PARTITION=${appendsText} is not a whole number (0 for no limit).`);
   const store = userStoreFromEnv(env);
   return {
+    ...(appendsPerPartition !== undefined ? { appendsPerPartition } : {}),
     ...(host ? { advertisedHost: host } : {}),
     ...(port !== undefined ? { advertisedPort: port } : {}),
     ...(store ? { sasl: { store } } : {}),

@@ -4,6 +4,7 @@
  * came (idempotent producers included), and stored batches are returned as they are with their
  * base offset patched in, so records cross between the Kafka protocol and the HTTP API both ways.
  */
+import type { KeyedLimiter } from '../runtime/concurrency';
 import { log, type BatchIndexItem, type ClientBatch, type PartitionHead } from '../log/service';
 import { randomInt } from 'node:crypto';
 import { loadServiceConfig } from '../config';
@@ -35,7 +36,7 @@ interface PartitionResult {
   throttleTimeMs?: number;
 }
 
-async function produce(request: Any, { version, access }: RequestContext): Promise<Message | undefined> {
+async function produce(request: Any, { version, access, broker }: RequestContext): Promise<Message | undefined> {
   const responses = await Promise.all(
     request.topicData.map(async (t: Any) => ({
       name: t.name,
@@ -46,7 +47,7 @@ async function produce(request: Any, { version, access }: RequestContext): Promi
             )
           : !access.topic(t.name, 'produce')
             ? t.partitionData.map((p: Any) => failed(p.index, topicDenied(t.name)))
-            : await produceTopic(t.name, t.partitionData, version),
+            : await produceTopic(t.name, t.partitionData, version, broker.appendAdmission),
     })),
   );
   // A throttled partition asks the client to wait, as a broker over quota does (KIP-219).
@@ -62,6 +63,7 @@ async function produceTopic(
   name: string,
   partitions: { index: number; records: Buffer | null }[],
   _version: number,
+  admission: KeyedLimiter,
 ): Promise<PartitionResult[]> {
   let topic: TopicMetadata;
   try {
@@ -69,7 +71,7 @@ async function produceTopic(
   } catch (error) {
     return partitions.map((p) => failed(p.index, error));
   }
-  return Promise.all(partitions.map((p) => producePartition(topic, p.index, p.records)));
+  return Promise.all(partitions.map((p) => producePartition(topic, p.index, p.records, admission)));
 }
 
 function failed(index: number, error: unknown): PartitionResult {
@@ -86,7 +88,12 @@ function failed(index: number, error: unknown): PartitionResult {
   };
 }
 
-async function producePartition(initial: TopicMetadata, index: number, records: Buffer | null): Promise<PartitionResult> {
+async function producePartition(
+  initial: TopicMetadata,
+  index: number,
+  records: Buffer | null,
+  admission: KeyedLimiter,
+): Promise<PartitionResult> {
   let topic = initial;
   try {
     if (index < 0 || index >= topic.partitions) {
@@ -109,7 +116,7 @@ async function producePartition(initial: TopicMetadata, index: number, records: 
     });
     let baseOffset = -1;
     for (const batch of batches) {
-      const offset = await appendBatch(topic, index, batch);
+      const offset = await appendBatch(topic, index, batch, admission);
       if (baseOffset < 0) baseOffset = offset;
     }
     return {
@@ -127,8 +134,8 @@ async function producePartition(initial: TopicMetadata, index: number, records: 
 }
 
 /** Appends one batch through the log; returns its base offset (the first attempt's, for a retried idempotent batch). */
-async function appendBatch(topic: TopicMetadata, partition: number, batch: ClientBatch): Promise<number> {
-  const outcome = await log.appendClientBatch(topic, partition, batch);
+async function appendBatch(topic: TopicMetadata, partition: number, batch: ClientBatch, admission: KeyedLimiter): Promise<number> {
+  const outcome = await log.appendClientBatch(topic, partition, batch, { admission });
   if (outcome.kind === 'appended') return outcome.baseOffset;
   if (outcome.kind === 'sequence-reused') {
     throw new KafkaError(

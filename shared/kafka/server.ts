@@ -18,6 +18,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { runAsFunction } from '../runtime/aws';
 import { flushMetrics } from '../runtime/metrics';
 import { sleep } from '../runtime/retry';
+import { KeyedLimiter } from '../runtime/concurrency';
 import { accessOf, openAccess } from './authorization';
 import { decodeRequestBody, decodeRequestHeader, encodeResponseFrame, isFlexible, type Message, Reader, type RequestHeader } from './codec';
 import { kafkaErrorCodes, toKafkaError } from './errors';
@@ -46,7 +47,16 @@ export interface KafkaServerOptions {
   readonly log?: (message: string, details?: Record<string, unknown>) => void;
   /** Require SASL/SCRAM authentication and authorize every request. @default none: every request is allowed */
   readonly sasl?: SaslOptions;
+  /**
+   * Produce appends to one partition that run at once, across all connections; more wait in
+   * arrival order (docs/kafka.md, "Many producers on one partition"). 0: no limit.
+   * @default produceAppendsPerPartition (4)
+   */
+  readonly appendsPerPartition?: number;
 }
+
+/** The default of `appendsPerPartition`, measured in docs/performance.md ("Kafka producers on one partition"). */
+export const produceAppendsPerPartition = 4;
 
 export interface RunningKafkaServer {
   readonly host: string;
@@ -59,7 +69,14 @@ export interface RunningKafkaServer {
 export async function startKafkaServer(options: KafkaServerOptions): Promise<RunningKafkaServer> {
   const host = options.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
-  const broker: Broker = { nodeId: 0, host: options.advertisedHost ?? host, port: options.advertisedPort ?? 0, clusterId: 'logway' };
+  const appendsPerPartition = options.appendsPerPartition ?? produceAppendsPerPartition;
+  const broker: Broker = {
+    nodeId: 0,
+    host: options.advertisedHost ?? host,
+    port: options.advertisedPort ?? 0,
+    clusterId: 'logway',
+    appendAdmission: new KeyedLimiter(appendsPerPartition > 0 ? appendsPerPartition : Number.MAX_SAFE_INTEGER),
+  };
   const log = options.log ?? ((message, details) => console.warn(`kafka: ${message}`, details ?? ''));
   const server: Server = createServer((socket) => {
     sockets.add(socket);

@@ -24,7 +24,7 @@ import { appendMetrics } from './metrics';
 import { cancelledByThrottling } from './throttling';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, sleep } from '../runtime/retry';
-import { mapWithConcurrency } from '../runtime/concurrency';
+import { type KeyedLimiter, mapWithConcurrency } from '../runtime/concurrency';
 import {
   type AppendIntent,
   type ChunkView,
@@ -117,6 +117,13 @@ export interface AppendOptions {
   /** Give up (429) after this long of lost races. */
   readonly deadlineMs?: number;
   readonly random?: () => number;
+  /**
+   * Appends to one partition that this process lets run at once, the rest queued first come,
+   * first served: for a process that many producers share (the Kafka gateway), where the writers
+   * it holds back would otherwise fail a join at every chunk boundary (docs/storage.md, "Writers a
+   * shared process holds back"). A Lambda environment runs one request at a time and has none.
+   */
+  readonly admission?: KeyedLimiter;
 }
 
 /** Full-jitter backoff between lost transaction races: spreads the losers so the next round has fewer contenders. */
@@ -196,11 +203,16 @@ async function appendOne(
   writeId: string,
   knownEmpty = false,
 ): Promise<AppendOutcome> {
-  const outcome = await appendChunk(chunkContext(options), partitionKeyOf(topic.topicId, batch.partition), {
-    entry: chunkEntryOf(batch, Date.now(), writeId),
-    configVersion: configVersionOf(topic),
-    ...(knownEmpty ? { knownEmpty } : {}),
-  });
+  const partitionKey = partitionKeyOf(topic.topicId, batch.partition);
+  // Time spent queued for admission counts against the append's deadline.
+  const queuedAt = Date.now();
+  const append = () =>
+    appendChunk(chunkContext(options, Math.max(1, (options.deadlineMs ?? appendDeadlineMs) - (Date.now() - queuedAt))), partitionKey, {
+      entry: chunkEntryOf(batch, Date.now(), writeId),
+      configVersion: configVersionOf(topic),
+      ...(knownEmpty ? { knownEmpty } : {}),
+    });
+  const outcome = await (options.admission ? options.admission.run(partitionKey, append) : append());
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
   for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
   appendMetrics.appended(outcome.collisions);

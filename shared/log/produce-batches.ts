@@ -12,7 +12,7 @@ import { loadServiceConfig } from '../config';
 import type { RecordBatchHeader } from '../records';
 import { cachedTopic, forgetTopic } from '../topics/cache';
 import type { TopicMetadata } from '../topics/store';
-import { appendBatches, type PreparedBatch } from './append';
+import { type AppendOptions, appendBatches, type PreparedBatch } from './append';
 import { readStoredProduce } from './exactly-once';
 import { answersBeforeAppend, encodeStoredOffsets } from './idempotency';
 import { produceMetrics } from './metrics';
@@ -44,11 +44,19 @@ export type ClientBatchOutcome =
   /** The topic kept changing (deleted, re-created, reconfigured) while the batch was appended: refresh and retry. */
   | { readonly kind: 'topic-changing'; readonly topic: string };
 
+/** How the front door appends: `admission` is its process's limit on appends per partition (AppendOptions). */
+export type ClientBatchOptions = Pick<AppendOptions, 'admission'>;
+
 /**
  * Appends one batch; a retried idempotent batch gets its first attempt's base offset, and one that
  * skips sequences is refused (producer-sequences.ts).
  */
-export async function appendClientBatch(initial: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome> {
+export async function appendClientBatch(
+  initial: TopicMetadata,
+  partition: number,
+  batch: ClientBatch,
+  options: ClientBatchOptions = {},
+): Promise<ClientBatchOutcome> {
   const config = loadServiceConfig();
   let topic = initial;
   const { producerId, producerEpoch, baseSequence } = batch.header;
@@ -104,6 +112,7 @@ export async function appendClientBatch(initial: TopicMetadata, partition: numbe
             template: encodeStoredOffsets([{ partition, offset: 0, timestamp: 0 }]),
           }
         : undefined,
+      options,
     );
     if (outcome.kind === 'appended') {
       produceMetrics.produced(batch.recordCount, batch.bytes.length);

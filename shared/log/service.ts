@@ -19,7 +19,7 @@ import { recordsHash } from './idempotency';
 import { lookupOffset, type OffsetSpec, offsetForTimestamp } from './offsets';
 import { type PartitionHead, readHead, readHeads, readHeadsAcrossTopics } from './partition-heads';
 import { type ProduceIdempotency, type ProduceOutcome, type ProducibleRecord, produce } from './produce';
-import { appendClientBatch, type ClientBatch, type ClientBatchOutcome } from './produce-batches';
+import { appendClientBatch, type ClientBatch, type ClientBatchOptions, type ClientBatchOutcome } from './produce-batches';
 import { registerProducer } from './producer-sequences';
 import { loadServiceConfig } from '../config';
 import {
@@ -44,7 +44,7 @@ export interface LogService {
   /** Appends records (at least one; partitioned by key as Kafka's Java client does), exactly once per Idempotency-Key. */
   produce(topic: string, records: readonly ProducibleRecord[], idempotency?: ProduceIdempotency): Promise<ProduceOutcome>;
   /** Appends one validated RecordBatch v2 a Kafka client sent, as it came; idempotent per producer id, epoch and sequence. */
-  appendClientBatch(topic: TopicMetadata, partition: number, batch: ClientBatch): Promise<ClientBatchOutcome>;
+  appendClientBatch(topic: TopicMetadata, partition: number, batch: ClientBatch, options?: ClientBatchOptions): Promise<ClientBatchOutcome>;
   /** Records a Kafka producer id just handed out, so that its batches' sequences are checked from 0. */
   registerProducer(producerId: number): Promise<void>;
   /** The request hash of an Idempotency-Key produce given as records. */

@@ -22,9 +22,10 @@ export interface KafkaTestService {
 /**
  * `advertisedPort`: a port to advertise instead of the listener's (a fault-injecting proxy in front of it).
  * `sasl`: the listener requires SASL/SCRAM with these users.
+ * `appendsPerPartition`: the listener's limit on Produce appends per partition (its default otherwise).
  */
 export function useKafkaService(
-  options: { advertisedPort?: () => Promise<number>; sasl?: SaslOptions } = {},
+  options: { advertisedPort?: () => Promise<number>; sasl?: SaslOptions; appendsPerPartition?: number } = {},
 ): KafkaTestService & { port: () => number } {
   let service: TestService | undefined;
   let kafka: RunningKafkaServer | undefined;
@@ -36,6 +37,7 @@ export function useKafkaService(
       log: () => {},
       ...(advertisedPort !== undefined ? { advertisedPort } : {}),
       ...(options.sasl ? { sasl: options.sasl } : {}),
+      ...(options.appendsPerPartition !== undefined ? { appendsPerPartition: options.appendsPerPartition } : {}),
     });
   });
   afterAll(async () => {

@@ -1,0 +1,90 @@
+/**
+ * Many Kafka producers on one partition through one gateway process: the process runs at most its
+ * limit of appends to the partition at a time (counted at DynamoDB, in SDK middleware on the real
+ * client), queues the rest in arrival order, and every acknowledged record is in the log once.
+ */
+import type { MiddlewareStack } from '@smithy/types';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningKafkaServer, startKafkaServer } from '../../shared/kafka/server';
+import { dynamo } from '../../shared/runtime/aws';
+import { useKafkaService } from './support';
+
+const limit = 2;
+const { http, bootstrap } = useKafkaService({ appendsPerPartition: limit });
+let unlimited: RunningKafkaServer | undefined;
+beforeAll(async () => {
+  unlimited = await startKafkaServer({ port: 0, log: () => {}, appendsPerPartition: 0 });
+});
+afterAll(async () => unlimited?.stop());
+
+/** The most chunk writes (Put or Update of the chunks table) in flight at once while `work` runs. */
+async function peakChunkWrites(work: () => Promise<void>): Promise<number> {
+  const stack = dynamo().middlewareStack as MiddlewareStack<any, any>;
+  let inFlight = 0;
+  let peak = 0;
+  stack.add(
+    (next, context) => async (args) => {
+      const write =
+        (context.commandName === 'PutItemCommand' || context.commandName === 'UpdateItemCommand') &&
+        String(args.input.TableName).endsWith('chunks');
+      if (!write) return next(args);
+      peak = Math.max(peak, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    { step: 'initialize', name: 'countChunkWrites' },
+  );
+  try {
+    await work();
+  } finally {
+    stack.remove('countChunkWrites');
+  }
+  return peak;
+}
+
+/** `producers` KafkaJS producers, a connection each, each sending `sends` one-record batches to partition 0. */
+async function produceTogether(broker: string, topic: string, producers: number, sends: number): Promise<void> {
+  const clients = Array.from({ length: producers }, (_, p) =>
+    new Kafka({ clientId: `hot-${p}`, brokers: [broker], logLevel: logLevel.NOTHING }).producer(),
+  );
+  await Promise.all(clients.map((c) => c.connect()));
+  try {
+    await Promise.all(
+      clients.map(async (c, p) => {
+        for (let i = 0; i < sends; i++) await c.send({ topic, acks: -1, messages: [{ value: `${p}-${i}`, partition: 0 }] });
+      }),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.disconnect()));
+  }
+}
+
+async function valuesOf(topic: string): Promise<string[]> {
+  const page = await http.get(`/v1/topics/${topic}/partitions/0/records?offset=0&maxRecords=1000`);
+  expect(page.status).toBe(200);
+  return page.body.records.map((r: { value: string }) => r.value);
+}
+
+describe('many Kafka producers on one partition', () => {
+  it(`runs at most ${limit} appends to the partition at once, and every acknowledged record is in the log once`, async () => {
+    await http.post('/v1/topics', { name: 'hot-limited', partitions: 1 });
+    const peak = await peakChunkWrites(() => produceTogether(bootstrap(), 'hot-limited', 12, 5));
+    expect(peak).toBeLessThanOrEqual(limit);
+    const values = await valuesOf('hot-limited');
+    expect(values).toHaveLength(60);
+    expect(new Set(values).size).toBe(60);
+    // Each producer's records in the order it sent them (one send in flight per producer).
+    for (let p = 0; p < 12; p++) expect(values.filter((v) => v.startsWith(`${p}-`))).toEqual([0, 1, 2, 3, 4].map((i) => `${p}-${i}`));
+  });
+
+  it('without the limit the same producers have more appends in flight (so the first test measures the limit)', async () => {
+    await http.post('/v1/topics', { name: 'hot-unlimited', partitions: 1 });
+    const peak = await peakChunkWrites(() => produceTogether(`127.0.0.1:${unlimited!.port}`, 'hot-unlimited', 12, 5));
+    expect(peak).toBeGreaterThan(limit);
+    expect(new Set(await valuesOf('hot-unlimited')).size).toBe(60);
+  });
+});
