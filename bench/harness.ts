@@ -25,6 +25,8 @@ export interface BenchServer {
   readonly embedded: boolean;
   /** The Kafka protocol listener's bootstrap address, host:port. */
   readonly kafka: string;
+  /** A listener on the same data without the limit on appends per partition, host:port. */
+  readonly unlimitedKafka: string;
   /** Usage and CPU since the last reset; starts a new count. */
   reset(): Promise<Measured>;
   snapshot(): Promise<Measured>;
@@ -67,6 +69,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     endpoints: ready.endpoints,
     embedded: ready.embedded,
     kafka: `127.0.0.1:${ready.kafkaPort}`,
+    unlimitedKafka: `127.0.0.1:${ready.unlimitedKafkaPort}`,
     reset: () => call('reset'),
     snapshot: () => call('snapshot'),
     stop: () =>

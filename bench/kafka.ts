@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { closedLoop, newHistogram, recordMs, send, sendJson, summarize, type BenchServer, type LatencySummary } from './harness';
 import { produceBody, RECORD_VALUE_BYTES } from './workloads';
+import { produceAppendsPerPartition } from '../shared/kafka/server';
 
 export interface KafkaBenchOptions {
   readonly produceMs: number;
@@ -17,6 +18,21 @@ export interface KafkaBenchOptions {
   readonly recordsPerRequest: number;
   /** Records in the data set every reader reads back. */
   readonly fetchRecords: number;
+  /** Many KafkaJS producers on one partition: the gateway's limit on appends per partition beside none. */
+  readonly hotPartition: { readonly clients: readonly number[]; readonly pairs: number; readonly cellMs: number };
+}
+
+export interface KafkaHotPartitionRow {
+  readonly clients: number;
+  readonly pair: number;
+  /** The listener's appends per partition: the shipped default, or none (0). */
+  readonly appendsPerPartition: number;
+  readonly sends: number;
+  readonly sendsPerSecond: number;
+  readonly latency: LatencySummary;
+  readonly failed: number;
+  /** The partition holds exactly the acknowledged sends (and the warm-up's), no more, no fewer. */
+  readonly exact: boolean;
 }
 
 export interface KafkaBenchRow {
@@ -33,6 +49,7 @@ export interface KafkaBenchRow {
 export interface KafkaBenchResults {
   readonly options: KafkaBenchOptions;
   readonly rows: KafkaBenchRow[];
+  readonly hotPartition: KafkaHotPartitionRow[];
 }
 
 const kcatPath = '/usr/bin/kcat';
@@ -59,7 +76,67 @@ function row(
   };
 }
 
-const kafkaClient = (server: BenchServer, clientId: string) => new Kafka({ clientId, brokers: [server.kafka], logLevel: logLevel.NOTHING });
+const kafkaClient = (server: BenchServer, clientId: string, broker = server.kafka) =>
+  new Kafka({ clientId, brokers: [broker], logLevel: logLevel.NOTHING });
+
+/**
+ * One cell of the hot partition: `clients` KafkaJS producers (a connection each) sending one 1 KiB
+ * record at a time, acks=all, to partition 0 of a new one-partition topic through `broker`.
+ */
+async function hotPartitionCell(
+  server: BenchServer,
+  broker: string,
+  clients: number,
+  cellMs: number,
+): Promise<Omit<KafkaHotPartitionRow, 'pair' | 'appendsPerPartition'>> {
+  const topic = `kbench-hot-${clients}-${Date.now()}`;
+  await sendJson(server.url, 'POST', '/v1/topics', { name: topic, partitions: 1 });
+  const producers = await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const producer = kafkaClient(server, `bench-hot-${c}`, broker).producer();
+      await producer.connect();
+      return producer;
+    }),
+  );
+  // Metadata and connections, outside the window.
+  await Promise.all(producers.map((p) => p.send({ topic, messages: [{ value, partition: 0 }] })));
+  const loop = await closedLoop(clients, cellMs, async (c) => {
+    await producers[c]!.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
+    return 1;
+  });
+  await Promise.all(producers.map((p) => p.disconnect()));
+  return {
+    clients,
+    sends: loop.ok,
+    sendsPerSecond: loop.ok / (loop.elapsedMs / 1000),
+    latency: loop.latency,
+    failed: loop.failed,
+    exact: (await highWatermarks(server, topic)) === loop.ok + clients,
+  };
+}
+
+/** The hot partition through the shipped listener and the unlimited one, alternating which goes first. */
+async function runHotPartition(
+  server: BenchServer,
+  options: KafkaBenchOptions['hotPartition'],
+  progress: (line: string) => void,
+): Promise<KafkaHotPartitionRow[]> {
+  const rows: KafkaHotPartitionRow[] = [];
+  for (const clients of options.clients) {
+    for (let pair = 1; pair <= options.pairs; pair++) {
+      const order = pair % 2 === 1 ? [produceAppendsPerPartition, 0] : [0, produceAppendsPerPartition];
+      for (const appendsPerPartition of order) {
+        const broker = appendsPerPartition === 0 ? server.unlimitedKafka : server.kafka;
+        const cell = await hotPartitionCell(server, broker, clients, options.cellMs);
+        rows.push({ ...cell, pair, appendsPerPartition });
+        progress(
+          `kafka bench: ${clients} producers on one partition, ${appendsPerPartition || 'no limit on'} appends per partition (pair ${pair}): ${cell.sendsPerSecond.toFixed(0)} sends/s, p99 ${cell.latency.p99Ms.toFixed(0)} ms, ${cell.failed} failed${cell.exact ? '' : ', NOT EXACT'}`,
+        );
+      }
+    }
+  }
+  return rows;
+}
 
 function runKcat(args: string[], input?: NodeJS.ReadableStream | string): Promise<{ code: number | null; stdout: number; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -238,7 +315,7 @@ export async function runKafkaBench(
   if (readOut.code !== 0) throw new Error(`kcat -C failed: ${readOut.stderr}`);
   rows.push(row('fetch', 'kcat', total, performance.now() - kcatReadStarted, null, 'kcat -C -e (includes start-up)'));
   progress(`kafka bench: kcat fetch ${rows.at(-1)!.megabytesPerSecond.toFixed(1)} MB/s`);
-  return { options, rows };
+  return { options, rows, hotPartition: await runHotPartition(server, options.hotPartition, progress) };
 }
 
 export function formatKafkaReport(results: KafkaBenchResults): string {
@@ -255,5 +332,28 @@ export function formatKafkaReport(results: KafkaBenchResults): string {
         `| ${r.workload} | ${r.client} | ${r.records} | ${r.recordsPerSecond.toFixed(0)} | ${r.megabytesPerSecond.toFixed(2)} | ${ms(r.requestLatency, 'p50Ms')} | ${ms(r.requestLatency, 'p99Ms')} | ${r.note} |`,
     ),
   ];
+  if (results.hotPartition.length > 0) {
+    const byCell = (clients: number, pair: number, limit: number) =>
+      results.hotPartition.find((r) => r.clients === clients && r.pair === pair && r.appendsPerPartition === limit);
+    lines.push(
+      '',
+      `### Many producers on one partition: ${produceAppendsPerPartition} appends per partition at a time (as shipped) beside no limit`,
+      '',
+      `KafkaJS producers, one connection each, sending one 1 KiB record at a time (acks=all) to one partition, ${results.options.hotPartition.cellMs / 1000} s per cell; the two listeners share one process and one data set, the order alternating from pair to pair. "exact": the partition holds exactly the acknowledged records.`,
+      '',
+      '| producers | pair | shipped: sends/s | no limit: sends/s | shipped / no limit | shipped: p99 ms | no limit: p99 ms | shipped: max ms | no limit: max ms | failed | exact |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const clients of results.options.hotPartition.clients) {
+      for (let pair = 1; pair <= results.options.hotPartition.pairs; pair++) {
+        const shipped = byCell(clients, pair, produceAppendsPerPartition);
+        const none = byCell(clients, pair, 0);
+        if (!shipped || !none) continue;
+        lines.push(
+          `| ${clients} | ${pair} | ${shipped.sendsPerSecond.toFixed(0)} | ${none.sendsPerSecond.toFixed(0)} | ${(shipped.sendsPerSecond / none.sendsPerSecond).toFixed(2)}x | ${shipped.latency.p99Ms.toFixed(0)} | ${none.latency.p99Ms.toFixed(0)} | ${shipped.latency.maxMs.toFixed(0)} | ${none.latency.maxMs.toFixed(0)} | ${shipped.failed + none.failed} | ${shipped.exact && none.exact ? 'yes' : 'NO'} |`,
+        );
+      }
+    }
+  }
   return lines.join('\n');
 }

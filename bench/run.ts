@@ -110,8 +110,14 @@ const floorOptions: FloorOptions = quick
     };
 
 const kafkaOptions: KafkaBenchOptions = quick
-  ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000 }
-  : { produceMs: 4000, clients: 4, recordsPerRequest: 100, fetchRecords: 20000 };
+  ? { produceMs: 1500, clients: 4, recordsPerRequest: 100, fetchRecords: 5000, hotPartition: { clients: [16, 64], pairs: 1, cellMs: 1500 } }
+  : {
+      produceMs: 4000,
+      clients: 4,
+      recordsPerRequest: 100,
+      fetchRecords: 20000,
+      hotPartition: { clients: [16, 64], pairs: 2, cellMs: 4000 },
+    };
 
 const triggersOptions: TriggersBenchOptions = quick
   ? { latencySamples: 60, throughputRecords: 5_000, partitions: 4 }

@@ -19,6 +19,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { importHandler, type HandlerLoader } from '../infra/local/gateway';
 import { freePort } from '../infra/local/processes';
 import { startLocalRuntime } from '../infra/local/runtime';
+import { startKafkaServer } from '../shared/kafka/server';
 import type { LambdaHttpHandler } from '../shared/http/handler';
 import { dynamo, s3Client } from '../shared/runtime/aws';
 import { type TableDefinition, tables } from '../shared/storage/tables';
@@ -42,6 +43,8 @@ export interface ServerReady {
   readonly resourcePrefix: string;
   /** Port of the Kafka protocol listener on 127.0.0.1. */
   readonly kafkaPort: number;
+  /** Port of a second listener on the same data with no limit on appends per partition (the baseline of the shipped limit). */
+  readonly unlimitedKafkaPort: number;
 }
 
 export type ServerRequest = { readonly id: number; readonly command: 'reset' | 'snapshot' | 'stop' };
@@ -290,8 +293,9 @@ async function main(): Promise<void> {
     await runtime.stop();
     throw error;
   }
+  const unlimitedKafka = await startKafkaServer({ host: '127.0.0.1', port: 0, appendsPerPartition: 0 });
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= runtime.stop());
+  const stop = () => (stopping ??= unlimitedKafka.stop().then(() => runtime.stop()));
   process.on('message', async (message: ServerRequest) => {
     const cpu = cpuUsed();
     if (message.command === 'stop') {
@@ -318,6 +322,7 @@ async function main(): Promise<void> {
     embedded: runtime.emulators.started.length > 0,
     resourcePrefix,
     kafkaPort: runtime.kafka!.port,
+    unlimitedKafkaPort: unlimitedKafka.port,
   };
   process.send?.(ready);
 }
