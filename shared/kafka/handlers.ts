@@ -31,9 +31,9 @@ export interface Broker {
   /**
    * The Produce appends this gateway process runs at once per partition, shared by all its
    * connections (the rest wait first come, first served: docs/kafka.md, "Many producers on one
-   * partition").
+   * partition"). None: no limit.
    */
-  readonly appendAdmission: KeyedLimiter;
+  readonly appendAdmission?: KeyedLimiter;
 }
 
 export interface RequestContext {

@@ -63,7 +63,7 @@ async function produceTopic(
   name: string,
   partitions: { index: number; records: Buffer | null }[],
   _version: number,
-  admission: KeyedLimiter,
+  admission: KeyedLimiter | undefined,
 ): Promise<PartitionResult[]> {
   let topic: TopicMetadata;
   try {
@@ -92,7 +92,7 @@ async function producePartition(
   initial: TopicMetadata,
   index: number,
   records: Buffer | null,
-  admission: KeyedLimiter,
+  admission: KeyedLimiter | undefined,
 ): Promise<PartitionResult> {
   let topic = initial;
   try {
@@ -134,8 +134,13 @@ async function producePartition(
 }
 
 /** Appends one batch through the log; returns its base offset (the first attempt's, for a retried idempotent batch). */
-async function appendBatch(topic: TopicMetadata, partition: number, batch: ClientBatch, admission: KeyedLimiter): Promise<number> {
-  const outcome = await log.appendClientBatch(topic, partition, batch, { admission });
+async function appendBatch(
+  topic: TopicMetadata,
+  partition: number,
+  batch: ClientBatch,
+  admission: KeyedLimiter | undefined,
+): Promise<number> {
+  const outcome = await log.appendClientBatch(topic, partition, batch, admission ? { admission } : {});
   if (outcome.kind === 'appended') return outcome.baseOffset;
   if (outcome.kind === 'sequence-reused') {
     throw new KafkaError(

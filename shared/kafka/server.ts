@@ -75,7 +75,7 @@ export async function startKafkaServer(options: KafkaServerOptions): Promise<Run
     host: options.advertisedHost ?? host,
     port: options.advertisedPort ?? 0,
     clusterId: 'logway',
-    appendAdmission: new KeyedLimiter(appendsPerPartition > 0 ? appendsPerPartition : Number.MAX_SAFE_INTEGER),
+    ...(appendsPerPartition > 0 ? { appendAdmission: new KeyedLimiter(appendsPerPartition) } : {}),
   };
   const log = options.log ?? ((message, details) => console.warn(`kafka: ${message}`, details ?? ''));
   const server: Server = createServer((socket) => {
