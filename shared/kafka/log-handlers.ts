@@ -4,8 +4,7 @@
  * came (idempotent producers included), and stored batches are returned as they are with their
  * base offset patched in, so records cross between the Kafka protocol and the HTTP API both ways.
  */
-import type { KeyedLimiter } from '../runtime/concurrency';
-import { log, type BatchIndexItem, type ClientBatch, type PartitionHead } from '../log/service';
+import { log, type BatchIndexItem, type ClientBatch, type ClientBatchOptions, type PartitionHead } from '../log/service';
 import { randomInt } from 'node:crypto';
 import { loadServiceConfig } from '../config';
 import { fetchMetrics } from '../log/metrics';
@@ -37,6 +36,7 @@ interface PartitionResult {
 }
 
 async function produce(request: Any, { version, access, broker }: RequestContext): Promise<Message | undefined> {
+  const appending: ClientBatchOptions = { admission: broker.appendAdmission };
   const responses = await Promise.all(
     request.topicData.map(async (t: Any) => ({
       name: t.name,
@@ -47,7 +47,7 @@ async function produce(request: Any, { version, access, broker }: RequestContext
             )
           : !access.topic(t.name, 'produce')
             ? t.partitionData.map((p: Any) => failed(p.index, topicDenied(t.name)))
-            : await produceTopic(t.name, t.partitionData, version, broker.appendAdmission),
+            : await produceTopic(t.name, t.partitionData, version, appending),
     })),
   );
   // A throttled partition asks the client to wait, as a broker over quota does (KIP-219).
@@ -63,7 +63,7 @@ async function produceTopic(
   name: string,
   partitions: { index: number; records: Buffer | null }[],
   _version: number,
-  admission: KeyedLimiter | undefined,
+  appending: ClientBatchOptions,
 ): Promise<PartitionResult[]> {
   let topic: TopicMetadata;
   try {
@@ -71,7 +71,7 @@ async function produceTopic(
   } catch (error) {
     return partitions.map((p) => failed(p.index, error));
   }
-  return Promise.all(partitions.map((p) => producePartition(topic, p.index, p.records, admission)));
+  return Promise.all(partitions.map((p) => producePartition(topic, p.index, p.records, appending)));
 }
 
 function failed(index: number, error: unknown): PartitionResult {
@@ -92,7 +92,7 @@ async function producePartition(
   initial: TopicMetadata,
   index: number,
   records: Buffer | null,
-  admission: KeyedLimiter | undefined,
+  appending: ClientBatchOptions,
 ): Promise<PartitionResult> {
   let topic = initial;
   try {
@@ -116,7 +116,7 @@ async function producePartition(
     });
     let baseOffset = -1;
     for (const batch of batches) {
-      const offset = await appendBatch(topic, index, batch, admission);
+      const offset = await appendBatch(topic, index, batch, appending);
       if (baseOffset < 0) baseOffset = offset;
     }
     return {
@@ -134,13 +134,8 @@ async function producePartition(
 }
 
 /** Appends one batch through the log; returns its base offset (the first attempt's, for a retried idempotent batch). */
-async function appendBatch(
-  topic: TopicMetadata,
-  partition: number,
-  batch: ClientBatch,
-  admission: KeyedLimiter | undefined,
-): Promise<number> {
-  const outcome = await log.appendClientBatch(topic, partition, batch, admission ? { admission } : {});
+async function appendBatch(topic: TopicMetadata, partition: number, batch: ClientBatch, appending: ClientBatchOptions): Promise<number> {
+  const outcome = await log.appendClientBatch(topic, partition, batch, appending);
   if (outcome.kind === 'appended') return outcome.baseOffset;
   if (outcome.kind === 'sequence-reused') {
     throw new KafkaError(

@@ -55,7 +55,7 @@ export interface KafkaServerOptions {
   readonly appendsPerPartition?: number;
 }
 
-/** The default of `appendsPerPartition`, measured in docs/performance.md ("Kafka producers on one partition"). */
+/** The default of `appendsPerPartition`, measured in docs/performance.md ("A fast hour, and Kafka producers on one partition"). */
 export const produceAppendsPerPartition = 4;
 
 export interface RunningKafkaServer {

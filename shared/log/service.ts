@@ -109,6 +109,7 @@ export const log: LogService = {
 export type {
   BatchIndexItem,
   ClientBatch,
+  ClientBatchOptions,
   ClientBatchOutcome,
   FetchParams,
   MultiFetchRequest,

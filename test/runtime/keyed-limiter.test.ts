@@ -16,7 +16,7 @@ function deferred() {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('KeyedLimiter', () => {
-  it('runs at most `limit` calls per key, starts them in arrival order, and lets other keys through', async () => {
+  it("runs at most `limit` calls per key, keeps every slot busy while calls wait, and starts each key's calls in arrival order", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
@@ -46,13 +46,30 @@ describe('KeyedLimiter', () => {
                 (error: Error) => ({ ok: false, value: error.message }),
               ),
           );
+          // Whenever things settle, a key with calls still waiting has all its slots busy: keys
+          // do not wait on each other, and a freed slot is never left idle.
+          const expectNoIdleSlot = () => {
+            for (const key of new Set(calls.map(([k]) => k))) {
+              const ofKey = calls.flatMap(([k], i) => (k === key ? [i] : []));
+              const waiting = ofKey.filter((i) => !started.includes(i)).length;
+              const active = ofKey.filter((i) => running.has(i)).length;
+              if (waiting > 0) expect(active).toBe(limit);
+            }
+          };
           await settle();
+          expectNoIdleSlot();
           let step = 0;
           while (running.size > 0) {
             const ids = [...running.keys()];
             const pick = ids[(finishOrder[step++] ?? 0) % ids.length]!;
             running.get(pick)!.resolve();
             await settle();
+            expectNoIdleSlot();
+          }
+          // Each key's calls started in the order they arrived.
+          for (const key of new Set(calls.map(([k]) => k))) {
+            const order = started.filter((i) => calls[i]![0] === key);
+            expect(order).toEqual([...order].sort((x, y) => x - y));
           }
           const outcomes = await Promise.all(results);
           // Every call ran once, and a failure (a thrown error) released its slot like a success.
