@@ -99,7 +99,7 @@ export async function runAppendProbes(
           ':writeId': writeId,
           ':count': 1,
           ':size': entry.length,
-          ':one': 1,
+          ':entryCount': 1,
           ':configVersion': 0,
         },
         ReturnValues: 'UPDATED_NEW',

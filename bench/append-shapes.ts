@@ -159,7 +159,7 @@ export async function runAppendShapes(
     const loop = await closedLoop(clients, durationMs, async (worker) => {
       const now = Date.now();
       const outcome = await appendChunk(contexts[worker]!, partitionKey(worker), {
-        entry: chunkEntryOf(oneRecord(now), now),
+        entries: [chunkEntryOf(oneRecord(now), now)],
         configVersion: 0,
       });
       if (outcome.kind !== 'appended') return outcome.kind;

@@ -25,7 +25,7 @@ export interface BenchServer {
   readonly embedded: boolean;
   /** The Kafka protocol listener's bootstrap address, host:port. */
   readonly kafka: string;
-  /** A listener on the same data without the limit on appends per partition, host:port. */
+  /** A listener on the same data without a group commit (each batch writes alone), host:port. */
   readonly unlimitedKafka: string;
   /** Usage and CPU since the last reset; starts a new count. */
   reset(): Promise<Measured>;

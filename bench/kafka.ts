@@ -18,16 +18,20 @@ export interface KafkaBenchOptions {
   readonly recordsPerRequest: number;
   /** Records in the data set every reader reads back. */
   readonly fetchRecords: number;
-  /** Many KafkaJS producers on one partition: the gateway's limit on appends per partition beside none. */
+  /** Many KafkaJS producers on one partition: the gateway's group commit beside a listener without one. */
   readonly hotPartition: { readonly clients: readonly number[]; readonly pairs: number; readonly cellMs: number };
 }
 
 export interface KafkaHotPartitionRow {
   readonly clients: number;
   readonly pair: number;
-  /** The listener's appends per partition: the shipped default, or none (0). */
+  /** The listener's chunk writes per partition at a time (its group commit): the shipped default, or none (0). */
   readonly appendsPerPartition: number;
   readonly sends: number;
+  /** DynamoDB write units billed per send (one record), failed conditions included: AWS's per-key ceiling is 1,000 of them a second. */
+  readonly wruPerSend: number;
+  /** DynamoDB requests per send. */
+  readonly dynamoRequestsPerSend: number;
   readonly sendsPerSecond: number;
   readonly latency: LatencySummary;
   readonly failed: number;
@@ -100,14 +104,18 @@ async function hotPartitionCell(
   );
   // Metadata and connections, outside the window.
   await Promise.all(producers.map((p) => p.send({ topic, messages: [{ value, partition: 0 }] })));
+  await server.reset();
   const loop = await closedLoop(clients, cellMs, async (c) => {
     await producers[c]!.send({ topic, acks: -1, messages: [{ value, partition: 0 }] });
     return 1;
   });
+  const { dynamodb } = (await server.reset()).usage;
   await Promise.all(producers.map((p) => p.disconnect()));
   return {
     clients,
     sends: loop.ok,
+    wruPerSend: (dynamodb.wru + dynamodb.gsiWru) / Math.max(1, loop.ok),
+    dynamoRequestsPerSend: dynamodb.requests / Math.max(1, loop.ok),
     sendsPerSecond: loop.ok / (loop.elapsedMs / 1000),
     latency: loop.latency,
     failed: loop.failed,
@@ -130,7 +138,7 @@ async function runHotPartition(
         const cell = await hotPartitionCell(server, broker, clients, options.cellMs);
         rows.push({ ...cell, pair, appendsPerPartition });
         progress(
-          `kafka bench: ${clients} producers on one partition, ${appendsPerPartition || 'no limit on'} appends per partition (pair ${pair}): ${cell.sendsPerSecond.toFixed(0)} sends/s, p99 ${cell.latency.p99Ms.toFixed(0)} ms, ${cell.failed} failed${cell.exact ? '' : ', NOT EXACT'}`,
+          `kafka bench: ${clients} producers on one partition, ${appendsPerPartition ? `group commit of ${appendsPerPartition}` : 'no group commit'} (pair ${pair}): ${cell.sendsPerSecond.toFixed(0)} sends/s, p99 ${cell.latency.p99Ms.toFixed(0)} ms, ${cell.wruPerSend.toFixed(1)} WRU and ${cell.dynamoRequestsPerSend.toFixed(2)} DynamoDB requests per send, ${cell.failed} failed${cell.exact ? '' : ', NOT EXACT'}`,
         );
       }
     }
@@ -337,12 +345,12 @@ export function formatKafkaReport(results: KafkaBenchResults): string {
       results.hotPartition.find((r) => r.clients === clients && r.pair === pair && r.appendsPerPartition === limit);
     lines.push(
       '',
-      `### Many producers on one partition: ${produceAppendsPerPartition} appends per partition at a time (as shipped) beside no limit`,
+      `### Many producers on one partition: the group commit (${produceAppendsPerPartition} chunk write per partition at a time, as shipped) beside none`,
       '',
-      `KafkaJS producers, one connection each, sending one 1 KiB record at a time (acks=all) to one partition, ${results.options.hotPartition.cellMs / 1000} s per cell; the two listeners share one process and one data set, the order alternating from pair to pair. "exact": the partition holds exactly the acknowledged records.`,
+      `KafkaJS producers, one connection each, sending one 1 KiB record at a time (acks=all) to one partition, ${results.options.hotPartition.cellMs / 1000} s per cell; the two listeners share one process and one data set, the order alternating from pair to pair. "WRU/send": DynamoDB write units billed per record, failed conditions included (AWS serves 1,000 a second per partition key). "exact": the partition holds exactly the acknowledged records.`,
       '',
-      '| producers | pair | shipped: sends/s | no limit: sends/s | shipped / no limit | shipped: p99 ms | no limit: p99 ms | shipped: max ms | no limit: max ms | failed | exact |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      '| producers | pair | shipped: sends/s | none: sends/s | shipped / none | shipped: p99 ms | none: p99 ms | shipped: max ms | none: max ms | shipped: WRU/send | none: WRU/send | failed | exact |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     );
     for (const clients of results.options.hotPartition.clients) {
       for (let pair = 1; pair <= results.options.hotPartition.pairs; pair++) {
@@ -350,7 +358,7 @@ export function formatKafkaReport(results: KafkaBenchResults): string {
         const none = byCell(clients, pair, 0);
         if (!shipped || !none) continue;
         lines.push(
-          `| ${clients} | ${pair} | ${shipped.sendsPerSecond.toFixed(0)} | ${none.sendsPerSecond.toFixed(0)} | ${(shipped.sendsPerSecond / none.sendsPerSecond).toFixed(2)}x | ${shipped.latency.p99Ms.toFixed(0)} | ${none.latency.p99Ms.toFixed(0)} | ${shipped.latency.maxMs.toFixed(0)} | ${none.latency.maxMs.toFixed(0)} | ${shipped.failed + none.failed} | ${shipped.exact && none.exact ? 'yes' : 'NO'} |`,
+          `| ${clients} | ${pair} | ${shipped.sendsPerSecond.toFixed(0)} | ${none.sendsPerSecond.toFixed(0)} | ${(shipped.sendsPerSecond / none.sendsPerSecond).toFixed(2)}x | ${shipped.latency.p99Ms.toFixed(0)} | ${none.latency.p99Ms.toFixed(0)} | ${shipped.latency.maxMs.toFixed(0)} | ${none.latency.maxMs.toFixed(0)} | ${shipped.wruPerSend.toFixed(1)} | ${none.wruPerSend.toFixed(1)} | ${shipped.failed + none.failed} | ${shipped.exact && none.exact ? 'yes' : 'NO'} |`,
         );
       }
     }

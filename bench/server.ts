@@ -43,7 +43,7 @@ export interface ServerReady {
   readonly resourcePrefix: string;
   /** Port of the Kafka protocol listener on 127.0.0.1. */
   readonly kafkaPort: number;
-  /** Port of a second listener on the same data with no limit on appends per partition (the baseline of the shipped limit). */
+  /** Port of a second listener on the same data without a group commit, each batch written alone (the baseline of the shipped one). */
   readonly unlimitedKafkaPort: number;
 }
 

@@ -20,7 +20,7 @@ import type { Message } from './codec';
 import { KafkaError, kafkaErrorCodes, toKafkaError } from './errors';
 import { groupHandlers } from './group-handlers';
 import { logHandlers } from './log-handlers';
-import type { KeyedLimiter } from '../runtime/concurrency';
+import type { AppendGroupCommit } from '../log/service';
 import { servedVersions } from './schema';
 
 export interface Broker {
@@ -29,11 +29,11 @@ export interface Broker {
   readonly port: number;
   readonly clusterId: string;
   /**
-   * The Produce appends this gateway process runs at once per partition, shared by all its
-   * connections (the rest wait first come, first served: docs/kafka.md, "Many producers on one
-   * partition"). None: no limit.
+   * This gateway process's group commit of Produce appends, shared by all its connections: a few
+   * chunk writes per partition at once, and the batches that queue behind them go out together in
+   * the next (docs/kafka.md, "Many producers on one partition"). None: each append writes alone.
    */
-  readonly appendAdmission?: KeyedLimiter;
+  readonly appendGroupCommit?: AppendGroupCommit;
 }
 
 export interface RequestContext {

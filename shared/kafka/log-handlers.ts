@@ -36,7 +36,7 @@ interface PartitionResult {
 }
 
 async function produce(request: Any, { version, access, broker }: RequestContext): Promise<Message | undefined> {
-  const appending: ClientBatchOptions = { admission: broker.appendAdmission };
+  const appending: ClientBatchOptions = { groupCommit: broker.appendGroupCommit };
   const responses = await Promise.all(
     request.topicData.map(async (t: Any) => ({
       name: t.name,

@@ -24,13 +24,14 @@ import { appendMetrics } from './metrics';
 import { cancelledByThrottling } from './throttling';
 import { BoundedCache } from '../runtime/bounded-cache';
 import { type Backoff, fullJitterDelay, sleep } from '../runtime/retry';
-import { type KeyedLimiter, mapWithConcurrency } from '../runtime/concurrency';
+import { KeyedGroupCommit, mapWithConcurrency } from '../runtime/concurrency';
 import {
   type AppendIntent,
   type ChunkView,
   chunkLimits,
   planAppend,
   planTransactionalAppend,
+  sharesChunkWrite,
   successorLineage,
   type TransactionalStep,
   viewAfterJoin,
@@ -40,6 +41,8 @@ import {
 import {
   appendChunk,
   type ChunkAppendContext,
+  type ChunkAppendOutcome,
+  type ChunkBatch,
   chunkItem,
   appendDeadlineMs,
   contentionMemoryMs,
@@ -118,13 +121,33 @@ export interface AppendOptions {
   readonly deadlineMs?: number;
   readonly random?: () => number;
   /**
-   * Appends to one partition that this process lets run at once, the rest queued first come,
-   * first served: for a process that many producers share (the Kafka gateway), where the writers
-   * it holds back would otherwise fail a join at every chunk boundary (docs/storage.md, "Writers a
-   * shared process holds back"). A Lambda environment runs one request at a time and has none.
+   * The process's group commit of single-partition appends: at most a few chunk writes per
+   * partition at once, and the batches queued behind them go out together in the next write. For
+   * a process that many producers share (the Kafka gateway), whose writers would otherwise race
+   * each other for the partition's head (docs/storage.md, "Writers a shared process groups"). A
+   * Lambda environment runs one request at a time and has none.
    */
-  readonly admission?: KeyedLimiter;
+  readonly groupCommit?: AppendGroupCommit;
 }
+
+/** An append waiting in a group commit: its chunk write, and when it gives up (429). */
+export interface GroupedAppend {
+  readonly batch: ChunkBatch;
+  /** Epoch ms. */
+  readonly deadline: number;
+}
+
+export type AppendGroupCommit = KeyedGroupCommit<GroupedAppend, ChunkAppendOutcome>;
+
+/** A group commit of at most `writesPerPartition` chunk writes per partition at once. */
+export const appendGroupCommit = (writesPerPartition: number): AppendGroupCommit =>
+  new KeyedGroupCommit(writesPerPartition, (group, next) =>
+    sharesChunkWrite(
+      group.map((append) => append.batch),
+      next.batch,
+      chunkLimits,
+    ),
+  );
 
 /** Full-jitter backoff between lost transaction races: spreads the losers so the next round has fewer contenders. */
 export const appendConflictBackoff: Backoff = { initialRetryTimeMs: 2, maxRetryTimeMs: 100, multiplier: 2 };
@@ -204,19 +227,43 @@ async function appendOne(
   knownEmpty = false,
 ): Promise<AppendOutcome> {
   const partitionKey = partitionKeyOf(topic.topicId, batch.partition);
-  // Time spent queued for admission counts against the append's deadline.
-  const queuedAt = Date.now();
-  const append = () =>
-    appendChunk(chunkContext(options, Math.max(1, (options.deadlineMs ?? appendDeadlineMs) - (Date.now() - queuedAt))), partitionKey, {
-      entry: chunkEntryOf(batch, Date.now(), writeId),
-      configVersion: configVersionOf(topic),
-      ...(knownEmpty ? { knownEmpty } : {}),
-    });
-  const outcome = await (options.admission ? options.admission.run(partitionKey, append) : append());
+  const write: ChunkBatch = {
+    entries: [chunkEntryOf(batch, Date.now(), writeId)],
+    configVersion: configVersionOf(topic),
+    ...(knownEmpty ? { knownEmpty } : {}),
+  };
+  // Time spent queued in the group commit counts against the append's deadline.
+  const outcome = options.groupCommit
+    ? await options.groupCommit.run(
+        partitionKey,
+        { batch: write, deadline: Date.now() + (options.deadlineMs ?? appendDeadlineMs) },
+        (group) => appendGroup(partitionKey, group),
+      )
+    : await appendChunk(chunkContext(options), partitionKey, write);
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
   for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
   appendMetrics.appended(outcome.collisions);
   return { kind: 'appended', baseOffsets: new Map([[batch.partition, outcome.baseOffset]]) };
+}
+
+/**
+ * One chunk write of a group's batches, in the group's order: each batch's offsets follow the one
+ * before it's. The write's requests and collisions are the first batch's to report.
+ */
+async function appendGroup(partitionKey: string, group: readonly GroupedAppend[]): Promise<ChunkAppendOutcome[]> {
+  const deadline = Math.min(...group.map((append) => append.deadline));
+  const outcome = await appendChunk(chunkContext({}, Math.max(1, deadline - Date.now())), partitionKey, {
+    entries: group.flatMap((append) => append.batch.entries),
+    configVersion: group[0]!.batch.configVersion,
+    ...(group.every((append) => append.batch.knownEmpty) ? { knownEmpty: true } : {}),
+  });
+  if (outcome.kind !== 'appended') return group.map(() => outcome);
+  let baseOffset = outcome.baseOffset;
+  return group.map((append, i) => {
+    const own = i === 0 ? { ...outcome, baseOffset } : { ...outcome, baseOffset, requests: 0, collisions: 0, writeUnits: 0 };
+    baseOffset += append.batch.entries.reduce((sum, entry) => sum + entry.recordCount, 0);
+    return own;
+  });
 }
 
 /**
@@ -375,12 +422,12 @@ async function joinAcrossPartitions(
   options: AppendOptions,
 ): Promise<AppendOutcome> {
   const { deadline, table, keyOf, configVersion, views } = await startAppend(topic, batches, options);
-  const chunkBatches = new Map(batches.map((b) => [b.partition, { entry: chunkEntryOf(b, Date.now(), writeId), configVersion }]));
+  const chunkBatches = new Map(batches.map((b) => [b.partition, { entries: [chunkEntryOf(b, Date.now(), writeId)], configVersion }]));
 
   for (let attempt = 0; ; attempt++) {
     const now = Date.now();
     const steps = batches.map((b) => {
-      const entry = chunkBatches.get(b.partition)!.entry;
+      const entry = chunkBatches.get(b.partition)!.entries[0]!;
       const alone = entry.segmentKey !== undefined || entry.sizeBytes > chunkLimits.openChunkMaxBytes;
       const intent: AppendIntent = {
         recordCount: b.recordCount,
@@ -523,10 +570,7 @@ async function appendInTransaction(
             UpdateExpression: joinUpdate,
             ConditionExpression: `${joinCondition} AND recordCount = :expected`,
             ExpressionAttributeValues: {
-              ...entryValues(entries[i]!),
-              ':count': b.recordCount,
-              ':size': b.bytes.length,
-              ':one': 1,
+              ...entryValues([entries[i]!]),
               ':configVersion': configVersion,
               ':expected': step.expectedCount,
             },

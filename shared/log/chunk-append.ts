@@ -57,7 +57,12 @@ export interface ChunkAppendContext {
 }
 
 export interface ChunkBatch {
-  readonly entry: ChunkEntry;
+  /**
+   * The batches, in the order their offsets run: one write adds them all, one after another (a
+   * process that many producers share sends the batches queued behind a write together, in the
+   * next one: group-commit.ts). Segment batches are appended one at a time.
+   */
+  readonly entries: readonly ChunkEntry[];
   /** The topic config version the batch was planned with. */
   readonly configVersion: number;
   /**
@@ -69,16 +74,25 @@ export interface ChunkBatch {
 }
 
 /**
- * The attributes a chunk's batch adds to it: the entry (packed), its max timestamp for the chunk's
- * running maximum, its write id. `joinOrCreateUpdate` appends the entry as `:batch` (a list of
- * one), `joinUpdate` sets it as `:entry`.
+ * The attributes a write's batches add to a chunk: the entries (packed), their max timestamps for
+ * the chunk's running maximum, their write ids, and the counters' increments. `joinOrCreateUpdate`
+ * appends the entries as `:batch` (a list), `joinUpdateFor` sets them as `:entry`, `:entry1`, ...
+ * `:writeId` is the first entry's: the entries land together or not at all, so it alone tells
+ * whether the write is in the chunk already.
  */
-export const entryValues = (entry: ChunkEntry, create = false) => ({
-  ...(create ? { ':batch': [encodeChunkEntry(entry)] } : { ':entry': encodeChunkEntry(entry) }),
-  ':ts': new Set([entry.maxTimestamp]),
-  ':writeIds': new Set([entry.writeId ?? '']),
-  ':writeId': entry.writeId ?? '',
+export const entryValues = (entries: readonly ChunkEntry[], create = false) => ({
+  ...(create
+    ? { ':batch': entries.map(encodeChunkEntry) }
+    : Object.fromEntries(entries.map((e, i) => [entryName(i), encodeChunkEntry(e)]))),
+  ':ts': new Set(entries.map((e) => e.maxTimestamp)),
+  ':writeIds': new Set(entries.map((e) => e.writeId ?? '')),
+  ':writeId': entries[0]!.writeId ?? '',
+  ':count': entries.reduce((sum, e) => sum + e.recordCount, 0),
+  ':size': entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+  ':entryCount': entries.length,
 });
+
+const entryName = (index: number) => (index === 0 ? ':entry' : `:entry${index}`);
 
 export type ChunkAppendOutcome =
   | {
@@ -109,14 +123,19 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   let contended = (context.contendedUntil?.get(partitionKey) ?? 0) > now();
   let lostInARow = 0;
   const deadline = now() + (context.deadlineMs ?? appendDeadlineMs);
-  const entry = batch.entry.writeId ? batch.entry : { ...batch.entry, writeId: newWriteId() };
-  batch = { ...batch, entry };
-  // A batch in S3, or one as large as a chunk, gets a sealed chunk of its own: a join adds at most
-  // a chunk's cap to an open chunk, so no chunk item nears DynamoDB's 400 KB.
-  const alone = entry.segmentKey !== undefined || entry.sizeBytes > limits.openChunkMaxBytes;
+  const entries = batch.entries.map((e) => (e.writeId ? e : { ...e, writeId: newWriteId() }));
+  // The orphan sweep finds a segment object's chunk by the chunk's one segment (`bySegment`).
+  if (entries.length === 0 || (entries.length > 1 && entries.some((e) => e.segmentKey !== undefined)))
+    throw new Error('a chunk write holds one segment batch alone, or one or more inline batches');
+  batch = { ...batch, entries };
+  const recordCount = entries.reduce((sum, e) => sum + e.recordCount, 0);
+  const sizeBytes = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
+  // A batch in S3, or a write as large as a chunk, gets a sealed chunk of its own: a join adds at
+  // most a chunk's cap to an open chunk, so no chunk item nears DynamoDB's 400 KB.
+  const alone = entries[0]!.segmentKey !== undefined || sizeBytes > limits.openChunkMaxBytes;
   const intent = (): AppendIntent => ({
-    recordCount: entry.recordCount,
-    sizeBytes: entry.sizeBytes,
+    recordCount,
+    sizeBytes,
     configVersion: batch.configVersion,
     contended,
     ...(alone ? { alone } : {}),
@@ -196,7 +215,8 @@ async function runStep(
   limits: ChunkLimits,
   now: number,
 ): Promise<StepResult> {
-  const { entry } = batch;
+  const { entries } = batch;
+  const first = entries[0]!;
   try {
     if (step.kind === 'put') {
       const { lineage, ...put } = putWrite(partitionKey, step, view, batch, limits, now);
@@ -209,10 +229,11 @@ async function runStep(
         }),
       );
       const written = {
-        recordCount: entry.recordCount,
-        sizeBytes: entry.sizeBytes,
+        recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
+        sizeBytes: entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+        batchCount: entries.length,
         configVersion: batch.configVersion,
-        maxTimestamp: entry.maxTimestamp,
+        maxTimestamp: Math.max(...entries.map((e) => e.maxTimestamp)),
       };
       return {
         kind: 'done',
@@ -238,7 +259,11 @@ async function runStep(
       const joined = known ? viewAfterJoinOf(known, output.Attributes!) : viewOfItem(output.Attributes!);
       return {
         kind: 'done',
-        baseOffset: joinedBaseOffset(joined.baseOffset, joined.recordCount, entry.recordCount),
+        baseOffset: joinedBaseOffset(
+          joined.baseOffset,
+          joined.recordCount,
+          entries.reduce((sum, e) => sum + e.recordCount, 0),
+        ),
         view: joined,
         writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
       };
@@ -255,7 +280,7 @@ async function runStep(
     const found = item && !isStub(item) ? viewOfItem(item) : undefined;
     // The key is taken by this writer's own earlier attempt (the SDK retried a write that had
     // committed): that attempt is the append, though retention may have made its chunk a stub since.
-    const own = item && entry.writeId !== undefined && step.kind !== 'seal' ? ownBatchOffset(item as ChunkItem, entry.writeId) : undefined;
+    const own = item && first.writeId !== undefined && step.kind !== 'seal' ? ownBatchOffset(item as ChunkItem, first.writeId) : undefined;
     if (own !== undefined) return { kind: 'done', baseOffset: own, ...(found ? { view: found } : {}), writeUnits: 0 };
     return { kind: step.kind === 'seal' ? 'moved' : 'lost', ...(found ? { view: found } : {}), writeUnits: 0 };
   }
@@ -273,7 +298,7 @@ export function putWrite(
   const lineage = successorLineage(view && (view.baseOffset === step.baseOffset || endOf(view) === step.baseOffset) ? view : undefined);
   return {
     lineage,
-    Item: chunkItem(partitionKey, step.baseOffset, [batch.entry], {
+    Item: chunkItem(partitionKey, step.baseOffset, batch.entries, {
       sealed: step.sealed,
       configVersion: batch.configVersion,
       lineage,
@@ -294,19 +319,15 @@ export function joinWrite(
   limits: ChunkLimits,
   now: number,
 ) {
-  const { entry } = batch;
   return {
     Key: { partitionKey, baseOffset: step.baseOffset },
     // Only a join at the end of a final chunk may create the chunk: that key is a boundary.
     // A join of an existing chunk keeps the shorter expression (DynamoDB Local's time per
     // update grows with it, and one partition's joins queue behind each other).
-    UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdate,
+    UpdateExpression: step.create ? joinOrCreateUpdate : joinUpdateFor(batch.entries.length),
     ConditionExpression: step.create ? `attribute_not_exists(baseOffset) OR (${joinCondition})` : joinCondition,
     ExpressionAttributeValues: {
-      ...entryValues(entry, step.create),
-      ':count': entry.recordCount,
-      ':size': entry.sizeBytes,
-      ':one': 1,
+      ...entryValues(batch.entries, step.create),
       ':configVersion': batch.configVersion,
       ...(step.create
         ? {
@@ -371,7 +392,16 @@ export const putCondition =
  */
 export const appendIndex = 1_000_000;
 
-export const joinUpdate = `SET batches[${appendIndex}] = :entry, recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :one ADD maxTimestamps :ts, writeIds :writeIds`;
+/**
+ * The join of `entryCount` entries: each set past the end, at consecutive indexes, which DynamoDB
+ * appends in index order ("If you add multiple elements in a single SET operation, the elements
+ * are sorted in order by element number", the update expressions page cited above).
+ */
+export const joinUpdateFor = (entryCount: number) =>
+  `SET ${Array.from({ length: entryCount }, (_, i) => `batches[${appendIndex + i}] = ${entryName(i)}`).join(', ')}, recordCount = recordCount + :count, sizeBytes = sizeBytes + :size, batchCount = batchCount + :entryCount ADD maxTimestamps :ts, writeIds :writeIds`;
+
+/** The join of one entry. */
+export const joinUpdate = joinUpdateFor(1);
 
 /**
  * A join that creates the chunk (open, with this batch) when the key is free: the writers that
@@ -382,7 +412,7 @@ export const joinOrCreateUpdate =
     'SET batches = list_append(if_not_exists(batches, :empty), :batch)',
     'recordCount = if_not_exists(recordCount, :zero) + :count',
     'sizeBytes = if_not_exists(sizeBytes, :zero) + :size',
-    'batchCount = if_not_exists(batchCount, :zero) + :one',
+    'batchCount = if_not_exists(batchCount, :zero) + :entryCount',
     'createdAt = if_not_exists(createdAt, :now)',
     'configVersion = if_not_exists(configVersion, :configVersion)',
     'capBytes = if_not_exists(capBytes, :capBytes)',

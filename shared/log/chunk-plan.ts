@@ -141,6 +141,29 @@ export function successorLineage(predecessor: ChunkView | undefined): ChunkLinea
   };
 }
 
+/** What decides whether writes may share one chunk write: their batches and the config they were planned with. */
+export interface ChunkWriteShape {
+  readonly entries: readonly { readonly sizeBytes: number; readonly segmentKey?: string }[];
+  readonly configVersion: number;
+}
+
+/**
+ * Whether `next` may go out in one chunk write with `group` (a process's group commit: the
+ * writes queued behind one in flight go out together in the next). They must be planned under
+ * one config version (the write is conditioned on one), inline (a segment batch's chunk holds it
+ * alone, for the orphan sweep's index), and fit a chunk's cap together, so that the write is a
+ * join or a put like any other and no chunk item nears DynamoDB's 400 KB.
+ */
+export function sharesChunkWrite(group: readonly ChunkWriteShape[], next: ChunkWriteShape, limits: ChunkLimits): boolean {
+  const entries = [...group, next].flatMap((write) => write.entries);
+  return (
+    group.every((write) => write.configVersion === next.configVersion) &&
+    entries.every((entry) => entry.segmentKey === undefined) &&
+    entries.length <= limits.openChunkMaxBatches &&
+    entries.reduce((sum, entry) => sum + entry.sizeBytes, 0) <= limits.openChunkMaxBytes
+  );
+}
+
 /** The view after this writer's own successful put at `baseOffset`. */
 export function viewAfterPut(
   baseOffset: number,
@@ -148,6 +171,8 @@ export function viewAfterPut(
   intent: Pick<AppendIntent, 'recordCount' | 'sizeBytes' | 'configVersion'> & {
     readonly maxTimestamp?: number;
     readonly contended?: boolean;
+    /** Batches the put wrote. @default 1 */
+    readonly batchCount?: number;
   },
   limits: ChunkLimits,
   now: number,
@@ -159,7 +184,7 @@ export function viewAfterPut(
     baseOffset,
     recordCount: intent.recordCount,
     sizeBytes: intent.sizeBytes,
-    batchCount: 1,
+    batchCount: intent.batchCount ?? 1,
     sealed,
     capBytes: limits.openChunkMaxBytes,
     capBatches: limits.openChunkMaxBatches,

@@ -44,8 +44,8 @@ export type ClientBatchOutcome =
   /** The topic kept changing (deleted, re-created, reconfigured) while the batch was appended: refresh and retry. */
   | { readonly kind: 'topic-changing'; readonly topic: string };
 
-/** How the front door appends: `admission` is its process's limit on appends per partition (AppendOptions). */
-export type ClientBatchOptions = Pick<AppendOptions, 'admission'>;
+/** How the front door appends: `groupCommit` is its process's group commit of appends per partition (AppendOptions). */
+export type ClientBatchOptions = Pick<AppendOptions, 'groupCommit'>;
 
 /**
  * Appends one batch; a retried idempotent batch gets its first attempt's base offset, and one that

@@ -19,6 +19,7 @@ import { recordsHash } from './idempotency';
 import { lookupOffset, type OffsetSpec, offsetForTimestamp } from './offsets';
 import { type PartitionHead, readHead, readHeads, readHeadsAcrossTopics } from './partition-heads';
 import { type ProduceIdempotency, type ProduceOutcome, type ProducibleRecord, produce } from './produce';
+import { type AppendGroupCommit, appendGroupCommit } from './append';
 import { appendClientBatch, type ClientBatch, type ClientBatchOptions, type ClientBatchOutcome } from './produce-batches';
 import { registerProducer } from './producer-sequences';
 import { loadServiceConfig } from '../config';
@@ -45,6 +46,8 @@ export interface LogService {
   produce(topic: string, records: readonly ProducibleRecord[], idempotency?: ProduceIdempotency): Promise<ProduceOutcome>;
   /** Appends one validated RecordBatch v2 a Kafka client sent, as it came; idempotent per producer id, epoch and sequence. */
   appendClientBatch(topic: TopicMetadata, partition: number, batch: ClientBatch, options?: ClientBatchOptions): Promise<ClientBatchOutcome>;
+  /** A group commit for a process many producers share, of at most `writesPerPartition` chunk writes per partition at once (ClientBatchOptions). */
+  appendGroupCommit(writesPerPartition: number): AppendGroupCommit;
   /** Records a Kafka producer id just handed out, so that its batches' sequences are checked from 0. */
   registerProducer(producerId: number): Promise<void>;
   /** The request hash of an Idempotency-Key produce given as records. */
@@ -90,6 +93,7 @@ export interface LogService {
 export const log: LogService = {
   produce,
   appendClientBatch,
+  appendGroupCommit,
   registerProducer: (producerId) => registerProducer(producerId, loadServiceConfig().idempotencyTtlHours),
   recordsHash,
   fetchPartition,
@@ -107,6 +111,7 @@ export const log: LogService = {
 };
 
 export type {
+  AppendGroupCommit,
   BatchIndexItem,
   ClientBatch,
   ClientBatchOptions,

@@ -17,40 +17,97 @@ export async function mapWithConcurrency<T, R>(
 }
 
 /**
- * At most `limit` calls in flight per key, the rest waiting in arrival order (first come, first
- * served). Hand-written beside mapWithConcurrency: a keyed limiter is a map of lanes that must be
- * dropped when idle, which p-limit (one queue per instance) does not do for us.
+ * Group commit per key: at most `limit` writes in flight per key; items that arrive meanwhile
+ * wait in arrival order, and each freed slot takes the longest-waiting item together with the
+ * ones after it that `joins` lets share its write. Nothing waits while a slot is free, so an item
+ * that finds one is written alone at once: grouping costs no latency, it happens only behind a
+ * write in flight (as a broker's log append takes what queued behind the one before).
+ *
+ * Hand-written beside mapWithConcurrency: a keyed queue is a map of lanes that must be dropped
+ * when idle, and one that hands a slot a group rather than one call, which p-limit (one queue per
+ * instance, one call per slot) does not do.
  */
-export class KeyedLimiter {
-  private readonly lanes = new Map<string, { active: number; readonly waiting: (() => void)[] }>();
+export class KeyedGroupCommit<T, R> {
+  private readonly lanes = new Map<string, Lane<T, R>>();
 
-  constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`A keyed limiter needs a whole limit of at least 1, not ${limit}.`);
+  /**
+   * @param limit writes in flight per key
+   * @param joins whether `next` may go out in one write with `group` (never asked for a group's first item)
+   */
+  constructor(
+    readonly limit: number,
+    private readonly joins: (group: readonly T[], next: T) => boolean,
+  ) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`A group commit needs a whole limit of at least 1, not ${limit}.`);
   }
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
-    this.lanes.set(key, lane);
-    if (lane.active < this.limit) lane.active++;
-    else await new Promise<void>((resolve) => lane.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      // The slot passes straight to the next waiter, so a newcomer cannot overtake the queue.
-      const next = lane.waiting.shift();
-      if (next) next();
-      else if (--lane.active === 0) this.lanes.delete(key);
-    }
+  /**
+   * Writes `item` under `key`, alone or in a group, and resolves with its own result; a write that
+   * throws rejects every item of its group. `write` gets the group's items in arrival order and
+   * answers one result per item in that order; the group's first item's `write` is the one called,
+   * so every `write` of a key must do the same.
+   */
+  run(key: string, item: T, write: (group: readonly T[]) => Promise<readonly R[]>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
+      this.lanes.set(key, lane);
+      lane.waiting.push({ item, write, resolve, reject });
+      this.startWrites(key, lane);
+    });
   }
 
-  /** Calls in flight and waiting for `key` (for tests and metrics). */
+  /** Items in flight and waiting for `key` (for tests and metrics). */
   load(key: string): { active: number; waiting: number } {
     const lane = this.lanes.get(key);
     return { active: lane?.active ?? 0, waiting: lane?.waiting.length ?? 0 };
   }
 
-  /** Keys with a call in flight. */
+  /** Keys with a write in flight or waiting. */
   get size(): number {
     return this.lanes.size;
   }
+
+  private startWrites(key: string, lane: Lane<T, R>): void {
+    while (lane.active < this.limit && lane.waiting.length > 0) {
+      const group = [lane.waiting.shift()!];
+      while (
+        lane.waiting.length > 0 &&
+        this.joins(
+          group.map((w) => w.item),
+          lane.waiting[0]!.item,
+        )
+      )
+        group.push(lane.waiting.shift()!);
+      lane.active++;
+      void this.write(key, lane, group);
+    }
+    if (lane.active === 0) this.lanes.delete(key);
+  }
+
+  private async write(key: string, lane: Lane<T, R>, group: readonly Waiter<T, R>[]): Promise<void> {
+    try {
+      const results = await group[0]!.write(group.map((w) => w.item));
+      if (results.length !== group.length) throw new Error(`a group write of ${group.length} items answered ${results.length} results`);
+      group.forEach((w, i) => {
+        w.resolve(results[i]!);
+      });
+    } catch (error) {
+      for (const w of group) w.reject(error);
+    } finally {
+      lane.active--;
+      this.startWrites(key, lane);
+    }
+  }
+}
+
+interface Waiter<T, R> {
+  readonly item: T;
+  readonly write: (group: readonly T[]) => Promise<readonly R[]>;
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Lane<T, R> {
+  active: number;
+  readonly waiting: Waiter<T, R>[];
 }

@@ -1,7 +1,8 @@
 /**
  * Many Kafka producers on one partition through one gateway process: the process runs at most its
- * limit of appends to the partition at a time (counted at DynamoDB, in SDK middleware on the real
- * client), queues the rest in arrival order, and every acknowledged record is in the log once.
+ * limit of chunk writes to the partition at a time (counted at DynamoDB, in SDK middleware on the
+ * real client), the batches queued behind them go out together in fewer writes than batches, and
+ * every acknowledged record is in the log once, in each producer's order.
  */
 import type { MiddlewareStack } from '@smithy/types';
 import { Kafka, logLevel } from 'kafkajs';
@@ -18,17 +19,19 @@ beforeAll(async () => {
 });
 afterAll(async () => unlimited?.stop());
 
-/** The most chunk writes (Put or Update of the chunks table) in flight at once while `work` runs. */
-async function peakChunkWrites(work: () => Promise<void>): Promise<number> {
+/** The most chunk writes (Put or Update of the chunks table) in flight at once while `work` runs, and how many there were. */
+async function chunkWrites(work: () => Promise<void>): Promise<{ peak: number; writes: number }> {
   const stack = dynamo().middlewareStack as MiddlewareStack<any, any>;
   let inFlight = 0;
   let peak = 0;
+  let writes = 0;
   stack.add(
     (next, context) => async (args) => {
       const write =
         (context.commandName === 'PutItemCommand' || context.commandName === 'UpdateItemCommand') &&
         String(args.input.TableName).endsWith('chunks');
       if (!write) return next(args);
+      writes++;
       peak = Math.max(peak, ++inFlight);
       try {
         return await next(args);
@@ -43,13 +46,16 @@ async function peakChunkWrites(work: () => Promise<void>): Promise<number> {
   } finally {
     stack.remove('countChunkWrites');
   }
-  return peak;
+  return { peak, writes };
 }
 
 /** `producers` KafkaJS producers, a connection each, each sending `sends` one-record batches to partition 0. */
-async function produceTogether(broker: string, topic: string, producers: number, sends: number): Promise<void> {
+async function produceTogether(broker: string, topic: string, producers: number, sends: number, idempotent = false): Promise<void> {
   const clients = Array.from({ length: producers }, (_, p) =>
-    new Kafka({ clientId: `hot-${p}`, brokers: [broker], logLevel: logLevel.NOTHING }).producer(),
+    new Kafka({ clientId: `hot-${p}`, brokers: [broker], logLevel: logLevel.NOTHING }).producer({
+      idempotent,
+      ...(idempotent ? { maxInFlightRequests: 1 } : {}),
+    }),
   );
   await Promise.all(clients.map((c) => c.connect()));
   try {
@@ -69,22 +75,41 @@ async function valuesOf(topic: string): Promise<string[]> {
   return page.body.records.map((r: { value: string }) => r.value);
 }
 
+/** Each producer's records in the order it sent them (one send in flight per producer). */
+function expectEachProducersOrder(values: readonly string[], producers: number, sends: number): void {
+  for (let p = 0; p < producers; p++)
+    expect(values.filter((v) => v.startsWith(`${p}-`))).toEqual(Array.from({ length: sends }, (_, i) => `${p}-${i}`));
+}
+
 describe('many Kafka producers on one partition', () => {
-  it(`runs at most ${limit} appends to the partition at once, and every acknowledged record is in the log once`, async () => {
+  it(`runs at most ${limit} chunk writes to the partition at once, groups the batches queued behind them, and every acknowledged record is in the log once`, async () => {
     await http.post('/v1/topics', { name: 'hot-limited', partitions: 1 });
-    const peak = await peakChunkWrites(() => produceTogether(bootstrap(), 'hot-limited', 12, 5));
+    const { peak, writes } = await chunkWrites(() => produceTogether(bootstrap(), 'hot-limited', 12, 5));
     expect(peak).toBeLessThanOrEqual(limit);
+    // 60 batches, 10 of 12 producers waiting behind 2 writes at a time: far fewer writes than batches.
+    expect(writes).toBeLessThan(40);
     const values = await valuesOf('hot-limited');
     expect(values).toHaveLength(60);
     expect(new Set(values).size).toBe(60);
-    // Each producer's records in the order it sent them (one send in flight per producer).
-    for (let p = 0; p < 12; p++) expect(values.filter((v) => v.startsWith(`${p}-`))).toEqual([0, 1, 2, 3, 4].map((i) => `${p}-${i}`));
+    expectEachProducersOrder(values, 12, 5);
   });
 
-  it('without the limit the same producers have more appends in flight (so the first test measures the limit)', async () => {
+  it('idempotent producers grouped into shared writes: every record once, in each producer order', async () => {
+    await http.post('/v1/topics', { name: 'hot-idempotent', partitions: 1 });
+    const { peak, writes } = await chunkWrites(() => produceTogether(bootstrap(), 'hot-idempotent', 12, 5, true));
+    expect(peak).toBeLessThanOrEqual(limit);
+    expect(writes).toBeLessThan(40);
+    const values = await valuesOf('hot-idempotent');
+    expect(values).toHaveLength(60);
+    expect(new Set(values).size).toBe(60);
+    expectEachProducersOrder(values, 12, 5);
+  });
+
+  it('without a group commit the same producers have more writes in flight, one per batch (so the tests above measure it)', async () => {
     await http.post('/v1/topics', { name: 'hot-unlimited', partitions: 1 });
-    const peak = await peakChunkWrites(() => produceTogether(`127.0.0.1:${unlimited!.port}`, 'hot-unlimited', 12, 5));
+    const { peak, writes } = await chunkWrites(() => produceTogether(`127.0.0.1:${unlimited!.port}`, 'hot-unlimited', 12, 5));
     expect(peak).toBeGreaterThan(limit);
+    expect(writes).toBeGreaterThanOrEqual(60);
     expect(new Set(await valuesOf('hot-unlimited')).size).toBe(60);
   });
 });

@@ -31,7 +31,13 @@ beforeAll(async () => {
 
 /** A batch whose inline bytes are its tag (the test reads the tags back from the stored chunks). */
 const batch = (tag: string, recordCount: number, configVersion: number): ChunkBatch => ({
-  entry: { bytes: Buffer.from(tag), recordCount, sizeBytes: Buffer.byteLength(tag), firstTimestamp: 0, maxTimestamp: 0, appendedAt: 0 },
+  entries: [{ bytes: Buffer.from(tag), recordCount, sizeBytes: Buffer.byteLength(tag), firstTimestamp: 0, maxTimestamp: 0, appendedAt: 0 }],
+  configVersion,
+});
+
+/** One write of several batches (a group commit's), each tagged as `batch` tags one. */
+const group = (batches: readonly [tag: string, recordCount: number][], configVersion: number): ChunkBatch => ({
+  entries: batches.flatMap(([tag, recordCount]) => batch(tag, recordCount, configVersion).entries),
   configVersion,
 });
 
@@ -178,6 +184,71 @@ describe('layout v2 chunk append', () => {
     }
   });
 
+  it('a write of several batches lands them one after another, as a put, a join that creates the chunk and a join', async () => {
+    const partitionKey = `${randomUUID()}:0`;
+    const calm = writerContext();
+    expect(
+      await appendChunk(
+        calm,
+        partitionKey,
+        group(
+          [
+            ['p1', 2],
+            ['p2', 1],
+          ],
+          0,
+        ),
+      ),
+    ).toMatchObject({ kind: 'appended', baseOffset: 0 });
+    const busy: ChunkAppendContext = { ...writerContext(), contendedUntil: new Map([[partitionKey, Date.now() + 60_000]]) };
+    expect(
+      await appendChunk(
+        busy,
+        partitionKey,
+        group(
+          [
+            ['c1', 1],
+            ['c2', 3],
+            ['c3', 1],
+          ],
+          0,
+        ),
+      ),
+    ).toMatchObject({
+      kind: 'appended',
+      baseOffset: 3,
+    });
+    expect(
+      await appendChunk(
+        busy,
+        partitionKey,
+        group(
+          [
+            ['j1', 2],
+            ['j2', 1],
+          ],
+          0,
+        ),
+      ),
+    ).toMatchObject({ kind: 'appended', baseOffset: 8 });
+    const chunks = await allChunks(partitionKey);
+    expect(chunks.map((c) => [c.baseOffset, c.recordCount, c.batchCount])).toEqual([
+      [0, 3, 2],
+      [3, 8, 5],
+    ]);
+    const tags = chunks.flatMap((c) => (entriesOfChunk(c) as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString()));
+    expect(tags).toEqual(['p1', 'p2', 'c1', 'c2', 'c3', 'j1', 'j2']);
+    // The writer's view after its joins is the chunk as stored.
+    expect(busy.heads.get(partitionKey)).toEqual(viewOfItem(chunks[1]!));
+  });
+
+  it('refuses a write that would share a chunk with a segment batch', async () => {
+    const inS3 = { ...batch('s', 1, 0).entries[0]!, bytes: undefined, segmentKey: 'segments/x', segmentPosition: 0, segmentBatches: 1 };
+    await expect(
+      appendChunk(writerContext(), `${randomUUID()}:0`, { entries: [batch('a', 1, 0).entries[0]!, inS3], configVersion: 0 }),
+    ).rejects.toThrow('one segment batch alone');
+  });
+
   it('a write that committed but whose response was lost (the SDK retries it) appends once, put or join', async () => {
     // Inside the SDK's retry loop: the request reaches DynamoDB Local and commits, then the caller
     // sees a 500, so the SDK sends it again.
@@ -212,12 +283,28 @@ describe('layout v2 chunk append', () => {
       armedFor = 'UpdateItemCommand';
       expect(await appendChunk(busy, partitionKey, batch('join-2', 1, 0))).toMatchObject({ kind: 'appended', baseOffset: 3 });
       expect(armedFor).toBeUndefined();
+      // A group's join: its first batch's write id tells the retry the whole group is in.
+      armedFor = 'UpdateItemCommand';
+      expect(
+        await appendChunk(
+          busy,
+          partitionKey,
+          group(
+            [
+              ['group-1', 1],
+              ['group-2', 2],
+            ],
+            0,
+          ),
+        ),
+      ).toMatchObject({ kind: 'appended', baseOffset: 4 });
+      expect(armedFor).toBeUndefined();
       const chunks = await allChunks(partitionKey);
       const tags = chunks.flatMap((c) => (entriesOfChunk(c) as { bytes: Uint8Array }[]).map((b) => Buffer.from(b.bytes).toString()));
-      expect(tags).toEqual(['put', 'join-1', 'join-2']);
+      expect(tags).toEqual(['put', 'join-1', 'join-2', 'group-1', 'group-2']);
       expect(chunks.map((c) => [c.baseOffset, c.recordCount])).toEqual([
         [0, 1],
-        [1, 3],
+        [1, 6],
       ]);
     } finally {
       stack.remove('injectLostResponse');

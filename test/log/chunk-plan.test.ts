@@ -15,6 +15,7 @@ import {
   joinedBaseOffset,
   planAppend,
   planTransactionalAppend,
+  sharesChunkWrite,
   successorLineage,
   viewAfterJoin,
   viewAfterPut,
@@ -240,6 +241,31 @@ describe('chunk plan against a model of conditional writes', () => {
           expect(after.maxTimestampBefore).toBe(Math.max(-1, ...chunks.map((c) => c.maxTimestamp)));
         },
       ),
+    );
+  });
+});
+
+describe("sharesChunkWrite (a group commit's rule)", () => {
+  const inline = (sizeBytes: number, configVersion = 0) => ({ entries: [{ sizeBytes }], configVersion });
+  it('groups inline writes of one config version while they fit a chunk by bytes and batches', () => {
+    expect(sharesChunkWrite([inline(100)], inline(200), limits)).toBe(true);
+    expect(sharesChunkWrite([inline(100), inline(100)], inline(101), limits)).toBe(false);
+    expect(sharesChunkWrite([inline(1), inline(1), inline(1)], inline(1), limits)).toBe(true);
+    expect(sharesChunkWrite([inline(1), inline(1), inline(1), inline(1)], inline(1), limits)).toBe(false);
+    expect(sharesChunkWrite([inline(1)], inline(1, 1), limits)).toBe(false);
+    expect(sharesChunkWrite([{ entries: [{ sizeBytes: 1, segmentKey: 's' }], configVersion: 0 }], inline(1), limits)).toBe(false);
+    expect(sharesChunkWrite([inline(1)], { entries: [{ sizeBytes: 1, segmentKey: 's' }], configVersion: 0 }, limits)).toBe(false);
+  });
+
+  it('never lets a group pass the chunk cap, so its write is a join or a put like any other', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 12 }), (sizes) => {
+        const group = [inline(sizes[0]!)];
+        for (const size of sizes.slice(1)) if (sharesChunkWrite(group, inline(size), limits)) group.push(inline(size));
+        const total = group.reduce((sum, w) => sum + w.entries[0]!.sizeBytes, 0);
+        expect(group.length === 1 || total <= limits.openChunkMaxBytes).toBe(true);
+        expect(group.length).toBeLessThanOrEqual(limits.openChunkMaxBatches);
+      }),
     );
   });
 });

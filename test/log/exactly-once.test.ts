@@ -340,7 +340,7 @@ describe('Idempotency-Key appends to one contended partition', () => {
       afterClaim(isChunkWrite),
       async () => {
         sent.push('racer:start');
-        await appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entry: racerEntry, configVersion: 0 });
+        await appendChunk(otherInstance, partitionKeyOf(topic!.topicId, 0), { entries: [racerEntry], configVersion: 0 });
         sent.push('racer:end');
       },
       () => recording(sent, () => produce('eo-race-remote', 'mine', 'race-remote-1')),

@@ -33,7 +33,9 @@ const append = (context: ChunkAppendContext, partitionKey: string, value: string
   const now = Date.now();
   const bytes = encodeRecordBatch({ records: [{ value: Buffer.from(value), timestamp: now }] });
   return appendChunk(context, partitionKey, {
-    entry: chunkEntryOf({ partition: 0, bytes, recordCount: 1, firstTimestamp: now, maxTimestamp: now, location: { kind: 'inline' } }, now),
+    entries: [
+      chunkEntryOf({ partition: 0, bytes, recordCount: 1, firstTimestamp: now, maxTimestamp: now, location: { kind: 'inline' } }, now),
+    ],
     configVersion: 0,
   });
 };
