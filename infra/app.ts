@@ -13,7 +13,7 @@
  * kafkaGateway (true | false, default false: the Kafka protocol gateway on ECS Fargate) with
  * kafkaDomainName and kafkaCertificateArn (required with it), kafkaHostedZoneId + kafkaHostedZoneName,
  * kafkaAllowedCidrs (comma-separated), kafkaInternetFacing (true | false), kafkaMinTasks, kafkaMaxTasks,
- * kafkaUserSecretsKeyArn
+ * kafkaAppendsPerPartition, kafkaUserSecretsKeyArn
  * (docs/deploy.md "Kafka gateway").
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
@@ -73,6 +73,7 @@ function kafkaGateway(): KafkaGatewayStackProps | undefined {
     userSecretsKeyArn: context('kafkaUserSecretsKeyArn'),
     minTasks: numberContext('kafkaMinTasks'),
     maxTasks: numberContext('kafkaMaxTasks'),
+    appendsPerPartition: numberContext('kafkaAppendsPerPartition'),
   };
 }
 const retentionMs = numberContext('retentionMs');

@@ -97,6 +97,7 @@ export interface KafkaGatewayStackProps
     | 'userSecretPrefix'
     | 'minTasks'
     | 'maxTasks'
+    | 'appendsPerPartition'
     | 'targetCpuPercent'
     | 'cpu'
     | 'memoryMiB'

@@ -108,6 +108,13 @@ export interface KafkaGatewayProps {
    * with it, through Secrets Manager only. @default none: the secrets use the AWS managed key, which needs no grant
    */
   readonly userSecretsKey?: kms.IKey;
+  /**
+   * Chunk writes each task runs at once per partition: the Produce batches that arrive meanwhile
+   * go out together in the next write (its group commit, docs/kafka.md "Many producers on one
+   * partition"). 0: none, each batch writes alone. Sets `KAFKA_APPENDS_PER_PARTITION`.
+   * @default the gateway's own default, one write per partition at a time (`produceAppendsPerPartition`)
+   */
+  readonly appendsPerPartition?: number;
   /** Fewest tasks (also the initial count). @default 2 (one per AZ) */
   readonly minTasks?: number;
   /** Most tasks. @default 10 */
@@ -159,6 +166,7 @@ export function validateKafkaGatewayProps(props: KafkaGatewayProps): void {
   integer('minTasks', props.minTasks, 1, 100);
   integer('maxTasks', props.maxTasks, 1, 100);
   integer('targetCpuPercent', props.targetCpuPercent, 10, 90);
+  integer('appendsPerPartition', props.appendsPerPartition, 0, 64);
   if ((props.minTasks ?? 2) > (props.maxTasks ?? 10))
     errors.push(`minTasks (${props.minTasks ?? 2}) exceeds maxTasks (${props.maxTasks ?? 10})`);
   const cpu = props.cpu ?? 512;
@@ -283,6 +291,7 @@ export class KafkaGateway extends Construct {
         KAFKA_ADVERTISED_HOST: props.domainName,
         KAFKA_ADVERTISED_PORT: String(port),
         KAFKA_SASL_SECRET_PREFIX: this.userSecretPrefix,
+        ...(props.appendsPerPartition !== undefined ? { KAFKA_APPENDS_PER_PARTITION: String(props.appendsPerPartition) } : {}),
       },
       portMappings: [{ containerPort: gatewayContainerPort, protocol: ecs.Protocol.TCP }],
       readonlyRootFilesystem: true,

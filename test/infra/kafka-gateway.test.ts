@@ -98,6 +98,13 @@ describe('Kafka gateway (CDK)', () => {
       KAFKA_SASL_SECRET_PREFIX: 'Logway-prod/kafka-users/',
     });
     expect(env.LOGWAY_TOPICS_TABLE ?? Object.keys(env).find((k) => k.endsWith('_TABLE'))).toBeDefined();
+    // The group commit is the gateway's own default unless the stack names one.
+    expect(env).not.toHaveProperty('KAFKA_APPENDS_PER_PARTITION');
+    const named = synthesize({ stage: 'prod', kafkaGateway: gateway({ appendsPerPartition: 2 }) }).template;
+    const [namedDefinition] = Object.values(named.findResources('AWS::ECS::TaskDefinition'));
+    const namedEnv = (namedDefinition!.Properties as { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] })
+      .ContainerDefinitions[0]!.Environment;
+    expect(namedEnv).toContainEqual({ Name: 'KAFKA_APPENDS_PER_PARTITION', Value: '2' });
     expect(env).not.toHaveProperty('KAFKA_ALLOW_ANONYMOUS');
     template.hasOutput('KafkaBootstrapServers', { Value: 'kafka.example.com:9096' });
   });
@@ -238,6 +245,10 @@ describe('Kafka gateway (CDK)', () => {
     expect(() => validateKafkaGatewayProps({ ...base, cpu: 512, memoryMiB: 512 })).toThrow('not a Fargate size');
     expect(() => validateKafkaGatewayProps({ ...base, targetCpuPercent: 99 })).toThrow('targetCpuPercent');
     expect(() => validateKafkaGatewayProps({ ...base, port: 0 })).toThrow('port');
+    expect(() => validateKafkaGatewayProps({ ...base, appendsPerPartition: 1.5 })).toThrow(
+      'appendsPerPartition must be an integer from 0 to 64',
+    );
+    expect(() => validateKafkaGatewayProps({ ...base, appendsPerPartition: -1 })).toThrow('appendsPerPartition');
     expect(() => validateKafkaGatewayProps({ ...base, userSecretPrefix: 'bad prefix' })).toThrow('userSecretPrefix');
     expect(() => validateKafkaGatewayProps({ ...base, hostedZone: { zoneName: 'other.org' } as never })).toThrow(
       'not in the hosted zone other.org',
