@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type ProducerConfig } from 'kafkajs';
 import { closedLoop, newHistogram, recordMs, send, sendJson, summarize, type BenchServer, type LatencySummary } from './harness';
 import { produceBody, RECORD_VALUE_BYTES } from './workloads';
 import { produceAppendsPerPartition } from '../shared/kafka/server';
@@ -83,6 +83,17 @@ function row(
 const kafkaClient = (server: BenchServer, clientId: string, broker = server.kafka) =>
   new Kafka({ clientId, brokers: [broker], logLevel: logLevel.NOTHING });
 
+/** `count` KafkaJS producers through `broker`, a connection each, connected. */
+function connectedProducers(server: BenchServer, count: number, clientIdPrefix: string, broker: string, config: ProducerConfig = {}) {
+  return Promise.all(
+    Array.from({ length: count }, async (_, c) => {
+      const producer = kafkaClient(server, `${clientIdPrefix}${c}`, broker).producer(config);
+      await producer.connect();
+      return producer;
+    }),
+  );
+}
+
 /**
  * One cell of the hot partition: `clients` KafkaJS producers (a connection each) sending one 1 KiB
  * record at a time, acks=all, to partition 0 of a new one-partition topic through `broker`.
@@ -95,13 +106,7 @@ async function hotPartitionCell(
 ): Promise<Omit<KafkaHotPartitionRow, 'pair' | 'appendsPerPartition'>> {
   const topic = `kbench-hot-${clients}-${Date.now()}`;
   await sendJson(server.url, 'POST', '/v1/topics', { name: topic, partitions: 1 });
-  const producers = await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const producer = kafkaClient(server, `bench-hot-${c}`, broker).producer();
-      await producer.connect();
-      return producer;
-    }),
-  );
+  const producers = await connectedProducers(server, clients, 'bench-hot-', broker);
   // Metadata and connections, outside the window.
   await Promise.all(producers.map((p) => p.send({ topic, messages: [{ value, partition: 0 }] })));
   await server.reset();
@@ -192,14 +197,12 @@ export async function runKafkaBench(
   // partition; then the same with idempotent producers, whose batches also record their sequence
   // (docs/kafka.md, "Idempotent producers"), side by side in one run.
   const kafkaJsProduce = async (topic: string, idempotent: boolean) => {
-    const producers = await Promise.all(
-      Array.from({ length: options.clients }, async (_, c) => {
-        const producer = kafkaClient(server, `bench-producer-${idempotent ? 'idempotent-' : ''}${c}`).producer(
-          idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {},
-        );
-        await producer.connect();
-        return producer;
-      }),
+    const producers = await connectedProducers(
+      server,
+      options.clients,
+      `bench-producer-${idempotent ? 'idempotent-' : ''}`,
+      server.kafka,
+      idempotent ? { idempotent: true, maxInFlightRequests: 1 } : {},
     );
     const messages = Array.from({ length: n }, () => ({ value }));
     // Metadata, connections and (idempotent) producer ids, outside the window.

@@ -82,28 +82,24 @@ function expectEachProducersOrder(values: readonly string[], producers: number, 
 }
 
 describe('many Kafka producers on one partition', () => {
-  it(`runs at most ${limit} chunk writes to the partition at once, groups the batches queued behind them, and every acknowledged record is in the log once`, async () => {
-    await http.post('/v1/topics', { name: 'hot-limited', partitions: 1 });
-    const { peak, writes } = await chunkWrites(() => produceTogether(bootstrap(), 'hot-limited', 12, 5));
-    expect(peak).toBeLessThanOrEqual(limit);
-    // 60 batches, 10 of 12 producers waiting behind 2 writes at a time: far fewer writes than batches.
-    expect(writes).toBeLessThan(40);
-    const values = await valuesOf('hot-limited');
-    expect(values).toHaveLength(60);
-    expect(new Set(values).size).toBe(60);
-    expectEachProducersOrder(values, 12, 5);
-  });
-
-  it('idempotent producers grouped into shared writes: every record once, in each producer order', async () => {
-    await http.post('/v1/topics', { name: 'hot-idempotent', partitions: 1 });
-    const { peak, writes } = await chunkWrites(() => produceTogether(bootstrap(), 'hot-idempotent', 12, 5, true));
-    expect(peak).toBeLessThanOrEqual(limit);
-    expect(writes).toBeLessThan(40);
-    const values = await valuesOf('hot-idempotent');
-    expect(values).toHaveLength(60);
-    expect(new Set(values).size).toBe(60);
-    expectEachProducersOrder(values, 12, 5);
-  });
+  it.each([
+    ['plain', false],
+    ['idempotent', true],
+  ])(
+    `%s producers: at most ${limit} chunk writes to the partition at once, the batches queued behind them grouped, every acknowledged record in the log once, in each producer's order`,
+    async (kind, idempotent) => {
+      const topic = `hot-limited-${kind}`;
+      await http.post('/v1/topics', { name: topic, partitions: 1 });
+      const { peak, writes } = await chunkWrites(() => produceTogether(bootstrap(), topic, 12, 5, idempotent));
+      expect(peak).toBeLessThanOrEqual(limit);
+      // 60 batches, 10 of 12 producers waiting behind 2 writes at a time: far fewer writes than batches.
+      expect(writes).toBeLessThan(40);
+      const values = await valuesOf(topic);
+      expect(values).toHaveLength(60);
+      expect(new Set(values).size).toBe(60);
+      expectEachProducersOrder(values, 12, 5);
+    },
+  );
 
   it('without a group commit the same producers have more writes in flight, one per batch (so the tests above measure it)', async () => {
     await http.post('/v1/topics', { name: 'hot-unlimited', partitions: 1 });
