@@ -53,6 +53,7 @@ import {
   putCondition,
   putWrite,
   readLastChunk,
+  recordsIn,
   sealOpenChunk,
 } from './chunk-append';
 import { cachedHeadMaxAgeMs, type ChunkEntry, type ChunkItem, isStub, newWriteId, ownBatchOffset } from './chunks';
@@ -261,7 +262,7 @@ async function appendGroup(partitionKey: string, group: readonly GroupedAppend[]
   let baseOffset = outcome.baseOffset;
   return group.map((append, i) => {
     const own = i === 0 ? { ...outcome, baseOffset } : { ...outcome, baseOffset, requests: 0, collisions: 0, writeUnits: 0 };
-    baseOffset += append.batch.entries.reduce((sum, entry) => sum + entry.recordCount, 0);
+    baseOffset += recordsIn(append.batch.entries);
     return own;
   });
 }

@@ -59,8 +59,8 @@ export interface ChunkAppendContext {
 export interface ChunkBatch {
   /**
    * The batches, in the order their offsets run: one write adds them all, one after another (a
-   * process that many producers share sends the batches queued behind a write together, in the
-   * next one: group-commit.ts). Segment batches are appended one at a time.
+   * process that many producers share sends the batches queued behind a write together in the
+   * next one: `AppendOptions.groupCommit`). A segment batch is always written alone.
    */
   readonly entries: readonly ChunkEntry[];
   /** The topic config version the batch was planned with. */
@@ -87,10 +87,13 @@ export const entryValues = (entries: readonly ChunkEntry[], create = false) => (
   ':ts': new Set(entries.map((e) => e.maxTimestamp)),
   ':writeIds': new Set(entries.map((e) => e.writeId ?? '')),
   ':writeId': entries[0]!.writeId ?? '',
-  ':count': entries.reduce((sum, e) => sum + e.recordCount, 0),
-  ':size': entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+  ':count': recordsIn(entries),
+  ':size': bytesIn(entries),
   ':entryCount': entries.length,
 });
+
+export const recordsIn = (entries: readonly ChunkEntry[]) => entries.reduce((sum, e) => sum + e.recordCount, 0);
+const bytesIn = (entries: readonly ChunkEntry[]) => entries.reduce((sum, e) => sum + e.sizeBytes, 0);
 
 const entryName = (index: number) => (index === 0 ? ':entry' : `:entry${index}`);
 
@@ -128,8 +131,8 @@ export async function appendChunk(context: ChunkAppendContext, partitionKey: str
   if (entries.length === 0 || (entries.length > 1 && entries.some((e) => e.segmentKey !== undefined)))
     throw new Error('a chunk write holds one segment batch alone, or one or more inline batches');
   batch = { ...batch, entries };
-  const recordCount = entries.reduce((sum, e) => sum + e.recordCount, 0);
-  const sizeBytes = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
+  const recordCount = recordsIn(entries);
+  const sizeBytes = bytesIn(entries);
   // A batch in S3, or a write as large as a chunk, gets a sealed chunk of its own: a join adds at
   // most a chunk's cap to an open chunk, so no chunk item nears DynamoDB's 400 KB.
   const alone = entries[0]!.segmentKey !== undefined || sizeBytes > limits.openChunkMaxBytes;
@@ -229,8 +232,8 @@ async function runStep(
         }),
       );
       const written = {
-        recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
-        sizeBytes: entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+        recordCount: recordsIn(entries),
+        sizeBytes: bytesIn(entries),
         batchCount: entries.length,
         configVersion: batch.configVersion,
         maxTimestamp: Math.max(...entries.map((e) => e.maxTimestamp)),
@@ -259,11 +262,7 @@ async function runStep(
       const joined = known ? viewAfterJoinOf(known, output.Attributes!) : viewOfItem(output.Attributes!);
       return {
         kind: 'done',
-        baseOffset: joinedBaseOffset(
-          joined.baseOffset,
-          joined.recordCount,
-          entries.reduce((sum, e) => sum + e.recordCount, 0),
-        ),
+        baseOffset: joinedBaseOffset(joined.baseOffset, joined.recordCount, recordsIn(entries)),
         view: joined,
         writeUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
       };
@@ -448,8 +447,8 @@ export function chunkItem(
   return {
     partitionKey,
     baseOffset,
-    recordCount: entries.reduce((sum, e) => sum + e.recordCount, 0),
-    sizeBytes: entries.reduce((sum, e) => sum + e.sizeBytes, 0),
+    recordCount: recordsIn(entries),
+    sizeBytes: bytesIn(entries),
     batchCount: entries.length,
     batches: entries.map(encodeChunkEntry),
     createdAt: options.now,
