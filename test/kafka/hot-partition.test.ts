@@ -101,6 +101,50 @@ describe('many Kafka producers on one partition', () => {
     },
   );
 
+  it('idempotent producers whose grouped write committed but whose answer was lost: each batch is found where it landed, every record once', async () => {
+    await http.post('/v1/topics', { name: 'hot-lost-answers', partitions: 1 });
+    // After the SDK's retries (the initialize step wraps them): the write is in, the caller sees
+    // an error it does not retry, so every batch of the group learns its fate from the chunks.
+    const stack = dynamo().middlewareStack as MiddlewareStack<any, any>;
+    let grouped = 0;
+    let lost = 0;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const input = args.input as {
+          TableName?: string;
+          Item?: { batches?: unknown[] };
+          ExpressionAttributeValues?: Record<string, unknown>;
+        };
+        const group =
+          String(input.TableName).endsWith('chunks') &&
+          ((context.commandName === 'PutItemCommand' && (input.Item?.batches?.length ?? 0) > 1) ||
+            (context.commandName === 'UpdateItemCommand' &&
+              input.ExpressionAttributeValues?.[':entryCount'] !== undefined &&
+              Number(input.ExpressionAttributeValues[':entryCount']) > 1));
+        if (group && grouped++ % 3 === 0) {
+          lost++;
+          throw Object.assign(new Error('injected: the answer of a committed write was lost'), {
+            name: 'InjectedLostAnswer',
+            $fault: 'client',
+          });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'loseGroupedAnswers' },
+    );
+    try {
+      await produceTogether(bootstrap(), 'hot-lost-answers', 12, 5, true);
+    } finally {
+      stack.remove('loseGroupedAnswers');
+    }
+    expect(lost).toBeGreaterThan(0);
+    const values = await valuesOf('hot-lost-answers');
+    expect(values).toHaveLength(60);
+    expect(new Set(values).size).toBe(60);
+    expectEachProducersOrder(values, 12, 5);
+  });
+
   it('without a group commit the same producers have more writes in flight, one per batch (so the tests above measure it)', async () => {
     await http.post('/v1/topics', { name: 'hot-unlimited', partitions: 1 });
     const { peak, writes } = await chunkWrites(() => produceTogether(`127.0.0.1:${unlimited!.port}`, 'hot-unlimited', 12, 5));
