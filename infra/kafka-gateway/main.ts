@@ -7,7 +7,7 @@
  * - KAFKA_ADVERTISED_HOST / KAFKA_ADVERTISED_PORT: the load balancer's (or custom domain's) name
  *   and TLS port, the single broker every task advertises;
  * - KAFKA_SASL_SECRET_PREFIX (or KAFKA_SASL_USERS): the users (shared/kafka/listener-env.ts);
- * - KAFKA_APPENDS_PER_PARTITION: Produce appends per partition this task runs at once (default 4).
+ * - KAFKA_APPENDS_PER_PARTITION: chunk writes per partition this task runs at once, its group commit (default 1; 0: none).
  * SIGTERM (ECS stopping the task) closes the listener and its connections; clients reconnect
  * through the load balancer to another task.
  */

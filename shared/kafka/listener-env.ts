@@ -35,7 +35,9 @@ export function kafkaListenerEnv(
   const appendsText = env.KAFKA_APPENDS_PER_PARTITION?.trim();
   const appendsPerPartition = appendsText ? Number(appendsText) : undefined;
   if (appendsPerPartition !== undefined && (!Number.isInteger(appendsPerPartition) || appendsPerPartition < 0))
-    throw new ListenerConfigError(`KAFKA_APPENDS_PER_PARTITION=${appendsText} is not a whole number (0 for no limit).`);
+    throw new ListenerConfigError(
+      `KAFKA_APPENDS_PER_PARTITION=${appendsText} is not a whole number: the chunk writes per partition at a time (0: no group commit).`,
+    );
   const store = userStoreFromEnv(env);
   return {
     ...(appendsPerPartition !== undefined ? { appendsPerPartition } : {}),

@@ -22,7 +22,7 @@ export interface KafkaTestService {
 /**
  * `advertisedPort`: a port to advertise instead of the listener's (a fault-injecting proxy in front of it).
  * `sasl`: the listener requires SASL/SCRAM with these users.
- * `appendsPerPartition`: the listener's limit on Produce appends per partition (its default otherwise).
+ * `appendsPerPartition`: the listener's chunk writes per partition at a time, its group commit (its default otherwise).
  */
 export function useKafkaService(
   options: { advertisedPort?: () => Promise<number>; sasl?: SaslOptions; appendsPerPartition?: number } = {},
