@@ -56,7 +56,7 @@ export class KeyedGroupCommit<T, R> {
     });
   }
 
-  /** Items in flight and waiting for `key` (for tests and metrics). */
+  /** Writes in flight and items waiting for `key` (for tests and metrics). */
   load(key: string): { active: number; waiting: number } {
     const lane = this.lanes.get(key);
     return { active: lane?.active ?? 0, waiting: lane?.waiting.length ?? 0 };
@@ -70,23 +70,20 @@ export class KeyedGroupCommit<T, R> {
   private startWrites(key: string, lane: Lane<T, R>): void {
     while (lane.active < this.limit && lane.waiting.length > 0) {
       const group = [lane.waiting.shift()!];
-      while (
-        lane.waiting.length > 0 &&
-        this.joins(
-          group.map((w) => w.item),
-          lane.waiting[0]!.item,
-        )
-      )
+      const items = [group[0]!.item];
+      while (lane.waiting.length > 0 && this.joins(items, lane.waiting[0]!.item)) {
         group.push(lane.waiting.shift()!);
+        items.push(group.at(-1)!.item);
+      }
       lane.active++;
-      void this.write(key, lane, group);
+      void this.write(key, lane, group, items);
     }
     if (lane.active === 0) this.lanes.delete(key);
   }
 
-  private async write(key: string, lane: Lane<T, R>, group: readonly Waiter<T, R>[]): Promise<void> {
+  private async write(key: string, lane: Lane<T, R>, group: readonly Waiter<T, R>[], items: readonly T[]): Promise<void> {
     try {
-      const results = await group[0]!.write(group.map((w) => w.item));
+      const results = await group[0]!.write(items);
       if (results.length !== group.length) throw new Error(`a group write of ${group.length} items answered ${results.length} results`);
       group.forEach((w, i) => {
         w.resolve(results[i]!);
