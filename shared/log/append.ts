@@ -132,8 +132,7 @@ export interface AppendOptions {
 }
 
 /** An append waiting in a group commit: its chunk write, and when it gives up (429). */
-export interface GroupedAppend {
-  readonly batch: ChunkBatch;
+export interface GroupedAppend extends ChunkBatch {
   /** Epoch ms. */
   readonly deadline: number;
 }
@@ -142,13 +141,7 @@ export type AppendGroupCommit = KeyedGroupCommit<GroupedAppend, ChunkAppendOutco
 
 /** A group commit of at most `writesPerPartition` chunk writes per partition at once. */
 export const appendGroupCommit = (writesPerPartition: number): AppendGroupCommit =>
-  new KeyedGroupCommit(writesPerPartition, (group, next) =>
-    sharesChunkWrite(
-      group.map((append) => append.batch),
-      next.batch,
-      chunkLimits,
-    ),
-  );
+  new KeyedGroupCommit(writesPerPartition, (group, next) => sharesChunkWrite(group, next, chunkLimits), appendGroup);
 
 /** Full-jitter backoff between lost transaction races: spreads the losers so the next round has fewer contenders. */
 export const appendConflictBackoff: Backoff = { initialRetryTimeMs: 2, maxRetryTimeMs: 100, multiplier: 2 };
@@ -210,7 +203,7 @@ const isContended = (partitionKey: string) => (contendedUntil.get(partitionKey) 
 /** Between looks at another attempt's live claim on the key. */
 const claimWaitBackoff: Backoff = { initialRetryTimeMs: 10, maxRetryTimeMs: 200, multiplier: 2 };
 
-function chunkContext(options: AppendOptions, deadlineMs = options.deadlineMs): ChunkAppendContext {
+function chunkContext(deadlineMs: number | undefined): ChunkAppendContext {
   return {
     dynamo: dynamo(),
     table: tableName('chunks'),
@@ -235,12 +228,8 @@ async function appendOne(
   };
   // Time spent queued in the group commit counts against the append's deadline.
   const outcome = options.groupCommit
-    ? await options.groupCommit.run(
-        partitionKey,
-        { batch: write, deadline: Date.now() + (options.deadlineMs ?? appendDeadlineMs) },
-        (group) => appendGroup(partitionKey, group),
-      )
-    : await appendChunk(chunkContext(options), partitionKey, write);
+    ? await options.groupCommit.run(partitionKey, { ...write, deadline: Date.now() + (options.deadlineMs ?? appendDeadlineMs) })
+    : await appendChunk(chunkContext(options.deadlineMs), partitionKey, write);
   if (outcome.kind === 'topic-changed') return { kind: 'topic-changed', reason: outcome.reason };
   for (let i = 0; i < outcome.collisions; i++) appendMetrics.conflict();
   appendMetrics.appended(outcome.collisions);
@@ -253,16 +242,16 @@ async function appendOne(
  */
 async function appendGroup(partitionKey: string, group: readonly GroupedAppend[]): Promise<ChunkAppendOutcome[]> {
   const deadline = Math.min(...group.map((append) => append.deadline));
-  const outcome = await appendChunk(chunkContext({}, Math.max(1, deadline - Date.now())), partitionKey, {
-    entries: group.flatMap((append) => append.batch.entries),
-    configVersion: group[0]!.batch.configVersion,
-    ...(group.every((append) => append.batch.knownEmpty) ? { knownEmpty: true } : {}),
+  const outcome = await appendChunk(chunkContext(Math.max(1, deadline - Date.now())), partitionKey, {
+    entries: group.flatMap((append) => append.entries),
+    configVersion: group[0]!.configVersion,
+    ...(group.every((append) => append.knownEmpty) ? { knownEmpty: true } : {}),
   });
   if (outcome.kind !== 'appended') return group.map(() => outcome);
   let baseOffset = outcome.baseOffset;
   return group.map((append, i) => {
     const own = i === 0 ? { ...outcome, baseOffset } : { ...outcome, baseOffset, requests: 0, collisions: 0, writeUnits: 0 };
-    baseOffset += recordsIn(append.batch.entries);
+    baseOffset += recordsIn(append.entries);
     return own;
   });
 }

@@ -33,25 +33,22 @@ export class KeyedGroupCommit<T, R> {
   /**
    * @param limit writes in flight per key
    * @param joins whether `next` may go out in one write with `group` (never asked for a group's first item)
+   * @param write writes a key's group, its items in arrival order, and answers one result per item in that order
    */
   constructor(
     readonly limit: number,
     private readonly joins: (group: readonly T[], next: T) => boolean,
+    private readonly write: (key: string, group: readonly T[]) => Promise<readonly R[]>,
   ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`A group commit needs a whole limit of at least 1, not ${limit}.`);
   }
 
-  /**
-   * Writes `item` under `key`, alone or in a group, and resolves with its own result; a write that
-   * throws rejects every item of its group. `write` gets the group's items in arrival order and
-   * answers one result per item in that order; the group's first item's `write` is the one called,
-   * so every `write` of a key must do the same.
-   */
-  run(key: string, item: T, write: (group: readonly T[]) => Promise<readonly R[]>): Promise<R> {
+  /** Writes `item` under `key`, alone or in a group, and resolves with its own result; a write that throws rejects every item of its group. */
+  run(key: string, item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
       this.lanes.set(key, lane);
-      lane.waiting.push({ item, write, resolve, reject });
+      lane.waiting.push({ item, resolve, reject });
       this.startWrites(key, lane);
     });
   }
@@ -76,14 +73,14 @@ export class KeyedGroupCommit<T, R> {
         items.push(group.at(-1)!.item);
       }
       lane.active++;
-      void this.write(key, lane, group, items);
+      void this.writeGroup(key, lane, group, items);
     }
     if (lane.active === 0) this.lanes.delete(key);
   }
 
-  private async write(key: string, lane: Lane<T, R>, group: readonly Waiter<T, R>[], items: readonly T[]): Promise<void> {
+  private async writeGroup(key: string, lane: Lane<T, R>, group: readonly Waiter<T, R>[], items: readonly T[]): Promise<void> {
     try {
-      const results = await group[0]!.write(items);
+      const results = await this.write(key, items);
       if (results.length !== group.length) throw new Error(`a group write of ${group.length} items answered ${results.length} results`);
       group.forEach((w, i) => {
         w.resolve(results[i]!);
@@ -99,7 +96,6 @@ export class KeyedGroupCommit<T, R> {
 
 interface Waiter<T, R> {
   readonly item: T;
-  readonly write: (group: readonly T[]) => Promise<readonly R[]>;
   readonly resolve: (result: R) => void;
   readonly reject: (error: unknown) => void;
 }

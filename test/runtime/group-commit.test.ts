@@ -37,12 +37,13 @@ describe('KeyedGroupCommit', () => {
         fc.array(fc.nat(), { maxLength: 60 }),
         async (limit, specs, finishOrder) => {
           const items: Item[] = specs.map(([key, weight, fails], id) => ({ id, key, weight, fails }));
-          const commit = new KeyedGroupCommit<Item, string>(limit, joins);
           /** Each write's group, in the order the writes started, and whether every item had arrived by then. */
           const writes: { group: readonly Item[]; afterAllArrived: boolean }[] = [];
           const running = new Map<number, { key: string; gate: ReturnType<typeof deferred> }>();
           let allArrived = false;
-          const write = async (group: readonly Item[]) => {
+          const write = async (key: string, group: readonly Item[]) => {
+            // A group is one key's.
+            for (const item of group) expect(item.key).toBe(key);
             const index = writes.length;
             writes.push({ group, afterAllArrived: allArrived });
             const gate = deferred();
@@ -54,8 +55,9 @@ describe('KeyedGroupCommit', () => {
             if (group[0]!.fails) throw new Error(`write of ${group.map((item) => item.id).join(',')} failed`);
             return group.map((item) => `result ${item.id}`);
           };
+          const commit = new KeyedGroupCommit<Item, string>(limit, joins, write);
           const answers = items.map((item) =>
-            commit.run(item.key, item, write).then(
+            commit.run(item.key, item).then(
               (value) => ({ ok: true, value }),
               (error: Error) => ({ ok: false, value: error.message }),
             ),
@@ -110,18 +112,21 @@ describe('KeyedGroupCommit', () => {
   });
 
   it('writes an item that finds a slot free at once and alone, and the items queued behind a write together in the next', async () => {
-    const commit = new KeyedGroupCommit<number, number>(1, () => true);
     const groups: number[][] = [];
     const first = deferred();
-    const write = async (group: readonly number[]) => {
-      groups.push([...group]);
-      if (group[0] === 1) await first.promise;
-      return group.map((n) => n * 10);
-    };
-    const a = commit.run('p', 1, write);
+    const commit = new KeyedGroupCommit<number, number>(
+      1,
+      () => true,
+      async (_key, group) => {
+        groups.push([...group]);
+        if (group[0] === 1) await first.promise;
+        return group.map((n) => n * 10);
+      },
+    );
+    const a = commit.run('p', 1);
     await settle();
     expect(groups).toEqual([[1]]);
-    const queued = [2, 3, 4].map((n) => commit.run('p', n, write));
+    const queued = [2, 3, 4].map((n) => commit.run('p', n));
     await settle();
     expect(commit.load('p')).toEqual({ active: 1, waiting: 3 });
     first.resolve();
@@ -131,13 +136,18 @@ describe('KeyedGroupCommit', () => {
   });
 
   it('rejects every item of a write that answers the wrong number of results', async () => {
-    const commit = new KeyedGroupCommit<number, number>(1, () => true);
-    await expect(commit.run('p', 1, async () => [])).rejects.toThrow('a group write of 1 items answered 0 results');
+    const commit = new KeyedGroupCommit<number, number>(
+      1,
+      () => true,
+      async () => [],
+    );
+    await expect(commit.run('p', 1)).rejects.toThrow('a group write of 1 items answered 0 results');
     expect(commit.size).toBe(0);
   });
 
   it('refuses a limit that is not a whole number of at least 1', () => {
-    expect(() => new KeyedGroupCommit(0, () => true)).toThrow(RangeError);
-    expect(() => new KeyedGroupCommit(1.5, () => true)).toThrow(RangeError);
+    const write = async () => [];
+    expect(() => new KeyedGroupCommit(0, () => true, write)).toThrow(RangeError);
+    expect(() => new KeyedGroupCommit(1.5, () => true, write)).toThrow(RangeError);
   });
 });
